@@ -1,0 +1,296 @@
+"""The ``xl-pricing`` command.
+
+Exit codes: 0 success, 2 bad input (one message naming file, field, value and what was
+expected; never a traceback), 1 an internal error (set ``XL_PRICING_DEBUG=1`` for details).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from .errors import InputError
+from .money import fmt_rate, fmt_yen
+from .pricing import allocate, quote, quote_to_dict, tax_credit
+from .pricing.backsolve import backsolve_rate
+from .pricing.compare import compare
+from .pricing.quote import LABELS, Quote
+from .project import APPROACH_NAMES, Project, load_project
+from .rates import RateCard, RateCardModel, load_card, shipped_cards
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Price university–industry research collaborations from a rate card "
+                       "(MEXT/METI handbook approaches X, A, B and C).")
+rates_app = typer.Typer(no_args_is_help=True, help="Check, show and describe rate cards.")
+project_app = typer.Typer(no_args_is_help=True, help="Check and describe project files.")
+app.add_typer(rates_app, name="rates")
+app.add_typer(project_app, name="project")
+
+
+def _console() -> Console:
+    # Wide enough for the table when output goes to a file or a pipe.
+    return Console(width=None if sys.stdout.isatty() else 140, highlight=False)
+
+
+def _fail(message: str, code: int) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/bold red] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def handles_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn bad input into one message and exit code 2; anything else into exit code 1."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as exc:
+            _fail(escape(exc.message), 2)
+        except Exception as exc:  # noqa: BLE001 - last line of defence for a user
+            if os.environ.get("XL_PRICING_DEBUG"):
+                raise
+            _fail(escape(f"internal error: {type(exc).__name__}: {exc} ")
+                  + "(set XL_PRICING_DEBUG=1 for details)", 1)
+
+    return run
+
+
+RatesOpt = typer.Option(None, "--rates", "-r", help="Rate card: a .toml path or a card id "
+                        "(shipped, or in the XL_PRICING_RATES folder). Default: jp-default.")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
+
+
+def _load(project_path: Path, rates: Optional[str]) -> tuple[Project, RateCard]:
+    project = load_project(project_path)
+    card = load_card(rates)
+    return project, card
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def _rate_text(component: str, rate: Decimal | None) -> str:
+    if rate is None:
+        return ""
+    if component == "time_charge":
+        return f"¥{rate.quantize(Decimal(1)):,}/h" if rate != rate.to_integral_value() \
+            else f"¥{int(rate):,}/h"
+    return fmt_rate(rate)
+
+
+def _base_text(component: str, base: Decimal | None) -> str:
+    if base is None:
+        return ""
+    if component == "time_charge":
+        return f"{base.normalize():f} h"
+    return fmt_yen(base)
+
+
+def _quote_table(q: Quote, title: str) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for name, just in (("項目 / Component", "left"), ("Base", "right"), ("Rate", "right"),
+                       ("Amount (JPY)", "right"), ("Source", "left")):
+        t.add_column(name, justify=just)  # type: ignore[arg-type]
+    for ln in q.lines:
+        t.add_row(escape(f"{ln.label_ja}\n{ln.label_en}"), _base_text(ln.component, ln.base),
+                  _rate_text(ln.component, ln.rate), fmt_yen(ln.amount), escape(ln.source))
+    t.add_section()
+    t.add_row("合計 / Total", "", "", f"[bold]{fmt_yen(q.total)}[/bold]", "")
+    return t
+
+
+@app.command("quote")
+@handles_input_errors
+def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
+                                                  help="Project file (.toml or .json)."),
+              rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
+    """Price a project by its approach and print the quote."""
+    project, card = _load(project_file, rates)
+    q = quote(project, card)
+    if as_json:
+        _print_json(quote_to_dict(q, project, card))
+        return
+    con = _console()
+    info = project.project
+    con.print(_quote_table(q, escape(f"{info.id} — {info.title}") + f"\napproach {q.approach} "
+                              f"({APPROACH_NAMES[q.approach]}), {info.contract}, "
+                              f"{info.start} – {info.end}"))
+    years = q.by_year()
+    if len(years) > 1:
+        con.print("by fiscal year: " + ", ".join(f"FY{y} {fmt_yen(a)}" for y, a in years.items()))
+    extras = q.extras
+    if "implied_indirect_ratio_text" in extras and extras["implied_indirect_ratio_text"]:
+        con.print(f"implied indirect ratio: {extras['implied_indirect_ratio_text']}")
+    if "package" in extras and extras["package"]["allocations"]:  # type: ignore[index]
+        pkg = extras["package"]
+        con.print(f"package: allocated {fmt_yen(Decimal(pkg['allocated']))}, "  # type: ignore[index]
+                  f"remaining {fmt_yen(Decimal(pkg['remaining']))}")  # type: ignore[index]
+    if "scenarios" in extras:
+        sc = extras["scenarios"]
+        con.print("scenarios: " + ", ".join(
+            f"{s} {fmt_yen(Decimal(v['total']))}" for s, v in sc.items()))  # type: ignore[union-attr]
+    alloc = allocate(q, card)
+    con.print("split of proceeds: " + ", ".join(
+        f"{p} {fmt_yen(a)}" for p, a in alloc.by_party.items() if a))
+    if project.tax.use_credit:
+        tc = tax_credit(q.pre_tax_total(), card, project.tax.partner, project.tax.corporate_tax)
+        con.print(f"R&D tax credit for the company: {fmt_yen(tc.credit)} ({tc.reason})")
+    for w in q.warnings:
+        con.print(f"[yellow]warning:[/yellow] {escape(w)}")
+    rc = q.rate_card
+    con.print(f"rate card {rc['id']} v{rc['version']} sha256 {rc['sha256'][:16]}… "
+              f"({card.rounding.describe()})")
+
+
+@app.command("compare")
+@handles_input_errors
+def compare_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
+                rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
+    """Show every applicable approach for a project side by side."""
+    project, card = _load(project_file, rates)
+    cmp = compare(project, card)
+    if as_json:
+        _print_json({**cmp.to_dict(), "project": project.project.id,
+                     "rate_card": card.provenance()})
+        return
+    comps: list[str] = []
+    for q in cmp.quotes:
+        for ln in q.lines:
+            if ln.component not in comps:
+                comps.append(ln.component)
+    t = Table(title=escape(f"{project.project.id}: approaches side by side"),
+              title_justify="left")
+    t.add_column("項目 / Component")
+    for q in cmp.quotes:
+        mark = " ◀" if q.approach == cmp.chosen else ""
+        t.add_column(f"{q.approach}{mark}\n{APPROACH_NAMES[q.approach]}", justify="right")
+    for c in comps:
+        ja, en = LABELS[c]
+        t.add_row(f"{ja} / {en}", *[fmt_yen(q.amount_of(c)) if any(
+            ln.component == c for ln in q.lines) else "—" for q in cmp.quotes])
+    t.add_section()
+    t.add_row("合計 / Total", *[f"[bold]{fmt_yen(q.total)}[/bold]" for q in cmp.quotes])
+    con = _console()
+    con.print(t)
+    for ap, reason in cmp.skipped:
+        con.print(f"approach {ap} not shown: {reason}", markup=False)
+
+
+@app.command("backsolve")
+@handles_input_errors
+def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
+                  target: str = typer.Option(..., "--target", help="Target total in yen."),
+                  researcher: Optional[int] = typer.Option(
+                      None, "--researcher", help="Solve only this researcher's rate "
+                      "(0-based index); default: one rate for all researchers."),
+                  rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
+    """Find the hourly time-charge rate that prices a project at a target total."""
+    try:
+        goal = Decimal(target.replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise InputError("--target", target, "a total in yen, such as 12000000") from None
+    if goal < 0 or goal != goal.to_integral_value():
+        raise InputError("--target", target, "a whole number of yen >= 0")
+    project, card = _load(project_file, rates)
+    res = backsolve_rate(project, card, goal, researcher)
+    if as_json:
+        _print_json({**res.to_dict(), "project": project.project.id,
+                     "rate_card": card.provenance()})
+        return
+    who = "every researcher" if researcher is None else f"researcher #{researcher}"
+    con = _console()
+    con.print(f"rate for {who}: ¥{res.rate:,}/h → total {fmt_yen(res.total)}")
+    con.print("exact: the target is met to the yen" if res.exact else
+              f"residual: {fmt_yen(res.residual)} below the target (rounding steps; the next "
+              "yen per hour overshoots)")
+
+
+@rates_app.command("check")
+@handles_input_errors
+def rates_check(cards: list[str] = typer.Argument(..., metavar="CARD...",
+                                                  help="Rate card paths or ids.")) -> None:
+    """Validate rate cards; print each card's id, version and sha256."""
+    for ref in cards:
+        card = load_card(ref)
+        typer.echo(f"ok  {card.id} v{card.version}  sha256 {card.sha256}  ({card.path})")
+
+
+@rates_app.command("show")
+@handles_input_errors
+def rates_show(card_ref: str = typer.Argument("jp-default", metavar="CARD"),
+               as_json: bool = JsonOpt) -> None:
+    """Show a rate card as a readable table."""
+    card = load_card(card_ref)
+    if as_json:
+        _print_json({"rate_card": card.provenance(),
+                     "content": json.loads(card.model.model_dump_json())})
+        return
+    t = Table(title=f"Rate card {card.id}", title_justify="left")
+    t.add_column("Setting")
+    t.add_column("Value")
+    for k, v in card.summary_rows():
+        t.add_row(k, v)
+    _console().print(t)
+
+
+@rates_app.command("list")
+def rates_list() -> None:
+    """List the shipped rate cards."""
+    for cid, path in shipped_cards().items():
+        typer.echo(f"{cid}\t{path}")
+
+
+@rates_app.command("schema")
+def rates_schema() -> None:
+    """Print the JSON Schema of a rate card."""
+    _print_json(RateCardModel.model_json_schema())
+
+
+@project_app.command("check")
+@handles_input_errors
+def project_check(files: list[Path] = typer.Argument(..., metavar="PROJECT...")) -> None:
+    """Validate project files."""
+    for f in files:
+        p = load_project(f)
+        typer.echo(f"ok  {p.project.id}  approach {p.project.approach}  ({f})")
+
+
+@project_app.command("schema")
+def project_schema() -> None:
+    """Print the JSON Schema of a project file."""
+    _print_json(Project.model_json_schema())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xl-pricing {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version,
+                                      is_eager=True, help="Print the version.")) -> None:
+    """xl-pricing: pricing university–industry research collaborations."""
+
+
+def run() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,91 @@
+"""One error type for every kind of bad input.
+
+Every face of the product (CLI, Excel functions, workbook builder) reports bad input the
+same way: *where* (file or argument, and the key path inside it), *what* was given and
+*what was expected*.  The CLI turns it into exit code 2, the UDFs into an Excel error.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def _plain(value: Any) -> str:
+    """A value as a person typed it: no ``Decimal('...')`` wrappers."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_plain(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return repr(value)
+
+
+def _show(value: Any) -> str:
+    text = _plain(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class InputError(ValueError):
+    """Bad input, described well enough for a person to fix it.
+
+    Args:
+        field: key path of the offending value (``researchers[0].hours``) or argument name.
+        value: the value that was given (``MISSING`` when absent).
+        expected: what would have been accepted, in words.
+        source: the file (or ``argument``) the value came from; may be filled in later.
+
+    Example:
+        >>> str(InputError("hours", -3, "a number >= 0", source="p.toml"))
+        'p.toml: hours = -3: expected a number >= 0'
+    """
+
+    MISSING: Any = object()
+
+    def __init__(self, field: str, value: Any, expected: str, source: str | None = None):
+        self.field = field
+        self.value = value
+        self.expected = expected
+        self.source = source
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        if self.value is InputError.MISSING:
+            return f"{where}{self.field} is missing: expected {self.expected}"
+        return f"{where}{self.field} = {_show(self.value)}: expected {self.expected}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def in_source(self, source: str) -> "InputError":
+        """Return the same error attributed to ``source`` (keeps an existing source)."""
+        if self.source:
+            return self
+        return InputError(self.field, self.value, self.expected, source)
+
+
+class InputErrors(InputError):
+    """Several problems found in one file, reported together as one message."""
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.field, first.value, first.expected, first.source)
+
+    @property
+    def message(self) -> str:
+        lines = [e.message for e in self.errors[:8]]
+        if len(self.errors) > 8:
+            lines.append(f"... and {len(self.errors) - 8} more problems")
+        return "\n".join(lines)
+
+    def in_source(self, source: str) -> "InputErrors":
+        return InputErrors([e.in_source(source) for e in self.errors])

@@ -1,0 +1,104 @@
+"""Back-solve: the time-charge rate that prices a project at a target total.
+
+The total is a non-decreasing step function of the rate (every line is rounded), so the
+search is over whole multiples of ``step`` (1 yen/h by default): the largest rate whose total
+does not exceed the target.  When rounding makes the target unreachable exactly, the
+residual (target − achieved total) is reported rather than hidden — unlike a rounded
+multiplier that can silently miss a cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
+
+from ..errors import InputError
+from ..money import mul
+from ..project import Project
+from ..rates import RateCard
+
+
+@dataclass(frozen=True)
+class BackSolve:
+    """Result of a back-solve: the rate, the total it gives and what is left to the target."""
+
+    target: Decimal
+    rate: Decimal
+    total: Decimal
+    residual: Decimal
+    researchers: tuple[int, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.residual == 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"target": int(self.target), "rate": float(self.rate),
+                "total": int(self.total), "residual": int(self.residual),
+                "exact": self.exact, "researchers": list(self.researchers)}
+
+
+def largest_at_most(f: Callable[[int], Decimal], target: Decimal, lo: int = 0) -> int:
+    """Largest integer k >= lo with f(k) <= target, for non-decreasing f (bisection).
+
+    Raises InputError when even f(lo) exceeds the target.
+    """
+    if f(lo) > target:
+        raise InputError("target", target, f"a total >= {f(lo):,} yen, the price at rate 0")
+    hi = max(lo + 1, 1)
+    while f(hi) <= target:  # exponential search for an upper bound
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(mid) <= target:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def with_rate(project: Project, rate: Decimal, which: tuple[int, ...]) -> Project:
+    """The project with researchers ``which`` at a negotiated hourly ``rate``."""
+    researchers = [r.model_copy(update={"rate_source": "negotiated", "hourly": rate})
+                   if i in which else r for i, r in enumerate(project.researchers)]
+    return project.model_copy(update={"researchers": researchers})
+
+
+def backsolve_rate(project: Project, card: RateCard, target: Decimal,
+                   researcher: int | None = None, step: Decimal = Decimal(1)) -> BackSolve:
+    """The hourly rate that prices ``project`` at (or just below) ``target`` yen.
+
+    Args:
+        project: an approach-A (or C/B-booked-as-A) project with researchers.
+        card: the rate card.
+        target: the total to reach (yen).
+        researcher: index of the one researcher whose rate is solved; None = one uniform
+            rate for every researcher.
+        step: rate granularity in yen/h (1 by default).
+
+    Example: a project whose only researcher works 100 h, priced at direct 1,000,000 +
+    TC + 30% F&A on direct + TC → a target of 5,550,000 needs 32,692 yen/h (residual 0.4 →
+    reported as 0 yen after rounding down, or a few yen).
+    """
+    from . import quote
+
+    if not project.researchers:
+        raise InputError("researchers", [], "at least one researcher whose rate can be solved")
+    if researcher is not None and not 0 <= researcher < len(project.researchers):
+        raise InputError("researcher", researcher,
+                         f"an index from 0 to {len(project.researchers) - 1}")
+    if step <= 0:
+        raise InputError("step", step, "a rate step in yen/h > 0")
+    if project.project.approach == "X":
+        raise InputError("project.approach", "X",
+                         "an approach that prices time (A, or B/C built on A)")
+    which = tuple(range(len(project.researchers))) if researcher is None else (researcher,)
+
+    def total_at(k: int) -> Decimal:
+        return quote(with_rate(project, mul(step, Decimal(k)), which), card).total
+
+    k = largest_at_most(total_at, target)
+    rate = mul(step, Decimal(k))
+    achieved = total_at(k)
+    return BackSolve(target, rate, achieved, target - achieved, which)

@@ -1,0 +1,92 @@
+"""Taxes around a price: the company's R&D tax credit and consumption tax.
+
+R&D tax credit, open-innovation type (研究開発税制オープンイノベーション型): the company may
+credit a share of the R&D cost it bears for work with a university or national research
+institute — 30% in the handbook (25% with startups, 20% with other companies) — capped by a
+share of its corporate tax.  Rates, the cap and the institution's conditions (such as a
+minimum total) are rate-card data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..errors import InputError
+from ..money import ZERO, Rounding, fmt_rate, mul
+from ..rates import RateCard
+from .quote import Line
+
+_TAX_ROUNDING = Rounding("down", 1)  # tax amounts drop fractions of a yen
+
+
+@dataclass(frozen=True)
+class TaxCredit:
+    """The R&D tax credit a company can expect for a price it bears."""
+
+    eligible: bool
+    base: Decimal
+    rate: Decimal
+    credit: Decimal
+    capped: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"eligible": self.eligible, "base": int(self.base), "rate": float(self.rate),
+                "credit": int(self.credit), "capped": self.capped, "reason": self.reason}
+
+
+def tax_credit_amount(company_borne: Decimal, rate: Decimal) -> Decimal:
+    """Credit = company-borne R&D cost × rate, rounded down to the yen.
+
+    Example (handbook, 30%):
+        >>> tax_credit_amount(Decimal(10_000_000), Decimal("0.30"))
+        Decimal('3000000')
+    """
+    if company_borne < 0:
+        raise InputError("company_borne", company_borne, "an amount in yen >= 0")
+    return _TAX_ROUNDING.apply(mul(company_borne, rate))
+
+
+def tax_credit(company_borne: Decimal, card: RateCard, partner: str = "university",
+               corporate_tax: Decimal | None = None) -> TaxCredit:
+    """R&D tax credit under the card's rate and conditions.
+
+    Ineligible (credit 0) when the total is below the card's ``min_total``.  With the
+    company's ``corporate_tax`` given, the credit is capped at the card's share of it.
+    """
+    tc = card.model.tax_credit
+    rate = card.tax_rate(partner)
+    if company_borne < tc.min_total:
+        return TaxCredit(False, company_borne, rate, ZERO, False,
+                         f"total below the institution's minimum of {tc.min_total:,} yen")
+    credit = tax_credit_amount(company_borne, rate)
+    capped = False
+    reason = f"{fmt_rate(rate)} of the cost borne ({partner})"
+    if corporate_tax is not None and tc.cap_share_of_corporate_tax is not None:
+        cap = _TAX_ROUNDING.apply(mul(corporate_tax, tc.cap_share_of_corporate_tax))
+        if credit > cap:
+            credit, capped = cap, True
+            reason += (f", capped at {fmt_rate(tc.cap_share_of_corporate_tax)} of corporate "
+                       f"tax")
+    return TaxCredit(True, company_borne, rate, credit, capped, reason)
+
+
+def consumption_tax_line(lines: list[Line], card: RateCard, contract: str) -> Line | None:
+    """Consumption tax on the price when the card applies it to this contract type."""
+    ct = card.model.consumption_tax
+    if contract not in ct.applies_to or ct.rate == 0:
+        return None
+    years: dict[int, Decimal] = {}
+    for ln in lines:
+        for fy, a in ln.by_year:
+            years[fy] = years.get(fy, ZERO) + a
+    src = f"{card.id}: consumption tax {fmt_rate(ct.rate)}"
+    if years and all(ln.by_year for ln in lines):
+        by_year = tuple((fy, card.rounding.apply(mul(b, ct.rate))) for fy, b in
+                        sorted(years.items()))
+        return Line("consumption_tax", sum((a for _, a in by_year), ZERO),
+                    base=sum(years.values(), ZERO), rate=ct.rate, source=src, by_year=by_year)
+    base = sum((ln.amount for ln in lines), ZERO)
+    return Line("consumption_tax", card.rounding.apply(mul(base, ct.rate)), base=base,
+                rate=ct.rate, source=src)

@@ -1,0 +1,174 @@
+"""Time charge: the price of researchers' committed time (タイムチャージ).
+
+time charge = hourly rate × involvement hours (handbook, "研究者の関与時間への対価").
+The hourly rate comes from one of the card's sources; the hours are given directly, as
+days, or as months × effort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..errors import InputError
+from ..money import div, mul
+from ..project import Researcher
+from ..rates import RateCard
+
+
+def effort_hours(annual_hours: Decimal, effort: Decimal, months: Decimal) -> Decimal:
+    """Involvement hours from effort: annual_hours × effort × months ÷ 12.
+
+    The handbook's "△△ yen/month × ○○ months" form: monthly hours are estimated as annual
+    working hours × effort rate ÷ 12.
+
+    Args:
+        annual_hours: total annual working hours (hours/year), e.g. 1,860.
+        effort: share of working time on the project (fraction, 0.1 = 10%).
+        months: months of involvement.
+
+    Example:
+        >>> effort_hours(Decimal(1860), Decimal("0.1"), Decimal(12))
+        Decimal('186.0')
+    """
+    if annual_hours < 0 or effort < 0 or months < 0:
+        raise InputError("annual_hours/effort/months", (annual_hours, effort, months),
+                         "numbers >= 0")
+    return div(mul(annual_hours, effort, months), Decimal(12))
+
+
+def standard_rate(annual_salary: Decimal, annual_hours: Decimal) -> Decimal:
+    """平均基準単価: hourly rate = annual salary of the rank ÷ annual working hours (yen/h).
+
+    The handbook warns that this cost-based rate is often below 10,000 yen/h even for a
+    professor, which underprices the university's knowledge.
+
+    Example:
+        >>> standard_rate(Decimal(10_500_000), Decimal(1860)).quantize(Decimal("0.01"))
+        Decimal('5645.16')
+    """
+    if annual_hours <= 0:
+        raise InputError("annual_hours", annual_hours, "a number of hours > 0")
+    if annual_salary < 0:
+        raise InputError("annual_salary", annual_salary, "a salary in yen >= 0")
+    return div(annual_salary, annual_hours)
+
+
+def time_charge(rate: Decimal, hours: Decimal) -> Decimal:
+    """Time charge = hourly rate (yen/h) × hours, exact (round it with the card's rule).
+
+    Example:
+        >>> time_charge(Decimal(50000), Decimal(12))
+        Decimal('600000')
+    """
+    if rate < 0:
+        raise InputError("rate", rate, "an hourly rate in yen >= 0")
+    if hours < 0:
+        raise InputError("hours", hours, "a number of hours >= 0")
+    return mul(rate, hours)
+
+
+def day_rate_in_yen(amount: Decimal, jpy_per_unit: Decimal) -> Decimal:
+    """A day rate in a foreign currency converted to yen per day.
+
+    Example: Cambridge professor £1,250/day at 160 JPY/GBP:
+        >>> day_rate_in_yen(Decimal(1250), Decimal(160))
+        Decimal('200000')
+    """
+    return mul(amount, jpy_per_unit)
+
+
+@dataclass(frozen=True)
+class HourlyRate:
+    """A researcher's rate as ``price`` per ``per_hours`` hours, with where it came from.
+
+    Keeping price and period apart (a day rate is 200,000 yen per 7.75 hours) lets the
+    time charge be computed as price × hours ÷ per_hours with a single rounding at the end.
+    """
+
+    price: Decimal
+    per_hours: Decimal
+    source: str
+
+    @property
+    def hourly(self) -> Decimal:
+        return div(self.price, self.per_hours)
+
+    def charge(self, hours: Decimal) -> Decimal:
+        """Exact time charge for ``hours``."""
+        return div(mul(self.price, hours), self.per_hours)
+
+
+def resolve_rate(r: Researcher, card: RateCard) -> HourlyRate:
+    """The hourly rate for a researcher from the source the project names.
+
+    Sources: ``rank`` (the card's rank table), ``salary`` (平均基準単価: salary ÷ annual
+    hours), ``consulting`` (学術指導 rate), ``achievement`` (tiers by publications,
+    citations or years), ``laureate``, ``day_rate`` (an overseas reference converted with the
+    card's exchange rate), ``negotiated`` (an explicit rate: standards are a floor, there is
+    no cap).
+    """
+    tc = card.model.time_charge
+    src = r.rate_source
+    one = Decimal(1)
+    if src == "rank":
+        rank = card.rank(r.rank or "")
+        if rank.hourly is None:
+            raise InputError("rate_source", "rank",
+                             f"'salary' (rank {r.rank!r} has only a salary in card {card.id!r})")
+        return HourlyRate(rank.hourly, one, f"{card.id}: rank table, {r.rank}")
+    if src == "salary":
+        salary = r.salary
+        where = "salary given"
+        if salary is None:
+            rank = card.rank(r.rank or "")
+            if rank.salary is None:
+                raise InputError("salary", InputError.MISSING,
+                                 f"a salary (rank {r.rank!r} has none in card {card.id!r})")
+            salary, where = rank.salary, f"salary of rank {r.rank}"
+        return HourlyRate(salary, tc.annual_hours,
+                          f"{card.id}: 平均基準単価 = {where} ÷ {tc.annual_hours} h/year")
+    if src == "consulting":
+        return HourlyRate(tc.consulting_rate, one, f"{card.id}: academic-consulting rate")
+    if src == "achievement":
+        basis = r.achievement_basis or ""
+        value = getattr(r, basis)
+        tier = card.achievement_rate(basis, value)
+        return HourlyRate(tier.hourly, one,
+                          f"{card.id}: achievement tier {basis} >= {tier.min} ({value})")
+    if src == "laureate":
+        if tc.laureate is None:
+            raise InputError("rate_source", "laureate",
+                             f"a source the card has (card {card.id!r} has no laureate tier)")
+        return HourlyRate(tc.laureate.hourly, one, f"{card.id}: {tc.laureate.label}")
+    if src == "day_rate":
+        ref = card.day_rate(r.day_rate or "")
+        amount = ref.min if r.day_rate_bound == "min" else ref.max
+        fx = card.exchange_rate(ref.currency)
+        return HourlyRate(day_rate_in_yen(amount, fx), tc.hours_per_day,
+                          f"{card.id}: day rate {ref.id} {ref.currency} {amount:,}/day × "
+                          f"{fx} JPY/{ref.currency} ÷ {tc.hours_per_day} h/day")
+    assert r.hourly is not None  # validated by the project model
+    return HourlyRate(r.hourly, one, "negotiated rate")
+
+
+def involvement_hours(r: Researcher, card: RateCard) -> Decimal:
+    """Total hours: ``hours``, ``days`` × hours per day, or annual hours × effort × months ÷ 12."""
+    tc = card.model.time_charge
+    if r.hours is not None:
+        return r.hours
+    if r.days is not None:
+        return mul(r.days, tc.hours_per_day)
+    assert r.months is not None and r.effort is not None
+    return effort_hours(tc.annual_hours, r.effort, r.months)
+
+
+def floor_warning(r: Researcher, rate: HourlyRate, card: RateCard) -> str | None:
+    """A warning when a negotiated rate is below the rank's standard rate (a floor)."""
+    if r.rate_source != "negotiated" or r.rank is None:
+        return None
+    rank = card.model.time_charge.ranks.get(r.rank)
+    if rank is None or rank.hourly is None or rate.hourly >= rank.hourly:
+        return None
+    return (f"researcher {r.name or r.rank!r}: negotiated rate {rate.hourly:,} yen/h is "
+            f"below the {r.rank} standard of {rank.hourly:,} yen/h (standards are a floor)")

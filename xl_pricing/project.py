@@ -1,0 +1,296 @@
+"""Project inputs: one collaboration described in a TOML (or JSON) file.
+
+See ``templates/projects/`` for one example per approach.  Validation messages name the
+file, the key path, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import datetime as dt
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from .errors import InputError
+from .rates import (Activity, Contract, Fraction, Location, Money, PositiveMoney, Share,
+                    _Model)
+from .tomlio import read_document
+from .validation import from_pydantic
+
+Approach = Literal["X", "A", "B", "C"]
+APPROACH_NAMES = {"X": "input-cost accumulation", "A": "Western-standard stacking",
+                  "B": "total amount agreed", "C": "outcome-linked"}
+_ALIASES = {"cost": "X", "stacked": "A", "total": "B", "outcome": "C"}
+
+
+def _whole_yen(v: Decimal) -> Decimal:
+    if v != v.to_integral_value():
+        raise ValueError("a whole number of yen")
+    return v
+
+
+def _approach(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip()
+        return _ALIASES.get(v.lower(), v.upper())
+    return v
+
+
+Yen = Annotated[Money, AfterValidator(_whole_yen)]
+PositiveYen = Annotated[PositiveMoney, AfterValidator(_whole_yen)]
+FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
+
+
+def fiscal_year(d: date) -> int:
+    """Japanese fiscal year (April–March) named by the year it starts in.
+
+    >>> fiscal_year(date(2028, 3, 31)), fiscal_year(date(2028, 4, 1))
+    (2027, 2028)
+    """
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def months_by_fiscal_year(start: date, end: date) -> dict[int, int]:
+    """Calendar months of the period in each fiscal year (a partly covered month counts).
+
+    >>> months_by_fiscal_year(date(2027, 10, 1), date(2028, 9, 30))
+    {2027: 6, 2028: 6}
+    """
+    out: dict[int, int] = {}
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        fy = y if m >= 4 else y - 1
+        out[fy] = out.get(fy, 0) + 1
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+class ProjectInfo(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=80)]
+    title: str = ""
+    contract: Contract
+    approach: Annotated[Approach, BeforeValidator(_approach)]
+    activity: Activity = "research"
+    location: Location = "on"
+    field: str | None = None
+    start: date
+    end: date
+    department: str = ""
+    company: str = ""
+    escalation: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> "ProjectInfo":
+        if self.end < self.start:
+            raise ValueError(f"@end: a date on or after start ({self.start})")
+        return self
+
+
+class DirectItem(_Model):
+    category: Annotated[str, Field(min_length=1)]
+    amount: Yen
+    fiscal_year: FiscalYear | None = None
+    description: str = ""
+
+
+RateSource = Literal["rank", "salary", "consulting", "achievement", "laureate", "day_rate",
+                     "negotiated"]
+
+
+class Researcher(_Model):
+    """A researcher's involvement: who, at what rate, for how long.
+
+    Involvement is ``hours``; or ``months`` × ``effort`` (hours = annual hours × effort ×
+    months ÷ 12); or ``days`` (of the card's hours per day).
+    """
+
+    name: str = ""
+    rank: str | None = None
+    rate_source: RateSource = "rank"
+    hourly: PositiveMoney | None = None
+    salary: PositiveMoney | None = None
+    achievement_basis: Literal["publications", "citations", "years"] | None = None
+    publications: Annotated[int, Field(ge=0)] | None = None
+    citations: Annotated[int, Field(ge=0)] | None = None
+    years: Annotated[int, Field(ge=0)] | None = None
+    day_rate: str | None = None
+    day_rate_bound: Literal["min", "max"] = "min"
+    hours: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    months: Annotated[Decimal, Field(gt=0, le=600, allow_inf_nan=False)] | None = None
+    effort: Annotated[Share, Field(gt=0)] | None = None
+    days: Annotated[Decimal, Field(ge=0, le=20_000, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Researcher":
+        given = [k for k in ("hours", "days") if getattr(self, k) is not None]
+        if self.months is not None or self.effort is not None:
+            if self.months is None or self.effort is None:
+                missing = "months" if self.months is None else "effort"
+                raise ValueError(f"@{missing}: both months and effort (hours = annual "
+                                 "hours × effort × months ÷ 12)")
+            given.append("months × effort")
+        if len(given) != 1:
+            raise ValueError("@hours: exactly one of hours, days, or months with effort "
+                             f"(got {' and '.join(given) or 'none'})")
+        needs = {"rank": ("rank",), "negotiated": ("hourly",), "day_rate": ("day_rate",),
+                 "achievement": ("achievement_basis",)}
+        for key in needs.get(self.rate_source, ()):
+            if getattr(self, key) is None:
+                raise ValueError(f"@{key}: a value for rate_source {self.rate_source!r}")
+        if self.rate_source == "salary" and self.salary is None and self.rank is None:
+            raise ValueError("@salary: a salary, or a rank whose salary the card holds, "
+                             "for rate_source 'salary'")
+        if self.rate_source == "achievement" and getattr(self, self.achievement_basis or "",
+                                                         None) is None:
+            raise ValueError(f"@{self.achievement_basis}: a count for achievement basis "
+                             f"{self.achievement_basis!r}")
+        return self
+
+
+class OptionChoice(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    amount: Yen | None = None
+
+
+def _options(v: Any) -> Any:
+    if isinstance(v, list):
+        return [{"name": x} if isinstance(x, str) else x for x in v]
+    return v
+
+
+class Contribution(_Model):
+    kind: Literal["researcher_hours", "equipment"]
+    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+    value: Yen | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _sized(self) -> "Contribution":
+        if self.kind == "researcher_hours" and self.hours is None:
+            raise ValueError("@hours: hours for a researcher_hours contribution")
+        if self.kind == "equipment" and self.value is None:
+            raise ValueError("@value: a value (yen) for an equipment contribution")
+        return self
+
+
+class PackageAllocation(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    amount: Yen
+    date: dt.date | None = None
+
+
+class TotalTerms(_Model):
+    agreed: PositiveYen
+    book_as: Literal["X", "A"] | None = None
+    allocations: list[PackageAllocation] = []
+
+
+class Milestone(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    amount: Yen
+    achieved: bool = False
+
+
+class SalesYear(_Model):
+    fiscal_year: FiscalYear
+    low: Yen
+    base: Yen
+    high: Yen
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SalesYear":
+        if not (self.low <= self.base <= self.high):
+            raise ValueError(f"@base: low <= base <= high (got {self.low}, {self.base}, "
+                             f"{self.high})")
+        return self
+
+
+class Equity(_Model):
+    description: str
+    shares: Annotated[int, Field(ge=0)] | None = None
+    stock_options: Annotated[int, Field(ge=0)] | None = None
+
+
+class Outcome(_Model):
+    floor: Yen | None = None
+    royalty_rate: Annotated[Fraction, Field(le=1)] = Decimal(0)
+    contribution: Share = Decimal(1)
+    sales: list[SalesYear] = []
+    milestones: list[Milestone] = []
+    lump_sum: Yen = Decimal(0)
+    kpis: list[Milestone] = []
+    equity: Equity | None = None
+    scenario_weights: dict[Literal["low", "base", "high"], Share] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Outcome":
+        if self.scenario_weights is not None:
+            s = sum(self.scenario_weights.values(), Decimal(0))
+            if s != 1 or len(self.scenario_weights) != 3:
+                raise ValueError("@scenario_weights: weights for low, base and high that add "
+                                 "up to 1")
+        years = [s.fiscal_year for s in self.sales]
+        if len(set(years)) != len(years):
+            raise ValueError(f"@sales: one row per fiscal year (got {years})")
+        return self
+
+
+class TaxIntent(_Model):
+    use_credit: bool = False
+    partner: str = "university"
+    corporate_tax: Yen | None = None
+
+
+class Project(_Model):
+    project: ProjectInfo
+    direct: list[DirectItem] = []
+    researchers: list[Researcher] = []
+    options: Annotated[list[OptionChoice], BeforeValidator(_options)] = []
+    contributions: list[Contribution] = []
+    total: TotalTerms | None = None
+    outcome: Outcome | None = None
+    tax: TaxIntent = TaxIntent()
+
+    @model_validator(mode="after")
+    def _approach_terms(self) -> "Project":
+        ap = self.project.approach
+        if ap == "B" and self.total is None:
+            raise ValueError("@total: a [total] table with agreed = ... for approach B")
+        if ap == "C" and self.outcome is None:
+            raise ValueError("@outcome: an [outcome] table for approach C")
+        years = months_by_fiscal_year(self.project.start, self.project.end)
+        for i, item in enumerate(self.direct):
+            if item.fiscal_year is not None and item.fiscal_year not in years:
+                raise ValueError(f"@direct[{i}].fiscal_year: a fiscal year of the project period "
+                                 f"{sorted(years)}")
+        return self
+
+    @property
+    def fiscal_years(self) -> dict[int, int]:
+        """Months of the project period in each fiscal year."""
+        return months_by_fiscal_year(self.project.start, self.project.end)
+
+
+def parse_project(data: dict[str, Any], source: str = "project") -> Project:
+    """Validate parsed project content (from TOML, JSON or a table row)."""
+    try:
+        return Project.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise from_pydantic(exc, source) from None
+
+
+def load_project(path: str | os.PathLike[str]) -> Project:
+    """Load and validate a project file (``.toml`` or ``.json``).
+
+    Raises:
+        InputError: naming the file, key path, value and what was expected.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".toml", ".json"):
+        raise InputError("file", str(p), "a project file ending in .toml or .json")
+    return parse_project(read_document(p), str(p))
