@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import decimal
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Iterable, Literal
 
 RoundingRule = Literal["down", "half_up", "up"]
@@ -17,7 +17,9 @@ RoundingRule = Literal["down", "half_up", "up"]
 # any rate, so nothing is lost before the single rounding step.
 CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)
 
-_MODES = {"down": ROUND_FLOOR, "half_up": ROUND_HALF_UP, "up": ROUND_CEILING}
+# The same three modes as Excel's ROUNDDOWN, ROUND and ROUNDUP: symmetric about zero, so a
+# native-formula workbook rounds exactly as the engine does.
+_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "up": ROUND_UP}
 ZERO = Decimal(0)
 
 
@@ -44,8 +46,8 @@ class Rounding:
     """How a rate card rounds money.
 
     Attributes:
-        rule: ``down`` (切り捨て, toward minus infinity), ``half_up`` (四捨五入, half away
-            from zero for positive amounts, as Excel's ROUND) or ``up`` (切り上げ).
+        rule: ``down`` (切り捨て, toward zero, Excel ROUNDDOWN), ``half_up`` (四捨五入, half
+            away from zero, Excel ROUND) or ``up`` (切り上げ, away from zero, Excel ROUNDUP).
         unit: rounding unit in yen: 1, 10, 100 or 1,000.
 
     Example:
@@ -60,11 +62,7 @@ class Rounding:
         """Round ``amount`` (yen) to a multiple of ``unit`` by ``rule``."""
         unit = Decimal(self.unit)
         q = CONTEXT.divide(amount, unit)
-        if q < 0 and self.rule == "half_up":
-            # Excel's ROUND is symmetric: half away from zero on both sides.
-            whole = -(-q).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        else:
-            whole = q.quantize(Decimal(1), rounding=_MODES[self.rule])
+        whole = q.quantize(Decimal(1), rounding=_MODES[self.rule])
         return CONTEXT.multiply(whole, unit).quantize(Decimal(1))
 
     def describe(self) -> str:

@@ -56,6 +56,7 @@ class CardInfo(_Model):
     effective_from: date
     currency: Literal["JPY"] = "JPY"
     description: str = ""
+    extends: str | None = None
 
 
 class RoundingSpec(_Model):
@@ -469,9 +470,45 @@ def parse_card(data: dict[str, Any], source: str) -> RateCard:
     return RateCard(model=model, sha256=content_sha256(data), path=source)
 
 
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``: tables merge key by key, anything else (arrays too) is
+    replaced, so a card that extends another restates a whole list of F&A rates."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(
+            out.get(k), dict) else v
+    return out
+
+
+def read_card_document(path: Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A card's content with any ``[card] extends = "..."`` base merged under it."""
+    data = read_document(path)
+    info = data.get("card")
+    parent = info.get("extends") if isinstance(info, dict) else None
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError("card.extends", parent, "the id or path of another rate card",
+                         source=str(path))
+    key = str(path.resolve())
+    if key in _seen:
+        raise InputError("card.extends", parent, "a base card that does not extend this "
+                         "card again (the chain is circular)", source=str(path))
+    try:
+        base_path = resolve_card(parent if not parent.endswith((".toml", ".json"))
+                                 else str(path.parent / parent))
+        base = read_card_document(base_path, (*_seen, key))
+    except InputError as exc:
+        raise exc.in_source(str(path)) if exc.field == "card" else exc from None
+    merged = deep_merge(base, data)
+    merged["card"] = {k: v for k, v in data["card"].items()}
+    merged["card"]["extends"] = parent
+    return merged
+
+
 @lru_cache(maxsize=64)
 def _load_cached(path: str, mtime_ns: int, size: int) -> RateCard:
-    return parse_card(read_document(Path(path)), path)
+    return parse_card(read_card_document(Path(path)), path)
 
 
 def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:

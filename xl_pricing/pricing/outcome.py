@@ -37,7 +37,7 @@ def royalty(sales: Iterable[Decimal], rate: Decimal, contribution: Decimal = Dec
 
     Example: 3% on 100M and 200M yen of sales, IP contributing half:
         >>> royalty([Decimal(100_000_000), Decimal(200_000_000)], Decimal("0.03"), Decimal("0.5"))
-        Decimal('4500000.0000')
+        Decimal('4500000.000')
     """
     if rate < 0 or rate > 1:
         raise InputError("rate", rate, "a royalty rate between 0 and 1 (0.03 = 3%)")

@@ -1,0 +1,55 @@
+"""Shared helpers: shipped cards and projects, and a small project builder."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xl_pricing import load_card, load_project, parse_project
+from xl_pricing.project import Project
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECTS = ROOT / "templates" / "projects"
+RATES = ROOT / "templates" / "rates"
+EXAMPLES = sorted(PROJECTS.glob("*.toml"))
+
+
+def example(name: str) -> Project:
+    return load_project(PROJECTS / f"{name}.toml")
+
+
+BASE: dict[str, Any] = {
+    "project": {"id": "T-1", "contract": "sponsored", "approach": "A",
+                "activity": "research", "location": "on",
+                "start": "2027-04-01", "end": "2028-03-31"},
+}
+
+
+def make(**sections: Any) -> Project:
+    """A project from the BASE one-year sponsored project with sections replaced.
+
+    ``project={...}`` updates keys of the [project] table; other keyword arguments replace
+    whole sections (``direct=[...]``, ``researchers=[...]``, ``total={...}``).
+    """
+    data = copy.deepcopy(BASE)
+    data["project"].update(sections.pop("project", {}))
+    data.update(sections)
+    return parse_project(data, "test")
+
+
+def yen(x: int | str) -> Decimal:
+    return Decimal(x)
+
+
+@pytest.fixture(scope="session")
+def jp():
+    return load_card("jp-default")
+
+
+@pytest.fixture(scope="session")
+def full():
+    return load_card("full-features")

@@ -1,0 +1,44 @@
+from decimal import Decimal
+
+import pytest
+
+from conftest import make
+from xl_pricing import InputError, quote
+from xl_pricing.pricing.backsolve import backsolve_rate, with_rate
+
+# One researcher, 100 h, direct 1,000,000 on jp-default:
+# total(r) = 1,000,000 + 100 r + 30% × (1,000,000 + 100 r) + 10% × 1,000,000
+#          = 1,400,000 + 130 r
+ONE = dict(direct=[{"category": "c", "amount": 1_000_000}],
+           researchers=[{"rank": "professor", "hours": 100}])
+
+
+def test_exact_target(jp):
+    res = backsolve_rate(make(**ONE), jp, Decimal(5_300_000))
+    assert res.rate == 30_000 and res.total == 5_300_000 and res.exact
+
+
+def test_residual_is_reported_not_hidden(jp):
+    res = backsolve_rate(make(**ONE), jp, Decimal(5_300_050))
+    assert res.rate == 30_000 and res.residual == 50 and not res.exact
+    above = quote(with_rate(make(**ONE), Decimal(30_001), (0,)), jp).total
+    assert above > 5_300_050                   # the next yen per hour overshoots
+
+
+def test_one_researcher_of_two(jp):
+    p = make(direct=[{"category": "c", "amount": 1_000_000}],
+             researchers=[{"rank": "professor", "hours": 100},
+                          {"rank": "postdoc", "hours": 100}])
+    res = backsolve_rate(p, jp, Decimal(5_300_000), researcher=1)
+    # professor fixed: 3,000,000 → 1,400,000 + 130 × 30,000 = 5,300,000 at postdoc rate 0
+    assert res.rate == 0 and res.researchers == (1,)
+
+
+def test_target_below_the_floor(jp):
+    with pytest.raises(InputError, match="a total >= 1,400,000 yen"):
+        backsolve_rate(make(**ONE), jp, Decimal(1_000_000))
+
+
+def test_needs_researchers(jp):
+    with pytest.raises(InputError, match="at least one researcher"):
+        backsolve_rate(make(direct=[{"category": "c", "amount": 1}]), jp, Decimal(10))

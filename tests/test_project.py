@@ -1,0 +1,70 @@
+import json
+from datetime import date
+
+import pytest
+
+from conftest import EXAMPLES, PROJECTS, make
+from xl_pricing import InputError, load_card, load_project, quote
+from xl_pricing.project import fiscal_year, months_by_fiscal_year
+
+
+def test_fiscal_years_run_april_to_march():
+    assert fiscal_year(date(2027, 4, 1)) == 2027
+    assert fiscal_year(date(2028, 3, 31)) == 2027
+    assert months_by_fiscal_year(date(2027, 4, 1), date(2028, 3, 31)) == {2027: 12}
+    assert months_by_fiscal_year(date(2027, 10, 1), date(2029, 9, 30)) == \
+        {2027: 6, 2028: 12, 2029: 6}
+    assert months_by_fiscal_year(date(2027, 5, 15), date(2027, 5, 20)) == {2027: 1}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_has_a_comment_saying_what_it_demonstrates(path):
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# ") and len(first) > 20
+
+
+def test_examples_cover_every_approach():
+    approaches = {load_project(p).project.approach for p in EXAMPLES}
+    assert approaches == {"X", "A", "B", "C"}
+    assert len(EXAMPLES) >= 4
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, date):
+        return obj.isoformat()
+    return obj
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_json_project_prices_like_toml(path, tmp_path):
+    import tomllib
+    data = _jsonable(tomllib.loads(path.read_text(encoding="utf-8")))
+    j = tmp_path / (path.stem + ".json")
+    j.write_text(json.dumps(data), encoding="utf-8")
+    card = load_card()
+    assert quote(load_project(j), card).total == quote(load_project(path), card).total
+
+
+def test_approach_names_are_accepted():
+    assert make(project={"approach": "stacked"}).project.approach == "A"
+    assert make(project={"approach": "x"}).project.approach == "X"
+
+
+def test_options_as_names_or_tables():
+    p = make(options=["know_how", {"name": "data_provision", "amount": 300_000}])
+    assert [o.name for o in p.options] == ["know_how", "data_provision"]
+    assert p.options[1].amount == 300_000
+
+
+def test_errors_name_the_key_path():
+    with pytest.raises(InputError) as e:
+        make(researchers=[{"rank": "professor", "hours": -5}])
+    assert "researchers[0].hours = -5" in str(e.value)
+    with pytest.raises(InputError, match=r"project.end = '2026-01-01': expected a date on or after start"):
+        make(project={"end": "2026-01-01"})
+    with pytest.raises(InputError, match=r"direct\[0\]\.fiscal_year = 2031"):
+        make(direct=[{"category": "x", "amount": 1, "fiscal_year": 2031}])
