@@ -76,8 +76,21 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a
 
 def _load(project_path: Path, rates: Optional[str]) -> tuple[Project, RateCard]:
     project = load_project(project_path)
-    card = load_card(rates)
+    try:
+        card = load_card(rates)
+    except InputError as exc:
+        # An unknown card id names the option it came from.
+        raise (InputError("--rates", exc.value, exc.expected) if exc.field == "card"
+               and not exc.source else exc) from None
     return project, card
+
+
+def _priced(project_file: Path, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Run an engine call; an error it finds in the project names the project file."""
+    try:
+        return fn(*args, **kw)
+    except InputError as exc:
+        raise exc.in_source(str(project_file)) from None
 
 
 def _print_json(obj: Any) -> None:
@@ -121,7 +134,7 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
               rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
     """Price a project by its approach and print the quote."""
     project, card = _load(project_file, rates)
-    q = quote(project, card)
+    q = _priced(project_file, quote, project, card)
     if as_json:
         _print_json(quote_to_dict(q, project, card))
         return
@@ -163,7 +176,7 @@ def compare_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                 rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
     """Show every applicable approach for a project side by side."""
     project, card = _load(project_file, rates)
-    cmp = compare(project, card)
+    cmp = _priced(project_file, compare, project, card)
     if as_json:
         _print_json({**cmp.to_dict(), "project": project.project.id,
                      "rate_card": card.provenance()})
@@ -207,7 +220,7 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
     if goal < 0 or goal != goal.to_integral_value():
         raise InputError("--target", target, "a whole number of yen >= 0")
     project, card = _load(project_file, rates)
-    res = backsolve_rate(project, card, goal, researcher)
+    res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
     if as_json:
         _print_json({**res.to_dict(), "project": project.project.id,
                      "rate_card": card.provenance()})

@@ -24,12 +24,20 @@ def _plain(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, str):
+        # Quoted as typed: no doubled backslashes; control characters made visible so the
+        # message stays on one line.
+        text = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        return f"'{text}'" if "'" not in text else f'"{text}"'
     return repr(value)
 
 
 def _show(value: Any) -> str:
     text = _plain(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    # Strings (often file paths) are shown whole up to a generous length; tables and lists
+    # are cut sooner so one message stays readable.
+    limit = 300 if isinstance(value, str) else 120
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class InputError(ValueError):
@@ -64,6 +72,10 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+    def at(self, prefix: str) -> "InputError":
+        """The same error with its field placed under ``prefix`` (``researchers[0]``)."""
+        return InputError(f"{prefix}.{self.field}", self.value, self.expected, self.source)
 
     def in_source(self, source: str) -> "InputError":
         """Return the same error attributed to ``source`` (keeps an existing source)."""

@@ -205,7 +205,8 @@ class SalesYear(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> "SalesYear":
         if not (self.low <= self.base <= self.high):
-            raise ValueError(f"@base: low <= base <= high (got {self.low}, {self.base}, "
+            which = "low" if self.low > self.base else "high"
+            raise ValueError(f"@{which}: low <= base <= high (got {self.low}, {self.base}, "
                              f"{self.high})")
         return self
 
@@ -281,7 +282,7 @@ def parse_project(data: dict[str, Any], source: str = "project") -> Project:
     try:
         return Project.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise from_pydantic(exc, source) from None
+        raise from_pydantic(exc, source, Project) from None
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:

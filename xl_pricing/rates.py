@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InputError
 from .money import Rounding, fmt_rate
@@ -39,8 +39,16 @@ Contract = Literal["joint", "sponsored", "consulting"]
 
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-# A fraction, 0.30 for 30%.  Above 5 (500%) is almost surely a percentage typed by mistake.
-Fraction = Annotated[Decimal, Field(ge=0, le=5, allow_inf_nan=False)]
+
+
+def _fraction(v: Decimal) -> Decimal:
+    # Above 5 (500%) is almost surely a percentage typed by mistake: 30 for 30%.
+    if v > 5:
+        raise ValueError("a number <= 5 (rates are fractions: 0.30 means 30%)")
+    return v
+
+
+Fraction = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_fraction)]
 Share = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 Hours = Annotated[Decimal, Field(gt=0, le=8784, allow_inf_nan=False)]
 
@@ -134,8 +142,10 @@ class TimeCharge(_Model):
         if not self.ranks:
             raise ValueError("@ranks: at least one rank")
         ids = [d.id for d in self.day_rates]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"@day_rates: unique ids (got {ids})")
+        for j, i in enumerate(ids):
+            if i in ids[:j]:
+                raise ValueError(f"@day_rates[{j}].id: a unique id ({i!r} is already "
+                                 f"day_rates[{ids.index(i)}])")
         for d in self.day_rates:
             if d.currency != "JPY" and d.currency not in self.exchange_rates:
                 raise ValueError(f"@exchange_rates.{d.currency}: an exchange rate (JPY "
@@ -325,8 +335,8 @@ class RateCard:
                            for r in self.model.fa.rates})
             what = f"{activity}/{location}" + (f"/{field}" if field else "")
             raise InputError("activity/location", what,
-                             f"an F&A rate in card {self.id!r} in force on {on.isoformat()}"
-                             f" (it has: {', '.join(have) or 'none'})")
+                             f"an F&A rate for {what} in card {self.id!r} in force on "
+                             f"{on.isoformat()} (it has: {', '.join(have) or 'none'})")
         found.sort(key=lambda t: (t[0], t[1]))
         return found[-1][2]
 
@@ -334,7 +344,7 @@ class RateCard:
         """Highest achievement tier of ``basis`` whose ``min`` is <= ``value``."""
         tiers = [t for t in self.model.time_charge.achievement if t.basis == basis]
         if not tiers:
-            raise InputError("achievement basis", basis,
+            raise InputError("achievement_basis", basis,
                              f"a basis with tiers in card {self.id!r}: "
                              f"{sorted({t.basis for t in self.model.time_charge.achievement})}")
         ok = [t for t in tiers if t.min <= value]
@@ -466,7 +476,7 @@ def parse_card(data: dict[str, Any], source: str) -> RateCard:
     try:
         model = RateCardModel.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise from_pydantic(exc, source) from None
+        raise from_pydantic(exc, source, RateCardModel) from None
     return RateCard(model=model, sha256=content_sha256(data), path=source)
 
 
@@ -497,9 +507,15 @@ def read_card_document(path: Path, _seen: tuple[str, ...] = ()) -> dict[str, Any
     try:
         base_path = resolve_card(parent if not parent.endswith((".toml", ".json"))
                                  else str(path.parent / parent))
-        base = read_card_document(base_path, (*_seen, key))
+        if not base_path.is_file():
+            raise InputError("card.extends", parent,
+                             f"an existing rate-card file (no file at {base_path})",
+                             source=str(path))
     except InputError as exc:
-        raise exc.in_source(str(path)) if exc.field == "card" else exc from None
+        if exc.field == "card":
+            raise InputError("card.extends", parent, exc.expected, str(path)) from None
+        raise
+    base = read_card_document(base_path, (*_seen, key))
     merged = deep_merge(base, data)
     merged["card"] = {k: v for k, v in data["card"].items()}
     merged["card"]["extends"] = parent

@@ -27,7 +27,12 @@ def read_document(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError("file", f"byte {exc.start}", "UTF-8 text", source=src) from None
+        raw = path.read_bytes()[: exc.start]
+        line = raw.count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n") + 1) + 1
+        bad = exc.object[exc.start]
+        raise InputError("file", f"line {line}, column {col} (byte 0x{bad:02x})",
+                         "UTF-8 text", source=src) from None
     except OSError as exc:
         raise InputError("file", src, f"a readable file ({exc.strerror})", source=src) from None
     if path.suffix.lower() == ".json":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from typing import Any
+import types
+import typing
+from typing import Any, Union
 
 import pydantic
 
@@ -23,11 +26,54 @@ def key_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+# Patterns used in the models, said in words.
+PATTERNS = {r"^[a-z0-9][a-z0-9_-]*$": "an id of lowercase letters, digits, '-' and '_' "
+                                       "(such as 'my-university')",
+            r"^[A-Z]{3}$": "a three-letter currency code such as 'GBP'"}
+
+
+def _models_in(hint: Any) -> list[type[pydantic.BaseModel]]:
+    """The pydantic models a field's type may hold (through Optional, list, dict...)."""
+    if isinstance(hint, type) and issubclass(hint, pydantic.BaseModel):
+        return [hint]
+    out: list[type[pydantic.BaseModel]] = []
+    if typing.get_origin(hint) is not None:
+        for arg in typing.get_args(hint):
+            out += _models_in(arg)
+    return out
+
+
+def known_keys(model: type[pydantic.BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` (a key path without its last part) under ``model``."""
+    if model is None:
+        return []
+    current: list[type[pydantic.BaseModel]] = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nxt: list[type[pydantic.BaseModel]] = []
+        for m in current:
+            field = m.model_fields.get(str(part))
+            if field is not None:
+                nxt += _models_in(field.annotation)
+        # a dict key (a rank or option name) leaves the models where they are
+        current = nxt or current
+    keys: list[str] = []
+    for m in current:
+        keys += [k for k in m.model_fields if k not in keys]
+    return keys
+
+
 def _expected(err: dict[str, Any], model: type[pydantic.BaseModel] | None) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        return "no such key (check the spelling)"
+        loc = tuple(err["loc"])
+        keys = known_keys(model, loc[:-1])
+        near = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else (
+            f"; known keys here: {', '.join(keys)}" if keys else "")
+        return "no such key (check the spelling)" + hint
     if kind == "missing":
         return "a value (this key is required)"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -36,10 +82,18 @@ def _expected(err: dict[str, Any], model: type[pydantic.BaseModel] | None) -> st
         return f"a number {sym} {ctx.get(next(iter(ctx)), '')}"
     if kind == "literal_error":
         return f"one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return PATTERNS.get(str(ctx.get("pattern")), "text in the expected format")
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "non-empty text (at least 1 character)" if n == 1 else f"at least {n} characters"
+    if kind == "string_too_long":
+        return f"text of at most {ctx.get('max_length')} characters"
     if kind in ("decimal_parsing", "decimal_type", "int_parsing", "int_type", "float_parsing",
-                "int_from_float", "decimal_max_places", "float_type"):
+                "int_from_float", "decimal_max_places", "float_type", "finite_number"):
         return "a number" if "int" not in kind else "a whole number"
-    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing"):
+    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing",
+                "date_from_datetime_inexact"):
         return "a date such as 2027-04-01"
     if kind in ("bool_type", "bool_parsing"):
         return "true or false"
@@ -50,8 +104,7 @@ def _expected(err: dict[str, Any], model: type[pydantic.BaseModel] | None) -> st
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "a table { ... }"
     if kind == "value_error":
-        msg = str(err.get("msg", ""))
-        return msg.removeprefix("Value error, ")
+        return str(err.get("msg", "")).removeprefix("Value error, ")
     return str(err.get("msg", kind)).lower()
 
 
@@ -69,7 +122,12 @@ def _lookup(data: Any, path: str) -> Any:
 
 def from_pydantic(exc: pydantic.ValidationError, source: str | None,
                   model: type[pydantic.BaseModel] | None = None) -> InputErrors:
-    """Convert every error of a pydantic ``ValidationError`` to one :class:`InputErrors`."""
+    """Convert every error of a pydantic ``ValidationError`` to one :class:`InputErrors`.
+
+    ``model`` (the root model validated) lets an unknown key be answered with the closest
+    known one.  A cross-field check may name the key it is about by starting its message
+    with ``@key: `` (for example ``@end: a date on or after start``).
+    """
     errors: list[InputError] = []
     for err in exc.errors():
         value = err.get("input", InputError.MISSING)
@@ -78,7 +136,6 @@ def from_pydantic(exc: pydantic.ValidationError, source: str | None,
         field = key_path(tuple(err["loc"]))
         expected = _expected(err, model)
         if err["type"] == "value_error" and expected.startswith("@"):
-            # A cross-field check names the key it is about: "@end: on or after start".
             sub, _, expected = expected[1:].partition(": ")
             value = _lookup(value, sub)
             field = sub if field == "(top level)" else f"{field}.{sub}"

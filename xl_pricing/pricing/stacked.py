@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..errors import InputError
 from ..money import ZERO, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
@@ -64,8 +65,11 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
         esc = card.model.time_charge.escalation
     lines, warnings = [], []
     for i, r in enumerate(project.researchers):
-        rate = resolve_rate(r, card)
-        hours = involvement_hours(r, card)
+        try:
+            rate = resolve_rate(r, card)
+            hours = involvement_hours(r, card)
+        except InputError as exc:
+            raise exc.at(f"researchers[{i}]") from None
         by_year = {}
         for fy, h in split_by_months(hours, months).items():
             exact = escalated(rate.charge(h), esc, fy - first)
@@ -86,8 +90,11 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
     base_d = mtdc(project, card) if f.base == "mtdc" else d_y
     bases = {fy: base_d[fy] + (tc_y[fy] if f.base == "direct_plus_tc" else ZERO)
              for fy in d_y}
-    rows = {fy: card.fa_rate(info.activity, info.location, info.field, rate_date(project, fy))
-            for fy in d_y}
+    try:
+        rows = {fy: card.fa_rate(info.activity, info.location, info.field,
+                                 rate_date(project, fy)) for fy in d_y}
+    except InputError as exc:
+        raise InputError(*_fa_culprit(project, card), exc.expected) from None
     by_year = {fy: card.rounding.apply(fa(bases[fy], rows[fy].rate)) for fy in d_y}
     distinct = {r.rate for r in rows.values()}
     rate = distinct.pop() if len(distinct) == 1 else None
@@ -98,13 +105,27 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
                         source=f"{card.id}: F&A {where} {shown} of {f.base}")]
 
 
+def _fa_culprit(project: Project, card: RateCard) -> tuple[str, object]:
+    """Which project key an F&A rate is missing for: the activity, location or start date."""
+    info = project.project
+    rows = card.model.fa.rates
+    if not any(r.activity == info.activity for r in rows):
+        return "project.activity", info.activity
+    if not any(r.activity == info.activity and r.location == info.location for r in rows):
+        return "project.location", info.location
+    return "project.start", info.start
+
+
 def option_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
                  tc_y: dict[int, Decimal]) -> list[Line]:
     """Priced options: a fixed price (in the first fiscal year) or a rate on a base."""
     first = min(d_y)
     lines = []
-    for choice in project.options:
-        opt = card.option(choice.name)
+    for i, choice in enumerate(project.options):
+        try:
+            opt = card.option(choice.name)
+        except InputError as exc:
+            raise InputError(f"options[{i}]", choice.name, exc.expected) from None
         if choice.amount is not None or opt.method == "fixed":
             amount = choice.amount if choice.amount is not None else opt.amount
             assert amount is not None

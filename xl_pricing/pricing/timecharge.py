@@ -113,7 +113,7 @@ def resolve_rate(r: Researcher, card: RateCard) -> HourlyRate:
     one = Decimal(1)
     if src == "rank":
         rank = card.rank(r.rank or "")
-        if rank.hourly is None:
+        if rank.hourly is None:  # the card prices this rank by salary only
             raise InputError("rate_source", "rank",
                              f"'salary' (rank {r.rank!r} has only a salary in card {card.id!r})")
         return HourlyRate(rank.hourly, one, f"{card.id}: rank table, {r.rank}")
