@@ -42,3 +42,15 @@ def test_target_below_the_floor(jp):
 def test_needs_researchers(jp):
     with pytest.raises(InputError, match="at least one researcher"):
         backsolve_rate(make(direct=[{"category": "c", "amount": 1}]), jp, Decimal(10))
+
+
+def test_time_charge_total(jp):
+    from xl_pricing.pricing.backsolve import backsolve_time_charge
+    # total = 1,400,000 + 1.3 × TC: 5,300,000 needs TC = 3,000,000 exactly
+    res = backsolve_time_charge(make(**ONE), jp, Decimal(5_300_000))
+    assert res.rate == 3_000_000 and res.exact
+    # 5,300,001: TC 3,000,000 gives 5,300,000 and 3,000,001 gives 5,300,001.3 → 5,300,001
+    res = backsolve_time_charge(make(**ONE), jp, Decimal(5_300_001))
+    assert res.total == 5_300_001 and res.exact
+    no_researchers = make(direct=[{"category": "c", "amount": 1_000_000}])
+    assert backsolve_time_charge(no_researchers, jp, Decimal(5_300_000)).rate == 3_000_000

@@ -23,7 +23,7 @@ from . import __version__
 from .errors import InputError
 from .money import fmt_rate, fmt_yen
 from .pricing import allocate, quote, quote_to_dict, tax_credit
-from .pricing.backsolve import backsolve_rate
+from .pricing.backsolve import backsolve_rate, backsolve_time_charge
 from .pricing.compare import compare
 from .pricing.quote import LABELS, Quote
 from .project import APPROACH_NAMES, Project, load_project
@@ -211,23 +211,33 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                   researcher: Optional[int] = typer.Option(
                       None, "--researcher", help="Solve only this researcher's rate "
                       "(0-based index); default: one rate for all researchers."),
+                  solve: str = typer.Option("rate", "--solve", help="'rate': the hourly "
+                                            "rate; 'time-charge': the time-charge total."),
                   rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
-    """Find the hourly time-charge rate that prices a project at a target total."""
+    """Find the hourly rate (or time-charge total) that prices a project at a target."""
     try:
         goal = Decimal(target.replace(",", "").replace("_", ""))
     except InvalidOperation:
         raise InputError("--target", target, "a total in yen, such as 12000000") from None
     if goal < 0 or goal != goal.to_integral_value():
         raise InputError("--target", target, "a whole number of yen >= 0")
+    if solve not in ("rate", "time-charge"):
+        raise InputError("--solve", solve, "'rate' or 'time-charge'")
     project, card = _load(project_file, rates)
-    res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
+    if solve == "rate":
+        res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
+    else:
+        res = _priced(project_file, backsolve_time_charge, project, card, goal)
     if as_json:
-        _print_json({**res.to_dict(), "project": project.project.id,
+        _print_json({**res.to_dict(), "solve": solve, "project": project.project.id,
                      "rate_card": card.provenance()})
         return
-    who = "every researcher" if researcher is None else f"researcher #{researcher}"
     con = _console()
-    con.print(f"rate for {who}: ¥{res.rate:,}/h → total {fmt_yen(res.total)}")
+    if solve == "rate":
+        who = "every researcher" if researcher is None else f"researcher #{researcher}"
+        con.print(f"rate for {who}: ¥{res.rate:,}/h → total {fmt_yen(res.total)}")
+    else:
+        con.print(f"time-charge total: {fmt_yen(res.rate)} → total {fmt_yen(res.total)}")
     con.print("exact: the target is met to the yen" if res.exact else
               f"residual: {fmt_yen(res.residual)} below the target (rounding steps; the next "
               "yen per hour overshoots)")

@@ -77,9 +77,9 @@ def backsolve_rate(project: Project, card: RateCard, target: Decimal,
             rate for every researcher.
         step: rate granularity in yen/h (1 by default).
 
-    Example: a project whose only researcher works 100 h, priced at direct 1,000,000 +
-    TC + 30% F&A on direct + TC → a target of 5,550,000 needs 32,692 yen/h (residual 0.4 →
-    reported as 0 yen after rounding down, or a few yen).
+    Example: one researcher, 100 h, direct 1,000,000 on ``jp-default`` (F&A 30% of direct
+    + time charge, strategic 10% of direct): total = 1,400,000 + 130 × rate, so a target of
+    5,300,000 gives 30,000 yen/h exactly, and 5,300,050 gives 30,000 with a residual of 50.
     """
     from . import quote
 
@@ -102,3 +102,29 @@ def backsolve_rate(project: Project, card: RateCard, target: Decimal,
     rate = mul(step, Decimal(k))
     achieved = total_at(k)
     return BackSolve(target, rate, achieved, target - achieved, which)
+
+
+def backsolve_time_charge(project: Project, card: RateCard, target: Decimal) -> BackSolve:
+    """The time-charge total that prices ``project`` at (or just below) ``target`` yen.
+
+    The researchers are replaced by one negotiated time-charge line (1 hour at the solved
+    amount), so the answer is what the company would pay for the researchers' commitment
+    in total, whatever the split between them.  ``rate`` in the result is that amount.
+    """
+    if project.project.approach == "X":
+        raise InputError("project.approach", "X",
+                         "an approach that prices time (A, or B/C built on A)")
+    lump = project.model_copy(update={"researchers": [
+        project.researchers[0].model_copy(update={
+            "name": "time charge (total)", "rate_source": "negotiated", "hours": Decimal(1),
+            "days": None, "months": None, "effort": None})
+        if project.researchers else _lump_researcher()]})
+    res = backsolve_rate(lump, card, target, researcher=0)
+    return BackSolve(target, res.rate, res.total, res.residual, ())
+
+
+def _lump_researcher() -> "Researcher":
+    from ..project import Researcher
+
+    return Researcher(name="time charge (total)", rate_source="negotiated",
+                      hourly=Decimal(1), hours=Decimal(1))
