@@ -1,6 +1,7 @@
 """The xl-pricing command on every shipped example and card."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,47 @@ def test_console_script_end_to_end(tmp_path):
                          timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "missing.toml" in bad.stderr
+
+
+def test_excel_setup_prints_and_merges_config(tmp_path):
+    res = runner.invoke(app, ["excel", "setup", "--platform", "win"])
+    assert res.exit_code == 0
+    assert '"UDF MODULES","xl_pricing.udfs"' in res.output
+    assert f'"INTERPRETER_WIN","{sys.executable}"' in res.output
+    conf = tmp_path / "xlwings.conf"
+    conf.write_text('"UDF MODULES","old_module"\n"DEBUG UDFS","False"\n', encoding="utf-8")
+    res = runner.invoke(app, ["excel", "setup", "--write", "--config-file", str(conf),
+                              "--rates-dir", str(tmp_path), "--platform", "mac"])
+    assert res.exit_code == 0, res.output
+    lines = conf.read_text("utf-8").splitlines()
+    assert '"DEBUG UDFS","False"' in lines                       # other settings kept
+    assert '"UDF MODULES","xl_pricing.udfs"' in lines and '"UDF MODULES","old_module"' \
+        not in lines
+    assert f'"XL_PRICING_RATES","{tmp_path.resolve()}"' in lines
+    assert (tmp_path / "xlwings.conf.bak").read_text("utf-8").startswith('"UDF MODULES","old')
+    bad = runner.invoke(app, ["excel", "setup", "--rates-dir", str(tmp_path / "none")])
+    assert bad.exit_code == 2 and "--rates-dir" in bad.output
+
+
+def test_excel_serve_needs_a_licence_key(monkeypatch):
+    monkeypatch.delenv("XLWINGS_LICENSE_KEY", raising=False)
+    res = runner.invoke(app, ["excel", "serve"])
+    assert res.exit_code == 2 and "noncommercial" in res.output
+
+
+def test_udfs_read_rates_folder_from_xlwings_conf(tmp_path, monkeypatch):
+    import xlwings
+    import xlwings.utils
+
+    from xl_pricing import udfs
+    text = (RATES / "jp-default.toml").read_text("utf-8")
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "my-uni.toml").write_text(
+        text.replace('id = "jp-default"', 'id = "my-uni"').replace(
+            "consulting_rate = 50000", "consulting_rate = 20000"), "utf-8")
+    conf = tmp_path / "xlwings.conf"
+    conf.write_text(f'"XL_PRICING_RATES","{tmp_path / "cards"}"\n', "utf-8")
+    monkeypatch.delenv("XL_PRICING_RATES", raising=False)
+    monkeypatch.setattr(xlwings, "USER_CONFIG_FILE", str(conf))
+    assert udfs.XLP_CARD("my-uni")[0] == ["id", "my-uni"]
+    assert os.environ["XL_PRICING_RATES"] == str(tmp_path / "cards")

@@ -299,6 +299,93 @@ def project_schema() -> None:
     _print_json(Project.model_json_schema())
 
 
+excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")
+app.add_typer(excel_app, name="excel")
+
+
+def xlwings_conf_lines(interpreter: str, platform: str, rates_dir: str | None) -> list[str]:
+    """Lines of xlwings.conf that let desktop Excel call the XLP_ functions."""
+    key = "INTERPRETER_MAC" if platform == "mac" else "INTERPRETER_WIN"
+    lines = [f'"{key}","{interpreter}"', '"UDF MODULES","xl_pricing.udfs"']
+    if rates_dir:
+        lines.append(f'"XL_PRICING_RATES","{rates_dir}"')
+    return lines
+
+
+def _merge_conf(path: Path, lines: list[str]) -> None:
+    """Merge ``lines`` into an xlwings.conf file: same keys replaced, others kept; the old
+    file is kept as ``.bak`` and the new one replaces it atomically."""
+    keys = {ln.split(",", 1)[0].strip('"').upper() for ln in lines}
+    old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [ln for ln in old if ln.split(",", 1)[0].strip().strip('"').upper() not in keys]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.with_suffix(path.suffix + ".bak").write_bytes(path.read_bytes())
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("\n".join([*kept, *lines]) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@excel_app.command("setup")
+@handles_input_errors
+def excel_setup(write: bool = typer.Option(False, "--write", help="Merge the settings into "
+                                           "the xlwings.conf file (a .bak copy is kept)."),
+                config_file: Optional[Path] = typer.Option(
+                    None, "--config-file", help="xlwings.conf to write; default: the "
+                    "user's ~/.xlwings/xlwings.conf."),
+                rates_dir: Optional[Path] = typer.Option(
+                    None, "--rates-dir", help="Folder of the institution's rate cards "
+                    "(XL_PRICING_RATES)."),
+                platform: str = typer.Option(
+                    "mac" if sys.platform == "darwin" else "win", "--platform",
+                    help="win or mac: which interpreter key to write.")) -> None:
+    """Print (or write) the xlwings.conf settings for desktop Excel."""
+    if platform not in ("win", "mac"):
+        raise InputError("--platform", platform, "win or mac")
+    if rates_dir is not None and not rates_dir.is_dir():
+        raise InputError("--rates-dir", str(rates_dir), "an existing folder of rate cards")
+    lines = xlwings_conf_lines(sys.executable, platform,
+                               str(rates_dir.resolve()) if rates_dir else None)
+    if not write:
+        typer.echo("# xlwings.conf (the xlwings add-in's settings; or set them in the "
+                   "add-in's ribbon)")
+        typer.echo("\n".join(lines))
+        return
+    if config_file is None:
+        import xlwings
+
+        config_file = Path(xlwings.USER_CONFIG_FILE)
+    _merge_conf(config_file, lines)
+    typer.echo(f"wrote {len(lines)} settings to {config_file}")
+
+
+@excel_app.command("serve")
+@handles_input_errors
+def excel_serve(host: str = typer.Option("127.0.0.1", "--host"),
+                port: int = typer.Option(8000, "--port"),
+                certfile: Optional[Path] = typer.Option(None, "--ssl-certfile"),
+                keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile")) -> None:
+    """Serve the functions to Excel on the web / Office.js with xlwings Server (extra)."""
+    from .server import server_environment
+
+    key = os.environ.get("XLWINGS_LICENSE_KEY")
+    if not key:
+        raise InputError("XLWINGS_LICENSE_KEY", InputError.MISSING,
+                         "'noncommercial' for noncommercial use (universities and public "
+                         "research organisations: PolyForm Noncommercial 1.0.0), or a paid "
+                         "xlwings licence key")
+    os.environ.update(server_environment(key))
+    os.environ.setdefault("XLWINGS_ENVIRONMENT", "prod")  # the namespace is then exactly XLP
+    try:
+        import uvicorn
+        import xlwings_server  # noqa: F401
+    except ImportError:
+        raise InputError("xlwings-server", "not installed",
+                         "pip install 'xl-pricing[server]'") from None
+    ssl = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)} if certfile else {}
+    uvicorn.run("xlwings_server.main:main_app", host=host, port=port, **ssl)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"xl-pricing {__version__}")

@@ -295,3 +295,119 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     if p.suffix.lower() not in (".toml", ".json"):
         raise InputError("file", str(p), "a project file ending in .toml or .json")
     return parse_project(read_document(p), str(p))
+
+
+# -- projects as (key, value) rows, the form a two-column Excel range takes ---------------
+
+_INFO_KEYS = set(ProjectInfo.model_fields)
+_DATE_KEYS = ("start", "end", "date")
+EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, serial 1 = 1900-01-01
+
+
+def excel_date(value: Any) -> Any:
+    """An Excel date cell as a date: a serial number, a datetime or ISO text.
+
+    >>> excel_date(46478.0)
+    datetime.date(2027, 4, 1)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+    return value
+
+
+def _cell(value: Any) -> Any:
+    # Excel sends every number as a float: whole ones become int (fiscal years, counts),
+    # others Decimal by their shortest repr so 0.547 stays 0.547.
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else Decimal(repr(value))
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def project_from_pairs(pairs: Any, source: str = "inputs") -> Project:
+    """A project from (key, value) rows: dotted key paths of the project file.
+
+    Keys are the project file's paths with 1-based list positions — ``approach``,
+    ``direct.1.amount``, ``researchers.2.hours``, ``outcome.sales.1.base`` — where the
+    ``project.`` prefix may be left out.  Two short forms suit a worksheet:
+    ``direct.<category> = amount`` and ``options.<name> = TRUE`` (or an amount).  Empty
+    values are skipped; dates may be Excel serial numbers.
+
+    Example:
+        >>> p = project_from_pairs({"id": "Q1", "contract": "joint", "approach": "X",
+        ...     "start": "2027-04-01", "end": "2028-03-31", "direct.consumables": 5e6})
+        >>> p.direct[0].amount
+        Decimal('5000000')
+    """
+    rows = pairs.items() if isinstance(pairs, dict) else pairs
+    data: dict[str, Any] = {}
+    for n, row in enumerate(rows, start=1):
+        try:
+            key, value = row
+        except (TypeError, ValueError):
+            raise InputError(f"{source} row {n}", row, "a (key, value) pair") from None
+        if key is None or (isinstance(key, str) and not key.strip()):
+            continue
+        if not isinstance(key, str):
+            raise InputError(f"{source} row {n} key", key, "a key such as 'approach'")
+        if value is None or value == "":
+            continue
+        parts = key.strip().split(".")
+        if parts[0] in _INFO_KEYS:
+            parts.insert(0, "project")
+        value = _cell(value)
+        if parts[-1] in _DATE_KEYS:
+            value = excel_date(value)
+        if parts[0] == "direct" and len(parts) == 2 and not parts[1].isdigit():
+            data.setdefault("direct", {})[str(len(data.get("direct", {})) + 1)] = \
+                {"category": parts[1], "amount": value}
+            continue
+        if parts[0] == "options" and len(parts) == 2 and not parts[1].isdigit():
+            if value is False:
+                continue
+            entry = {"name": parts[1]} if value is True else {"name": parts[1], "amount": value}
+            data.setdefault("options", {})[str(len(data.get("options", {})) + 1)] = entry
+            continue
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(key, value, f"a key not below the value given for "
+                                 f"{part!r}", source)
+        node[parts[-1]] = value
+    return parse_project(_lists(data), source)
+
+
+def _lists(node: Any) -> Any:
+    """Tables whose keys are all 1, 2, 3 ... become lists (1-based positions)."""
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lists(v) for k, v in node.items()}
+    if out and all(k.isdigit() for k in out):
+        return [out[k] for k in sorted(out, key=int)]
+    return out
+
+
+def project_to_pairs(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The (key, value) rows of parsed project content (inverse of project_from_pairs).
+
+    >>> project_to_pairs({"project": {"id": "Q1"}, "options": ["know_how"]})
+    [('id', 'Q1'), ('options.1', 'know_how')]
+    """
+    rows: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(node, list):
+            for i, v in enumerate(node, start=1):
+                walk(f"{prefix}.{i}", v)
+        else:
+            rows.append((prefix.removeprefix("project."), node))
+
+    walk("", data)
+    return rows

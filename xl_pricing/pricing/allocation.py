@@ -69,15 +69,22 @@ class Allocation:
                                  for c, a, parts in self.rows]}
 
 
-def allocate(quote: Quote, card: RateCard) -> Allocation:
-    """Split a quote's proceeds by component; consumption tax is not proceeds and is left out.
+def allocate_components(amounts: list[tuple[str, Decimal]], card: RateCard) -> Allocation:
+    """Split (component, amount) rows by the card's shares for each component.
 
-    Lines of the same component are pooled, then split once.
+    Rows of the same component are pooled, then split once; a component the card has no
+    shares for uses its ``default`` shares.
     """
     pooled: dict[str, Decimal] = {}
-    for ln in quote.lines:
-        if ln.component != "consumption_tax":
-            pooled[ln.component] = pooled.get(ln.component, ZERO) + ln.amount
+    for comp, amount in amounts:
+        pooled[comp] = pooled.get(comp, ZERO) + amount
     residual = card.model.allocation.residual_to
-    rows = tuple((c, a, split(a, card.shares_for(c), residual)) for c, a in pooled.items())
-    return Allocation(rows)
+    return Allocation(tuple((c, a, split(a, card.shares_for(c), residual))
+                            for c, a in pooled.items()))
+
+
+def allocate(quote: Quote, card: RateCard) -> Allocation:
+    """Split a quote's proceeds by component; consumption tax is not proceeds and is left out.
+    """
+    return allocate_components([(ln.component, ln.amount) for ln in quote.lines
+                                if ln.component != "consumption_tax"], card)

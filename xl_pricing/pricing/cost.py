@@ -28,6 +28,19 @@ def indirect(direct: Decimal, rate: Decimal) -> Decimal:
     return mul(direct, rate)
 
 
+def strategic(base: Decimal, rate: Decimal) -> Decimal:
+    """Strategic collaboration expense (戦略的産学連携経費) = base × rate, exact.
+
+    Kept apart from indirect costs so it can be accumulated and reinvested in future
+    collaboration capacity (handbook, approach A).  The base is the card's setting.
+
+    Example:
+        >>> strategic(Decimal(5_000_000), Decimal("0.10"))
+        Decimal('500000.00')
+    """
+    return mul(base, rate)
+
+
 def direct_lines(project: Project) -> list[Line]:
     """One line per direct-cost category, split by fiscal year (inputs are whole yen)."""
     return [yearly_line("direct", by_year, detail=cat, source="project inputs")

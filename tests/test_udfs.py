@@ -1,0 +1,370 @@
+"""The XLP_ Excel functions in three layers, driven by one table of cases.
+
+1. plain Python calls (what desktop Excel's xlwings add-in ends up calling);
+2. xlwings' own server code: ``custom_functions_meta`` and ``custom_functions_call`` with
+   the payload the Office.js add-in posts (every argument a 2-D list, an omitted optional
+   argument ``null``), under ``XLWINGS_ON_SERVER=true`` set by a fixture;
+3. xlwings Server itself (its FastAPI app, in process) answering
+   ``POST /xlwings/custom-functions-call``; and one real server on 127.0.0.1.
+
+Each case gives the arguments as the xlwings converters hand them to the function (a
+scalar, a list for an ``ndim=1`` range, a list of lists for a table, a dict for a key/value
+range); the payload form is derived from that the way Excel would send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import EXAMPLES
+from xl_pricing import load_card
+from xl_pricing.cli import app
+from xl_pricing.project import EXCEL_EPOCH, project_to_pairs
+
+JP_SHA = load_card("jp-default").sha256
+
+
+@dataclass(frozen=True)
+class Err:
+    """An expected error: a fragment of its message."""
+
+    text: str
+
+
+def serial(d: str) -> int:
+    """Excel's serial number for an ISO date (what Office.js sends for a date cell)."""
+    return (date.fromisoformat(d) - EXCEL_EPOCH).days
+
+
+CASES: list[tuple[str, str, list[Any], Any]] = [
+    # time charge
+    ("timecharge", "XLP_TIMECHARGE", [50000, 12], 600_000),                 # consulting std
+    ("timecharge-rounds-down", "XLP_TIMECHARGE", [4623.66, 3], 13_870),     # 13,870.98
+    ("timecharge-card-rounding", "XLP_TIMECHARGE", [33333.5, 3, "full-features"], 100_000),
+    ("effort-hours", "XLP_EFFORT_HOURS", [1860, 0.1, 12], 186),
+    ("effort-hours-monthly", "XLP_EFFORT_HOURS", [1860, 0.1, 1], 15.5),
+    ("standard-rate", "XLP_STANDARD_RATE", [9_300_000], 5000),              # ÷ 1,860 h
+    ("standard-rate-hours", "XLP_STANDARD_RATE", [8_250_000, 1650], 5000),
+    ("rate-rank", "XLP_RATE", ["professor"], 30_000),
+    ("rate-salary-only-rank", "XLP_RATE", ["associate_professor", "full-features"], 5000),
+    # F&A, indirect, strategic
+    ("fa-rate-harvard", "XLP_FA_RATE", ["research", "on", None, "harvard"], 0.69),
+    ("fa-rate-princeton-off", "XLP_FA_RATE", ["research", "off", None, "princeton"], 0.26),
+    ("fa-rate-dated-text", "XLP_FA_RATE",
+     ["research", "on", None, "full-features", "2028-04-01"], 0.32),
+    ("fa-rate-dated-serial", "XLP_FA_RATE",
+     ["research", "on", None, "full-features", serial("2027-04-01")], 0.30),
+    ("fa-rate-field", "XLP_FA_RATE", ["research", "on", "natural_sciences", "full-features"],
+     0.40),
+    ("fa-mit", "XLP_FA", [10_000_000, "research", "on", None, "mit"], 5_470_000),
+    ("fa-default-other-off", "XLP_FA", [1_000_000, "other", "off"], 100_000),
+    ("indirect", "XLP_INDIRECT", [5_000_000], 1_500_000),
+    ("indirect-rate", "XLP_INDIRECT", [333_333, 0.3], 99_999),
+    ("strategic", "XLP_STRATEGIC", [5_000_000], 500_000),
+    # approach B
+    ("total-indirect", "XLP_TOTAL_INDIRECT", [10_000_000, 5_000_000], 5_000_000),
+    ("total-ratio", "XLP_TOTAL_RATIO", [10_000_000, 5_000_000], 1),
+    # approach C
+    ("royalty-range", "XLP_ROYALTY", [[100_000_000, 200_000_000], 0.03, 0.5], 4_500_000),
+    ("royalty-one-cell", "XLP_ROYALTY", [[100_000_000], 0.03], 3_000_000),
+    ("milestones", "XLP_MILESTONES", [[1_000_000, 2_000_000, 4_000_000], [True, False, True]],
+     5_000_000),
+    ("success-fee", "XLP_SUCCESS_FEE", [5_600_000, 3_375_000, 2_000_000, 1_000_000, 500_000],
+     12_475_000),
+    ("success-fee-floor-only", "XLP_SUCCESS_FEE", [5_600_000], 5_600_000),
+    # tax, proceeds, provenance
+    ("tax-credit", "XLP_TAX_CREDIT", [10_000_000], 3_000_000),              # 30%
+    ("tax-credit-below-minimum", "XLP_TAX_CREDIT", [900_000, "full-features"], 0),
+    ("allocate-components", "XLP_ALLOCATE",
+     [[["direct", 5_000_000], ["indirect", 1_500_000], ["strategic", 500_000]]],
+     [["component", "amount", "researcher", "lab", "department", "university", "reserve"],
+      ["direct", 5_000_000, 0, 5_000_000, 0, 0, 0],
+      ["indirect", 1_500_000, 0, 0, 750_000, 750_000, 0],
+      ["strategic", 500_000, 0, 0, 0, 350_000, 150_000],
+      ["total", 7_000_000, 0, 5_000_000, 750_000, 1_100_000, 150_000]]),
+    ("card", "XLP_CARD", [], [["id", "jp-default"], ["version", "2026.1"], ["sha256", JP_SHA]]),
+    ("quote-x", "XLP_QUOTE",
+     [{"id": "Q", "contract": "joint", "approach": "X", "start": serial("2027-04-01"),
+       "end": serial("2028-03-31"), "direct.consumables": 5_000_000}],
+     [["component", "amount"], ["direct: consumables", 5_000_000], ["indirect", 1_500_000],
+      ["strategic", 500_000], ["total", 7_000_000]]),
+    # bad input: an error naming the argument, the value and what was expected
+    ("err-unknown-rank", "XLP_RATE", ["dean"],
+     Err("rank = 'dean': expected a rank of card 'jp-default': professor")),
+    ("err-unknown-card", "XLP_RATE", ["professor", "nope"], Err("card = 'nope': expected")),
+    ("err-negative-hours", "XLP_TIMECHARGE", [50000, -1],
+     Err("hours = -1: expected a number of hours >= 0")),
+    ("err-text-for-number", "XLP_TIMECHARGE", ["abc", 1],
+     Err("rate = 'abc': expected an hourly rate in yen >= 0")),
+    ("err-bool-for-number", "XLP_INDIRECT", [True], Err("direct = true: expected")),
+    ("err-total-below-direct", "XLP_TOTAL_INDIRECT", [4_000_000, 5_000_000],
+     Err("total = 4000000: expected an agreed total >= direct costs (5,000,000 yen)")),
+    ("err-milestone-flags", "XLP_MILESTONES", [[1, 2], [True]], Err("one flag per milestone")),
+    ("err-flag-text", "XLP_MILESTONES", [[1], ["yes"]],
+     Err("achieved[1] = 'yes': expected TRUE or FALSE")),
+    ("err-fa-missing", "XLP_FA", [1, "research", "off", None, "stanford"],
+     Err("an F&A rate for research/off in card 'stanford'")),
+    ("err-royalty-rate", "XLP_ROYALTY", [[1], 3], Err("rate = 3: expected a royalty rate")),
+    ("err-date", "XLP_FA_RATE", ["research", "on", None, None, "next spring"],
+     Err("date = 'next spring': expected a date such as 2027-04-01")),
+    ("err-quote-input", "XLP_QUOTE", [{"approach": "Q"}], Err("project.approach = 'Q'")),
+]
+IDS = [c[0] for c in CASES]
+
+
+def same(got: Any, expected: Any) -> bool:
+    """Equal as Excel sees it: numbers by value (int or float), tables cell by cell."""
+    if isinstance(expected, list):
+        return isinstance(got, list) and len(got) == len(expected) and all(
+            same(g, e) for g, e in zip(got, expected))
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        return isinstance(got, (int, float)) and abs(got - expected) < 1e-9
+    return got == expected
+
+
+def to_payload_arg(value: Any) -> Any:
+    """A converted argument back in the form the Office.js add-in posts it."""
+    if value is None:
+        return None                                  # an omitted optional argument
+    if isinstance(value, dict):
+        return [[k, v] for k, v in value.items()]    # a two-column key/value range
+    if isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return value                             # a table
+        return [[v] for v in value]                  # a column range
+    return [[value]]                                 # a single cell
+
+
+def payload(func: str, args: list[Any]) -> dict[str, Any]:
+    import xlwings
+    return {"client": "Office.js", "func_name": func,
+            "args": [to_payload_arg(a) for a in args],
+            "caller_address": "[Book1.xlsx]Sheet1!B2", "session_id": "test-session",
+            "culture_info_name": "ja-JP", "date_format": "yyyy/MM/dd",
+            "version": xlwings.__version__, "runtime": "1.4"}
+
+
+def unwrap(result: Any) -> Any:
+    return result[0][0] if isinstance(result, list) and len(result) == 1 and \
+        isinstance(result[0], list) and len(result[0]) == 1 else result
+
+
+# -- layer 1: plain Python ----------------------------------------------------------------
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_plain_python_call(case):
+    import xlwings as xw
+
+    from xl_pricing import udfs
+    _, func, args, expected = case
+    fn = getattr(udfs, func)
+    if isinstance(expected, Err):
+        with pytest.raises(xw.XlwingsError) as e:
+            fn(*args)
+        assert expected.text in str(e.value)
+        assert "Traceback" not in str(e.value)
+    else:
+        assert same(fn(*args), expected), fn(*args)
+
+
+def test_every_function_has_a_case():
+    from xl_pricing import udfs
+    assert set(udfs.__all__) == {c[1] for c in CASES}
+    assert len(udfs.__all__) >= 17
+
+
+def test_no_pricing_math_in_the_udf_module():
+    src = (Path(__file__).parent.parent / "xl_pricing" / "udfs.py").read_text("utf-8")
+    body = src.split('"""', 2)[2]
+    for op in (" * ", " / ", "sum("):
+        assert op not in body, f"{op!r} in udfs.py: arithmetic belongs in the engine"
+
+
+# -- layer 2: xlwings' server code paths ------------------------------------------------------
+
+SERVER_ENV = {"XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial",
+              "XLWINGS_FUNCTIONS_NAMESPACE": "XLP", "XLWINGS_ENVIRONMENT": "prod",
+              "XLWINGS_PROJECT_DIR": str(Path(__file__).parent.parent / "xl_pricing" /
+                                         "server")}
+_RELOADED = ("xlwings", "xlwings_server", "custom_functions", "custom_scripts",
+             "xl_pricing.udfs", "xl_pricing.server")
+
+
+@pytest.fixture(scope="module")
+def server_mode():
+    """xlwings imported in server mode (its decorators are then the Office.js ones).
+
+    xlwings reads XLWINGS_ON_SERVER when it is imported, so the fixture sets the variables
+    only here, drops the already imported modules, imports them afresh, and puts everything
+    back afterwards.
+    """
+    saved_env = {k: os.environ.get(k) for k in SERVER_ENV}
+    saved_modules = dict(sys.modules)
+    import xl_pricing
+    saved_attr = getattr(xl_pricing, "udfs", None)
+    os.environ.update(SERVER_ENV)
+    for name in list(sys.modules):
+        if name.split(".")[0] in _RELOADED or name.startswith(_RELOADED):
+            del sys.modules[name]
+    try:
+        xw = importlib.import_module("xlwings")
+        server = importlib.import_module("xlwings.server")
+        udfs = importlib.import_module("xl_pricing.udfs")
+        yield SimpleNamespace(xw=xw, server=server, udfs=udfs)
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        sys.modules.clear()
+        sys.modules.update(saved_modules)
+        if saved_attr is not None:
+            xl_pricing.udfs = saved_attr
+
+
+def test_meta_lists_every_function_with_help(server_mode):
+    meta = server_mode.server.custom_functions_meta(server_mode.udfs)
+    funcs = {f["id"]: f for f in meta["functions"]}
+    assert set(funcs) == set(server_mode.udfs.__all__)
+    for fid, f in funcs.items():
+        assert f["name"] == fid.removeprefix("XLP_")          # shown as XLP.<name>
+        assert len(f["description"]) > 20
+        for p in f["parameters"]:
+            assert p["description"] and not p["description"].startswith("Positional"), \
+                (fid, p)
+    fa_rate = {p["name"]: p for p in funcs["XLP_FA_RATE"]["parameters"]}
+    assert [n for n, p in fa_rate.items() if p.get("optional")] == ["field", "card", "date"]
+    assert "optional" not in fa_rate["activity"]
+    quote_params = [p["name"] for p in funcs["XLP_QUOTE"]["parameters"]]
+    assert quote_params == ["inputs", "card"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_custom_functions_call_contract(server_mode, case):
+    _, func, args, expected = case
+    data = payload(func, args)
+    call = server_mode.server.custom_functions_call(data, server_mode.udfs)
+    if isinstance(expected, Err):
+        with pytest.raises(server_mode.xw.XlwingsError) as e:
+            asyncio.run(call)
+        assert expected.text in str(e.value)
+    else:
+        result = asyncio.run(call)
+        assert isinstance(result, list) and all(isinstance(r, list) for r in result)
+        assert same(unwrap(result), expected), result
+
+
+def test_omitted_optionals_are_null(server_mode):
+    data = payload("XLP_FA_RATE", ["research", "on"])
+    data["args"] += [None, None, None]                  # field, card, date left out
+    result = asyncio.run(server_mode.server.custom_functions_call(data, server_mode.udfs))
+    assert result == [[0.3]]
+
+
+# -- layer 3: xlwings Server ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server_client(server_mode):
+    pytest.importorskip("xlwings_server", reason="the optional [server] extra")
+    from fastapi.testclient import TestClient
+    main = importlib.import_module("xlwings_server.main")
+    with TestClient(main.main_app) as client:
+        yield client
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_xlwings_server_http(server_client, case):
+    _, func, args, expected = case
+    r = server_client.post("/xlwings/custom-functions-call", json=payload(func, args))
+    if isinstance(expected, Err):
+        assert r.status_code == 400, r.text        # a client error: the add-in won't retry
+        assert expected.text in r.text
+    else:
+        assert r.status_code == 200, r.text
+        assert same(unwrap(r.json()["result"]), expected), r.text
+
+
+def test_xlwings_server_manifest_namespace(server_client):
+    meta = server_client.get("/xlwings/custom-functions-meta").json()
+    assert {f["name"] for f in meta["functions"]} >= {"TIMECHARGE", "QUOTE", "FA"}
+    manifest = server_client.get("/manifest.xml").text
+    assert 'DefaultValue="XLP"' in manifest                # so Excel shows XLP.TIMECHARGE
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_server_on_loopback(tmp_path):
+    pytest.importorskip("xlwings_server", reason="the optional [server] extra")
+    port = _free_port()
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_ENVIRONMENT": "prod"}
+    proc = subprocess.Popen([sys.executable, "-m", "xl_pricing", "excel", "serve", "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}/xlwings/custom-functions-call"
+        import xlwings
+        body = json.dumps({**payload("XLP_TIMECHARGE", [50000, 12]),
+                           "version": xlwings.__version__}).encode()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    assert json.loads(resp.read())["result"] == [[600000]]
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None
+                                         else "server did not answer in 60 s") from None
+                time.sleep(0.3)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+# -- XLP_QUOTE agrees with `xl-pricing quote --json` ------------------------------------------
+
+def _excel_inputs(path: Path) -> dict[str, Any]:
+    """A project file as the two-column range an office would type: dates as serials."""
+    data = tomllib.loads(path.read_text("utf-8"))
+    return {k: (serial(v.isoformat()) if isinstance(v, date) else v)
+            for k, v in project_to_pairs(data)}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_quote_matches_cli(path, server_mode):
+    cli = json.loads(CliRunner().invoke(app, ["quote", str(path), "--json"]).stdout)
+    inputs = _excel_inputs(path)
+    result = asyncio.run(server_mode.server.custom_functions_call(
+        payload("XLP_QUOTE", [inputs]), server_mode.udfs))
+    assert result[-1] == ["total", cli["total"]]
+    assert [r[1] for r in result[1:-1]] == [line["amount"] for line in cli["lines"]]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_quote_plain_matches_cli(path):
+    from xl_pricing import udfs
+    cli = json.loads(CliRunner().invoke(app, ["quote", str(path), "--json"]).stdout)
+    assert udfs.XLP_QUOTE(_excel_inputs(path))[-1] == ["total", cli["total"]]
