@@ -49,6 +49,9 @@ from .project import excel_date, project_from_pairs
 from .rates import PARTIES, RateCard, load_card
 
 PREFIX = "XLP_"
+CARD = "Optional rate card (id or path); default jp-default."
+ACTIVITY = "research, instruction or other."
+LOCATION = "on or off (campus)."
 
 
 def xlp(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,7 +195,7 @@ def XLP_EFFORT_HOURS(annual_hours, effort, months):
 @xlp
 @xw.arg("annual_salary", doc="Annual salary of the rank in yen.")
 @xw.arg("annual_hours", doc="Optional annual working hours; default: the card's.")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_STANDARD_RATE(annual_salary, annual_hours=None, card=None):
     """平均基準単価: hourly rate = annual salary ÷ annual working hours (yen per hour)."""
     hours = (_card(card).model.time_charge.annual_hours if _missing(annual_hours)
@@ -203,7 +206,7 @@ def XLP_STANDARD_RATE(annual_salary, annual_hours=None, card=None):
 
 @xlp
 @xw.arg("rank", doc="Rank as in the card, e.g. professor, associate_professor, postdoc.")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_RATE(rank, card=None):
     """Hourly rate of a rank from the card's rank table (yen per hour).
 
@@ -220,42 +223,41 @@ def XLP_RATE(rank, card=None):
 # -- F&A, indirect and strategic ----------------------------------------------------------
 
 @xlp
-@xw.arg("activity", doc="research, instruction or other.")
-@xw.arg("location", doc="on or off (campus).")
+@xw.arg("activity", doc=ACTIVITY)
+@xw.arg("location", doc=LOCATION)
 @xw.arg("field", doc="Optional field, e.g. natural_sciences; a field-specific rate wins.")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 @xw.arg("date", doc="Optional date the rate must be in force on; default: the card's "
                     "effective date.")
 def XLP_FA_RATE(activity, location, field=None, card=None, date=None):
     """F&A rate (a fraction, 0.3 = 30%) for activity × location (× field) on a date."""
-    c = _card(card)
-    row = c.fa_rate(_text(activity, "activity", "research, instruction or other") or "",
-                    _text(location, "location", "on or off") or "",
-                    _text(field, "field", "a field name such as natural_sciences"),
-                    _date(date, "date"))
-    return float(row.rate)
+    return float(_fa_row(_card(card), activity, location, field, date).rate)
 
 
 @xlp
 @xw.arg("base", doc="Cost base in yen the rate applies to.")
-@xw.arg("activity", doc="research, instruction or other.")
-@xw.arg("location", doc="on or off (campus).")
+@xw.arg("activity", doc=ACTIVITY)
+@xw.arg("location", doc=LOCATION)
 @xw.arg("field", doc="Optional field, e.g. natural_sciences.")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_FA(base, activity, location, field=None, card=None):
     """F&A cost = base × the card's F&A rate, in yen, rounded by the card's rule."""
     c = _card(card)
-    row = c.fa_rate(_text(activity, "activity", "research, instruction or other") or "",
-                    _text(location, "location", "on or off") or "",
-                    _text(field, "field", "a field name such as natural_sciences"))
     return _yen(c.rounding.apply(_fa(_nonneg(base, "base", "a cost base in yen >= 0"),
-                                     row.rate)))
+                                     _fa_row(c, activity, location, field).rate)))
+
+
+def _fa_row(c: RateCard, activity: Any, location: Any, field: Any, on: Any = None) -> Any:
+    return c.fa_rate(_text(activity, "activity", "research, instruction or other") or "",
+                     _text(location, "location", "on or off") or "",
+                     _text(field, "field", "a field name such as natural_sciences"),
+                     _date(on, "date"))
 
 
 @xlp
 @xw.arg("direct", doc="Direct costs in yen.")
 @xw.arg("rate", doc="Optional indirect rate as a fraction (0.3 = 30%); default: the card's.")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_INDIRECT(direct, rate=None, card=None):
     """Indirect costs (approach X) = direct × rate, in yen, rounded by the card's rule."""
     c = _card(card)
@@ -267,7 +269,7 @@ def XLP_INDIRECT(direct, rate=None, card=None):
 
 @xlp
 @xw.arg("base", doc="The base in yen (what the card's strategic base names).")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_STRATEGIC(base, card=None):
     """Strategic collaboration expense = base × the card's strategic rate, in yen."""
     c = _card(card)
@@ -393,7 +395,7 @@ def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
 @xw.arg("inputs", dict, doc="Two-column range of (key, value): approach, contract, start, "
                             "end, direct.<category>, researchers.1.hours ... (the project "
                             "file's keys).")
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_QUOTE(inputs, card=None):
     """Prices a whole project in one call: spills (component, amount) rows and the total."""
     c = _card(card)
@@ -408,7 +410,7 @@ def XLP_QUOTE(inputs, card=None):
 
 
 @xlp
-@xw.arg("card", doc="Optional rate card (id or path); default jp-default.")
+@xw.arg("card", doc=CARD)
 def XLP_CARD(card=None):
     """The rate card in use: id, version and sha256, for provenance cells."""
     c = _card(card)
