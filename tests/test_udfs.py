@@ -30,6 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -175,13 +176,20 @@ def test_plain_python_call(case):
     from xl_pricing import udfs
     _, func, args, expected = case
     fn = getattr(udfs, func)
+
+    def as_excel(result: Any) -> Any:
+        # what xlwings' DataFrame converter (``@xw.ret(index=False)``) writes to the sheet
+        if isinstance(result, pd.DataFrame):
+            return [list(result.columns), *result.values.tolist()]
+        return result
+
     if isinstance(expected, Err):
         with pytest.raises(xw.XlwingsError) as e:
             fn(*args)
         assert expected.text in str(e.value)
         assert "Traceback" not in str(e.value)
     else:
-        assert same(fn(*args), expected), fn(*args)
+        assert same(as_excel(fn(*args)), expected), fn(*args)
 
 
 def test_every_function_has_a_case():

@@ -27,6 +27,7 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, Callable
 
+import pandas as pd
 import xlwings as xw
 
 from .errors import InputError
@@ -360,14 +361,16 @@ def XLP_TAX_CREDIT(company_borne, card=None):
 @xw.arg("amounts", ndim=2, doc="An amount in yen, or a two-column range of (component, "
                                "amount) rows such as XLP_QUOTE's output.")
 @xw.arg("card", doc="Optional rate card (id or path) with the split policy.")
+@xw.ret(index=False)
 def XLP_ALLOCATE(amounts, card=None):
     """Split of proceeds to researcher, lab, department, university and reserve, by the
-    card's policy per component; spills a table with a total row."""
+    card's policy per component; spills a table with a header and a total row."""
     alloc = _allocate_components(_component_rows(amounts), _card(card))
-    return [["component", "amount", *PARTIES],
-            *[[comp, _yen(amount), *[_yen(parts[p]) for p in PARTIES]]
-              for comp, amount, parts in alloc.rows],
-            ["total", _yen(alloc.total), *[_yen(a) for a in alloc.by_party.values()]]]
+    rows = [[comp, _yen(amount), *[_yen(parts[p]) for p in PARTIES]]
+            for comp, amount, parts in alloc.rows]
+    rows.append(["total", _yen(alloc.total), *[_yen(a) for a in alloc.by_party.values()]])
+    # xlwings' DataFrame converter writes the header row and the values.
+    return pd.DataFrame(rows, columns=["component", "amount", *PARTIES])
 
 
 def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
