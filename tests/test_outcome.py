@@ -52,3 +52,12 @@ def test_explicit_floor_and_project_weights(full):
     # royalty low 0, base 500,000, high 1,500,000; expected 150,000 + 300,000 = 450,000
     assert q.amount_of("royalty") == 450_000
     assert q.total == 2_450_000
+
+
+def test_royalty_rounds_attributable_sales_first():
+    from xl_pricing.money import Rounding
+    half = Rounding("half_up", 1)
+    # attributable 1,000,001 × 0.5 = 500,000.5 → 500,001; × 0.5 = 250,000.5 → 250,001
+    # (one step would give 250,000.25 → 250,000)
+    assert royalty([Decimal(1_000_001)], Decimal("0.5"), Decimal("0.5"), half) == 250_001
+    assert royalty([Decimal(1_000_001)], Decimal("0.5"), Decimal("0.5")) == 250_000

@@ -13,18 +13,18 @@ def test_a_example_by_hand(jp):
     tc = {ln.detail: ln.amount for ln in q.lines if ln.component == "time_charge"}
     assert tc == {
         "Prof. Sato": 6_000_000,              # 30,000 yen/h × 200 h (rank table)
-        "Assoc. Prof. Suzuki": 860_000,       # 8,600,000 ÷ 1,860 h × 186 h (effort 10%, 12 mo)
+        "Assoc. Prof. Suzuki": 859_878,       # 8,600,000 ÷ 1,860 h → 4,623 yen/h × 186 h
         "Prof. Tanaka (advice)": 600_000,     # 50,000 yen/h × 12 h (consulting)
         "Dr. Ito (postdoc)": 960_000,         # £600 × 160 × 10 days
     }
     assert q.amount_of("direct") == 2_000_000
-    assert q.amount_of("fa") == 3_126_000                 # 30% × (2,000,000 + 8,420,000)
+    assert q.amount_of("fa") == 3_125_963                 # 30% × (2,000,000 + 8,419,878)
     assert q.amount_of("strategic") == 200_000            # 10% of direct
     opts = {ln.detail: ln.amount for ln in q.lines if ln.component == "option"}
-    assert opts == {"IP co-ownership": 1_042_000,          # 10% of direct + TC
+    assert opts == {"IP co-ownership": 1_041_987,          # 10% of direct + TC
                     "Continuous know-how provision": 1_000_000}
     assert q.amount_of("discount") == -500_000            # 100 h × 5,000 credited
-    assert q.total == 15_288_000
+    assert q.total == 15_287_828
 
 
 def test_full_features_a_by_hand(full):

@@ -40,10 +40,28 @@ def test_cambridge_day_rates_converted_with_card_exchange_rate(jp):
     assert quote(high, jp).amount_of("time_charge") == 128_000         # £800 ≈ 13万円
 
 
-def test_day_rate_by_hours_is_pro_rata_of_the_day(jp):
+def test_day_rate_by_hours_uses_a_whole_yen_hourly_rate(jp):
     p = make(researchers=[{"rate_source": "day_rate", "day_rate": "cambridge-professor",
                            "hours": 31}])   # 4 days of 7.75 h
-    assert quote(p, jp).amount_of("time_charge") == 800_000
+    # 200,000 ÷ 7.75 = 25,806.45 → 25,806 yen/h (rates are whole yen) × 31 h
+    assert quote(p, jp).amount_of("time_charge") == 799_986
+
+
+def test_salary_rate_is_rounded_to_the_yen(jp):
+    p = make(researchers=[{"rank": "associate_professor", "rate_source": "salary",
+                           "hours": 186}])
+    # 8,600,000 ÷ 1,860 h = 4,623.66 → 4,623 yen/h (rounded down by the card's rule)
+    assert resolve_rate(p.researchers[0], jp).price == 4623
+    assert quote(p, jp).amount_of("time_charge") == 4623 * 186
+
+
+def test_effort_hours_are_kept_to_a_hundredth(jp):
+    p = make(researchers=[{"rank": "professor", "months": 1, "effort": "0.07"}])
+    # 1,860 × 0.07 × 1 ÷ 12 = 10.85 h exactly; × 30,000
+    assert quote(p, jp).amount_of("time_charge") == 325_500
+    p = make(researchers=[{"rank": "professor", "months": 1, "effort": "0.0123"}])
+    # 1,860 × 0.0123 ÷ 12 = 1.9065 → 1.90 h
+    assert quote(p, jp).amount_of("time_charge") == 57_000
 
 
 @pytest.mark.parametrize("researcher,rate", [
@@ -58,7 +76,7 @@ def test_day_rate_by_hours_is_pro_rata_of_the_day(jp):
 ])
 def test_rate_sources(jp, researcher, rate):
     p = make(researchers=[{**researcher, "hours": 10}])
-    assert resolve_rate(p.researchers[0], jp).hourly == rate
+    assert resolve_rate(p.researchers[0], jp).price == rate
     assert quote(p, jp).amount_of("time_charge") == rate * 10
 
 
@@ -87,4 +105,4 @@ def test_salary_only_rank_needs_salary_source(full):
         quote(p, full)
     ok = make(researchers=[{"rank": "associate_professor", "rate_source": "salary",
                             "hours": 10}])
-    assert resolve_rate(ok.researchers[0], full).hourly == 5000        # 8.25M ÷ 1,650 h
+    assert resolve_rate(ok.researchers[0], full).price == 5000         # 8.25M ÷ 1,650 h

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .errors import InputError
-from .rates import (Activity, Contract, Fraction, Location, Money, PositiveMoney, Share,
-                    _Model)
+from .rates import (Activity, Contract, Fraction, Location, PositiveYen, Share, Yen, _Model,
+                    places)
 from .tomlio import read_document
 from .validation import from_pydantic
 
@@ -28,12 +28,6 @@ APPROACH_NAMES = {"X": "input-cost accumulation", "A": "Western-standard stackin
 _ALIASES = {"cost": "X", "stacked": "A", "total": "B", "outcome": "C"}
 
 
-def _whole_yen(v: Decimal) -> Decimal:
-    if v != v.to_integral_value():
-        raise ValueError("a whole number of yen")
-    return v
-
-
 def _approach(v: Any) -> Any:
     if isinstance(v, str):
         v = v.strip()
@@ -41,8 +35,6 @@ def _approach(v: Any) -> Any:
     return v
 
 
-Yen = Annotated[Money, AfterValidator(_whole_yen)]
-PositiveYen = Annotated[PositiveMoney, AfterValidator(_whole_yen)]
 FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
 
 
@@ -112,18 +104,19 @@ class Researcher(_Model):
     name: str = ""
     rank: str | None = None
     rate_source: RateSource = "rank"
-    hourly: PositiveMoney | None = None
-    salary: PositiveMoney | None = None
+    hourly: PositiveYen | None = None
+    salary: PositiveYen | None = None
     achievement_basis: Literal["publications", "citations", "years"] | None = None
     publications: Annotated[int, Field(ge=0)] | None = None
     citations: Annotated[int, Field(ge=0)] | None = None
     years: Annotated[int, Field(ge=0)] | None = None
     day_rate: str | None = None
     day_rate_bound: Literal["min", "max"] = "min"
-    hours: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
-    months: Annotated[Decimal, Field(gt=0, le=600, allow_inf_nan=False)] | None = None
+    hours: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False),
+                     places(2)] | None = None
+    months: Annotated[Decimal, Field(gt=0, le=600, allow_inf_nan=False), places(2)] | None = None
     effort: Annotated[Share, Field(gt=0)] | None = None
-    days: Annotated[Decimal, Field(ge=0, le=20_000, allow_inf_nan=False)] | None = None
+    days: Annotated[Decimal, Field(ge=0, le=20_000, allow_inf_nan=False), places(2)] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> "Researcher":
@@ -165,7 +158,7 @@ def _options(v: Any) -> Any:
 
 class Contribution(_Model):
     kind: Literal["researcher_hours", "equipment"]
-    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False), places(2)] | None = None
     value: Yen | None = None
     description: str = ""
 

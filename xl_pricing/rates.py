@@ -37,8 +37,27 @@ Base = Literal["direct", "direct_plus_tc", "mtdc"]
 StrategicBase = Literal["direct", "direct_plus_tc", "direct_plus_indirect", "subtotal"]
 Contract = Literal["joint", "sponsored", "consulting"]
 
+def places(n: int) -> AfterValidator:
+    """At most ``n`` decimal places: keeps every product an exact integer in Excel too."""
+    step = Decimal(1).scaleb(-n)
+
+    def check(v: Decimal) -> Decimal:
+        if v != v.quantize(step, rounding="ROUND_DOWN"):
+            raise ValueError(f"a number with at most {n} decimal places")
+        return v
+    return AfterValidator(check)
+
+
+def _whole_yen(v: Decimal) -> Decimal:
+    if v != v.to_integral_value():
+        raise ValueError("a whole number of yen")
+    return v
+
+
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Yen = Annotated[Money, AfterValidator(_whole_yen)]
+PositiveYen = Annotated[PositiveMoney, AfterValidator(_whole_yen)]
 
 
 def _fraction(v: Decimal) -> Decimal:
@@ -48,8 +67,12 @@ def _fraction(v: Decimal) -> Decimal:
     return v
 
 
-Fraction = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_fraction)]
-Share = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+# Fractions carry at most 4 decimals (0.0001 = 0.01%): a rate is then a whole number of
+# basis points and a native Excel formula can price with exact integer arithmetic.
+Fraction = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), places(4),
+                     AfterValidator(_fraction)]
+Share = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), places(4)]
+Hours2 = Annotated[Decimal, Field(gt=0, le=8784, allow_inf_nan=False), places(2)]
 Hours = Annotated[Decimal, Field(gt=0, le=8784, allow_inf_nan=False)]
 
 
@@ -89,8 +112,8 @@ class Strategic(_Model):
 class Rank(_Model):
     label_ja: str
     label_en: str
-    hourly: PositiveMoney | None = None
-    salary: PositiveMoney | None = None
+    hourly: PositiveYen | None = None
+    salary: PositiveYen | None = None
 
     @model_validator(mode="after")
     def _some_rate(self) -> "Rank":
@@ -102,12 +125,12 @@ class Rank(_Model):
 class AchievementTier(_Model):
     basis: Literal["publications", "citations", "years"]
     min: Annotated[int, Field(ge=0)]
-    hourly: PositiveMoney
+    hourly: PositiveYen
     label: str = ""
 
 
 class Laureate(_Model):
-    hourly: PositiveMoney
+    hourly: PositiveYen
     label: str = "laureate (Nobel, Fields, ...)"
 
 
@@ -115,8 +138,8 @@ class DayRate(_Model):
     id: Annotated[str, Field(min_length=1)]
     label: str = ""
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    min: PositiveMoney
-    max: PositiveMoney
+    min: Annotated[PositiveMoney, places(2)]
+    max: Annotated[PositiveMoney, places(2)]
     source: str = ""
 
     @model_validator(mode="after")
@@ -127,15 +150,15 @@ class DayRate(_Model):
 
 
 class TimeCharge(_Model):
-    annual_hours: Annotated[Decimal, Field(gt=0, le=8784)]
-    hours_per_day: Annotated[Decimal, Field(gt=0, le=24)] = Decimal("7.5")
-    consulting_rate: PositiveMoney
+    annual_hours: Hours2
+    hours_per_day: Annotated[Decimal, Field(gt=0, le=24), places(2)] = Decimal("7.5")
+    consulting_rate: PositiveYen
     escalation: Fraction = Decimal(0)
     ranks: dict[str, Rank]
     achievement: list[AchievementTier] = []
     laureate: Laureate | None = None
     day_rates: list[DayRate] = []
-    exchange_rates: dict[str, PositiveMoney] = {}
+    exchange_rates: dict[str, Annotated[PositiveMoney, places(4)]] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> "TimeCharge":
@@ -176,7 +199,7 @@ class FA(_Model):
 
     base: Base = "direct"
     mtdc_excluded: list[str] = []
-    subaward_included_up_to: Money | None = None
+    subaward_included_up_to: Yen | None = None
     rates: list[FARate] = []
 
 
@@ -184,7 +207,7 @@ class Option(_Model):
     label_ja: str
     label_en: str
     method: Literal["fixed", "rate"]
-    amount: Money | None = None
+    amount: Yen | None = None
     rate: Fraction | None = None
     base: Literal["direct", "direct_plus_tc"] = "direct_plus_tc"
 
@@ -200,7 +223,7 @@ class Option(_Model):
 class Contributions(_Model):
     """How company contributions reduce an approach-A price."""
 
-    researcher_hour_value: Money = Decimal(0)
+    researcher_hour_value: Yen = Decimal(0)
     equipment_credit_rate: Share = Decimal(0)
     max_discount_rate: Share = Decimal(0)
 
@@ -231,7 +254,7 @@ class Allocation(_Model):
 class TaxCredit(_Model):
     rate: Fraction
     partner_rates: dict[str, Fraction] = {}
-    min_total: Money = Decimal(0)
+    min_total: Yen = Decimal(0)
     cap_share_of_corporate_tax: Share | None = None
     note: str = ""
 
@@ -288,6 +311,11 @@ class RateCard:
     @property
     def rounding(self) -> Rounding:
         return Rounding(self.model.rounding.rule, self.model.rounding.unit)
+
+    @property
+    def rate_rounding(self) -> Rounding:
+        """Rates (yen per hour or day) are whole yen, by the card's rule at a 1-yen unit."""
+        return Rounding(self.model.rounding.rule, 1)
 
     def provenance(self) -> dict[str, str]:
         """``{"id", "version", "sha256"}`` — what every quote and workbook records."""

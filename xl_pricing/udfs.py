@@ -308,13 +308,14 @@ def XLP_TOTAL_RATIO(total, direct):
                             "default 1.")
 @xw.arg("card", doc="Optional rate card (id or path) whose rounding applies.")
 def XLP_ROYALTY(sales, rate, contribution=None, card=None):
-    """Running royalty = Σ sales × rate × contribution share, rounded by the card's rule."""
+    """Running royalty = (Σ sales × contribution share, to the yen) × rate, rounded by the
+    card's rule."""
     amounts = [_number(v, f"sales[{i + 1}]", "sales in yen") for i, v in
                enumerate(_as_list(sales)) if not _missing(v)]
     share = Decimal(1) if _missing(contribution) else _number(contribution, "contribution",
                                                                "a share between 0 and 1")
-    return _yen(_card(card).rounding.apply(
-        _royalty(amounts, _number(rate, "rate", "a royalty rate between 0 and 1"), share)))
+    return _yen(_royalty(amounts, _number(rate, "rate", "a royalty rate between 0 and 1"),
+                         share, _card(card).rounding))
 
 
 @xlp

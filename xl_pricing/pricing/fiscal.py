@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Mapping
 
-from ..money import ZERO, div, mul
+from ..money import ZERO, Rounding, div, mul
 from ..project import Project
 
 
@@ -25,23 +25,40 @@ def rate_date(project: Project, fy: int) -> date:
     return max(project.project.start, fiscal_year_start(fy))
 
 
+QUANTUM = Decimal("0.0001")
+
+
 def split_by_months(quantity: Decimal, months: Mapping[int, int]) -> dict[int, Decimal]:
-    """Split ``quantity`` (hours) over fiscal years in proportion to months (exact).
+    """Split ``quantity`` (hours or days) over fiscal years in proportion to their months.
+
+    Each year but the last gets quantity × months ÷ total months rounded down to 0.0001;
+    the last year gets the rest, so the parts add up to the quantity exactly.
 
     >>> split_by_months(Decimal(300), {2027: 6, 2028: 12, 2029: 6})
-    {2027: Decimal('75'), 2028: Decimal('150'), 2029: Decimal('75')}
+    {2027: Decimal('75.0000'), 2028: Decimal('150.0000'), 2029: Decimal('75.0000')}
+    >>> split_by_months(Decimal(100), {2027: 1, 2028: 2})
+    {2027: Decimal('33.3333'), 2028: Decimal('66.6667')}
     """
     n = sum(months.values())
-    return {fy: div(mul(quantity, Decimal(m)), Decimal(n)) for fy, m in months.items()}
+    years = sorted(months)
+    out = {fy: div(mul(quantity, Decimal(months[fy])), Decimal(n)).quantize(
+        QUANTUM, ROUND_DOWN) for fy in years[:-1]}
+    out[years[-1]] = quantity - sum(out.values(), ZERO)
+    return out
 
 
-def escalated(rate: Decimal, escalation: Decimal, years_after_start: int) -> Decimal:
-    """Rate after ``years_after_start`` yearly increases: rate × (1 + escalation)^k.
+def escalated_rates(price: Decimal, escalation: Decimal, years: int,
+                    rounding: Rounding) -> list[Decimal]:
+    """A rate for each of ``years`` fiscal years, each year's = last year's × (1 + escalation)
+    rounded to the yen, as an institution publishes each year's rate.
 
-    >>> escalated(Decimal(10000), Decimal("0.03"), 2)
-    Decimal('10609.0000')
+    >>> escalated_rates(Decimal(50000), Decimal("0.03"), 3, Rounding("down", 1))
+    [Decimal('50000'), Decimal('51500'), Decimal('53045')]
     """
-    return mul(rate, (Decimal(1) + escalation) ** years_after_start)
+    out = [price]
+    for _ in range(years - 1):
+        out.append(rounding.apply(mul(out[-1], Decimal(1) + escalation)))
+    return out
 
 
 def direct_by_year(project: Project) -> dict[str, dict[int, Decimal]]:

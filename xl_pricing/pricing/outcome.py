@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from ..errors import InputError
-from ..money import ZERO, fmt_rate, mul, total
+from ..money import ZERO, Rounding, fmt_rate, mul, total
 from ..project import Milestone, Project
 from ..rates import RateCard
 from .cost import cost_lines
@@ -26,18 +26,25 @@ from .quote import Line
 SCENARIOS = ("low", "base", "high")
 
 
-def royalty(sales: Iterable[Decimal], rate: Decimal, contribution: Decimal = Decimal(1)
-            ) -> Decimal:
-    """Running royalty = Σ sales × rate × contribution share, exact (round it after).
+def royalty(sales: Iterable[Decimal], rate: Decimal, contribution: Decimal = Decimal(1),
+            rounding: Rounding = Rounding()) -> Decimal:
+    """Running royalty on sales, in two rounded steps:
+
+        attributable = Σ sales × contribution share   (rounded to the yen)
+        royalty      = attributable × royalty rate     (rounded by the rule)
+
+    Rounding the IP-attributable sales to the yen first keeps every step an exact
+    integer product in Excel as well.
 
     Args:
         sales: sales (yen) per period; summed.
         rate: royalty rate (fraction, 0.03 = 3%).
         contribution: the IP's share in the product's value (fraction, default 1).
+        rounding: the card's rounding (default: down to the yen).
 
     Example: 3% on 100M and 200M yen of sales, IP contributing half:
         >>> royalty([Decimal(100_000_000), Decimal(200_000_000)], Decimal("0.03"), Decimal("0.5"))
-        Decimal('4500000.000')
+        Decimal('4500000')
     """
     if rate < 0 or rate > 1:
         raise InputError("rate", rate, "a royalty rate between 0 and 1 (0.03 = 3%)")
@@ -48,7 +55,8 @@ def royalty(sales: Iterable[Decimal], rate: Decimal, contribution: Decimal = Dec
         if x < 0:
             raise InputError(f"sales[{i}]", x, "sales in yen >= 0")
         s += x
-    return mul(s, rate, contribution)
+    attributable = Rounding(rounding.rule, 1).apply(mul(s, contribution))
+    return rounding.apply(mul(attributable, rate))
 
 
 def milestones(amounts: Iterable[Decimal], achieved: Iterable[bool]) -> Decimal:
@@ -106,21 +114,22 @@ def outcome_lines(project: Project, card: RateCard) -> tuple[list[Line], dict[st
     fixed = total(ln.amount for ln in lines)
 
     weights = out.scenario_weights or card.model.outcome.scenario_weights
-    exact = {s: royalty([getattr(y, s) for y in out.sales], out.royalty_rate, out.contribution)
-             for s in SCENARIOS}
     rounding = card.rounding
+    # Each scenario's royalty is rounded; the expected royalty weights those amounts.
+    by_scenario = {s: royalty([getattr(y, s) for y in out.sales], out.royalty_rate,
+                              out.contribution, rounding) for s in SCENARIOS}
     if out.sales and out.royalty_rate > 0:
-        expected = rounding.apply(total(mul(weights[s], exact[s]) for s in SCENARIOS))
+        expected = rounding.apply(total(mul(weights[s], by_scenario[s]) for s in SCENARIOS))
         share = f" × contribution {fmt_rate(out.contribution)}" if out.contribution != 1 else ""
         lines.append(Line("royalty", expected, base=total(
             mul(weights[s], total(getattr(y, s) for y in out.sales)) for s in SCENARIOS),
             rate=out.royalty_rate,
-            source=f"royalty {fmt_rate(out.royalty_rate)}{share} on expected sales "
-                   f"(weights low {weights['low']}, base {weights['base']}, "
+            source=f"royalty {fmt_rate(out.royalty_rate)}{share}: expected value of the "
+                   f"scenarios (weights low {weights['low']}, base {weights['base']}, "
                    f"high {weights['high']})"))
     scenarios = {s: {"sales": int(total(getattr(y, s) for y in out.sales)),
-                     "royalty": int(rounding.apply(exact[s])),
-                     "total": int(fixed + rounding.apply(exact[s])),
+                     "royalty": int(by_scenario[s]),
+                     "total": int(fixed + by_scenario[s]),
                      "weight": float(weights[s])} for s in SCENARIOS}
     pending = [{"kind": k, "name": m.name, "amount": int(m.amount)}
                for k, items in (("milestone", out.milestones), ("kpi", out.kpis))

@@ -16,9 +16,9 @@ from ..money import ZERO, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
 from .cost import direct_lines, rated_line, yearly_totals
-from .fiscal import escalated, rate_date, split_by_months
+from .fiscal import escalated_rates, rate_date, split_by_months
 from .quote import Line, yearly_line
-from .timecharge import floor_warning, involvement_hours, resolve_rate
+from .timecharge import floor_warning, involvement, resolve_rate
 
 
 def fa(base: Decimal, rate: Decimal) -> Decimal:
@@ -55,11 +55,12 @@ def mtdc(project: Project, card: RateCard) -> dict[int, Decimal]:
 def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], list[str]]:
     """One time-charge line per researcher, priced and rounded per fiscal year.
 
-    Hours are spread over the fiscal years in proportion to the period's months; with an
-    escalation rate e the rate in the k-th fiscal year is rate × (1 + e)^k.
+    The involvement (hours, or days for a per-day rate) is spread over the fiscal years in
+    proportion to the period's months; with an escalation rate e each year's rate is the
+    previous year's × (1 + e), rounded to the yen.
     """
     months = project.fiscal_years
-    first = min(months)
+    years = sorted(months)
     esc = project.project.escalation
     if esc is None:
         esc = card.model.time_charge.escalation
@@ -67,16 +68,18 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
     for i, r in enumerate(project.researchers):
         try:
             rate = resolve_rate(r, card)
-            hours = involvement_hours(r, card)
+            quantity = involvement(r, card, rate)
         except InputError as exc:
             raise exc.at(f"researchers[{i}]") from None
-        by_year = {}
-        for fy, h in split_by_months(hours, months).items():
-            exact = escalated(rate.charge(h), esc, fy - first)
-            by_year[fy] = card.rounding.apply(exact)
+        prices = escalated_rates(rate.price, esc, len(years), card.rate_rounding)
+        parts = split_by_months(quantity, months)
+        by_year = {fy: card.rounding.apply(mul(prices[k], parts[fy]))
+                   for k, fy in enumerate(years)}
+        per = "/day" if rate.unit == "day" else "/h"
         source = rate.source + (f", escalating {fmt_rate(esc)} a year" if esc else "")
-        lines.append(yearly_line("time_charge", by_year, base=hours, rate=rate.hourly,
-                                 source=source, detail=r.name or r.rank or f"#{i + 1}"))
+        lines.append(yearly_line("time_charge", by_year, base=quantity, rate=rate.price,
+                                 source=source + ("" if per == "/h" else ", per day"),
+                                 detail=r.name or r.rank or f"#{i + 1}"))
         if (w := floor_warning(r, rate, card)) is not None:
             warnings.append(w)
     return lines, warnings

@@ -8,7 +8,8 @@ days, or as months × effort.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from typing import Literal
 
 from ..errors import InputError
 from ..money import div, mul
@@ -16,11 +17,16 @@ from ..project import Researcher
 from ..rates import RateCard
 
 
+CENTI = Decimal("0.01")
+
+
 def effort_hours(annual_hours: Decimal, effort: Decimal, months: Decimal) -> Decimal:
-    """Involvement hours from effort: annual_hours × effort × months ÷ 12.
+    """Involvement hours from effort: annual_hours × effort × months ÷ 12, rounded down to
+    0.01 h.
 
     The handbook's "△△ yen/month × ○○ months" form: monthly hours are estimated as annual
-    working hours × effort rate ÷ 12.
+    working hours × effort rate ÷ 12.  Hours are kept to 0.01 h so that every time charge
+    is a whole-yen rate times an exact number of hours (in Excel too).
 
     Args:
         annual_hours: total annual working hours (hours/year), e.g. 1,860.
@@ -29,16 +35,19 @@ def effort_hours(annual_hours: Decimal, effort: Decimal, months: Decimal) -> Dec
 
     Example:
         >>> effort_hours(Decimal(1860), Decimal("0.1"), Decimal(12))
-        Decimal('186.0')
+        Decimal('186.00')
+        >>> effort_hours(Decimal(1000), Decimal("0.1"), Decimal(1))   # 8.333... h
+        Decimal('8.33')
     """
     if annual_hours < 0 or effort < 0 or months < 0:
         raise InputError("annual_hours/effort/months", (annual_hours, effort, months),
                          "numbers >= 0")
-    return div(mul(annual_hours, effort, months), Decimal(12))
+    return div(mul(annual_hours, effort, months), Decimal(12)).quantize(CENTI, ROUND_DOWN)
 
 
 def standard_rate(annual_salary: Decimal, annual_hours: Decimal) -> Decimal:
-    """平均基準単価: hourly rate = annual salary of the rank ÷ annual working hours (yen/h).
+    """平均基準単価: hourly rate = annual salary of the rank ÷ annual working hours (yen/h),
+    exact (a quote rounds it to the yen by the card's rule).
 
     The handbook warns that this cost-based rate is often below 10,000 yen/h even for a
     professor, which underprices the university's knowledge.
@@ -69,7 +78,8 @@ def time_charge(rate: Decimal, hours: Decimal) -> Decimal:
 
 
 def day_rate_in_yen(amount: Decimal, jpy_per_unit: Decimal) -> Decimal:
-    """A day rate in a foreign currency converted to yen per day.
+    """A day rate in a foreign currency converted to yen per day (exact; quotes round it to
+    the yen).
 
     Example: Cambridge professor £1,250/day at 160 JPY/GBP:
         >>> day_rate_in_yen(Decimal(1250), Decimal(160))
@@ -79,28 +89,25 @@ def day_rate_in_yen(amount: Decimal, jpy_per_unit: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
-class HourlyRate:
-    """A researcher's rate as ``price`` per ``per_hours`` hours, with where it came from.
+class Rate:
+    """A researcher's rate: whole ``price`` yen per ``unit`` (hour or day), and its source.
 
-    Keeping price and period apart (a day rate is 200,000 yen per 7.75 hours) lets the
-    time charge be computed as price × hours ÷ per_hours with a single rounding at the end.
+    Rates are whole yen, as institutions publish them: a salary-based rate or a converted
+    day rate is rounded to the yen by the card's rule.  A day-rate researcher whose
+    involvement is given in days is charged per day; otherwise per hour.
     """
 
     price: Decimal
-    per_hours: Decimal
+    unit: Literal["hour", "day"]
     source: str
 
-    @property
-    def hourly(self) -> Decimal:
-        return div(self.price, self.per_hours)
-
-    def charge(self, hours: Decimal) -> Decimal:
-        """Exact time charge for ``hours``."""
-        return div(mul(self.price, hours), self.per_hours)
+    def charge(self, quantity: Decimal) -> Decimal:
+        """Exact time charge for ``quantity`` hours (or days)."""
+        return mul(self.price, quantity)
 
 
-def resolve_rate(r: Researcher, card: RateCard) -> HourlyRate:
-    """The hourly rate for a researcher from the source the project names.
+def resolve_rate(r: Researcher, card: RateCard) -> Rate:
+    """The rate for a researcher from the source the project names.
 
     Sources: ``rank`` (the card's rank table), ``salary`` (平均基準単価: salary ÷ annual
     hours), ``consulting`` (学術指導 rate), ``achievement`` (tiers by publications,
@@ -110,13 +117,13 @@ def resolve_rate(r: Researcher, card: RateCard) -> HourlyRate:
     """
     tc = card.model.time_charge
     src = r.rate_source
-    one = Decimal(1)
+    to_yen = card.rate_rounding
     if src == "rank":
         rank = card.rank(r.rank or "")
         if rank.hourly is None:  # the card prices this rank by salary only
             raise InputError("rate_source", "rank",
                              f"'salary' (rank {r.rank!r} has only a salary in card {card.id!r})")
-        return HourlyRate(rank.hourly, one, f"{card.id}: rank table, {r.rank}")
+        return Rate(rank.hourly, "hour", f"{card.id}: rank table, {r.rank}")
     if src == "salary":
         salary = r.salary
         where = "salary given"
@@ -126,35 +133,42 @@ def resolve_rate(r: Researcher, card: RateCard) -> HourlyRate:
                 raise InputError("salary", InputError.MISSING,
                                  f"a salary (rank {r.rank!r} has none in card {card.id!r})")
             salary, where = rank.salary, f"salary of rank {r.rank}"
-        return HourlyRate(salary, tc.annual_hours,
-                          f"{card.id}: 平均基準単価 = {where} ÷ {tc.annual_hours} h/year")
+        return Rate(to_yen.apply(standard_rate(salary, tc.annual_hours)), "hour",
+                    f"{card.id}: 平均基準単価 = {where} ÷ {tc.annual_hours} h/year")
     if src == "consulting":
-        return HourlyRate(tc.consulting_rate, one, f"{card.id}: academic-consulting rate")
+        return Rate(tc.consulting_rate, "hour", f"{card.id}: academic-consulting rate")
     if src == "achievement":
         basis = r.achievement_basis or ""
         value = getattr(r, basis)
         tier = card.achievement_rate(basis, value)
-        return HourlyRate(tier.hourly, one,
-                          f"{card.id}: achievement tier {basis} >= {tier.min} ({value})")
+        return Rate(tier.hourly, "hour",
+                    f"{card.id}: achievement tier {basis} >= {tier.min} ({value})")
     if src == "laureate":
         if tc.laureate is None:
             raise InputError("rate_source", "laureate",
                              f"a source the card has (card {card.id!r} has no laureate tier)")
-        return HourlyRate(tc.laureate.hourly, one, f"{card.id}: {tc.laureate.label}")
+        return Rate(tc.laureate.hourly, "hour", f"{card.id}: {tc.laureate.label}")
     if src == "day_rate":
         ref = card.day_rate(r.day_rate or "")
         amount = ref.min if r.day_rate_bound == "min" else ref.max
         fx = card.exchange_rate(ref.currency)
-        return HourlyRate(day_rate_in_yen(amount, fx), tc.hours_per_day,
-                          f"{card.id}: day rate {ref.id} {ref.currency} {amount:,}/day × "
-                          f"{fx} JPY/{ref.currency} ÷ {tc.hours_per_day} h/day")
+        per_day = to_yen.apply(day_rate_in_yen(amount, fx))
+        where = f"{card.id}: day rate {ref.id} {ref.currency} {amount:,}/day × {fx}"
+        if r.days is not None:
+            return Rate(per_day, "day", where)
+        return Rate(to_yen.apply(div(per_day, tc.hours_per_day)), "hour",
+                    f"{where} ÷ {tc.hours_per_day} h/day")
     assert r.hourly is not None  # validated by the project model
-    return HourlyRate(r.hourly, one, "negotiated rate")
+    return Rate(r.hourly, "hour", "negotiated rate")
 
 
-def involvement_hours(r: Researcher, card: RateCard) -> Decimal:
-    """Total hours: ``hours``, ``days`` × hours per day, or annual hours × effort × months ÷ 12."""
+def involvement(r: Researcher, card: RateCard, rate: Rate) -> Decimal:
+    """Quantity in the rate's unit: days for a per-day rate; otherwise hours — ``hours``,
+    ``days`` × hours per day, or annual hours × effort × months ÷ 12 (to 0.01 h)."""
     tc = card.model.time_charge
+    if rate.unit == "day":
+        assert r.days is not None
+        return r.days
     if r.hours is not None:
         return r.hours
     if r.days is not None:
@@ -163,12 +177,19 @@ def involvement_hours(r: Researcher, card: RateCard) -> Decimal:
     return effort_hours(tc.annual_hours, r.effort, r.months)
 
 
-def floor_warning(r: Researcher, rate: HourlyRate, card: RateCard) -> str | None:
+def involvement_hours(r: Researcher, card: RateCard) -> Decimal:
+    """Involvement in hours (days count at the card's hours per day)."""
+    rate = resolve_rate(r, card)
+    q = involvement(r, card, rate)
+    return mul(q, card.model.time_charge.hours_per_day) if rate.unit == "day" else q
+
+
+def floor_warning(r: Researcher, rate: Rate, card: RateCard) -> str | None:
     """A warning when a negotiated rate is below the rank's standard rate (a floor)."""
     if r.rate_source != "negotiated" or r.rank is None:
         return None
     rank = card.model.time_charge.ranks.get(r.rank)
-    if rank is None or rank.hourly is None or rate.hourly >= rank.hourly:
+    if rank is None or rank.hourly is None or rate.price >= rank.hourly:
         return None
-    return (f"researcher {r.name or r.rank!r}: negotiated rate {rate.hourly:,} yen/h is "
+    return (f"researcher {r.name or r.rank!r}: negotiated rate {rate.price:,} yen/h is "
             f"below the {r.rank} standard of {rank.hourly:,} yen/h (standards are a floor)")
