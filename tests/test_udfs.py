@@ -62,6 +62,7 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("effort-hours", "XLP_EFFORT_HOURS", [1860, 0.1, 12], 186),
     ("effort-hours-monthly", "XLP_EFFORT_HOURS", [1860, 0.1, 1], 15.5),
     ("standard-rate", "XLP_STANDARD_RATE", [9_300_000], 5000),              # ÷ 1,860 h
+    ("standard-rate-to-the-yen", "XLP_STANDARD_RATE", [8_600_000], 4623),   # 4,623.66
     ("standard-rate-hours", "XLP_STANDARD_RATE", [8_250_000, 1650], 5000),
     ("rate-rank", "XLP_RATE", ["professor"], 30_000),
     ("rate-salary-only-rank", "XLP_RATE", ["associate_professor", "full-features"], 5000),
@@ -76,6 +77,10 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
      0.40),
     ("fa-mit", "XLP_FA", [10_000_000, "research", "on", None, "mit"], 5_470_000),
     ("fa-default-other-off", "XLP_FA", [1_000_000, "other", "off"], 100_000),
+    ("fa-dated", "XLP_FA", [1_000_000, "research", "on", None, "full-features", "2028-04-01"],
+     320_000),
+    ("apply-rate", "XLP_APPLY_RATE", [10_420_000, 0.1], 1_042_000),
+    ("apply-rate-card", "XLP_APPLY_RATE", [1_155_000, 0.1, "full-features"], 116_000),
     ("indirect", "XLP_INDIRECT", [5_000_000], 1_500_000),
     ("indirect-rate", "XLP_INDIRECT", [333_333, 0.3], 99_999),
     ("strategic", "XLP_STRATEGIC", [5_000_000], 500_000),

@@ -34,6 +34,7 @@ from .errors import InputError
 from .money import D
 from .pricing import quote as _quote
 from .pricing.allocation import allocate_components as _allocate_components
+from .pricing.cost import apply_rate as _apply_rate
 from .pricing.cost import indirect as _indirect
 from .pricing.cost import strategic as _strategic
 from .pricing.outcome import milestones as _milestones
@@ -198,11 +199,13 @@ def XLP_EFFORT_HOURS(annual_hours, effort, months):
 @xw.arg("annual_hours", doc="Optional annual working hours; default: the card's.")
 @xw.arg("card", doc=CARD)
 def XLP_STANDARD_RATE(annual_salary, annual_hours=None, card=None):
-    """平均基準単価: hourly rate = annual salary ÷ annual working hours (yen per hour)."""
-    hours = (_card(card).model.time_charge.annual_hours if _missing(annual_hours)
+    """平均基準単価: hourly rate = annual salary ÷ annual working hours, rounded to the yen
+    by the card's rule (rates are whole yen, as in a quote)."""
+    c = _card(card)
+    hours = (c.model.time_charge.annual_hours if _missing(annual_hours)
              else _number(annual_hours, "annual_hours", "a number of hours > 0"))
-    return float(_standard_rate(_nonneg(annual_salary, "annual_salary",
-                                        "a salary in yen >= 0"), hours))
+    return _yen(c.rate_rounding.apply(_standard_rate(
+        _nonneg(annual_salary, "annual_salary", "a salary in yen >= 0"), hours)))
 
 
 @xlp
@@ -218,7 +221,8 @@ def XLP_RATE(rank, card=None):
     if r.hourly is not None:
         return float(r.hourly)
     assert r.salary is not None
-    return float(_standard_rate(r.salary, c.model.time_charge.annual_hours))
+    return _yen(c.rate_rounding.apply(_standard_rate(r.salary,
+                                                     c.model.time_charge.annual_hours)))
 
 
 # -- F&A, indirect and strategic ----------------------------------------------------------
@@ -241,11 +245,13 @@ def XLP_FA_RATE(activity, location, field=None, card=None, date=None):
 @xw.arg("location", doc=LOCATION)
 @xw.arg("field", doc="Optional field, e.g. natural_sciences.")
 @xw.arg("card", doc=CARD)
-def XLP_FA(base, activity, location, field=None, card=None):
+@xw.arg("date", doc="Optional date the rate must be in force on (e.g. the fiscal year's "
+                    "start); default: the card's effective date.")
+def XLP_FA(base, activity, location, field=None, card=None, date=None):
     """F&A cost = base × the card's F&A rate, in yen, rounded by the card's rule."""
     c = _card(card)
     return _yen(c.rounding.apply(_fa(_nonneg(base, "base", "a cost base in yen >= 0"),
-                                     _fa_row(c, activity, location, field).rate)))
+                                     _fa_row(c, activity, location, field, date).rate)))
 
 
 def _fa_row(c: RateCard, activity: Any, location: Any, field: Any, on: Any = None) -> Any:
@@ -266,6 +272,19 @@ def XLP_INDIRECT(direct, rate=None, card=None):
                                                          "a fraction >= 0 (0.3 = 30%)")
     return _yen(c.rounding.apply(_indirect(_nonneg(direct, "direct", "direct costs in yen "
                                                    ">= 0"), r)))
+
+
+@xlp
+@xw.arg("base", doc="An amount in yen.")
+@xw.arg("rate", doc="A rate as a fraction, e.g. 0.1 for 10%.")
+@xw.arg("card", doc=CARD)
+def XLP_APPLY_RATE(base, rate, card=None):
+    """base × rate in yen, rounded by the card's rule: a rate-priced option, consumption
+    tax, or any percentage of an amount priced the way quotes price it."""
+    c = _card(card)
+    return _yen(c.rounding.apply(_apply_rate(_nonneg(base, "base", "an amount in yen >= 0"),
+                                             _nonneg(rate, "rate",
+                                                     "a fraction >= 0 (0.1 = 10%)"))))
 
 
 @xlp

@@ -28,6 +28,16 @@ def indirect(direct: Decimal, rate: Decimal) -> Decimal:
     return mul(direct, rate)
 
 
+def apply_rate(base: Decimal, rate: Decimal) -> Decimal:
+    """base × rate, exact: the product behind every rate-priced line (round it after).
+
+    Example:
+        >>> apply_rate(Decimal(10_420_000), Decimal("0.1"))
+        Decimal('1042000.0')
+    """
+    return mul(base, rate)
+
+
 def strategic(base: Decimal, rate: Decimal) -> Decimal:
     """Strategic collaboration expense (戦略的産学連携経費) = base × rate, exact.
 
