@@ -374,7 +374,8 @@ class RateCard:
         if not tiers:
             raise InputError("achievement_basis", basis,
                              f"a basis with tiers in card {self.id!r}: "
-                             f"{sorted({t.basis for t in self.model.time_charge.achievement})}")
+                             + ", ".join(sorted({t.basis for t in
+                                                 self.model.time_charge.achievement})))
         ok = [t for t in tiers if t.min <= value]
         if not ok:
             lowest = min(t.min for t in tiers)
