@@ -46,8 +46,19 @@ def test_forms_and_industrial_add_up(path, card):
 def test_fully_loaded_by_hand(jp):
     q = quote(example("x-cost-joint"), jp)
     lines = fully_loaded(q)
-    # overhead 2,000,000 spread over 5,000,000 of direct lines (40%)
+    # overhead 2,000,000 spread over 5,000,000 of direct lines (40%); nothing left over
     assert lines == [("Direct costs (consumables)", 2_800_000),
                      ("Direct costs (equipment)", 2_520_000),
                      ("Direct costs (travel)", 560_000),
                      ("Direct costs (part_time_staff)", 1_120_000)]
+
+
+def test_fully_loaded_leftover_goes_to_the_largest_line(jp):
+    from conftest import make
+    q = quote(make(project={"approach": "X"},
+                   direct=[{"category": "a", "amount": 1}, {"category": "b", "amount": 2},
+                           {"category": "c", "amount": 1}]), jp)
+    # total 4 + floor(0.3×4)=1 + floor(0.1×4)=0 = 5; overhead 1 over 4: floors 0, 0, 0
+    assert q.total == 5
+    assert fully_loaded(q) == [("Direct costs (a)", 1), ("Direct costs (b)", 3),
+                               ("Direct costs (c)", 1)]

@@ -18,21 +18,19 @@ def fully_loaded(q: Quote) -> list[tuple[str, Decimal]]:
     """(label, amount) lines that carry the overhead in proportion to their amounts.
 
     Each visible line gets amount + overhead × amount ÷ visible total, rounded down to the
-    yen; the last line takes the rest, so the lines add up to the quote's total exactly.
+    yen; the first of the largest lines takes what rounding left, so the lines add up to the
+    quote's total exactly.
 
     Example: direct 5,000,000 with indirect 1,500,000 and strategic 500,000 is one line of
     7,000,000.
     """
-    visible = [ln for ln in q.lines if ln.component in LOADED and ln.amount != 0]
-    if not visible:
-        return [("Total", q.total)]
+    visible = [ln for ln in q.lines if ln.component in LOADED]
     base = sum((ln.amount for ln in visible), ZERO)
+    if not visible or base == 0:
+        return [("Total", q.total)]
     overhead = q.total - base
-    out: list[tuple[str, Decimal]] = []
-    for ln in visible[:-1]:
-        share = div(mul(overhead, ln.amount), base).quantize(Decimal(1), ROUND_DOWN) \
-            if base else ZERO
-        out.append((ln.label_en, ln.amount + share))
-    last = visible[-1]
-    out.append((last.label_en, q.total - sum((a for _, a in out), ZERO)))
-    return out
+    loaded = [ln.amount + div(mul(overhead, ln.amount), base).quantize(Decimal(1), ROUND_DOWN)
+              for ln in visible]
+    biggest = max(range(len(visible)), key=lambda i: (visible[i].amount, -i))
+    loaded[biggest] += q.total - sum(loaded, ZERO)
+    return [(ln.label_en, a) for ln, a in zip(visible, loaded)]

@@ -1,0 +1,168 @@
+"""The builder's context: one workbook, one card, one target — and how a computed cell is
+written for each target.
+
+Targets:
+* ``native`` — built-in Excel functions only (Excel 2007 set: no XLOOKUP, no structured
+  references), for people without the add-in and for LibreOffice.  Every money cell is an
+  exact integer product divided once: rates enter as basis points (0.547 → 5470), hours as
+  integers in 0.0001 h, so ``ROUNDDOWN(base*5470/10000,0)`` floors exactly as the engine.
+* ``udf`` — the pricing rules are ``XLP_`` function calls (desktop Excel with xlwings).
+* ``officejs`` — the same calls in the form Excel saves xlwings Server custom functions in:
+  ``_xldudf_XLP_NAME(...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..project import Project
+from ..rates import RateCard
+
+Target = Literal["udf", "native", "officejs"]
+TARGETS: tuple[Target, ...] = ("udf", "native", "officejs")
+
+# Text typed by people that Excel would take for a formula.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def bp(fraction: Decimal) -> int:
+    """A fraction as whole basis points (the card allows at most 4 decimals).
+
+    >>> bp(Decimal("0.547"))
+    5470
+    """
+    v = fraction * 10000
+    assert v == v.to_integral_value(), fraction
+    return int(v)
+
+
+def col(n: int) -> str:
+    return get_column_letter(n)
+
+
+def a1(row: int, column: int, absolute: bool = False) -> str:
+    d = "$" if absolute else ""
+    return f"{d}{col(column)}{d}{row}"
+
+
+@dataclass
+class Book:
+    """Everything a sheet builder needs: the workbook, the card, the project, the target."""
+
+    wb: Workbook
+    card: RateCard
+    project: Project
+    target: Target
+    card_ref: str
+    is_template: bool
+    names: dict[str, str] = field(default_factory=dict)
+
+    # -- cells and names ----------------------------------------------------------------
+    def define(self, name: str, ws: Worksheet, ref: str) -> str:
+        """Define a workbook-level name for ``ref`` on ``ws`` (absolute); returns the name."""
+        if name in self.names:
+            raise ValueError(f"defined name {name!r} twice")
+        parts = ref.split(":")
+        absolute = ":".join("$" + "".join(c for c in p if c.isalpha()) + "$" +
+                            "".join(c for c in p if c.isdigit()) for p in parts)
+        target = f"{quote_sheetname(ws.title)}!{absolute}"
+        self.wb.defined_names[name] = DefinedName(name, attr_text=target)
+        self.names[name] = target
+        return name
+
+    # -- formulas -------------------------------------------------------------------------
+    @property
+    def native(self) -> bool:
+        return self.target == "native"
+
+    def fn(self, name: str, *args: Any) -> str:
+        """A call of an XLP_ function, spelled for the target (udf / officejs)."""
+        assert not self.native, name
+        spelled = f"_xldudf_{name}" if self.target == "officejs" else name
+        return f"{spelled}({','.join('' if a is None else str(a) for a in args)})"
+
+    def rnd(self, numerator: str, denominator: int | str, unit: int | None = None,
+            rule: str | None = None) -> str:
+        """Round numerator ÷ denominator by the card's rule to its unit (native Excel).
+
+        With integer numerator and denominator the single division is correctly rounded
+        in floating point, so the floor (or half-up, or ceiling) is exact.
+        """
+        unit = self.card.model.rounding.unit if unit is None else unit
+        rule = rule or self.card.model.rounding.rule
+        fn = {"down": "ROUNDDOWN", "half_up": "ROUND", "up": "ROUNDUP"}[rule]
+        den = denominator if unit == 1 else (
+            denominator * unit if isinstance(denominator, int) else f"{denominator}*{unit}")
+        body = f"{fn}(({numerator})/{den},0)"
+        return body if unit == 1 else f"{body}*{unit}"
+
+    def rnd_rate(self, numerator: str, denominator: int | str) -> str:
+        """Round to a whole-yen rate (the card's rule at a 1-yen unit)."""
+        return self.rnd(numerator, denominator, unit=1)
+
+
+# -- writing cells ------------------------------------------------------------------------
+
+def put(ws: Worksheet, ref: str, value: Any, style: str | None = None,
+        number_format: str | None = None) -> Cell:
+    """Write a value; text that starts like a formula is stored as text, never a formula."""
+    c = ws[ref]
+    c.value = value
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not getattr(
+            value, "is_formula", False):
+        c.data_type = "s"
+        c.quotePrefix = True
+    if style:
+        c.style = style
+    if number_format:
+        c.number_format = number_format
+    return c
+
+
+class F(str):
+    """A formula (text that must be written as a formula)."""
+
+    is_formula = True
+
+
+def formula(ws: Worksheet, ref: str, text: str, style: str | None = None,
+            number_format: str | None = None) -> Cell:
+    c = ws[ref]
+    c.value = text if text.startswith("=") else "=" + text
+    if style:
+        c.style = style
+    if number_format:
+        c.number_format = number_format
+    return c
+
+
+def list_validation(ws: Worksheet, refs: str, choices: list[str] | str,
+                    prompt: str | None = None) -> None:
+    """A drop-down: a literal list of choices, or a defined name (written without '=')."""
+    source = '"' + ",".join(choices) + '"' if isinstance(choices, list) else choices
+    dv = DataValidation(type="list", formula1=source, allow_blank=True)
+    dv.error = "Choose a value from the list / リストから選んでください"
+    dv.errorTitle = "xl-pricing"
+    if prompt:
+        dv.prompt = prompt
+    ws.add_data_validation(dv)
+    dv.add(refs)
+
+
+def number_validation(ws: Worksheet, refs: str, minimum: float = 0,
+                      whole: bool = False) -> None:
+    dv = DataValidation(type="whole" if whole else "decimal", operator="greaterThanOrEqual",
+                        formula1=str(minimum), allow_blank=True)
+    dv.error = f"A number >= {minimum} / {minimum} 以上の数値"
+    dv.errorTitle = "xl-pricing"
+    ws.add_data_validation(dv)
+    dv.add(refs)

@@ -1,0 +1,456 @@
+"""The Rates sheet (the card as readable tables, with named ranges the formulas use) and the
+Project sheet (every input of a project, unlocked, with drop-downs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..money import fmt_rate
+from ..pricing.fiscal import rate_date
+from ..project import Project
+from ..rates import PARTIES, RateCard
+from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
+from .styles import DATE, PCT, YEN, print_setup, protect
+
+# Every price component, in the order sheets list them.
+COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
+              "discount", "value_added", "lump_sum", "milestone", "kpi", "royalty")
+SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated"]
+CONTRACTS = ["joint", "sponsored", "consulting"]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    name: str | None
+    style: str = "xlp_text"
+    width: float = 14
+
+
+def table(book: Book, ws: Worksheet, top: int, left: int, columns: list[Column],
+          rows: list[list[Any]], min_rows: int = 1) -> int:
+    """Write a header and rows; define each named column over the data rows.
+
+    Values that are formulas are given as ``("=", text)``.  Returns the next free row.
+    """
+    for j, c in enumerate(columns):
+        put(ws, a1(top, left + j), c.header, "xlp_header")
+        ws.column_dimensions[col(left + j)].width = max(
+            ws.column_dimensions[col(left + j)].width or 0, c.width)
+    n = max(len(rows), min_rows)
+    for i in range(n):
+        row = rows[i] if i < len(rows) else [None] * len(columns)
+        for j, c in enumerate(columns):
+            ref = a1(top + 1 + i, left + j)
+            v = row[j] if j < len(row) else None
+            if isinstance(v, tuple) and v and v[0] == "=":
+                formula(ws, ref, v[1], c.style)
+            else:
+                put(ws, ref, v, c.style)
+    for j, c in enumerate(columns):
+        if c.name:
+            book.define(c.name, ws, f"{a1(top + 1, left + j)}:{a1(top + n, left + j)}")
+    return top + n + 2
+
+
+def _scalar(book: Book, ws: Worksheet, row: int, label: str, name: str, value: Any,
+            style: str, note: str = "") -> int:
+    put(ws, f"A{row}", label, "xlp_label")
+    put(ws, f"B{row}", value, style)
+    book.define(name, ws, f"B{row}")
+    if note:
+        put(ws, f"C{row}", note, "xlp_note")
+    return row + 1
+
+
+def _rate(book: Book, ws: Worksheet, row: int, label: str, name: str, fraction: Decimal,
+          note: str = "") -> int:
+    """A rate shown as a percentage with its basis points beside it (the formulas use bp)."""
+    put(ws, f"A{row}", label, "xlp_label")
+    put(ws, f"B{row}", float(fraction), "xlp_pct")
+    formula(ws, f"C{row}", f"ROUND(B{row}*10000,0)", "xlp_int")
+    book.define(name, ws, f"C{row}")
+    if note:
+        put(ws, f"D{row}", note, "xlp_note")
+    return row + 1
+
+
+def rates_sheet(book: Book) -> Worksheet:
+    """The card: identity, settings and tables; names such as ``Rank_Hourly``."""
+    card, m = book.card, book.card.model
+    ws = book.wb.create_sheet("Rates")
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["C"].width = 14
+    put(ws, "A1", "料金表 / Rate card", "xlp_title")
+    r = 3
+    r = _scalar(book, ws, r, "ID", "CardId", card.id, "xlp_text")
+    r = _scalar(book, ws, r, "機関 / Institution", "CardInstitution", m.card.institution,
+                "xlp_text")
+    r = _scalar(book, ws, r, "版 / Version", "CardVersion", card.version, "xlp_text")
+    r = _scalar(book, ws, r, "適用開始 / Effective from", "CardEffective",
+                m.card.effective_from, "xlp_date")
+    r = _scalar(book, ws, r, "SHA-256", "CardSha256", card.sha256, "xlp_text")
+    r = _scalar(book, ws, r, "関数が使う料金表 / Card the functions use", "CardRef",
+                book.card_ref, "xlp_text")
+    put(ws, f"A{r}", "料金表の変更 / Card changed?", "xlp_label")
+    if book.native:
+        put(ws, f"B{r}", "native workbook: rates as of the build (see SHA-256)", "xlp_note")
+    else:
+        # XLP_CARD spills id, version and sha256 of the card on disk; compare with the build.
+        ws.formula_attributes = getattr(ws, "formula_attributes", {})
+        ws[f"E{r}"] = ArrayFormula(f"E{r}:F{r + 2}", "=" + book.fn("XLP_CARD", "CardRef"))
+        formula(ws, f"B{r}", f'IF(F{r + 2}=CardSha256,"unchanged / 変更なし",'
+                            f'"WARNING: the rate card on disk has changed since this '
+                            f'workbook was built / 料金表が変更されています")', "xlp_warn")
+    book.define("CardCheck", ws, f"B{r}")
+    r += 4
+    r = _scalar(book, ws, r, "端数処理 / Rounding rule", "RoundRule", m.rounding.rule,
+                "xlp_text", card.rounding.describe())
+    r = _scalar(book, ws, r, "端数単位 / Rounding unit (yen)", "RoundUnit", m.rounding.unit,
+                "xlp_int")
+    r += 1
+    put(ws, f"A{r}", "率 / Rates (fractions shown as %, basis points beside)", "xlp_header")
+    put(ws, f"B{r}", "%", "xlp_header")
+    put(ws, f"C{r}", "bp", "xlp_header")
+    r += 1
+    r = _rate(book, ws, r, "間接経費率 / Indirect rate (approach X)", "IndirectBp",
+              m.indirect.rate)
+    r = _rate(book, ws, r, f"戦略的産学連携経費 / Strategic rate (of {m.strategic.base})",
+              "StrategicBp", m.strategic.rate)
+    r = _rate(book, ws, r, "単価の年次上昇 / Yearly escalation", "EscalationBp",
+              m.time_charge.escalation)
+    r = _rate(book, ws, r, "設備提供の控除率 / Equipment credit", "ContribEquipBp",
+              m.contributions.equipment_credit_rate)
+    r = _rate(book, ws, r, "減額の上限 / Discount cap", "ContribMaxBp",
+              m.contributions.max_discount_rate)
+    r = _rate(book, ws, r, "消費税率 / Consumption tax", "CTBp", m.consumption_tax.rate)
+    r = _rate(book, ws, r, "税額控除の上限 / Credit cap (share of corporate tax)", "TaxCapBp",
+              m.tax_credit.cap_share_of_corporate_tax or Decimal(0))
+    w = m.outcome.scenario_weights
+    r = _rate(book, ws, r, "シナリオ重み 低 / Weight low", "WeightLowBp", w["low"])
+    r = _rate(book, ws, r, "シナリオ重み 基本 / Weight base", "WeightBaseBp", w["base"])
+    r = _rate(book, ws, r, "シナリオ重み 高 / Weight high", "WeightHighBp", w["high"])
+    r += 1
+    tc = m.time_charge
+    r = _scalar(book, ws, r, "年間総労働時間 / Annual working hours", "AnnualHours",
+                float(tc.annual_hours), "xlp_num")
+    r = _scalar(book, ws, r, "1日の時間 / Hours per day", "HoursPerDay",
+                float(tc.hours_per_day), "xlp_num")
+    r = _scalar(book, ws, r, "学術指導単価 / Consulting rate (yen/h)", "ConsultingRate",
+                int(tc.consulting_rate), "xlp_yen")
+    r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
+                "ContribHourValue", int(m.contributions.researcher_hour_value), "xlp_yen")
+    r = _scalar(book, ws, r, "再委託の算入上限 / Subaward included up to", "SubawardCap",
+                int(m.fa.subaward_included_up_to) if m.fa.subaward_included_up_to is not None
+                else None, "xlp_yen")
+    r = _scalar(book, ws, r, "税額控除の最低総額 / Credit: minimum total", "TaxMinTotal",
+                int(m.tax_credit.min_total), "xlp_yen")
+    r = _scalar(book, ws, r, "F&A の基礎 / F&A base", "FABase", m.fa.base, "xlp_text")
+    r = _scalar(book, ws, r, "残余の配分先 / Allocation residual to", "ResidualParty",
+                m.allocation.residual_to, "xlp_text")
+    r += 1
+    r = table(book, ws, r, 1, [Column("契約 / Contract", "Ind_Contract", width=44),
+                               Column("間接経費 bp", "Ind_Bp", "xlp_int"),
+                               Column("消費税 / Consumption tax applies", "CT_Applies",
+                                      "xlp_int")],
+              [[c, bp(card.indirect_rate(c)),
+                1 if c in m.consumption_tax.applies_to and m.consumption_tax.rate else 0]
+               for c in CONTRACTS])
+    partners = {"university": m.tax_credit.rate, **m.tax_credit.partner_rates}
+    r = table(book, ws, r, 1, [Column("税額控除の相手 / Credit partner", "Tax_Partner"),
+                               Column("控除率 bp / Credit bp", "Tax_Bp", "xlp_int")],
+              [[p, bp(v)] for p, v in partners.items()])
+    r = table(book, ws, r, 1, [
+        Column("職階 / Rank", "Rank_Names"), Column("日本語", "Rank_LabelJA"),
+        Column("English", "Rank_LabelEN"), Column("時間単価 / Hourly (yen)", "Rank_Hourly",
+                                                  "xlp_yen"),
+        Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen")],
+        [[k, v.label_ja, v.label_en, int(v.hourly) if v.hourly else None,
+          int(v.salary) if v.salary else None] for k, v in tc.ranks.items()])
+    r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", None),
+                               Column("下限 / From", None, "xlp_int"),
+                               Column("時間単価 / Hourly", None, "xlp_yen")],
+              [[t.basis, t.min, int(t.hourly)] for t in tc.achievement])
+    r = table(book, ws, r, 1, [Column("日額の参照 / Day-rate reference", None),
+                               Column("通貨 / Currency", None),
+                               Column("下限 / Min", None, "xlp_num"),
+                               Column("上限 / Max", None, "xlp_num"),
+                               Column("為替 / JPY per unit", None, "xlp_num")],
+              [[d.id, d.currency, float(d.min), float(d.max),
+                float(card.exchange_rate(d.currency))] for d in tc.day_rates])
+    r = table(book, ws, r, 1, [Column("F&A 活動 / Activity", None),
+                               Column("場所 / Location", None),
+                               Column("分野 / Field", None),
+                               Column("率 / Rate", None, "xlp_pct"),
+                               Column("適用開始 / From", None, "xlp_date")],
+              [[f.activity, f.location, f.field, float(f.rate),
+                f.effective_from or m.card.effective_from] for f in m.fa.rates])
+    r = table(book, ws, r, 1, [Column("F&A 対象外 / Not in the F&A base (MTDC)",
+                                      "Mtdc_Excluded")],
+              [[x] for x in m.fa.mtdc_excluded])
+    r = table(book, ws, r, 1, [Column("F&A 年度別キー / Key activity/location/field/FY",
+                                      "FA_Key", width=44),
+                               Column("bp", "FA_Bp", "xlp_int")],
+              fa_resolution(book.card, book.project))
+    r = table(book, ws, r, 1, [
+        Column("オプション / Option", "Opt_Id"), Column("日本語", "Opt_LabelJA"),
+        Column("English", "Opt_LabelEN"), Column("方式 / Method", "Opt_Method"),
+        Column("金額 / Amount", "Opt_Amount", "xlp_yen"),
+        Column("率 bp / Rate bp", "Opt_Bp", "xlp_int"), Column("基礎 / Base", "Opt_Base")],
+        [[k, o.label_ja, o.label_en, o.method, int(o.amount) if o.amount is not None else None,
+          bp(o.rate) if o.rate is not None else None, o.base] for k, o in m.options.items()])
+    r = table(book, ws, r, 1, [Column("配分 / Share of", "Share_Component"),
+                               *[Column(p, f"Share_{p}", "xlp_int") for p in PARTIES]],
+              [[comp, *[bp(card.shares_for(comp).get(p, Decimal(0))) for p in PARTIES]]
+               for comp in COMPONENTS])
+    print_setup(ws)
+    protect(ws)
+    return ws
+
+
+def fa_resolution(card: RateCard, project: Project) -> list[list[Any]]:
+    """F&A rates in force for each activity × location × field × fiscal year of the
+    project, resolved by the engine (precedence and effective dates) — "act/loc/field/FY".
+    """
+    fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
+    rows = []
+    for fy in project.fiscal_years:
+        on = rate_date(project, fy)
+        for act in ("research", "instruction", "other"):
+            for loc in ("on", "off"):
+                for fld in fields:
+                    try:
+                        rate = card.fa_rate(act, loc, fld or None, on).rate
+                    except Exception:  # noqa: BLE001 - the card has no such rate: no key
+                        continue
+                    rows.append([f"{act}/{loc}/{fld}/{fy}", bp(rate)])
+    return rows
+
+
+# -- the Project sheet ----------------------------------------------------------------------
+
+SPARE_ROWS = 3
+
+
+def project_sheet(book: Book) -> Worksheet:
+    """Every input of the project; in a template the tables have empty rows to fill."""
+    p, info = book.project, book.project.project
+    ws = book.wb.create_sheet("Project", 0)
+    ws.column_dimensions["A"].width = 34
+    for c in "BCDEFGHIJKLMNOP":
+        ws.column_dimensions[c].width = 15
+    put(ws, "A1", "案件 / Project inputs", "xlp_title")
+    put(ws, "A2", "黄色のセルが入力です / Yellow cells are inputs. 期間を変えるときは再生成 / "
+                  "Rebuild to change the period.", "xlp_note")
+    r = 4
+
+    def scalar(label: str, name: str, value: Any, style: str = "xlp_input") -> str:
+        nonlocal r
+        put(ws, f"A{r}", label, "xlp_label")
+        put(ws, f"B{r}", value, style)
+        book.define(name, ws, f"B{r}")
+        ref = f"B{r}"
+        r += 1
+        return ref
+
+    scalar("案件ID / Project id", "ProjectId", info.id)
+    scalar("件名 / Title", "Title", info.title)
+    list_validation(ws, scalar("契約種別 / Contract", "Contract", info.contract), CONTRACTS)
+    list_validation(ws, scalar("方式 / Approach (X A B C)", "Approach", info.approach),
+                    ["X", "A", "B", "C"])
+    list_validation(ws, scalar("活動 / Activity", "Activity", info.activity),
+                    ["research", "instruction", "other"])
+    list_validation(ws, scalar("場所 / Location", "Location", info.location), ["on", "off"])
+    scalar("分野 / Field", "Field", info.field)
+    scalar("開始 / Start", "Start", info.start, "xlp_date")
+    scalar("終了 / End", "End", info.end, "xlp_date")
+    scalar("部局 / Department", "Department", info.department)
+    scalar("企業 / Company", "Company", info.company)
+    scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
+           float(info.escalation) if info.escalation is not None else None, "xlp_input_pct")
+    list_validation(ws, scalar("研究開発税制を使う / Company uses the R&D tax credit",
+                               "UseTaxCredit", bool(p.tax.use_credit)), ["TRUE", "FALSE"])
+    partners = ["university", *book.card.model.tax_credit.partner_rates]
+    list_validation(ws, scalar("控除の相手 / Credit partner", "TaxPartner", p.tax.partner),
+                    list(dict.fromkeys(partners)))
+    scalar("法人税額（上限計算）/ Corporate tax (for the cap)", "CorporateTax",
+           int(p.tax.corporate_tax) if p.tax.corporate_tax is not None else None,
+           "xlp_input_yen")
+    list_validation(ws, scalar("新様式 [A] 報酬に経費を含む / [B] 含まない — New form choice",
+                               "Form_Choice", "A"), ["A", "B"])
+    r += 1
+    # Fiscal years of the period (locked: they follow Start and End).
+    months = p.fiscal_years
+    put(ws, f"A{r}", "年度 / Fiscal year", "xlp_label")
+    put(ws, f"A{r + 1}", "月数 / Months", "xlp_label")
+    put(ws, f"A{r + 2}", "料率の基準日 / Rates looked up on", "xlp_label")
+    for k, fy in enumerate(months):
+        put(ws, a1(r, 2 + k), fy, "xlp_fy")
+        put(ws, a1(r + 1, 2 + k), months[fy], "xlp_int")
+        put(ws, a1(r + 2, 2 + k), rate_date(p, fy), "xlp_date")
+    last = 1 + len(months)
+    book.define("FY_Year", ws, f"B{r}:{a1(r, last)}")
+    book.define("FY_Months", ws, f"B{r + 1}:{a1(r + 1, last)}")
+    book.define("FY_RateDate", ws, f"B{r + 2}:{a1(r + 2, last)}")
+    put(ws, a1(r + 1, last + 1), sum(months.values()), "xlp_int")
+    book.define("FY_TotalMonths", ws, a1(r + 1, last + 1))
+    r += 4
+    first_fy = min(months)
+    # Direct cost items (one row each); the hidden last column is the item's F&A base.
+    put(ws, f"A{r}", "直接経費 / Direct cost items", "xlp_label")
+    r += 1
+    rows = [[it.category, it.description, it.fiscal_year or first_fy, int(it.amount)]
+            for it in p.direct]
+    n = len(rows) + (SPARE_ROWS if book.is_template or True else 0)
+    top = r
+    r = table(book, ws, r, 1, [Column("区分 / Category", "Direct_Category", "xlp_input"),
+                               Column("内容 / Description", "Direct_Description", "xlp_input"),
+                               Column("年度 / FY", "Direct_FY", "xlp_input"),
+                               Column("金額 / Amount", "Direct_Amount", "xlp_input_yen"),
+                               Column("F&A 基礎 / F&A base", "Direct_FABase", "xlp_yen")],
+              rows, min_rows=n)
+    list_validation(ws, f"C{top + 1}:C{top + n}", [str(fy) for fy in months])
+    number_validation(ws, f"D{top + 1}:D{top + n}", 0, whole=True)
+    for i in range(n):
+        row = top + 1 + i
+        formula(ws, f"E{row}", _fa_base_formula(book, row), "xlp_yen")
+    # Researchers.
+    put(ws, f"A{r}", "研究者 / Researchers", "xlp_label")
+    r += 1
+    rrows = [researcher_row(book, x) for x in p.researchers]
+    nr = len(rrows) + SPARE_ROWS
+    top = r
+    r = table(book, ws, r, 1, [
+        Column("氏名 / Name", "R_Name", "xlp_input"),
+        Column("職階 / Rank", "R_Rank", "xlp_input"),
+        Column("単価の根拠 / Rate source", "R_Source", "xlp_input"),
+        Column("交渉単価 / Negotiated yen/h", "R_Hourly", "xlp_input_yen"),
+        Column("年俸 / Salary", "R_Salary", "xlp_input_yen"),
+        Column("実績区分 / Basis", "R_Basis", "xlp_input"),
+        Column("実績数 / Count", "R_Count", "xlp_input"),
+        Column("日額参照 / Day rate", "R_DayRate", "xlp_input"),
+        Column("上下限 / Bound", "R_Bound", "xlp_input"),
+        Column("時間 / Hours", "R_Hours", "xlp_input_num"),
+        Column("日数 / Days", "R_Days", "xlp_input_num"),
+        Column("月数 / Months", "R_Months", "xlp_input_num"),
+        Column("エフォート / Effort", "R_Effort", "xlp_input_pct"),
+        Column("参照単価 / Reference price", "R_RefPrice", "xlp_yen")],
+        rrows, min_rows=nr)
+    list_validation(ws, f"B{top + 1}:B{top + nr}", "Rank_Names")
+    list_validation(ws, f"C{top + 1}:C{top + nr}", SOURCES)
+    list_validation(ws, f"F{top + 1}:F{top + nr}", ["publications", "citations", "years"])
+    list_validation(ws, f"I{top + 1}:I{top + nr}", ["min", "max"])
+    number_validation(ws, f"J{top + 1}:M{top + nr}", 0)
+    put(ws, f"N{top}", "参照単価 / Reference price (achievement, laureate, day rate: from the "
+                       "card at build time)", "xlp_header")
+    # Options and contributions.
+    put(ws, f"A{r}", "オプション / Options", "xlp_label")
+    r += 1
+    top = r
+    orows = [[o.name, int(o.amount) if o.amount is not None else None] for o in p.options]
+    no = len(orows) + SPARE_ROWS
+    r = table(book, ws, r, 1, [Column("オプション / Option", "Opt_Choice", "xlp_input"),
+                               Column("交渉金額 / Negotiated amount", "Opt_Override",
+                                      "xlp_input_yen")], orows, min_rows=no)
+    if book.card.model.options:
+        list_validation(ws, f"A{top + 1}:A{top + no}", "Opt_Id")
+    hours = sum((c.hours or 0 for c in p.contributions if c.kind == "researcher_hours"),
+                Decimal(0))
+    equip = sum((c.value or 0 for c in p.contributions if c.kind == "equipment"), Decimal(0))
+    scalar("企業研究者の時間 / Company researcher hours", "Contrib_Hours",
+           float(hours) if hours else None, "xlp_input_num")
+    scalar("提供設備の価額 / Equipment provided (yen)", "Contrib_Equipment",
+           int(equip) if equip else None, "xlp_input_yen")
+    r += 1
+    # Approach B.
+    t = p.total
+    scalar("B: 合意総額 / Agreed total", "B_Agreed", int(t.agreed) if t else None,
+           "xlp_input_yen")
+    list_validation(ws, scalar("B: 積算の内訳 / Book as (blank, X or A)", "B_BookAs",
+                               t.book_as if t else None), ["X", "A"])
+    put(ws, f"A{r}", "B: パッケージの配分 / Package allocations", "xlp_label")
+    r += 1
+    arows = [[a.name, int(a.amount), a.date] for a in (t.allocations if t else [])]
+    r = table(book, ws, r, 1, [Column("配分先 / Sub-project", "Pkg_Name", "xlp_input"),
+                               Column("金額 / Amount", "Pkg_Amount", "xlp_input_yen"),
+                               Column("日付 / Date", "Pkg_Date", "xlp_input_date")],
+              arows, min_rows=len(arows) + SPARE_ROWS)
+    # Approach C.
+    o = p.outcome
+    scalar("C: 最低価格（空欄=方式X）/ Floor (blank = approach X)", "C_Floor",
+           int(o.floor) if o and o.floor is not None else None, "xlp_input_yen")
+    scalar("C: ロイヤリティ率 / Royalty rate", "C_RoyaltyRate",
+           float(o.royalty_rate) if o else None, "xlp_input_pct")
+    scalar("C: 知財の寄与度 / Contribution share", "C_Contribution",
+           float(o.contribution) if o else 1.0, "xlp_input_pct")
+    scalar("C: 一時金 / Lump sum", "C_LumpSum", int(o.lump_sum) if o else None,
+           "xlp_input_yen")
+    wts = (o.scenario_weights if o and o.scenario_weights else {})
+    for s, nm in (("low", "C_WeightLow"), ("base", "C_WeightBase"), ("high", "C_WeightHigh")):
+        scalar(f"C: 重み {s}（空欄=料金表）/ Weight {s} (blank = card)", nm,
+               float(wts[s]) if s in wts else None, "xlp_input_pct")
+    put(ws, f"A{r}", "C: 売上予測 / Sales forecast", "xlp_label")
+    r += 1
+    srows = [[y.fiscal_year, int(y.low), int(y.base), int(y.high)]
+             for y in (o.sales if o else [])]
+    r = table(book, ws, r, 1, [Column("年度 / FY", "Sales_FY", "xlp_input"),
+                               Column("低 / Low", "Sales_Low", "xlp_input_yen"),
+                               Column("基本 / Base", "Sales_Base", "xlp_input_yen"),
+                               Column("高 / High", "Sales_High", "xlp_input_yen")],
+              srows, min_rows=len(srows) + SPARE_ROWS)
+    for label, prefix, items in (("C: マイルストーン / Milestones", "MS",
+                                  o.milestones if o else []),
+                                 ("C: KPI 成功報酬 / KPI fees", "KPI", o.kpis if o else [])):
+        put(ws, f"A{r}", label, "xlp_label")
+        r += 1
+        top = r
+        mrows = [[m.name, int(m.amount), m.achieved] for m in items]
+        nm = len(mrows) + SPARE_ROWS
+        r = table(book, ws, r, 1, [Column("名称 / Name", f"{prefix}_Name", "xlp_input"),
+                                   Column("金額 / Amount", f"{prefix}_Amount",
+                                          "xlp_input_yen"),
+                                   Column("達成 / Achieved", f"{prefix}_Achieved",
+                                          "xlp_input")], mrows, min_rows=nm)
+        list_validation(ws, f"C{top + 1}:C{top + nm}", ["TRUE", "FALSE"])
+    print_setup(ws, landscape=True)
+    protect(ws)
+    return ws
+
+
+def _fa_base_formula(book: Book, row: int) -> str:
+    """An item's part of the F&A base: 0 when its category is left out of MTDC; a subaward
+    counts up to the card's limit."""
+    if book.card.model.fa.base != "mtdc":
+        return f"D{row}"
+    cap = 'IF(SubawardCap="",D{r},MIN(D{r},SubawardCap))'.format(r=row)
+    return (f'IF(ISNUMBER(MATCH(A{row},Mtdc_Excluded,0)),0,'
+            f'IF(A{row}="subaward",{cap},D{row}))')
+
+
+def researcher_row(book: Book, r: Any) -> list[Any]:
+    """A researcher's inputs, and for sources the sheet does not price live (achievement,
+    laureate, day rate) the engine's price at build time."""
+    from ..pricing.timecharge import resolve_rate
+
+    ref = None
+    if r.rate_source in ("achievement", "laureate", "day_rate"):
+        ref = int(resolve_rate(r, book.card).price)
+    count = {"publications": r.publications, "citations": r.citations,
+             "years": r.years}.get(r.achievement_basis or "")
+    return [r.name, r.rank, r.rate_source, int(r.hourly) if r.hourly is not None else None,
+            int(r.salary) if r.salary is not None else None, r.achievement_basis, count,
+            r.day_rate, r.day_rate_bound if r.rate_source == "day_rate" else None,
+            float(r.hours) if r.hours is not None else None,
+            float(r.days) if r.days is not None else None,
+            float(r.months) if r.months is not None else None,
+            float(r.effort) if r.effort is not None else None, ref]
+
+
+_ = (DATE, PCT, YEN, fmt_rate, date)

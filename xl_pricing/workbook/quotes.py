@@ -1,0 +1,489 @@
+"""Quote sheets for approaches X, A, B and C, and the hidden Calc sheet they share.
+
+Each line is a row: label, detail, component (for sums), one column per fiscal year and a
+total; its total cell is named ``<approach>_<line>`` (``A_fa``, ``A_time_charge_1``...).
+The formulas follow the engine's rules exactly (see ``xl_pricing.pricing``); a computed
+cell is written natively or as an ``XLP_`` call, by target.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..pricing.fiscal import direct_by_year
+from ..pricing.forms import CURRENT_FORM_BOX
+from ..pricing.quote import LABELS
+from .book import Book, a1, col, formula, put
+from .inputs import SPARE_ROWS
+from .styles import print_setup, protect
+
+FIRST = 4  # first fiscal-year column (D)
+
+
+@dataclass
+class QuoteSheet:
+    """Where a quote sheet's lines are: name → total cell, and the rows for sums."""
+
+    approach: str
+    ws: Worksheet
+    years: list[int]
+    lines: list[tuple[str, str, str]] = field(default_factory=list)  # component, slug, ref
+    first_row: int = 0
+    last_row: int = 0
+
+    @property
+    def total_col(self) -> int:
+        return FIRST + len(self.years)
+
+    def fy(self, k: int, row: int) -> str:
+        return a1(row, FIRST + k)
+
+    def col_range(self, k: int) -> str:
+        return f"{a1(self.first_row, FIRST + k)}:{a1(self.last_row, FIRST + k)}"
+
+    @property
+    def comp_range(self) -> str:
+        return f"{self.ws.title!r}!$C${self.first_row}:$C${self.last_row}".replace('"', "'")
+
+    @property
+    def total_range(self) -> str:
+        c = col(self.total_col)
+        return f"'{self.ws.title}'!${c}${self.first_row}:${c}${self.last_row}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "x"
+
+
+def categories(book: Book) -> list[str]:
+    """Direct-cost categories with a line of their own (the project's, in its order)."""
+    cats = list(direct_by_year(book.project))
+    if book.is_template:
+        cats += [c for c in ("consumables", "equipment", "travel", "part_time_staff", "other")
+                 if c not in cats]
+    return cats
+
+
+def _sheet(book: Book, title: str, heading: str, years: list[int], approach: str
+           ) -> QuoteSheet:
+    ws = book.wb.create_sheet(title)
+    ws.column_dimensions["A"].width = 36
+    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["C"].width = 12
+    ws.column_dimensions["C"].hidden = True
+    put(ws, "A1", heading, "xlp_title")
+    formula(ws, "A2", '"料金表 / Rate card: "&CardId&" v"&CardVersion&"  "&CardCheck', "xlp_note")
+    for j, h in enumerate(("項目 / Line", "内訳 / Detail", "component")):
+        put(ws, a1(4, 1 + j), h, "xlp_header")
+    for k, fy in enumerate(years):
+        put(ws, a1(4, FIRST + k), fy, "xlp_fy")
+        ws.column_dimensions[col(FIRST + k)].width = 15
+    put(ws, a1(4, FIRST + len(years)), "合計 / Total", "xlp_header")
+    ws.column_dimensions[col(FIRST + len(years))].width = 16
+    q = QuoteSheet(approach, ws, years, first_row=5, last_row=4)
+    return q
+
+
+def _line(book: Book, q: QuoteSheet, component: str, detail: str, name: str,
+          cells: list[str] | None, total: str | None = None) -> str:
+    """Write one line: per-year formulas (or one total formula) and the named total."""
+    r = q.last_row + 1
+    ja, en = LABELS[component]
+    put(q.ws, f"A{r}", f"{ja} / {en}", "xlp_label")
+    put(q.ws, f"B{r}", detail, "xlp_text")
+    put(q.ws, f"C{r}", component, "xlp_text")
+    tcol = q.total_col
+    if cells is not None:
+        for k, text in enumerate(cells):
+            formula(q.ws, a1(r, FIRST + k), text, "xlp_yen")
+        formula(q.ws, a1(r, tcol), f"SUM({a1(r, FIRST)}:{a1(r, tcol - 1)})", "xlp_yen")
+    else:
+        formula(q.ws, a1(r, tcol), total or "0", "xlp_yen")
+    ref = book.define(f"{q.approach}_{name}", q.ws, a1(r, tcol))
+    q.lines.append((component, name, ref))
+    q.last_row = r
+    return a1(r, tcol)
+
+
+def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
+    r = q.last_row + 1
+    put(q.ws, f"A{r}", "合計 / Total", "xlp_total")
+    put(q.ws, f"B{r}", None, "xlp_total")
+    if per_year:
+        for k in range(len(q.years)):
+            formula(q.ws, a1(r, FIRST + k), f"SUM({q.col_range(k)})", "xlp_total")
+    formula(q.ws, a1(r, q.total_col),
+            f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})", "xlp_total")
+    book.define(f"{q.approach}_Total", q.ws, a1(r, q.total_col))
+    book.define(f"{q.approach}_Comp", q.ws, f"C{q.first_row}:C{q.last_row}")
+    book.define(f"{q.approach}_Tot", q.ws,
+                f"{a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)}")
+    # Boxes of the current application form, and the pre-tax total.
+    r += 2
+    put(q.ws, f"A{r}", "申込書の区分 / Application-form boxes", "xlp_header")
+    for i, box in enumerate(("direct", "academic", "indirect", "strategic", "tax")):
+        comps = [c for c, b in CURRENT_FORM_BOX.items() if b == box]
+        rng_c = f"$C${q.first_row}:$C${q.last_row}"
+        tc = col(q.total_col)
+        rng_t = f"${tc}${q.first_row}:${tc}${q.last_row}"
+        put(q.ws, f"A{r + 1 + i}", box, "xlp_label")
+        formula(q.ws, f"B{r + 1 + i}",
+                "+".join(f'SUMIF({rng_c},"{c}",{rng_t})' for c in comps), "xlp_yen")
+        book.define(f"{q.approach}_Box_{box}", q.ws, f"B{r + 1 + i}")
+    print_setup(q.ws, title_rows="4:4", landscape=len(q.years) > 3)
+    protect(q.ws)
+
+
+def _consumption_tax_cells(book: Book, q: QuoteSheet, per_year: bool) -> list[str]:
+    applies = 'INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1'
+    out = []
+    spans = range(len(q.years)) if per_year else [None]
+    for k in spans:
+        base = (f"SUM({q.col_range(k)})" if k is not None else
+                f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})")
+        amount = (book.rnd(f"{base}*CTBp", 10000) if book.native else
+                  book.fn("XLP_APPLY_RATE", base, "CTBp/10000", "CardRef"))
+        out.append(f"IF({applies},{amount},0)")
+    return out
+
+
+# -- the Calc sheet: subtotals by fiscal year and the researchers' prices and hours -------
+
+@dataclass
+class Calc:
+    ws: Worksheet
+    years: list[int]
+    direct_row: int = 3
+    fabase_row: int = 4
+    fabp_row: int = 5
+    first_researcher_row: int = 8
+    researchers: int = 0
+
+    def d(self, k: int) -> str:
+        return f"Calc!{a1(self.direct_row, 3 + k)}"
+
+    def fabase(self, k: int) -> str:
+        return f"Calc!{a1(self.fabase_row, 3 + k)}"
+
+    def fabp(self, k: int) -> str:
+        return f"Calc!{a1(self.fabp_row, 3 + k)}"
+
+    def price(self, i: int, k: int) -> str:
+        return f"Calc!{a1(self.first_researcher_row + i, 6 + len(self.years) + k)}"
+
+    def q4(self, i: int, k: int) -> str:
+        return f"Calc!{a1(self.first_researcher_row + i, 6 + k)}"
+
+
+def calc_sheet(book: Book, years: list[int]) -> Calc:
+    ws = book.wb.create_sheet("Calc")
+    ws.sheet_state = "hidden"
+    c = Calc(ws, years)
+    put(ws, "A1", "計算用 / Working cells (hidden)", "xlp_title")
+    put(ws, "A2", "年度 / FY", "xlp_label")
+    put(ws, "A3", "直接経費 / Direct", "xlp_label")
+    put(ws, "A4", "F&A 基礎の直接経費 / Direct in the F&A base", "xlp_label")
+    put(ws, "A5", "F&A bp", "xlp_label")
+    for k, fy in enumerate(years):
+        cc = 3 + k
+        formula(ws, a1(2, cc), f"INDEX(FY_Year,{k + 1})", "xlp_fy")
+        formula(ws, a1(3, cc), f"SUMIFS(Direct_Amount,Direct_FY,{a1(2, cc)})", "xlp_yen")
+        formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
+        key = f'Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)}'
+        generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
+        formula(ws, a1(5, cc), f"IFERROR(INDEX(FA_Bp,MATCH({key},FA_Key,0)),"
+                               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))", "xlp_int")
+    put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
+    formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
+    book.define("EscBpUsed", ws, "C6")
+    r0 = c.first_researcher_row
+    heads = ["#", "price", "unit", "Q×10^4", "", *[f"Q4 FY{y}" for y in years],
+             *[f"price FY{y}" for y in years]]
+    for j, h in enumerate(heads):
+        put(ws, a1(r0 - 1, 1 + j), h, "xlp_header")
+    n = len(book.project.researchers) + SPARE_ROWS
+    c.researchers = n
+    for i in range(n):
+        _researcher_calc(book, c, i)
+    return c
+
+
+def _researcher_calc(book: Book, c: Calc, i: int) -> None:
+    ws, r = c.ws, c.first_researcher_row + i
+    n = i + 1
+
+    def x(name: str) -> str:
+        return f"INDEX({name},{n})"
+
+    src, rank = x("R_Source"), x("R_Rank")
+    salary = f'IF({x("R_Salary")}="",INDEX(Rank_Salary,MATCH({rank},Rank_Names,0)),' \
+             f'{x("R_Salary")})'
+    if book.native:
+        by_rank = f"INDEX(Rank_Hourly,MATCH({rank},Rank_Names,0))"
+        by_salary = book.rnd_rate(f"{salary}*100", "ROUND(AnnualHours*100,0)")
+        effort_q4 = (f"100*ROUNDDOWN(ROUND(AnnualHours*100,0)*ROUND({x('R_Effort')}*10000,0)"
+                     f"*ROUND({x('R_Months')}*100,0)/12000000,0)")
+    else:
+        by_rank = book.fn("XLP_RATE", rank, "CardRef")
+        by_salary = book.fn("XLP_STANDARD_RATE", salary, "AnnualHours", "CardRef")
+        effort_q4 = (f"ROUND({book.fn('XLP_EFFORT_HOURS', 'AnnualHours', x('R_Effort'), x('R_Months'))}"
+                     f"*10000,0)")
+    put(ws, f"A{r}", n, "xlp_int")
+    formula(ws, f"B{r}", f'IF({src}="",0,IF({src}="rank",{by_rank},IF({src}="salary",'
+                         f'{by_salary},IF({src}="consulting",ConsultingRate,'
+                         f'IF({src}="negotiated",{x("R_Hourly")},{x("R_RefPrice")})))))',
+            "xlp_yen")
+    formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day","hour")',
+            "xlp_text")
+    formula(ws, f"D{r}", f'IF({src}="",0,IF(C{r}="day",ROUND({x("R_Days")}*10000,0),'
+                         f'IF({x("R_Hours")}<>"",ROUND({x("R_Hours")}*10000,0),'
+                         f'IF({x("R_Days")}<>"",ROUND({x("R_Days")}*100,0)*'
+                         f'ROUND(HoursPerDay*100,0),IF({x("R_Months")}<>"",{effort_q4},0)))))',
+            "xlp_int")
+    y = len(c.years)
+    for k in range(y):
+        q = a1(r, 6 + k)
+        if y == 1:
+            formula(ws, q, f"D{r}", "xlp_int")
+        elif k < y - 1:
+            formula(ws, q, f"ROUNDDOWN(D{r}*INDEX(FY_Months,{k + 1})/FY_TotalMonths,0)",
+                    "xlp_int")
+        else:
+            formula(ws, q, f"D{r}-SUM({a1(r, 6)}:{a1(r, 6 + k - 1)})", "xlp_int")
+        p = a1(r, 6 + y + k)
+        if k == 0:
+            formula(ws, p, f"B{r}", "xlp_yen")
+        else:
+            formula(ws, p, book.rnd_rate(f"{a1(r, 6 + y + k - 1)}*(10000+EscBpUsed)", 10000),
+                    "xlp_yen")
+
+
+# -- approach X -------------------------------------------------------------------------
+
+def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list[str]:
+    refs = []
+    cats = categories(book)
+    for cat in cats:
+        if per_year:
+            cells = [f'SUMIFS(Direct_Amount,Direct_Category,"{cat}",Direct_FY,'
+                     f'{a1(4, FIRST + k)})' for k in range(len(q.years))]
+            refs.append(_line(book, q, "direct", cat, f"direct_{slug(cat)}", cells))
+        else:
+            refs.append(_line(book, q, "direct", cat, f"direct_{slug(cat)}", None,
+                              f'SUMIFS(Direct_Amount,Direct_Category,"{cat}")'))
+    known = ",".join(f'"{c}"' for c in cats)
+    # Items of categories added on the Project sheet after the build.
+    if per_year:
+        cells = [f"{calc.d(k)}-SUM({a1(q.first_row, FIRST + k)}:"
+                 f"{a1(q.last_row, FIRST + k)})" for k in range(len(q.years))]
+        refs.append(_line(book, q, "direct", "other categories", "direct__other", cells))
+    else:
+        refs.append(_line(book, q, "direct", "other categories", "direct__other", None,
+                          f"SUM(Direct_Amount)-SUM({a1(q.first_row, q.total_col)}:"
+                          f"{a1(q.last_row, q.total_col)})"))
+    _ = known
+    return refs
+
+
+def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
+    return f"SUM({a1(rows[0], FIRST + k)}:{a1(rows[1], FIRST + k)})"
+
+
+def quote_x(book: Book, calc: Calc) -> QuoteSheet:
+    years = calc.years
+    q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
+                                "accumulation", years, "X")
+    _direct_lines(book, q, calc, True)
+    ind_bp = "INDEX(Ind_Bp,MATCH(Contract,Ind_Contract,0))"
+    cells = []
+    for k in range(len(years)):
+        d = calc.d(k)
+        cells.append(book.rnd(f"{d}*{ind_bp}", 10000) if book.native else
+                     book.fn("XLP_INDIRECT", d, f"{ind_bp}/10000", "CardRef"))
+    ind_row = q.last_row + 1
+    _line(book, q, "indirect", "", "indirect", cells)
+    st = book.card.model.strategic
+    if st.rate > 0:
+        cells = []
+        for k in range(len(years)):
+            base = calc.d(k) + (f"+{a1(ind_row, FIRST + k)}"
+                                if st.base in ("direct_plus_indirect", "subtotal") else "")
+            cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
+                         book.fn("XLP_STRATEGIC", base, "CardRef"))
+        _line(book, q, "strategic", "", "strategic", cells)
+    _line(book, q, "consumption_tax", "", "consumption_tax",
+          _consumption_tax_cells(book, q, True))
+    _total(book, q, True)
+    return q
+
+
+# -- approach A -------------------------------------------------------------------------
+
+def quote_a(book: Book, calc: Calc) -> QuoteSheet:
+    years = calc.years
+    y = len(years)
+    q = _sheet(book, "Quote A", "方式A 欧米型の積み上げ / Approach A: Western-standard stacking",
+               years, "A")
+    _direct_lines(book, q, calc, True)
+    tc_first = q.last_row + 1
+    for i in range(calc.researchers):
+        cells = []
+        for k in range(y):
+            p, q4 = calc.price(i, k), calc.q4(i, k)
+            cells.append(book.rnd(f"{p}*{q4}", 10000) if book.native else
+                         book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
+        name = f"time_charge_{i + 1}"
+        _line(book, q, "time_charge", "", name, cells)
+        formula(q.ws, f"B{q.last_row}", f'INDEX(R_Name,{i + 1})&""', "xlp_text")
+    tc_rows = (tc_first, q.last_row)
+    base_kind = book.card.model.fa.base
+    fa_row = q.last_row + 1
+    cells = []
+    for k in range(y):
+        tc = _sum_rows(q, k, tc_rows)
+        base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
+                "mtdc": calc.fabase(k)}[base_kind]
+        cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
+                     book.fn("XLP_FA", base, "Activity", "Location", "Field", "CardRef",
+                             f"INDEX(FY_RateDate,{k + 1})"))
+    _line(book, q, "fa", "", "fa", cells)
+    st = book.card.model.strategic
+    if st.rate > 0:
+        cells = []
+        for k in range(y):
+            tc = _sum_rows(q, k, tc_rows)
+            fa = a1(fa_row, FIRST + k)
+            base = calc.d(k) + (f"+{tc}" if st.base in ("direct_plus_tc", "subtotal") else "") \
+                + (f"+{fa}" if st.base in ("direct_plus_indirect", "subtotal") else "")
+            cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
+                         book.fn("XLP_STRATEGIC", base, "CardRef"))
+        _line(book, q, "strategic", "", "strategic", cells)
+    for j in range(len(book.project.options) + SPARE_ROWS):
+        n = j + 1
+        name, over = f"INDEX(Opt_Choice,{n})", f"INDEX(Opt_Override,{n})"
+
+        def opt(field_: str) -> str:
+            return f"INDEX({field_},MATCH({name},Opt_Id,0))"
+
+        cells = []
+        for k in range(y):
+            tc = _sum_rows(q, k, tc_rows)
+            base = f'({calc.d(k)}+IF({opt("Opt_Base")}="direct_plus_tc",{tc},0))'
+            rated = (book.rnd(f"{base}*{opt('Opt_Bp')}", 10000) if book.native else
+                     book.fn("XLP_APPLY_RATE", base, f"{opt('Opt_Bp')}/10000", "CardRef"))
+            fixed = f'IF({over}<>"",{over},{opt("Opt_Amount")})' if k == 0 else "0"
+            cells.append(f'IF({name}="",0,IF(OR({over}<>"",{opt("Opt_Method")}="fixed"),'
+                         f'{fixed},{rated}))')
+        _line(book, q, "option", "", f"option_{n}", cells)
+        formula(q.ws, f"B{q.last_row}",
+                f'IF({name}="","",IFERROR({opt("Opt_LabelEN")},{name}))', "xlp_text")
+    # Company-contribution discount, in the first fiscal year, capped at a share of the
+    # price before it (all in 1/10000 yen so the comparison and the rounding are exact).
+    sub = f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})"
+    credit4 = ('ROUND(N(Contrib_Hours)*100,0)*ContribHourValue*100'
+               '+N(Contrib_Equipment)*ContribEquipBp')
+    disc = (f'IF(AND(Contrib_Hours="",Contrib_Equipment=""),0,'
+            f'-{book.rnd(f"MIN({credit4},{sub}*ContribMaxBp)", 10000)})')
+    _line(book, q, "discount", "", "discount", [disc] + ["0"] * (y - 1))
+    _line(book, q, "consumption_tax", "", "consumption_tax",
+          _consumption_tax_cells(book, q, True))
+    _total(book, q, True)
+    return q
+
+
+# -- approach B -------------------------------------------------------------------------
+
+def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
+    q = _sheet(book, "Quote B", "方式B 総額の合意 / Approach B: total amount agreed", [], "B")
+    _direct_lines(book, q, calc, False)
+    direct_end = q.last_row
+    d = f"SUM({a1(q.first_row, q.total_col)}:{a1(direct_end, q.total_col)})"
+    plain = f'IF(OR(B_Agreed="",B_BookAs<>""),0,{"B_Agreed-" + d if book.native else book.fn("XLP_TOTAL_INDIRECT", "B_Agreed", d)})'
+    _line(book, q, "indirect", "総額−直接経費 / agreed total − direct", "indirect", None, plain)
+    for src, sheet in (("A", a), ("X", x)):
+        for comp, name, _ref in sheet.lines:
+            if comp in ("direct", "consumption_tax"):
+                continue
+            _line(book, q, comp, f"booked as {src}", f"{src.lower()}_{name}", None,
+                  f'IF(B_BookAs="{src}",{src}_{name},0)')
+    build = f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})"
+    _line(book, q, "value_added", "総額−積算 / agreed total − build-up", "value_added", None,
+          f'IF(OR(B_Agreed="",B_BookAs=""),0,B_Agreed-{build})')
+    ct = _consumption_tax_cells(book, q, False)[0]
+    _line(book, q, "consumption_tax", "", "consumption_tax", None,
+          f'IF(B_Agreed="",0,{ct})')
+    _total(book, q, False)
+    ws, r = q.ws, q.last_row + 10
+    rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
+            ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
+            ("間接経費比率 / Implied indirect ratio", "B_Ratio",
+             f'IF(OR(B_Agreed="",{d}=0),"",' + (f"(B_Agreed-{d})/{d}" if book.native else
+                                               book.fn("XLP_TOTAL_RATIO", "B_Agreed", d))
+             + ")", "xlp_pct"),
+            ("配分済み / Allocated", "B_Allocated", "SUM(Pkg_Amount)", "xlp_yen"),
+            ("残額 / Remaining", "B_Remaining", "N(B_Agreed)-SUM(Pkg_Amount)", "xlp_yen"),
+            ("確認 / Check", "B_Check",
+             f'IF(B_Agreed="","no agreed total / 総額未入力",IF(B_Agreed<IF(B_BookAs="",{d},'
+             f'{build}),"agreed total below the costs / 総額が積算を下回る",'
+             f'IF(SUM(Pkg_Amount)>B_Agreed,"allocations exceed the total / 配分超過","ok")))',
+             "xlp_warn")]
+    for i, (label, name, text, style) in enumerate(rows):
+        put(ws, f"A{r + i}", label, "xlp_label")
+        formula(ws, f"B{r + i}", text, style)
+        book.define(name, ws, f"B{r + i}")
+    return q
+
+
+# -- approach C -------------------------------------------------------------------------
+
+def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
+    q = _sheet(book, "Quote C", "方式C 成果連動 / Approach C: outcome-linked", [], "C")
+    _line(book, q, "floor", "合意した最低価格 / agreed floor", "floor", None, "N(C_Floor)")
+    for comp, name, _ref in x.lines:
+        if comp == "consumption_tax":
+            continue
+        _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
+              f'IF(C_Floor="",X_{name},0)')
+    _line(book, q, "lump_sum", "", "lump_sum", None, "N(C_LumpSum)")
+    o = book.project.outcome
+    for prefix, comp, items in (("MS", "milestone", o.milestones if o else []),
+                                ("KPI", "kpi", o.kpis if o else [])):
+        for i in range(len(items) + SPARE_ROWS):
+            n = i + 1
+            _line(book, q, comp, "", f"{comp}_{n}", None,
+                  f'IF(INDEX({prefix}_Achieved,{n})=TRUE,N(INDEX({prefix}_Amount,{n})),0)')
+            formula(q.ws, f"B{q.last_row}", f'INDEX({prefix}_Name,{n})&""', "xlp_text")
+    # Royalty by scenario, then the expected value.
+    ws, r0 = q.ws, q.last_row + 14
+    put(ws, f"A{r0 - 1}", "シナリオ / Scenario", "xlp_header")
+    put(ws, f"B{r0 - 1}", "売上 / Sales", "xlp_header")
+    put(ws, f"C{r0 - 1}", "ロイヤリティ / Royalty", "xlp_header")
+    put(ws, f"D{r0 - 1}", "重み bp / Weight bp", "xlp_header")
+    contrib = 'ROUND(IF(C_Contribution="",1,C_Contribution)*10000,0)'
+    rate = "ROUND(N(C_RoyaltyRate)*10000,0)"
+    for i, (s, rng, wname, card_w) in enumerate((
+            ("low", "Sales_Low", "C_WeightLow", "WeightLowBp"),
+            ("base", "Sales_Base", "C_WeightBase", "WeightBaseBp"),
+            ("high", "Sales_High", "C_WeightHigh", "WeightHighBp"))):
+        r = r0 + i
+        put(ws, f"A{r}", s, "xlp_label")
+        formula(ws, f"B{r}", f"SUM({rng})", "xlp_yen")
+        if book.native:
+            attributable = book.rnd(f"B{r}*{contrib}", 10000, unit=1)
+            formula(ws, f"C{r}", book.rnd(f"{attributable}*{rate}", 10000), "xlp_yen")
+        else:
+            formula(ws, f"C{r}", f'IF(N(C_RoyaltyRate)=0,0,' + book.fn(
+                "XLP_ROYALTY", rng, "C_RoyaltyRate",
+                'IF(C_Contribution="",1,C_Contribution)', "CardRef") + ")", "xlp_yen")
+        formula(ws, f"D{r}", f'IF({wname}="",{card_w},ROUND({wname}*10000,0))', "xlp_int")
+        book.define(f"C_Royalty_{s}", ws, f"C{r}")
+    expected = book.rnd(f"D{r0}*C{r0}+D{r0 + 1}*C{r0 + 1}+D{r0 + 2}*C{r0 + 2}", 10000)
+    _line(book, q, "royalty", "期待値 / expected value", "royalty", None,
+          f'IF(OR(N(C_RoyaltyRate)=0,COUNT(Sales_Base)=0),0,{expected})')
+    ct = _consumption_tax_cells(book, q, False)[0]
+    _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
+    _total(book, q, False)
+    return q

@@ -1,0 +1,221 @@
+"""Sheets that present a quote: Compare (with a bar chart), the current and the new
+application form, the split of proceeds (with a chart) and the industrial view."""
+
+from __future__ import annotations
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..pricing.forms import BOX_LABELS
+from ..pricing.industrial import LOADED
+from ..project import APPROACH_NAMES
+from ..rates import PARTIES
+from .book import Book, a1, col, formula, put
+from .inputs import COMPONENTS
+from .quotes import QuoteSheet
+from .styles import print_setup, protect
+
+
+def chosen(expr: str) -> str:
+    """``expr`` (with ``{ap}`` for the approach letter) for the approach chosen on the
+    Project sheet."""
+    return (f'IF(Approach="X",{expr.format(ap="X")},IF(Approach="A",{expr.format(ap="A")},'
+            f'IF(Approach="B",{expr.format(ap="B")},{expr.format(ap="C")})))')
+
+
+def _sheet(book: Book, title: str, heading: str) -> Worksheet:
+    ws = book.wb.create_sheet(title)
+    ws.column_dimensions["A"].width = 40
+    ws.column_dimensions["B"].width = 18
+    put(ws, "A1", heading, "xlp_title")
+    formula(ws, "A2", '"案件 / Project: "&ProjectId&"  "&Title', "xlp_note")
+    formula(ws, "A3", '"料金表 / Rate card: "&CardId&" v"&CardVersion&"  sha256 "&CardSha256',
+            "xlp_note")
+    return ws
+
+
+def compare_sheet(book: Book) -> Worksheet:
+    ws = _sheet(book, "Compare", "方式の比較 / Approaches side by side")
+    put(ws, "A5", "方式 / Approach", "xlp_header")
+    put(ws, "B5", "合計 / Total", "xlp_header")
+    for i, ap in enumerate("XABC"):
+        r = 6 + i
+        put(ws, f"A{r}", f"{ap}: {APPROACH_NAMES[ap]}", "xlp_label")
+        value = {"B": 'IF(B_Agreed="",0,B_Total)'}.get(ap, f"{ap}_Total")
+        formula(ws, f"B{r}", value, "xlp_yen")
+        book.define(f"Compare_{ap}", ws, f"B{r}")
+    put(ws, "A10", "選んだ方式の合計 / Total of the chosen approach", "xlp_total")
+    formula(ws, "B10", chosen("{ap}_Total"), "xlp_total")
+    book.define("Total", ws, "B10")
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Total by approach / 方式別の合計"
+    chart.y_axis.title = "JPY"
+    chart.y_axis.numFmt = '"¥"#,##0'
+    chart.add_data(Reference(ws, min_col=2, min_row=5, max_row=9), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=6, max_row=9))
+    chart.legend = None
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, "D5")
+    print_setup(ws, landscape=True)
+    protect(ws)
+    return ws
+
+
+def forms_sheets(book: Book) -> None:
+    # The current form: ① direct ② academic contribution ③ indirect ④ strategic, total.
+    ws = _sheet(book, "Form (current)", "共同研究申込書（現行様式）/ Application form (current)")
+    put(ws, "A5", "経費 / Expenses", "xlp_header")
+    put(ws, "B5", "金額 / Amount", "xlp_header")
+    r = 6
+    for box, (ja, en) in BOX_LABELS.items():
+        put(ws, f"A{r}", f"{ja} / {en}", "xlp_label")
+        formula(ws, f"B{r}", chosen("{ap}_Box_" + box), "xlp_yen")
+        book.define(f"Form_{box.capitalize()}", ws, f"B{r}")
+        r += 1
+    put(ws, f"A{r}", "合計 / Total", "xlp_total")
+    formula(ws, f"B{r}", f"SUM(B6:B{r - 1})", "xlp_total")
+    book.define("Form_Total", ws, f"B{r}")
+    print_setup(ws)
+    protect(ws)
+
+    # The new form: (1) remuneration [A] incl. / [B] excl. expenses, (2) expenses borne.
+    ws = _sheet(book, "Form (new)", "共同研究申込書（新様式・総額方式）/ Application form (new)")
+    pre_tax = chosen("{ap}_Total") + "-Form_Tax"
+    rows = [
+        ("選択 / Choice ([A] 報酬に経費を含む / includes expenses, [B] 含まない / excludes)",
+         "NewForm_Choice", "Form_Choice", "xlp_text"),
+        ("(1) 報酬 / Remuneration", "NewForm_Remuneration",
+         f'IF(Form_Choice="B",{pre_tax}-Form_Direct,{pre_tax})', "xlp_yen"),
+        ("(2) 経費の負担 / Expenses borne ([B] only)", "NewForm_Expenses",
+         'IF(Form_Choice="B",Form_Direct,"")', "xlp_yen"),
+        ("消費税 / Consumption tax", "NewForm_Tax", "Form_Tax", "xlp_yen"),
+        ("合計 / Total", "NewForm_Total",
+         "NewForm_Remuneration+N(NewForm_Expenses)+NewForm_Tax", "xlp_total"),
+        ("研究開発税制の活用 / R&D tax credit will be used  ☑", "NewForm_TaxCreditBox",
+         'IF(UseTaxCredit=TRUE,"☑ はい / yes","☐ いいえ / no")', "xlp_text"),
+        ("税額控除の見込み / Expected R&D tax credit", "TaxCredit",
+         f'IF(UseTaxCredit=TRUE,{_tax_credit(book, pre_tax)},0)', "xlp_yen"),
+    ]
+    for i, (label, name, text, style) in enumerate(rows):
+        put(ws, f"A{6 + i}", label, "xlp_label")
+        formula(ws, f"B{6 + i}", text, style)
+        book.define(name, ws, f"B{6 + i}")
+    print_setup(ws)
+    protect(ws)
+
+
+def _tax_credit(book: Book, base: str) -> str:
+    """The company's credit: rate of the partner, the institution's minimum, the cap."""
+    rate = "INDEX(Tax_Bp,MATCH(TaxPartner,Tax_Partner,0))"
+    credit = f"IF(({base})<TaxMinTotal,0,ROUNDDOWN(({base})*{rate}/10000,0))"
+    if not book.native:
+        # XLP_TAX_CREDIT prices the university partner; other partners and the cap natively.
+        credit = (f'IF(TaxPartner="university",'
+                  f'{book.fn("XLP_TAX_CREDIT", f"({base})", "CardRef")},{credit})')
+    cap = 'ROUNDDOWN(CorporateTax*TaxCapBp/10000,0)'
+    return f'IF(OR(CorporateTax="",TaxCapBp=0),{credit},MIN({credit},{cap}))'
+
+
+def allocation_sheet(book: Book) -> Worksheet:
+    ws = _sheet(book, "Allocation", "収入の配分 / Split of proceeds")
+    heads = ["component", "amount", *PARTIES]
+    for j, h in enumerate(heads):
+        put(ws, a1(5, 1 + j), h, "xlp_header")
+        ws.column_dimensions[col(1 + j)].width = max(ws.column_dimensions[col(1 + j)].width
+                                                      or 0, 14)
+    first, last = 6, 5 + len(COMPONENTS)
+    for i, comp in enumerate(COMPONENTS):
+        r = first + i
+        put(ws, f"A{r}", comp, "xlp_label")
+        formula(ws, f"B{r}", chosen(f'SUMIF({{ap}}_Comp,"{comp}",{{ap}}_Tot)'), "xlp_yen")
+    total_row = last + 1
+    if book.native:
+        residual = book.card.model.allocation.residual_to
+        for i in range(len(COMPONENTS)):
+            r = first + i
+            others = []
+            for j, party in enumerate(PARTIES):
+                c = a1(r, 3 + j)
+                others.append(c)
+                if party != residual:
+                    share = f"INDEX(Share_{party},{i + 1})"
+                    formula(ws, c, f"TRUNC(B{r}*{share}/10000)", "xlp_yen")
+            rc = 3 + PARTIES.index(residual)
+            rest = "-".join(a1(r, 3 + j) for j, p in enumerate(PARTIES) if p != residual)
+            formula(ws, a1(r, rc), f"B{r}-{rest}", "xlp_yen")
+        put(ws, f"A{total_row}", "total", "xlp_total")
+        for j in range(len(PARTIES) + 1):
+            c = 2 + j
+            formula(ws, a1(total_row, c), f"SUM({a1(first, c)}:{a1(last, c)})", "xlp_total")
+    else:
+        # XLP_ALLOCATE spills header, one row per component and the total row.
+        rng = f"H{first - 1}:{col(8 + len(PARTIES) + 1)}{total_row}"
+        ws[f"H{first - 1}"] = ArrayFormula(rng, "=" + book.fn(
+            "XLP_ALLOCATE", f"A{first}:B{last}", "CardRef"))
+        for i in range(len(COMPONENTS) + 1):
+            r = first + i
+            if i == len(COMPONENTS):
+                put(ws, f"A{r}", "total", "xlp_total")
+                formula(ws, f"B{r}", f"SUM(B{first}:B{last})", "xlp_total")
+            for j in range(len(PARTIES)):
+                formula(ws, a1(r, 3 + j), a1(r, 10 + j), "xlp_yen")
+        for c in range(8, 8 + len(PARTIES) + 2):
+            ws.column_dimensions[col(c)].hidden = True
+    for j, party in enumerate(PARTIES):
+        book.define(f"Alloc_{party}", ws, a1(total_row, 3 + j))
+    book.define("Alloc_Total", ws, f"B{total_row}")
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Proceeds by party / 配分先別"
+    chart.y_axis.numFmt = '"¥"#,##0'
+    chart.add_data(Reference(ws, min_col=3, max_col=2 + len(PARTIES), min_row=total_row),
+                   from_rows=True, titles_from_data=False)
+    chart.set_categories(Reference(ws, min_col=3, max_col=2 + len(PARTIES), min_row=5))
+    chart.legend = None
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, f"A{total_row + 3}")
+    print_setup(ws, landscape=True)
+    protect(ws)
+    return ws
+
+
+def industrial_sheet(book: Book, q: QuoteSheet) -> Worksheet:
+    """What the company sees for the project's approach: one total, or fully loaded lines
+    (overhead spread in proportion; the first largest line takes what rounding leaves)."""
+    ws = _sheet(book, "Industrial", f"企業向け見積 / Industrial view (approach {q.approach})")
+    put(ws, "A5", "合計（税込）/ Total", "xlp_total")
+    formula(ws, "B5", f"{q.approach}_Total", "xlp_total")
+    book.define("Industrial_Total", ws, "B5")
+    lines = [(c, n) for c, n, _ in q.lines if c in LOADED]
+    put(ws, "A7", "項目 / Line (fully loaded)", "xlp_header")
+    put(ws, "B7", "金額 / Amount", "xlp_header")
+    ws.column_dimensions["D"].hidden = True
+    ws.column_dimensions["E"].hidden = True
+    first, last = 8, 7 + len(lines)
+    if not lines:
+        return ws
+    amounts = f"$D${first}:$D${last}"
+    base = f"SUM({amounts})"
+    overhead = f"({q.approach}_Total-{base})"
+    for i, (comp, name) in enumerate(lines):
+        r = first + i
+        formula(ws, f"A{r}", f'"{comp} "&\'{q.ws.title}\'!B{_row_of(q, name)}', "xlp_label")
+        formula(ws, f"D{r}", f"{q.approach}_{name}", "xlp_yen")
+        formula(ws, f"E{r}", f"D{r}+IF({base}=0,0,ROUNDDOWN({overhead}*D{r}/{base},0))",
+                "xlp_yen")
+        biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
+        formula(ws, f"B{r}", f"IF({biggest},{q.approach}_Total-(SUM($E${first}:$E${last})"
+                             f"-E{r}),E{r})", "xlp_yen")
+        book.define(f"Industrial_{i + 1}", ws, f"B{r}")
+    print_setup(ws)
+    protect(ws)
+    return ws
+
+
+def _row_of(q: QuoteSheet, name: str) -> int:
+    for i, (_c, n, _r) in enumerate(q.lines):
+        if n == name:
+            return q.first_row + i
+    raise KeyError(name)
