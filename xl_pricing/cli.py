@@ -90,6 +90,8 @@ def _priced(project_file: Path, fn: Callable[..., Any], *args: Any, **kw: Any) -
     try:
         return fn(*args, **kw)
     except InputError as exc:
+        if exc.field.startswith("--"):  # about a command-line option, not the file
+            raise
         raise exc.in_source(str(project_file)) from None
 
 
@@ -297,6 +299,37 @@ def project_check(files: list[Path] = typer.Argument(..., metavar="PROJECT..."))
 def project_schema() -> None:
     """Print the JSON Schema of a project file."""
     _print_json(Project.model_json_schema())
+
+
+@app.command("build")
+@handles_input_errors
+def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into."),
+              rates: Optional[str] = RatesOpt,
+              project_file: Optional[Path] = typer.Option(
+                  None, "--project", help="Pre-fill the workbook for this project."),
+              target: str = typer.Option("udf", "--target",
+                                         help="udf (XLP_ functions), native (built-in Excel "
+                                              "functions only) or officejs."),
+              standard: bool = typer.Option(False, "--standard", help="Write the standard "
+                                            "workbooks of every shipped card, every target."),
+              force: bool = typer.Option(False, "--force",
+                                         help="Replace existing files (atomically).")) -> None:
+    """Write the standard workbook(s): quote, forms, comparison and split of proceeds."""
+    from .workbook import TARGETS, build
+
+    if target not in TARGETS:
+        raise InputError("--target", target, "udf, native or officejs")
+    if standard:
+        if project_file is not None or rates is not None:
+            raise InputError("--standard", True, "no --project or --rates with --standard")
+        for cid in shipped_cards():
+            for t in TARGETS:
+                typer.echo(str(build(load_card(cid), None, t, out, force)))
+        return
+    project = load_project(project_file) if project_file is not None else None
+    card = load_card(rates)
+    path = _priced(project_file or Path("--project"), build, card, project, target, out, force)
+    typer.echo(str(path))
 
 
 excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")
