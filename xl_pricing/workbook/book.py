@@ -69,7 +69,7 @@ class Book:
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
         """Define a workbook-level name for ``ref`` on ``ws`` (absolute); returns the name."""
-        if name in self.names:
+        if name.upper() in (n.upper() for n in self.names):  # Excel names ignore case
             raise ValueError(f"defined name {name!r} twice")
         parts = ref.split(":")
         absolute = ":".join("$" + "".join(c for c in p if c.isalpha()) + "$" +

@@ -384,7 +384,7 @@ def project_sheet(book: Book) -> Worksheet:
               arows, min_rows=len(arows) + SPARE_ROWS)
     # Approach C.
     o = p.outcome
-    scalar("C: 最低価格（空欄=方式X）/ Floor (blank = approach X)", "C_Floor",
+    scalar("C: 最低価格（空欄=方式X）/ Floor (blank = approach X)", "C_AgreedFloor",
            int(o.floor) if o and o.floor is not None else None, "xlp_input_yen")
     scalar("C: ロイヤリティ率 / Royalty rate", "C_RoyaltyRate",
            float(o.royalty_rate) if o else None, "xlp_input_pct")

@@ -441,12 +441,12 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
 
 def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     q = _sheet(book, "Quote C", "方式C 成果連動 / Approach C: outcome-linked", [], "C")
-    _line(book, q, "floor", "合意した最低価格 / agreed floor", "floor", None, "N(C_Floor)")
+    _line(book, q, "floor", "合意した最低価格 / agreed floor", "floor", None, "N(C_AgreedFloor)")
     for comp, name, _ref in x.lines:
         if comp == "consumption_tax":
             continue
         _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
-              f'IF(C_Floor="",X_{name},0)')
+              f'IF(C_AgreedFloor="",X_{name},0)')
     _line(book, q, "lump_sum", "", "lump_sum", None, "N(C_LumpSum)")
     o = book.project.outcome
     for prefix, comp, items in (("MS", "milestone", o.milestones if o else []),

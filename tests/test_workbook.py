@@ -1,0 +1,172 @@
+"""Standard workbooks: structure, targets, determinism, safety, and agreement of the
+recalculated native workbook with the engine on every line and the total."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import EXAMPLES, ROOT, make
+from xl_pricing import InputError, load_card, load_project
+from xl_pricing.rates import shipped_cards
+from xl_pricing.recalc import recalc
+from xl_pricing.workbook import (TARGETS, build, build_workbook, expected_names, output_name,
+                                 workbook_bytes)
+
+SHEETS = ["Project", "Quote X", "Quote A", "Quote B", "Quote C", "Compare", "Form (current)",
+          "Form (new)", "Allocation", "Industrial", "Rates", "Calc"]
+
+
+def formulas_of(wb: openpyxl.Workbook) -> list[str]:
+    out = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                text = getattr(v, "text", v)
+                if isinstance(text, str) and c.data_type in ("f",) or \
+                        type(v).__name__ == "ArrayFormula":
+                    out.append(str(text))
+    return out
+
+
+@pytest.fixture(scope="module")
+def a_project():
+    return load_project(ROOT / "templates" / "projects" / "a-stacked-sponsored.toml")
+
+
+def test_sheets_names_and_office_setup(jp, a_project):
+    wb = build_workbook(jp, a_project, "udf")
+    assert wb.sheetnames == SHEETS
+    assert wb["Calc"].sheet_state == "hidden"
+    names = set(wb.defined_names)
+    assert {"Total", "X_Total", "A_Total", "B_Total", "C_Total", "Contract", "Approach",
+            "Activity", "Location", "Start", "End", "B_Agreed", "C_RoyaltyRate", "CardId",
+            "CardSha256", "Form_Total", "NewForm_Remuneration", "TaxCredit", "Alloc_Total",
+            "Industrial_Total", "Rank_Hourly", "FA_Key"} <= names
+    project = wb["Project"]
+    assert project.protection.sheet and wb["Quote A"].protection.sheet
+    contract = wb.defined_names["Contract"].attr_text.split("!")[1].replace("$", "")
+    assert project[contract].value == "sponsored"
+    assert project[contract].protection.locked is False          # an input
+    validations = project.data_validations.dataValidation
+    assert any('"joint,sponsored,consulting"' == v.formula1 for v in validations)
+    assert any(v.formula1 == "Rank_Names" for v in validations)
+    for ws in wb.worksheets:
+        if ws.title != "Calc":
+            assert int(ws.page_setup.paperSize) == 9 and int(ws.page_setup.fitToWidth) == 1  # A4
+    assert wb["Compare"]._charts and wb["Allocation"]._charts
+    total = wb.defined_names["A_Total"].attr_text.split("!")[1].replace("$", "")
+    assert wb["Quote A"][total].number_format.startswith('"¥"#,##0')
+    labels = " ".join(str(c.value) for c in wb["Form (current)"]["A"] if c.value)
+    assert "① 直接経費" in labels and "Direct costs" in labels and "④ 戦略的産学連携経費" in labels
+    assert "報酬" in " ".join(str(c.value) for c in wb["Form (new)"]["A"] if c.value)
+
+
+def test_targets_spell_the_functions(jp, a_project):
+    udf = formulas_of(build_workbook(jp, a_project, "udf"))
+    native = formulas_of(build_workbook(jp, a_project, "native"))
+    officejs = formulas_of(build_workbook(jp, a_project, "officejs"))
+    assert any("XLP_FA(" in f for f in udf) and any("XLP_TIMECHARGE(" in f for f in udf)
+    assert not any("XLP_" in f for f in native)
+    assert any("_xldudf_XLP_FA(" in f for f in officejs)
+    assert not any(re.search(r"(?<!_xldudf_)XLP_[A-Z_]+\(", f) for f in officejs)
+    for f in native:
+        assert "XLOOKUP" not in f and "_xlfn." not in f and "[#" not in f
+
+
+def test_building_twice_gives_identical_bytes(jp, a_project):
+    for target in TARGETS:
+        assert workbook_bytes(build_workbook(jp, a_project, target)) == \
+            workbook_bytes(build_workbook(jp, a_project, target))
+
+
+@pytest.mark.parametrize("card_id", sorted(shipped_cards()))
+def test_standard_workbooks_are_up_to_date(card_id):
+    card = load_card(card_id)
+    for target in TARGETS:
+        kept = ROOT / "workbooks" / output_name(card, None, target)
+        assert kept.exists(), f"{kept} missing: run xl-pricing build --standard --out " \
+                              f"workbooks --force"
+        assert kept.read_bytes() == workbook_bytes(build_workbook(card, None, target)), \
+            f"{kept} is out of date: run xl-pricing build --standard --out workbooks --force"
+
+
+def test_text_that_looks_like_a_formula_stays_text(jp, tmp_path):
+    p = make(project={"title": "=HYPERLINK(\"http://x\",\"click\")", "department": "+81",
+                      "company": "@risk"},
+             researchers=[{"name": "-1 Prof", "rank": "professor", "hours": 1}],
+             direct=[{"category": "=cmd", "amount": 1, "description": "=1+1"}])
+    wb = openpyxl.load_workbook(build(jp, p, "udf", tmp_path))
+    ws = wb["Project"]
+    texts = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    for t in ('=HYPERLINK("http://x","click")', "+81", "@risk", "-1 Prof", "=cmd", "=1+1"):
+        assert texts[t].data_type == "s", t
+
+
+def test_existing_files_are_kept_unless_forced(jp, a_project, tmp_path):
+    path = build(jp, a_project, "native", tmp_path)
+    path.write_bytes(b"someone's edits")
+    with pytest.raises(InputError, match="--force"):
+        build(jp, a_project, "native", tmp_path)
+    assert path.read_bytes() == b"someone's edits"
+    build(jp, a_project, "native", tmp_path, force=True)
+    assert path.read_bytes().startswith(b"PK")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]     # no temporary left
+
+
+def test_cli_build(tmp_path):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    runner = CliRunner()
+    res = runner.invoke(app, ["build", "--project", str(EXAMPLES[0]), "--target", "native",
+                              "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert Path(res.stdout.strip()).exists()
+    again = runner.invoke(app, ["build", "--project", str(EXAMPLES[0]), "--target", "native",
+                                "--out", str(tmp_path)])
+    assert again.exit_code == 2 and "--force" in again.output
+    bad = runner.invoke(app, ["build", "--target", "excel", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "udf, native or officejs" in bad.output
+
+
+# -- recalculated workbooks agree with the engine ---------------------------------------------
+
+def check_agreement(path: Path, project, card) -> None:
+    values = recalc(path)
+    expected = expected_names(project, card)
+    ap = project.project.approach
+    for name, amount in expected.items():
+        assert values[name] == int(amount), (name, values[name], amount)
+    line_names = [n for n in values if n.startswith(f"{ap}_") and not n.endswith(
+        ("_Total", "_Comp", "_Tot")) and "_Box_" not in n and n not in expected and
+        not n.startswith(("C_Royalty_", "C_AgreedFloor", "C_Weight", "C_LumpSum", "C_Contribution",
+                          "C_RoyaltyRate", "B_Agreed", "B_BookAs", "B_Direct", "B_Ratio",
+                          "B_Allocated", "B_Remaining", "B_Check"))]
+    for name in line_names:
+        assert values[name] in (0, None), (name, values[name])
+    total = int(expected["Total"])
+    for name in ("Form_Total", "NewForm_Total", "Alloc_Total", "Industrial_Total"):
+        assert values[name] == total, (name, values[name])
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_native_workbook_recalculates_to_the_engine(path, tmp_path, jp):
+    project = load_project(path)
+    out = build(jp, project, "native", tmp_path)
+    check_agreement(out, project, jp)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_udf_workbook_recalculates_to_the_engine(path, tmp_path, jp):
+    project = load_project(path)
+    out = build(jp, project, "udf", tmp_path)
+    check_agreement(out, project, jp)
+
+
+_ = Decimal
