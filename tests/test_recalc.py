@@ -1,0 +1,423 @@
+"""Headless recalculation of workbooks with the XLP_ functions (``xl_pricing.recalc``).
+
+Small workbooks are written with openpyxl into ``tmp_path`` (defined names, date cells,
+legacy array formulas) and recalculated with the ``formulas`` engine: native formulas
+give Excel's exact numbers, the XLP_ functions the engine's, errors name sheet, cell and
+reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import formulas
+import formulas.functions
+import openpyxl
+import pytest
+import typer
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
+from xlwings.conversion import pandas_conv
+
+from xl_pricing import InputError, load_card, quote, udfs
+from xl_pricing.cli import handles_input_errors
+from xl_pricing.project import project_from_pairs
+from xl_pricing.recalc import (OFFICE_JS_PREFIX, CellProblem, RecalcError, Recalculator,
+                               converter_options, frame_rows, parse_inputs, recalc,
+                               register_udfs)
+
+JP = load_card("jp-default")
+
+# A small approach-X project, as XLP_QUOTE's (key, value) rows; dates as real dates.
+QUOTE_PAIRS: list[tuple[str, Any]] = [
+    ("id", "Q-X"), ("contract", "joint"), ("approach", "X"),
+    ("start", dt.date(2027, 4, 1)), ("end", dt.date(2028, 3, 31)),
+    ("direct.consumables", 5_000_000),
+]
+QUOTE = quote(project_from_pairs(QUOTE_PAIRS), JP)
+QUOTE_ROWS = len(QUOTE.lines) + 2  # header, lines, total
+
+
+def build(path: Path, sheets: dict[str, dict[str, Any]],
+          names: dict[str, str] | None = None) -> Path:
+    """A workbook with the given sheets ({title: {cell: value or formula}}) and names."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, cells in sheets.items():
+        ws = wb.create_sheet(title)
+        for ref, value in cells.items():
+            ws[ref] = value
+    for name, target in (names or {}).items():
+        wb.defined_names[name] = DefinedName(name, attr_text=target)
+    wb.save(path)
+    return path
+
+
+def one_sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | None = None,
+              file: str = "book.xlsx") -> Path:
+    return build(tmp_path / file, {"Sheet1": cells}, names)
+
+
+DATA = {
+    "A1": "rank", "B1": "hourly", "C1": "category", "D1": "amount", "E1": "hours",
+    "A2": "professor", "B2": 30000, "C2": "consumables", "D2": 100, "E2": 1,
+    "A3": "associate", "B3": 20000, "C3": "travel", "D3": 50, "E3": 2,
+    "A4": "postdoc", "B4": 10000, "C4": "consumables", "D4": 25, "E4": 3,
+    "C5": "equipment", "D5": 10,
+}
+
+CALC: dict[str, Any] = {
+    # native Excel functions
+    "A1": "rank", "B1": "associate",
+    "A2": "hours", "B2": 12,
+    "B3": "=INDEX(Data!B2:B4,MATCH(Rank,Data!A2:A4,0))",
+    "B4": "=ROUNDDOWN(B3*Hours/7,0)",                     # 240000 / 7 = 34285.71...
+    "B5": "=ROUND(1234.5,0)",
+    "B6": '=SUMIFS(Data!D2:D5,Data!C2:C5,"consumables")',
+    "B7": "=SUMPRODUCT(Data!B2:B4,Data!E2:E4)",
+    "B8": '=IF(B7>50000,"high","low")',
+    "B9": "=MIN(Data!B2:B4)",
+    "B10": "=IF(TRUE,,1)",                                # Excel: an omitted value is 0
+    "B11": "=C3*2",
+    # the XLP_ functions
+    "C1": "=XLP_TIMECHARGE(50000,12)",
+    "C2": "=_xldudf_XLP_TIMECHARGE(50000,12)",            # as Excel saves Office.js calls
+    "C3": "=XLP_TIMECHARGE(Rate,Hours)",
+    "C4": '=XLP_FA(10000000,"research","on",,"mit")',
+    "C5": '=XLP_INDIRECT(1000000,,"jp-default")',         # omitted rate: the card's 30%
+    "C6": "=XLP_ROYALTY(D1:D2,0.03,0.5)",
+    "D1": 100_000_000, "D2": 200_000_000,
+    "E1": ArrayFormula("E1:F6", "=XLP_CARD()"),           # 3 rows into 6: rest #N/A
+    **{f"H{i}": k for i, (k, _) in enumerate(QUOTE_PAIRS, start=1)},
+    **{f"I{i}": v for i, (_, v) in enumerate(QUOTE_PAIRS, start=1)},
+    "J1": ArrayFormula(f"J1:K{QUOTE_ROWS}", f"=XLP_QUOTE(H1:I{len(QUOTE_PAIRS)})"),
+    "M1": ArrayFormula("M1:S3", "=XLP_ALLOCATE(1000000)"),
+}
+
+NAMES = {
+    "Rank": "Calc!$B$1", "Hours": "Calc!$B$2", "Rate": "Calc!$B$3",
+    "TimeCost": "Calc!$B$4", "Rounded": "Calc!$B$5", "Consumables": "Calc!$B$6",
+    "Weighted": "Calc!$B$7", "Level": "Calc!$B$8", "Lowest": "Calc!$B$9",
+    "OmittedNative": "Calc!$B$10", "Doubled": "Calc!$B$11", "Rates": "Data!$B$2:$B$4",
+    "TcDesktop": "Calc!$C$1", "TcOfficeJs": "Calc!$C$2", "TcRate": "Calc!$C$3",
+    "FA_MIT": "Calc!$C$4", "Indirect": "Calc!$C$5", "Royalty": "Calc!$C$6",
+    "Card": "Calc!$E$1:$F$3", "CardBelow": "Calc!$E$4:$F$4",
+    "Quote": f"Calc!$J$1:$K${QUOTE_ROWS}", "QuoteTotal": f"Calc!$K${QUOTE_ROWS}",
+    "Split": "Calc!$M$1:$S$3",
+}
+
+
+@pytest.fixture(scope="module")
+def book_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("recalc") / "pricing.xlsx",
+                 {"Calc": CALC, "Data": DATA}, NAMES)
+
+
+@pytest.fixture(scope="module")
+def book(book_path: Path) -> Recalculator:
+    return Recalculator(book_path)
+
+
+@pytest.fixture(scope="module")
+def values(book: Recalculator) -> dict[str, Any]:
+    return book.values()
+
+
+# -- values -------------------------------------------------------------------------------
+
+def test_every_defined_name_is_returned_as_spelt_in_the_workbook(values):
+    assert sorted(values) == sorted(NAMES)
+
+
+def test_native_formulas_give_excels_numbers(values):
+    assert values["Rate"] == 20000                          # INDEX/MATCH across sheets
+    assert values["TimeCost"] == 34285                      # ROUNDDOWN
+    assert values["Rounded"] == 1235                        # ROUND half away from zero
+    assert values["Consumables"] == 125                     # SUMIFS
+    assert values["Weighted"] == 100_000                    # SUMPRODUCT
+    assert values["Level"] == "high"                        # IF
+    assert values["Lowest"] == 10000                        # MIN
+    assert values["OmittedNative"] == 0                     # IF(TRUE,,1): omitted is 0
+
+
+def test_a_range_name_gives_a_list_of_lists_a_cell_a_scalar(values):
+    assert values["Rates"] == [[30000], [20000], [10000]]
+    assert values["Hours"] == 12 and values["Rank"] == "associate"
+
+
+def test_desktop_and_saved_office_js_names_call_the_engine(values):
+    assert values["TcDesktop"] == 600_000
+    assert values["TcOfficeJs"] == 600_000
+    assert values["TcRate"] == 240_000                      # 20000 yen/h × 12 h
+    assert values["Doubled"] == 480_000
+
+
+def test_an_omitted_argument_reaches_the_function_as_none(values):
+    assert values["FA_MIT"] == 5_470_000                    # field omitted, card "mit"
+    assert values["Indirect"] == 300_000                    # rate omitted → card's 30%, not 0
+
+
+def test_a_range_argument_arrives_as_a_list(values):
+    assert values["Royalty"] == 4_500_000                   # (1e8 + 2e8) × 0.5 × 0.03
+
+
+def test_xlp_card_in_a_legacy_array_formula(values):
+    assert values["Card"] == [["id", "jp-default"], ["version", JP.version],
+                              ["sha256", JP.sha256]]
+    assert values["CardBelow"] == [["#N/A", "#N/A"]]        # as Excel fills a larger area
+
+
+def test_xlp_quote_over_a_key_value_range_matches_the_engine(values):
+    assert values["QuoteTotal"] == int(QUOTE.total) == 7_000_000
+    assert values["Quote"] == [["component", "amount"],
+                               *[[ln.component + (f": {ln.detail}" if ln.detail else ""),
+                                  int(ln.amount)] for ln in QUOTE.lines],
+                               ["total", int(QUOTE.total)]]
+
+
+def test_xlp_allocate_dataframe_is_written_like_xlwings_does(values):
+    frame = udfs.XLP_ALLOCATE(1_000_000)
+    assert values["Split"] == pandas_conv.write_value(None, frame.copy(), {"index": False})
+    assert values["Split"] == frame_rows(frame, index=False)
+    assert values["Split"][0][:2] == ["component", "amount"]
+    assert values["Split"][-1][:2] == ["total", 1_000_000]
+
+
+# -- inputs and reuse -----------------------------------------------------------------------
+
+def test_inputs_by_name_or_cell_change_the_results(book):
+    changed = book.values({"Hours": 24, "Rank": "professor"})
+    assert changed["Hours"] == 24 and changed["Rate"] == 30000
+    assert changed["TcRate"] == 720_000 and changed["Doubled"] == 1_440_000
+    assert changed["TimeCost"] == 102_857                   # ROUNDDOWN(720000 / 7)
+    assert book.values({"Calc!B2": 6})["TcRate"] == 120_000
+    assert book.values({"hours": 6, "'Calc'!$B$1": "postdoc"})["TcRate"] == 60_000
+    assert book.values()["TcRate"] == 240_000               # inputs do not stick
+
+
+def test_a_range_input_takes_a_list_of_lists(book):
+    assert book.values({"Rates": [[1], [2], [3]]})["Lowest"] == 1
+
+
+def test_dates_and_text_inputs_reach_xlp_quote(book):
+    changed = book.values({"Calc!I6": 1_000_000, "Calc!I5": dt.date(2028, 3, 31)})
+    assert changed["QuoteTotal"] == 1_400_000
+
+
+def test_repeated_calls_reuse_the_compiled_model(book_path, tmp_path, monkeypatch):
+    copy = shutil.copy(book_path, tmp_path / "copy.xlsx")
+    book = Recalculator(copy)
+    model = book.model
+    Path(copy).unlink()                                      # nothing left to reload
+
+    def no_reload(*_: Any, **__: Any) -> None:
+        raise AssertionError("the workbook was loaded again")
+
+    monkeypatch.setattr(formulas.ExcelModel, "loads", no_reload)
+    monkeypatch.setattr(formulas.ExcelModel, "load", no_reload)
+    monkeypatch.setattr("formulas.excel.xlreader.load_workbook", no_reload)
+    monkeypatch.setattr(openpyxl, "load_workbook", no_reload)
+    for hours in (1, 2, 3):
+        assert book.values({"Hours": hours})["TcRate"] == 20000 * hours
+    assert book.model is model
+
+
+def test_the_workbook_file_is_never_modified(book_path):
+    before = (book_path.read_bytes(), book_path.stat().st_mtime_ns)
+    recalc(book_path, {"Hours": 99})
+    Recalculator(book_path).values({"Rates": [[1], [2], [3]]})
+    assert (book_path.read_bytes(), book_path.stat().st_mtime_ns) == before
+
+
+def test_parse_inputs_for_set_options():
+    assert parse_inputs(["Hours=20", "Rank=professor", "Calc!I4=2027-04-01"]) == {
+        "Hours": 20, "Rank": "professor", "Calc!I4": dt.date(2027, 4, 1)}
+    with pytest.raises(InputError, match="NAME=VALUE"):
+        parse_inputs(["Hours"])
+
+
+# -- registration and argument conversion ----------------------------------------------------
+
+def test_every_udf_is_registered_under_both_names():
+    names = register_udfs()
+    registry = formulas.functions.get_functions()
+    for name in udfs.__all__:
+        assert name in names and OFFICE_JS_PREFIX + name in names
+        assert name in registry and OFFICE_JS_PREFIX + name in registry
+
+
+def test_converter_options_follow_the_udf_decorators():
+    opts = converter_options()
+    assert opts["XLP_ROYALTY"] == {"sales": {"ndim": 1}}
+    assert opts["XLP_MILESTONES"] == {"amounts": {"ndim": 1}, "achieved": {"ndim": 1}}
+    assert opts["XLP_ALLOCATE"] == {"amounts": {"ndim": 2}, "return": {"index": False}}
+    assert opts["XLP_QUOTE"] == {"inputs": {"convert": dict}}
+    assert "XLP_TIMECHARGE" not in opts                      # scalars only
+
+
+def test_milestones_take_two_ranges_and_booleans(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 1_000_000, "A2": 2_000_000, "A3": 4_000_000,
+                                "B1": True, "B2": False, "B3": True,
+                                "C1": "=XLP_MILESTONES(A1:A3,B1:B3)"},
+                     {"Paid": "Sheet1!$C$1"})
+    assert recalc(path) == {"Paid": 5_000_000}
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def problem(exc: pytest.ExceptionInfo[RecalcError]) -> CellProblem:
+    assert isinstance(exc.value, InputError)                 # the CLI's exit code 2
+    return exc.value.problems[0]
+
+
+def test_unknown_function_names_sheet_cell_and_function(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 2, "B3": "=FOO(A1)*2", "B4": "=B3+1"},
+                     {"Out": "Sheet1!$B$4"})
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(path)
+    assert problem(exc) == CellProblem("Sheet1", "B3", "unknown function FOO in =FOO(A1)*2")
+    assert len(exc.value.problems) == 1                      # not the cells that use B3
+    assert str(exc.value) == f"{path}: Sheet1!B3: unknown function FOO in =FOO(A1)*2"
+
+
+def test_unknown_name_and_unknown_sheet(tmp_path):
+    path = one_sheet(tmp_path, {"A1": "=Nope*2", "A2": "=Other!A1+1"})
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(path)
+    assert [str(p) for p in exc.value.problems] == [
+        "Sheet1!A1: unknown name Nope in =Nope*2",
+        "Sheet1!A2: unknown sheet Other in =Other!A1+1"]
+
+
+@pytest.mark.parametrize("cells, names, where, path", [
+    ({"A1": "=A2+1", "A2": "=A1*2", "A3": "=A2"}, {},
+     "Sheet1!A1", "Sheet1!A1 → Sheet1!A2 → Sheet1!A1"),
+    ({"A1": "=Out+1"}, {"Out": "Sheet1!$A$1"}, "Sheet1!A1", "Sheet1!A1 → Out → Sheet1!A1"),
+    ({"A1": 1, "A5": "=SUM(A1:A5)"}, {}, "Sheet1!A5", "Sheet1!A5 → Sheet1!A1:A5 → Sheet1!A5"),
+], ids=["two-cells", "through-a-name", "range-includes-itself"])
+def test_circular_reference_names_the_cells(tmp_path, cells, names, where, path):
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(one_sheet(tmp_path, cells, names))
+    assert problem(exc).where == where
+    assert problem(exc).reason == f"circular reference: {path}"
+
+
+def test_names_and_ranges_that_only_look_circular_are_fine(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 1, "A2": "=A1*2", "A5": "=SUM(A1:A4)",
+                                "B1": "=SUM(A:A)"},
+                     {"Total": "Sheet1!$A$5", "All": "Sheet1!$A$1:$A$5", "Col": "Sheet1!$B$1"})
+    assert recalc(path) == {"All": [[1], [2], [None], [None], [3]], "Col": 6, "Total": 3}
+
+
+@pytest.mark.parametrize("inputs, where, reason", [
+    ({"Hourz": 5}, "Hourz", "not a defined name or cell of book.xlsx (defined names: "
+                            "Hours, Total)"),
+    ({"Other!B1": 5}, "Other!B1", "no sheet 'Other' in book.xlsx"),
+    ({"Sheet1!Z99": 5}, "Sheet1!Z99", "not used by any formula or defined name (the value "
+                                      "would change nothing)"),
+    ({"B1": 5}, "B1", "expected Sheet!Cell (a cell reference names its sheet)"),
+    ({"Sheet1!B1:B2": [[1]]}, "Sheet1!B1:B2", "expected 2 rows × 1 columns of values"),
+])
+def test_missing_input_is_reported(tmp_path, inputs, where, reason):
+    book = Recalculator(one_sheet(tmp_path, {"B1": 3, "B2": 4, "B3": "=B1*B2"},
+                                  {"Hours": "Sheet1!$B$1", "Total": "Sheet1!$B$3"}))
+    with pytest.raises(RecalcError) as exc:
+        book.values(inputs)
+    assert str(problem(exc)) == f"{where}: {reason}"
+
+
+def test_bad_input_to_a_udf_reports_cell_and_message(tmp_path):
+    path = one_sheet(tmp_path, {"B1": 50000, "B2": 12, "B3": "=XLP_TIMECHARGE(B1,B2)",
+                                "B4": "=B3*2"},
+                     {"Hours": "Sheet1!$B$2", "Cost": "Sheet1!$B$3", "Twice": "Sheet1!$B$4"})
+    book = Recalculator(path)
+    assert book.values() == {"Cost": 600_000, "Hours": 12, "Twice": 1_200_000}
+    with pytest.raises(RecalcError) as exc:
+        book.values({"Hours": -5})
+    assert exc.value.problems == [CellProblem(
+        "Sheet1", "B3", "XLP_TIMECHARGE: hours = -5: expected a number of hours >= 0")]
+    assert str(exc.value) == (f"{path}: Sheet1!B3: XLP_TIMECHARGE: hours = -5: expected a "
+                              "number of hours >= 0")
+    assert book.values({"Hours": -5}, strict=False) == {"Cost": "#VALUE!", "Hours": -5,
+                                                        "Twice": "#VALUE!"}
+    assert book.values({"Hours": 1}) == {"Cost": 50_000, "Hours": 1, "Twice": 100_000}
+
+
+def test_bad_constant_arguments_are_reported_too(tmp_path):
+    # formulas evaluates a formula of constants once, while loading: still reported.
+    path = one_sheet(tmp_path, {"A1": '=XLP_RATE("dean")', "A2": 1},
+                     {"R": "Sheet1!$A$1", "X": "Sheet1!$A$2"})
+    result = Recalculator(path).calculate()
+    assert result.values == {"R": "#VALUE!", "X": 1}
+    assert [(p.where, p.reason.split(":")[0]) for p in result.errors] == [
+        ("Sheet1!A1", "XLP_RATE")]
+    assert "dean" in result.errors[0].reason
+
+
+def test_an_error_argument_passes_through_a_udf(tmp_path):
+    path = one_sheet(tmp_path, {"A1": "=1/0", "A2": "=XLP_TIMECHARGE(A1,2)"},
+                     {"Cost": "Sheet1!$A$2"})
+    assert recalc(path) == {"Cost": "#DIV/0!"}               # not a UDF error: no raise
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p, "no such file"),
+    (lambda p: (p.write_text("not a workbook"), p)[1], "not an .xlsx workbook (not a zip "
+                                                         "archive)"),
+    (lambda p: (zipfile.ZipFile(p, "w").close(), p)[1], "cannot be read as an .xlsx "
+                                                          "workbook"),
+    (lambda p: (p.with_suffix(".csv").write_text("a,b"), p.with_suffix(".csv"))[1],
+     "expected an .xlsx workbook, not a .csv"),
+], ids=["missing", "text", "empty-zip", "csv"])
+def test_unreadable_files(tmp_path, make, reason):
+    path = make(tmp_path / "broken.xlsx")
+    with pytest.raises(RecalcError) as exc:
+        recalc(path)
+    assert problem(exc).reason.startswith(reason)
+    assert str(exc.value).startswith(f"{path}: {reason}")
+
+
+def test_the_cli_turns_a_recalc_error_into_exit_code_2(tmp_path, capsys):
+    path = one_sheet(tmp_path, {"A1": "=FOO(1)"})
+    with pytest.raises(typer.Exit) as exc:
+        handles_input_errors(recalc)(path)
+    assert exc.value.exit_code == 2
+    assert "Sheet1!A1: unknown function FOO" in capsys.readouterr().err
+
+
+def test_names_differing_only_in_case_are_one_name_to_excel(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 5, "D5": "=N(C_Floor)"},
+                     {"C_Floor": "Sheet1!$A$1", "C_floor": "Sheet1!$D$5"})
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(path)
+    assert str(problem(exc)) == "C_floor: the same defined name as C_Floor (Excel names " \
+                                "ignore case)"
+
+
+def test_empty_and_constant_name_inputs(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 2, "A2": "=A1*Factor", "A3": "=ISBLANK(A1)",
+                                "A4": "=XLP_TIMECHARGE(A1,3)"},
+                     {"Factor": "0.5", "In": "Sheet1!$A$1", "Out": "Sheet1!$A$2",
+                      "Blank": "Sheet1!$A$3", "Tc": "Sheet1!$A$4"})
+    book = Recalculator(path)
+    assert book.values({"Factor": 3, "In": 4}) == {"Blank": False, "Factor": 3, "In": 4,
+                                                   "Out": 12, "Tc": 12}
+    emptied = book.calculate({"In": None})                  # None: an empty cell
+    assert emptied.values == {"Blank": True, "Factor": 0.5, "In": None, "Out": 0,
+                              "Tc": "#VALUE!"}
+    assert [str(p) for p in emptied.errors] == [
+        "Sheet1!A4: XLP_TIMECHARGE: rate is missing: expected an hourly rate in yen >= 0"]
+    with pytest.raises(RecalcError, match="In: expected one value, not a table"):
+        book.values({"In": [[1, 2]]})
+
+
+def test_wrong_number_of_arguments_is_reported(tmp_path):
+    path = one_sheet(tmp_path, {"A1": "=XLP_TIMECHARGE(1)", "A2": "=XLP_CARD(1,2)"})
+    result = Recalculator(path).calculate()
+    assert [(p.where, p.reason.split(" (")[0]) for p in result.errors] == [
+        ("Sheet1!A1", "XLP_TIMECHARGE: wrong number of arguments"),
+        ("Sheet1!A2", "XLP_CARD: wrong number of arguments")]
