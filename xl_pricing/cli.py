@@ -332,6 +332,82 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into.
     typer.echo(str(path))
 
 
+def _plain(value: Any) -> Any:
+    """A recalculated value as JSON: whole floats as int, tables as lists."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@app.command("recalc")
+@handles_input_errors
+def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
+               set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE",
+                                              help="Change an input (a defined name or "
+                                                   "Sheet!Cell) before recalculating."),
+               as_json: bool = JsonOpt) -> None:
+    """Recalculate a workbook headlessly (XLP_ functions included) and print every defined
+    name with its value."""
+    from .recalc import parse_inputs, recalc
+
+    values = {k: _plain(v) for k, v in recalc(workbook, parse_inputs(set_)).items()}
+    if as_json:
+        _print_json(values)
+        return
+    t = Table(title=escape(str(workbook)), title_justify="left")
+    t.add_column("Name")
+    t.add_column("Value", justify="right")
+    for k, v in values.items():
+        t.add_row(k, escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool)
+                            else str(v)))
+    _console().print(t)
+
+
+@app.command("pdf")
+@handles_input_errors
+def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
+            out: Path = typer.Option(..., "--out", help="The PDF to write."),
+            sheet: Optional[str] = typer.Option(None, "--sheet",
+                                                help="Only this sheet (e.g. 'Form (new)')."),
+            force: bool = typer.Option(False, "--force", help="Replace an existing PDF.")
+            ) -> None:
+    """Export the quotation or an application form to PDF through LibreOffice (A4)."""
+    from . import libreoffice
+
+    _needs_native(workbook)
+    try:
+        path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force)
+    except libreoffice.LibreOfficeError as exc:
+        _fail(escape(str(exc)), 1)
+    typer.echo(str(path))
+
+
+def _needs_native(workbook: Path) -> None:
+    """LibreOffice cannot run the XLP_ functions: a PDF needs a native workbook."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(workbook, read_only=True)
+    except FileNotFoundError:
+        raise InputError("WORKBOOK", str(workbook), "an existing .xlsx file") from None
+    except Exception:  # noqa: BLE001 - not a workbook openpyxl can read
+        raise InputError("WORKBOOK", str(workbook), "an .xlsx workbook") from None
+    try:
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                for v in row:
+                    if isinstance(v, str) and v.startswith("=") and "XLP_" in v:
+                        raise InputError("WORKBOOK", str(workbook),
+                                         "a native workbook (xl-pricing build --target "
+                                         "native): LibreOffice cannot run XLP_ functions")
+    finally:
+        wb.close()
+
+
 excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")
 app.add_typer(excel_app, name="excel")
 

@@ -274,17 +274,18 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
         else:
             refs.append(_line(book, q, "direct", cat, f"direct_{slug(cat)}", None,
                               f'SUMIFS(Direct_Amount,Direct_Category,"{cat}")'))
-    known = ",".join(f'"{c}"' for c in cats)
     # Items of categories added on the Project sheet after the build.
+    listed = bool(cats)  # with no category lines yet there is nothing to subtract
     if per_year:
-        cells = [f"{calc.d(k)}-SUM({a1(q.first_row, FIRST + k)}:"
-                 f"{a1(q.last_row, FIRST + k)})" for k in range(len(q.years))]
+        cells = [f"{calc.d(k)}" + (f"-SUM({a1(q.first_row, FIRST + k)}:"
+                                   f"{a1(q.last_row, FIRST + k)})" if listed else "")
+                 for k in range(len(q.years))]
         refs.append(_line(book, q, "direct", "other categories", "direct__other", cells))
     else:
         refs.append(_line(book, q, "direct", "other categories", "direct__other", None,
-                          f"SUM(Direct_Amount)-SUM({a1(q.first_row, q.total_col)}:"
-                          f"{a1(q.last_row, q.total_col)})"))
-    _ = known
+                          "SUM(Direct_Amount)" + (
+                              f"-SUM({a1(q.first_row, q.total_col)}:"
+                              f"{a1(q.last_row, q.total_col)})" if listed else "")))
     return refs
 
 
