@@ -332,6 +332,34 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into.
     typer.echo(str(path))
 
 
+@app.command("batch")
+@handles_input_errors
+def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
+              out: Path = typer.Option(..., "--out", help="Folder for the workbooks and "
+                                       "summary.xlsx."),
+              rates: Optional[str] = RatesOpt,
+              target: str = typer.Option("udf", "--target", help="udf, native or officejs."),
+              on_error: str = typer.Option("skip", "--on-error",
+                                           help="skip a bad row (default) or stop the run."),
+              workers: Optional[int] = typer.Option(None, "--workers",
+                                                    help="Processes (default: all cores)."),
+              force: bool = typer.Option(False, "--force", help="Replace existing files.")
+              ) -> None:
+    """Price a table of projects: one workbook per row and a summary workbook."""
+    from .batch import run_batch
+
+    result = run_batch(table, out, card=rates, target=target, workers=workers,
+                       on_error=on_error, force=force, progress=sys.stderr.isatty())
+    con = _console()
+    con.print(f"{result.written} workbooks written, {result.failed} rows failed; total "
+              f"{fmt_yen(Decimal(result.total))}; summary: {result.summary}", markup=False)
+    for err in result.errors:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"error: {err.message}", markup=False)
+    if result.failed:
+        raise typer.Exit(2)
+
+
 def _plain(value: Any) -> Any:
     """A recalculated value as JSON: whole floats as int, tables as lists."""
     if isinstance(value, list):
@@ -379,6 +407,9 @@ def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
     from . import libreoffice
 
     _needs_native(workbook)
+    if out.exists() and not force:
+        raise InputError("--out", str(out), "a file that does not exist yet (or --force to "
+                         "replace it)")
     try:
         path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force)
     except libreoffice.LibreOfficeError as exc:

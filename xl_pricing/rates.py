@@ -54,8 +54,10 @@ def _whole_yen(v: Decimal) -> Decimal:
     return v
 
 
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-PositiveMoney = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+# Up to 10^15 yen (a thousand trillion): every product stays exact, in Excel too.
+MAX_YEN = 10**15
+Money = Annotated[Decimal, Field(ge=0, le=MAX_YEN, allow_inf_nan=False)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, le=MAX_YEN, allow_inf_nan=False)]
 Yen = Annotated[Money, AfterValidator(_whole_yen)]
 PositiveYen = Annotated[PositiveMoney, AfterValidator(_whole_yen)]
 
