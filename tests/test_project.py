@@ -68,3 +68,9 @@ def test_errors_name_the_key_path():
         make(project={"end": "2026-01-01"})
     with pytest.raises(InputError, match=r"direct\[0\]\.fiscal_year = 2031"):
         make(direct=[{"category": "x", "amount": 1, "fiscal_year": 2031}])
+
+
+def test_absurd_amounts_are_refused_clearly():
+    with pytest.raises(InputError, match=r"direct\[0\]\.amount = 1E\+30: expected a number <= "
+                                         r"1000000000000000"):
+        make(direct=[{"category": "x", "amount": "1e30"}])
