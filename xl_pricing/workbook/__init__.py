@@ -55,6 +55,7 @@ def build_workbook(card: RateCard, project: Project | None = None,
                 card_ref=card_reference(card), is_template=project is None)
     wb.remove(wb.active)
     project_sheet(book)
+    rates_sheet(book)  # first, so formulas can point at its cells
     years = list(book.project.fiscal_years)
     calc = calc_sheet(book, years)
     x = quote_x(book, calc)
@@ -65,9 +66,9 @@ def build_workbook(card: RateCard, project: Project | None = None,
     forms_sheets(book)
     allocation_sheet(book)
     industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c}[book.project.project.approach])
-    rates_sheet(book)
-    # Sheet order: inputs first, the hidden working sheet last.
-    wb.move_sheet("Calc", offset=len(wb.sheetnames) - 1 - wb.sheetnames.index("Calc"))
+    # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
+    for name in ("Rates", "Calc"):
+        wb.move_sheet(name, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(name))
     wb.active = 0
     return wb
 

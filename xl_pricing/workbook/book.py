@@ -65,6 +65,7 @@ class Book:
     card_ref: str
     is_template: bool
     names: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, list[str]] = field(default_factory=dict)
 
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
@@ -77,7 +78,19 @@ class Book:
         target = f"{quote_sheetname(ws.title)}!{absolute}"
         self.wb.defined_names[name] = DefinedName(name, attr_text=target)
         self.names[name] = target
+        self.cells[name] = [f"{quote_sheetname(ws.title)}!{c.coordinate}"
+                            for row in ws[ref] for c in (row if isinstance(row, tuple)
+                                                         else (row,))] \
+            if ":" in ref else [f"{quote_sheetname(ws.title)}!{ref}"]
         return name
+
+    def cell(self, name: str, n: int) -> str:
+        """The n-th cell (1-based) of a named input range, as a direct reference.
+
+        Formulas point at the cell itself rather than ``INDEX(name, n)``: a change to one
+        input then recalculates only what depends on it, and people can follow the link.
+        """
+        return self.cells[name][n - 1]
 
     # -- formulas -------------------------------------------------------------------------
     @property

@@ -189,7 +189,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
     put(ws, "A5", "F&A bp", "xlp_label")
     for k, fy in enumerate(years):
         cc = 3 + k
-        formula(ws, a1(2, cc), f"INDEX(FY_Year,{k + 1})", "xlp_fy")
+        formula(ws, a1(2, cc), book.cell("FY_Year", k + 1), "xlp_fy")
         formula(ws, a1(3, cc), f"SUMIFS(Direct_Amount,Direct_FY,{a1(2, cc)})", "xlp_yen")
         formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
         key = f'Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)}'
@@ -216,7 +216,7 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     n = i + 1
 
     def x(name: str) -> str:
-        return f"INDEX({name},{n})"
+        return book.cell(name, n)
 
     src, rank = x("R_Source"), x("R_Rank")
     salary = f'IF({x("R_Salary")}="",INDEX(Rank_Salary,MATCH({rank},Rank_Names,0)),' \
@@ -249,7 +249,7 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         if y == 1:
             formula(ws, q, f"D{r}", "xlp_int")
         elif k < y - 1:
-            formula(ws, q, f"ROUNDDOWN(D{r}*INDEX(FY_Months,{k + 1})/FY_TotalMonths,0)",
+            formula(ws, q, f"ROUNDDOWN(D{r}*{book.cell('FY_Months', k + 1)}/FY_TotalMonths,0)",
                     "xlp_int")
         else:
             formula(ws, q, f"D{r}-SUM({a1(r, 6)}:{a1(r, 6 + k - 1)})", "xlp_int")
@@ -338,7 +338,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
         name = f"time_charge_{i + 1}"
         _line(book, q, "time_charge", "", name, cells)
-        formula(q.ws, f"B{q.last_row}", f'INDEX(R_Name,{i + 1})&""', "xlp_text")
+        formula(q.ws, f"B{q.last_row}", f'{book.cell("R_Name", i + 1)}&""', "xlp_text")
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
@@ -349,7 +349,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                 "mtdc": calc.fabase(k)}[base_kind]
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity", "Location", "Field", "CardRef",
-                             f"INDEX(FY_RateDate,{k + 1})"))
+                             book.cell("FY_RateDate", k + 1)))
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic
     if st.rate > 0:
@@ -364,7 +364,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         _line(book, q, "strategic", "", "strategic", cells)
     for j in range(len(book.project.options) + SPARE_ROWS):
         n = j + 1
-        name, over = f"INDEX(Opt_Choice,{n})", f"INDEX(Opt_Override,{n})"
+        name, over = book.cell("Opt_Choice", n), book.cell("Opt_Override", n)
 
         def opt(field_: str) -> str:
             return f"INDEX({field_},MATCH({name},Opt_Id,0))"
@@ -455,8 +455,9 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
         for i in range(len(items) + SPARE_ROWS):
             n = i + 1
             _line(book, q, comp, "", f"{comp}_{n}", None,
-                  f'IF(INDEX({prefix}_Achieved,{n})=TRUE,N(INDEX({prefix}_Amount,{n})),0)')
-            formula(q.ws, f"B{q.last_row}", f'INDEX({prefix}_Name,{n})&""', "xlp_text")
+                  f'IF({book.cell(prefix + "_Achieved", n)}=TRUE,'
+                  f'N({book.cell(prefix + "_Amount", n)}),0)')
+            formula(q.ws, f"B{q.last_row}", f'{book.cell(prefix + "_Name", n)}&""', "xlp_text")
     # Royalty by scenario, then the expected value.
     ws, r0 = q.ws, q.last_row + 14
     put(ws, f"A{r0 - 1}", "シナリオ / Scenario", "xlp_header")

@@ -140,7 +140,7 @@ def allocation_sheet(book: Book) -> Worksheet:
                 c = a1(r, 3 + j)
                 others.append(c)
                 if party != residual:
-                    share = f"INDEX(Share_{party},{i + 1})"
+                    share = book.cell(f"Share_{party}", i + 1)
                     formula(ws, c, f"TRUNC(B{r}*{share}/10000)", "xlp_yen")
             rc = 3 + PARTIES.index(residual)
             rest = "-".join(a1(r, 3 + j) for j, p in enumerate(PARTIES) if p != residual)
