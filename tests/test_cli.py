@@ -133,5 +133,6 @@ def test_udfs_read_rates_folder_from_xlwings_conf(tmp_path, monkeypatch):
     conf.write_text(f'"XL_PRICING_RATES","{tmp_path / "cards"}"\n', "utf-8")
     monkeypatch.delenv("XL_PRICING_RATES", raising=False)
     monkeypatch.setattr(xlwings, "USER_CONFIG_FILE", str(conf))
+    monkeypatch.setattr(udfs, "_conf_read", False)
     assert udfs.XLP_CARD("my-uni")[0] == ["id", "my-uni"]
     assert os.environ["XL_PRICING_RATES"] == str(tmp_path / "cards")

@@ -132,7 +132,9 @@ def test_default_and_shipped_cards():
         assert load_card(cid).id == cid
 
 
-def test_edited_card_is_reloaded(tmp_path):
+def test_edited_card_is_reloaded(tmp_path, monkeypatch):
+    import xl_pricing.rates as rates
+    monkeypatch.setattr(rates, "_STAT_EVERY", 0.0)  # look at the file on every call
     p = tmp_path / "c.toml"
     shutil.copy(RATES / "jp-default.toml", p)
     first = load_card(p).sha256

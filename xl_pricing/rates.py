@@ -12,6 +12,7 @@ Rates are stored as fractions (``0.30`` means 30%) and displayed as percentages.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -463,9 +464,14 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "templates"
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[tuple[str, Path], ...]:
+    return tuple((p.stem, p) for p in sorted((templates_dir() / "rates").glob("*.toml")))
+
+
 def shipped_cards() -> dict[str, Path]:
     """Shipped rate cards by id (the file stem)."""
-    return {p.stem: p for p in sorted((templates_dir() / "rates").glob("*.toml"))}
+    return dict(_shipped())
 
 
 DEFAULT_CARD = "jp-default"
@@ -558,19 +564,38 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> RateCard:
     return parse_card(read_card_document(Path(path)), path)
 
 
+@lru_cache(maxsize=256)
+def _resolved(ref: str, rates_dir: str | None) -> str:
+    # Excel calls the functions thousands of times: find a card's file once per reference.
+    return str(resolve_card(ref).resolve())
+
+
+_STAT_EVERY = 1.0  # seconds between checks that a card file changed on disk
+_checked: dict[str, tuple[float, RateCard]] = {}
+
+
 def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
     """Load and validate a rate card (see :func:`resolve_card` for what ``ref`` may be).
 
     Cached by path, modification time and size, so Excel functions calling it thousands of
-    times parse the file once and still see an edited card.
+    times parse the file once and still see an edited card (within a second: the file is
+    looked at at most once a second).
 
     Raises:
         InputError: unknown card, unreadable file, invalid TOML or invalid content — the
             message names the file, key path, value and what was expected.
     """
-    path = resolve_card(ref)
+    key = "" if ref is None else str(ref).strip()
+    path = _resolved(key, os.environ.get("XL_PRICING_RATES"))
+    now = time.monotonic()
+    seen = _checked.get(path)
+    if seen is not None and now - seen[0] < _STAT_EVERY:
+        return seen[1]
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
-        raise InputError("card", str(path), "an existing rate-card file") from None
-    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+        _resolved.cache_clear()
+        raise InputError("card", path, "an existing rate-card file") from None
+    card = _load_cached(path, st.st_mtime_ns, st.st_size)
+    _checked[path] = (now, card)
+    return card

@@ -120,10 +120,16 @@ def _card(ref: Any) -> RateCard:
     return load_card(text)
 
 
+_conf_read = False
+
+
 def _rates_dir_from_xlwings_conf() -> None:
-    """Take ``XL_PRICING_RATES`` from the user's xlwings.conf when the environment lacks it."""
-    if "XL_PRICING_RATES" in os.environ:
+    """Take ``XL_PRICING_RATES`` from the user's xlwings.conf when the environment lacks it
+    (read once per process, like xlwings reads its own settings)."""
+    global _conf_read
+    if _conf_read or "XL_PRICING_RATES" in os.environ:
         return
+    _conf_read = True
     try:
         from xlwings.utils import read_user_config
 
