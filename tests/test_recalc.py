@@ -256,7 +256,8 @@ def test_converter_options_follow_the_udf_decorators():
     assert opts["XLP_MILESTONES"] == {"amounts": {"ndim": 1}, "achieved": {"ndim": 1}}
     assert opts["XLP_ALLOCATE"] == {"amounts": {"ndim": 2}, "return": {"index": False}}
     assert opts["XLP_QUOTE"] == {"inputs": {"convert": dict}}
-    assert "XLP_TIMECHARGE" not in opts                      # scalars only
+    assert opts["XLP_TIMECHARGE"] == {"rate": {"ndim": 2}, "hours": {"ndim": 2}}
+    assert "XLP_FA" not in opts                              # scalars only
 
 
 def test_milestones_take_two_ranges_and_booleans(tmp_path):

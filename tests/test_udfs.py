@@ -59,6 +59,12 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("timecharge", "XLP_TIMECHARGE", [50000, 12], 600_000),                 # consulting std
     ("timecharge-rounds-down", "XLP_TIMECHARGE", [4623.66, 3], 13_870),     # 13,870.98
     ("timecharge-card-rounding", "XLP_TIMECHARGE", [33333.5, 3, "full-features"], 100_000),
+    ("timecharge-column", "XLP_TIMECHARGE", [[[50000], [30000], [4623]], [[12], [0.5], [186]]],
+     [[600_000], [15_000], [859_878]]),
+    ("timecharge-one-rate-many-hours", "XLP_TIMECHARGE", [30000, [[1], [2]]],
+     [[30_000], [60_000]]),
+    ("err-timecharge-rows", "XLP_TIMECHARGE", [[[1], [2]], [[1], [2], [3]]],
+     Err("hours = '3 rows': expected as many rows as the rates (2), or one value")),
     ("effort-hours", "XLP_EFFORT_HOURS", [1860, 0.1, 12], 186),
     ("effort-hours-monthly", "XLP_EFFORT_HOURS", [1860, 0.1, 1], 15.5),
     ("standard-rate", "XLP_STANDARD_RATE", [9_300_000], 5000),              # ÷ 1,860 h

@@ -44,7 +44,7 @@ from .pricing.stacked import fa as _fa
 from .pricing.tax import tax_credit as _tax_credit
 from .pricing.timecharge import effort_hours as _effort_hours
 from .pricing.timecharge import standard_rate as _standard_rate
-from .pricing.timecharge import time_charge as _time_charge
+from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
 from .pricing.total import total_ratio as _total_ratio
 from .project import excel_date, project_from_pairs
@@ -175,17 +175,24 @@ def _date(value: Any, name: str) -> dt.date | None:
 # -- time charge ------------------------------------------------------------------------
 
 @xlp
-@xw.arg("rate", doc="Hourly rate in yen per hour, e.g. 50000.")
-@xw.arg("hours", doc="Involvement hours, e.g. 12.")
+@xw.arg("rate", ndim=2, doc="Hourly rate in yen per hour, e.g. 50000 — or a column of "
+                            "rates.")
+@xw.arg("hours", ndim=2, doc="Involvement hours, e.g. 12 — or a column of hours (as many "
+                             "rows as the rates).")
 @xw.arg("card", doc="Optional rate card (id or path) whose rounding rule applies; "
                     "default jp-default (rounded down to the yen).")
 def XLP_TIMECHARGE(rate, hours, card=None):
-    """Time charge = hourly rate × hours, in yen, rounded by the card's rule."""
+    """Time charge = hourly rate × hours, in yen, rounded by the card's rule. Given columns
+    of rates and hours it spills one time charge per row: one call prices a whole table."""
     c = _card(card)
-    return _yen(c.rounding.apply(_time_charge(_nonneg(rate, "rate", "an hourly rate in yen "
-                                                      ">= 0"),
-                                              _nonneg(hours, "hours", "a number of hours "
-                                                      ">= 0"))))
+    rates, hrs = _cells(rate), _cells(hours)
+    many = len(rates) > 1 or len(hrs) > 1
+    amounts = _time_charges(
+        [_nonneg(v, f"rate[{i + 1}]" if many else "rate", "an hourly rate in yen >= 0")
+         for i, v in enumerate(rates)],
+        [_nonneg(v, f"hours[{i + 1}]" if many else "hours", "a number of hours >= 0")
+         for i, v in enumerate(hrs)], c.rounding)
+    return [[_yen(a)] for a in amounts] if many else _yen(amounts[0])
 
 
 @xlp
@@ -444,6 +451,14 @@ def XLP_CARD(card=None):
     """The rate card in use: id, version and sha256, for provenance cells."""
     c = _card(card)
     return [["id", c.id], ["version", c.version], ["sha256", c.sha256]]
+
+
+def _cells(value: Any) -> list[Any]:
+    """The cells of an argument, row by row: a scalar, or a range as xlwings' ``ndim=2``
+    converter gives it (a list of rows)."""
+    if isinstance(value, list):
+        return [v for row in value for v in (row if isinstance(row, list) else [row])]
+    return [value]
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from ..errors import InputError
-from ..money import div, mul
+from ..money import Rounding, div, mul
 from ..project import Researcher
 from ..rates import RateCard
 
@@ -75,6 +75,26 @@ def time_charge(rate: Decimal, hours: Decimal) -> Decimal:
     if hours < 0:
         raise InputError("hours", hours, "a number of hours >= 0")
     return mul(rate, hours)
+
+
+def time_charges(rates: list[Decimal], hours: list[Decimal], rounding: Rounding
+                 ) -> list[Decimal]:
+    """One rounded time charge per row: rates[i] × hours[i] (a single rate or a single
+    number of hours applies to every row).  Pricing a table in one call is what makes a
+    worksheet fast: each Excel function call is a round trip to Python.
+
+    Example:
+        >>> time_charges([Decimal(50000), Decimal(30000)], [Decimal(12), Decimal("0.5")],
+        ...              Rounding())
+        [Decimal('600000'), Decimal('15000')]
+    """
+    n = max(len(rates), len(hours))
+    if {len(rates), len(hours)} - {1, n}:
+        raise InputError("hours", f"{len(hours)} rows",
+                         f"as many rows as the rates ({len(rates)}), or one value")
+    rates = rates * n if len(rates) == 1 else rates
+    hours = hours * n if len(hours) == 1 else hours
+    return [rounding.apply(time_charge(r, h)) for r, h in zip(rates, hours)]
 
 
 def day_rate_in_yen(amount: Decimal, jpy_per_unit: Decimal) -> Decimal:
