@@ -21,6 +21,7 @@ CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)
 # native-formula workbook rounds exactly as the engine does.
 _MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "up": ROUND_UP}
 ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 def D(value: object) -> Decimal:
@@ -60,10 +61,12 @@ class Rounding:
 
     def apply(self, amount: Decimal) -> Decimal:
         """Round ``amount`` (yen) to a multiple of ``unit`` by ``rule``."""
+        if self.unit == 1:  # the common case, and the hot one when pricing whole tables
+            return amount.quantize(_ONE, rounding=_MODES[self.rule], context=CONTEXT)
         unit = Decimal(self.unit)
         q = CONTEXT.divide(amount, unit)
-        whole = q.quantize(Decimal(1), rounding=_MODES[self.rule])
-        return CONTEXT.multiply(whole, unit).quantize(Decimal(1))
+        whole = q.quantize(_ONE, rounding=_MODES[self.rule])
+        return CONTEXT.multiply(whole, unit).quantize(_ONE)
 
     def describe(self) -> str:
         names = {"down": "rounded down", "half_up": "rounded half up", "up": "rounded up"}

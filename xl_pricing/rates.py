@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -311,11 +311,11 @@ class RateCard:
     def version(self) -> str:
         return self.model.card.version
 
-    @property
+    @cached_property
     def rounding(self) -> Rounding:
         return Rounding(self.model.rounding.rule, self.model.rounding.unit)
 
-    @property
+    @cached_property
     def rate_rounding(self) -> Rounding:
         """Rates (yen per hour or day) are whole yen, by the card's rule at a 1-yen unit."""
         return Rounding(self.model.rounding.rule, 1)

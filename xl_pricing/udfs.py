@@ -22,7 +22,9 @@ Server that is an HTTP 400 (a client error Excel shows, which the add-in does no
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
+import sys
 from decimal import Decimal
 from functools import wraps
 from typing import Any, Callable
@@ -44,11 +46,22 @@ from .pricing.stacked import fa as _fa
 from .pricing.tax import tax_credit as _tax_credit
 from .pricing.timecharge import effort_hours as _effort_hours
 from .pricing.timecharge import standard_rate as _standard_rate
+from .pricing.timecharge import time_charge as _time_charge
 from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
 from .pricing.total import total_ratio as _total_ratio
 from .project import excel_date, project_from_pairs
 from .rates import PARTIES, RateCard, load_card
+
+# xlwings 0.37's server converters ask, for every cell of a range, whether it is Pyodide's
+# JsNull by trying ``from pyodide.ffi import JsNull``; outside Pyodide that import fails
+# anew each time (about 0.3 ms a cell, 3 s for a 10,000-row range).  Outside Pyodide the
+# answer is always False, so say so directly; inside Pyodide (xlwings Lite) the module
+# exists and xlwings' own check stays.
+if "pyodide" not in sys.modules and importlib.util.find_spec("pyodide") is None:
+    import xlwings.utils as _xlwings_utils
+
+    _xlwings_utils.is_jsnull = lambda value: False
 
 PREFIX = "XLP_"
 CARD = "Optional rate card (id or path); default jp-default."
@@ -81,6 +94,8 @@ def _missing(value: Any) -> bool:
 
 def _number(value: Any, name: str, expected: str = "a number") -> Decimal:
     """An Excel number as Decimal; text that is a number is accepted, anything else not."""
+    if type(value) is float and value == value:  # the usual case, kept quick
+        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
     if isinstance(value, bool) or _missing(value):
         raise InputError(name, InputError.MISSING if _missing(value) else value, expected)
     if isinstance(value, (int, float, Decimal)):
@@ -115,6 +130,8 @@ def _text(value: Any, name: str, expected: str) -> str | None:
 
 def _card(ref: Any) -> RateCard:
     """The rate card named by ``ref`` (id or path), or the default one."""
+    if ref is None and _conf_read:
+        return load_card(None)
     text = _text(ref, "card", "a rate-card id such as 'jp-default' or a path to a .toml file")
     _rates_dir_from_xlwings_conf()
     return load_card(text)
@@ -185,6 +202,10 @@ def XLP_TIMECHARGE(rate, hours, card=None):
     """Time charge = hourly rate × hours, in yen, rounded by the card's rule. Given columns
     of rates and hours it spills one time charge per row: one call prices a whole table."""
     c = _card(card)
+    if not isinstance(rate, list) and not isinstance(hours, list):  # one cell each
+        return _yen(c.rounding.apply(_time_charge(
+            _nonneg(rate, "rate", "an hourly rate in yen >= 0"),
+            _nonneg(hours, "hours", "a number of hours >= 0"))))
     rates, hrs = _cells(rate), _cells(hours)
     many = len(rates) > 1 or len(hrs) > 1
     amounts = _time_charges(
