@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import EXAMPLES
-from test_properties import CARDS, projects
+from test_properties import projects
 from xl_pricing import libreoffice as lo
 from xl_pricing import load_project, parse_project, quote
 from xl_pricing.cli import app

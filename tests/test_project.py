@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from conftest import EXAMPLES, PROJECTS, make
+from conftest import EXAMPLES, make
 from xl_pricing import InputError, load_card, load_project, quote
 from xl_pricing.project import fiscal_year, months_by_fiscal_year
 

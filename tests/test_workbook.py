@@ -4,7 +4,6 @@ recalculated native workbook with the engine on every line and the total."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -168,5 +167,3 @@ def test_udf_workbook_recalculates_to_the_engine(path, tmp_path, jp):
     out = build(jp, project, "udf", tmp_path)
     check_agreement(out, project, jp)
 
-
-_ = Decimal

@@ -595,7 +595,7 @@ def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
         st = os.stat(path)
     except OSError:
         _resolved.cache_clear()
-        raise InputError("card", path, "an existing rate-card file") from None
+        raise InputError("card", key or path, "an existing rate-card file") from None
     card = _load_cached(path, st.st_mtime_ns, st.st_size)
     _checked[path] = (now, card)
     return card

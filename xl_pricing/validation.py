@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-import types
 import typing
-from typing import Any, Union
+from typing import Any
 
 import pydantic
 

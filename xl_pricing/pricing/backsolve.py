@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..errors import InputError
 from ..money import mul
-from ..project import Project
+from ..project import Project, Researcher
 from ..rates import RateCard
 
 
@@ -123,8 +123,6 @@ def backsolve_time_charge(project: Project, card: RateCard, target: Decimal) -> 
     return BackSolve(target, res.rate, res.total, res.residual, ())
 
 
-def _lump_researcher() -> "Researcher":
-    from ..project import Researcher
-
+def _lump_researcher() -> Researcher:
     return Researcher(name="time charge (total)", rate_source="negotiated",
                       hourly=Decimal(1), hours=Decimal(1))

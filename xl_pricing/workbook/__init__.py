@@ -8,6 +8,7 @@ the same, only the computed cells are spelled differently (see ``book.py``).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -87,15 +88,13 @@ def build(card: RateCard, project: Project | None, target: Target, out_dir: Path
                         workbook_bytes(wb), force=force)
 
 
-def expected_names(project: Project, card: RateCard) -> dict[str, "Decimal"]:
+def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
     """The engine's amount for each named line cell of the project's approach sheet, and
     the approach total (``<approach>_Total``) and ``Total``.
 
     Named line cells not listed here must be zero: they are lines the engine does not have
     for this project (a spare researcher row, no discount, no consumption tax ...).
     """
-    from decimal import Decimal
-
     from ..pricing import quote
     from .quotes import slug
 

@@ -4,19 +4,17 @@ Project sheet (every input of a project, unlocked, with drop-downs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..money import fmt_rate
 from ..pricing.fiscal import rate_date
 from ..project import Project
 from ..rates import PARTIES, RateCard
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
-from .styles import DATE, PCT, YEN, print_setup, protect
+from .styles import print_setup, protect
 
 # Every price component, in the order sheets list them.
 COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
@@ -308,7 +306,7 @@ def project_sheet(book: Book) -> Worksheet:
     r += 1
     rows = [[it.category, it.description, it.fiscal_year or first_fy, int(it.amount)]
             for it in p.direct]
-    n = len(rows) + (SPARE_ROWS if book.is_template or True else 0)
+    n = len(rows) + SPARE_ROWS
     top = r
     r = table(book, ws, r, 1, [Column("区分 / Category", "Direct_Category", "xlp_input"),
                                Column("内容 / Description", "Direct_Description", "xlp_input"),
@@ -452,5 +450,3 @@ def researcher_row(book: Book, r: Any) -> list[Any]:
             float(r.months) if r.months is not None else None,
             float(r.effort) if r.effort is not None else None, ref]
 
-
-_ = (DATE, PCT, YEN, fmt_rate, date)

@@ -477,7 +477,7 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
             attributable = book.rnd(f"B{r}*{contrib}", 10000, unit=1)
             formula(ws, f"C{r}", book.rnd(f"{attributable}*{rate}", 10000), "xlp_yen")
         else:
-            formula(ws, f"C{r}", f'IF(N(C_RoyaltyRate)=0,0,' + book.fn(
+            formula(ws, f"C{r}", 'IF(N(C_RoyaltyRate)=0,0,' + book.fn(
                 "XLP_ROYALTY", rng, "C_RoyaltyRate",
                 'IF(C_Contribution="",1,C_Contribution)', "CardRef") + ")", "xlp_yen")
         formula(ws, f"D{r}", f'IF({wname}="",{card_w},ROUND({wname}*10000,0))', "xlp_int")

@@ -11,39 +11,49 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import InputError
 
 FIXED = datetime(2000, 1, 1, 0, 0, 0)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+class _FixedDateZip(zipfile.ZipFile):
+    """A zip whose entries all carry one fixed date (openpyxl would stamp the clock)."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        name = getattr(zinfo_or_arcname, "filename", zinfo_or_arcname)
+        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        super().writestr(info, data)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl writes each worksheet from a temporary file: take its bytes, not its date.
+        with open(filename, "rb") as f:
+            self.writestr(arcname or os.path.basename(filename), f.read())
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
-    """The .xlsx bytes of ``wb`` with fixed timestamps (same workbook → same bytes)."""
+    """The .xlsx bytes of ``wb`` with fixed timestamps (same workbook → same bytes).
+
+    Written in one pass through openpyxl's ``ExcelWriter`` into a zip with fixed entry
+    dates; unlike ``Workbook.save`` it leaves the document's dates as set here.
+    """
     wb.properties.creator = "xl-pricing"
     wb.properties.lastModifiedBy = "xl-pricing"
     wb.properties.created = FIXED
     wb.properties.modified = FIXED
-    raw = io.BytesIO()
-    wb.save(raw)
     out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                data = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            info = zipfile.ZipInfo(item.filename, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, data)
+    archive = _FixedDateZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(wb, archive).save()  # closes the archive
     return out.getvalue()
 
 
