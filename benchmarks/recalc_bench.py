@@ -50,7 +50,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from xl_pricing.libreoffice import kill_group
 
 HERE = Path(__file__).resolve().parent
 LO_WARM = HERE / "lo_warm.py"
@@ -81,46 +82,6 @@ def _say(text: str) -> None:
 
 # -- processes ------------------------------------------------------------------------------
 
-def _group_alive(pgid: int) -> bool:
-    """Whether process group ``pgid`` has a live (not zombie) member (Linux /proc)."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return False
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read().decode("utf-8", "replace")
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL ``proc``'s process group (it leads it) and wait until it is gone."""
-    pgid = proc.pid
-    deadline = time.monotonic() + 10.0
-    while True:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            pass
-        if proc.poll() is not None and not _group_alive(pgid):
-            return
-        if time.monotonic() > deadline:
-            _say(f"warning: process group {pgid} still has live members after SIGKILL")
-            return
-
-
 def _run(command: list[str], timeout: float, what: str) -> str:
     """Run ``command`` in its own process group; its stdout, or RuntimeError."""
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -128,11 +89,11 @@ def _run(command: list[str], timeout: float, what: str) -> str:
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc, proc.pid)
         raise RuntimeError(f"{what}: no answer within {timeout:g} s; its process group was "
                            "killed") from None
     except BaseException:
-        _kill_group(proc)
+        kill_group(proc, proc.pid)
         raise
     if proc.returncode != 0:
         tail = "\n".join((err or "").strip().splitlines()[-15:])
@@ -273,7 +234,7 @@ class _Listener:
     def stop(self) -> None:
         try:
             if self.proc is not None:
-                _kill_group(self.proc)
+                kill_group(self.proc, self.proc.pid)
         finally:
             self.log.close()
 

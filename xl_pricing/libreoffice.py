@@ -235,7 +235,7 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def _kill_group(proc: subprocess.Popen, pgid: int | None) -> None:
+def kill_group(proc: subprocess.Popen, pgid: int | None) -> None:
     """Kill ``proc`` and every process of its group, and wait (briefly) until they are gone."""
     if pgid is not None and hasattr(os, "killpg"):
         deadline = time.monotonic() + 5.0
@@ -279,14 +279,14 @@ def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.Compl
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc, pgid)
+        kill_group(proc, pgid)
         raise LibreOfficeTimeout(
             f"{what}: LibreOffice did not finish within {timeout:g} s; its process group "
             f"was killed (raise the timeout if the workbook is large)",
             command, timeout, pgid,
         ) from None
     except BaseException:
-        _kill_group(proc, pgid)
+        kill_group(proc, pgid)
         raise
     if pgid is not None and hasattr(os, "killpg"):
         # soffice.bin normally exits with its launcher; make sure nothing lingers.
