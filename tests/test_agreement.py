@@ -25,6 +25,14 @@ needs_lo = pytest.mark.skipif(lo.find_soffice() is None,
 
 
 def assert_agrees(values: dict, project, card, where: str) -> None:
+    from xl_pricing.pricing import allocate, tax_credit
+    q = quote(project, card)
+    for party, amount in allocate(q, card).by_party.items():
+        assert values[f"Alloc_{party}"] == int(amount), f"{where}: Alloc_{party}"
+    if project.tax.use_credit:
+        credit = tax_credit(q.pre_tax_total(), card, project.tax.partner,
+                            project.tax.corporate_tax).credit
+        assert values["TaxCredit"] == int(credit), f"{where}: TaxCredit"
     expected = expected_names(project, card)
     ap = project.project.approach
     for name, amount in expected.items():
