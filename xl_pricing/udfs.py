@@ -364,7 +364,7 @@ def XLP_ROYALTY(sales, rate, contribution=None, card=None):
     """Running royalty = (Σ sales × contribution share, to the yen) × rate, rounded by the
     card's rule."""
     amounts = [_number(v, f"sales[{i + 1}]", "sales in yen") for i, v in
-               enumerate(_as_list(sales)) if not _missing(v)]
+               enumerate(_cells(sales)) if not _missing(v)]
     share = Decimal(1) if _missing(contribution) else _number(contribution, "contribution",
                                                                "a share between 0 and 1")
     return _yen(_royalty(amounts, _number(rate, "rate", "a royalty rate between 0 and 1"),
@@ -377,8 +377,8 @@ def XLP_ROYALTY(sales, rate, contribution=None, card=None):
 def XLP_MILESTONES(amounts, achieved):
     """Sum of the milestone payments whose achieved flag is TRUE."""
     a = [_number(v, f"amounts[{i + 1}]", "a payment in yen") for i, v in
-         enumerate(_as_list(amounts))]
-    return _yen(_milestones(a, _flags(_as_list(achieved), "achieved")))
+         enumerate(_cells(amounts))]
+    return _yen(_milestones(a, _flags(_cells(achieved), "achieved")))
 
 
 @xlp
@@ -475,16 +475,10 @@ def XLP_CARD(card=None):
 
 
 def _cells(value: Any) -> list[Any]:
-    """The cells of an argument, row by row: a scalar, or a range as xlwings' ``ndim=2``
-    converter gives it (a list of rows)."""
+    """The cells of an argument in order: a scalar, a range as xlwings' ``ndim=1``
+    converter gives it (a list) or as its ``ndim=2`` converter gives it (a list of rows)."""
     if isinstance(value, list):
         return [v for row in value for v in (row if isinstance(row, list) else [row])]
-    return [value]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
     return [value]
 
 
