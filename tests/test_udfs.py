@@ -15,7 +15,9 @@ range); the payload form is derived from that the way Excel would send it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import socket
@@ -335,7 +337,11 @@ def _free_port() -> int:
 
 
 def test_real_server_on_loopback(tmp_path):
-    pytest.importorskip("xlwings_server", reason="the optional [server] extra")
+    # Only look for the extra: importing xlwings_server here would switch this process's
+    # xlwings into server mode.
+    if importlib.util.find_spec("xlwings_server") is None:
+        pytest.skip("the optional [server] extra")
+    import xlwings
     port = _free_port()
     env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_ENVIRONMENT": "prod"}
     proc = subprocess.Popen([sys.executable, "-m", "xl_pricing", "excel", "serve", "--port",
@@ -343,7 +349,6 @@ def test_real_server_on_loopback(tmp_path):
                             stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
     try:
         url = f"http://127.0.0.1:{port}/xlwings/custom-functions-call"
-        import xlwings
         body = json.dumps({**payload("XLP_TIMECHARGE", [50000, 12]),
                            "version": xlwings.__version__}).encode()
         deadline = time.monotonic() + 60
@@ -359,7 +364,8 @@ def test_real_server_on_loopback(tmp_path):
                                          else "server did not answer in 60 s") from None
                 time.sleep(0.3)
     finally:
-        os.killpg(proc.pid, 15)
+        with contextlib.suppress(ProcessLookupError):  # it may have died: keep its message
+            os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
 
 

@@ -571,31 +571,32 @@ def _resolved(ref: str, rates_dir: str | None) -> str:
 
 
 _STAT_EVERY = 1.0  # seconds between checks that a card file changed on disk
-_checked: dict[str, tuple[float, RateCard]] = {}
+_checked: dict[str, tuple[float, RateCard]] = {}  # by reference as given
 
 
 def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
     """Load and validate a rate card (see :func:`resolve_card` for what ``ref`` may be).
 
     Cached by path, modification time and size, so Excel functions calling it thousands of
-    times parse the file once and still see an edited card (within a second: the file is
-    looked at at most once a second).
+    times parse the file once and still see an edited card within a second: a reference is
+    resolved (``XL_PRICING_RATES``, the file's date and size) at most once a second.  That
+    check is what an Excel function call would otherwise spend most of its time on.
 
     Raises:
         InputError: unknown card, unreadable file, invalid TOML or invalid content — the
             message names the file, key path, value and what was expected.
     """
     key = "" if ref is None else str(ref).strip()
-    path = _resolved(key, os.environ.get("XL_PRICING_RATES"))
     now = time.monotonic()
-    seen = _checked.get(path)
+    seen = _checked.get(key)
     if seen is not None and now - seen[0] < _STAT_EVERY:
         return seen[1]
+    path = _resolved(key, os.environ.get("XL_PRICING_RATES"))
     try:
         st = os.stat(path)
     except OSError:
         _resolved.cache_clear()
         raise InputError("card", key or path, "an existing rate-card file") from None
     card = _load_cached(path, st.st_mtime_ns, st.st_size)
-    _checked[path] = (now, card)
+    _checked[key] = (now, card)
     return card

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import math
 import os
 import sys
 from decimal import Decimal
@@ -92,14 +93,33 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Excel sends every number as a float, and a sheet sends the same few over and over (a
+# rank's rate, a month count): converting one to Decimal costs as much as the engine call
+# it feeds, so conversions are remembered (a bounded table; Decimals are immutable).
+_DECIMALS: dict[float, Decimal] = {}
+_DECIMALS_MAX = 65_536
+_INF = float("inf")
+
+
+def _decimal(value: float) -> Decimal:
+    """A finite float as the Decimal a person typed: 12.5 → 12.5, 0.1 → 0.1 (not the
+    binary 0.1000000000000000055…), 5000000.0 → 5000000."""
+    d = _DECIMALS.get(value)
+    if d is None:
+        d = Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
+        if len(_DECIMALS) < _DECIMALS_MAX:
+            _DECIMALS[value] = d
+    return d
+
+
 def _number(value: Any, name: str, expected: str = "a number") -> Decimal:
     """An Excel number as Decimal; text that is a number is accepted, anything else not."""
-    if type(value) is float and value == value:  # the usual case, kept quick
-        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
+    if type(value) is float and value - value == 0.0:  # the usual case; not NaN or ±inf
+        return _decimal(value)
     if isinstance(value, bool) or _missing(value):
         raise InputError(name, InputError.MISSING if _missing(value) else value, expected)
     if isinstance(value, (int, float, Decimal)):
-        if isinstance(value, float) and value != value:  # NaN from an error cell
+        if isinstance(value, float) and not math.isfinite(value):  # NaN: an error cell
             raise InputError(name, value, expected)
         x = D(value)
     elif isinstance(value, str):
@@ -114,6 +134,8 @@ def _number(value: Any, name: str, expected: str = "a number") -> Decimal:
 
 
 def _nonneg(value: Any, name: str, what: str = "a number >= 0") -> Decimal:
+    if type(value) is float and 0.0 <= value < _INF:  # the usual case; NaN fails the test
+        return _DECIMALS.get(value) or _decimal(value)
     x = _number(value, name, what)
     if x < 0:
         raise InputError(name, value, what)
@@ -203,7 +225,7 @@ def XLP_TIMECHARGE(rate, hours, card=None):
     of rates and hours it spills one time charge per row: one call prices a whole table."""
     c = _card(card)
     if not isinstance(rate, list) and not isinstance(hours, list):  # one cell each
-        return _yen(c.rounding.apply(_time_charge(
+        return int(c.rounding.apply(_time_charge(
             _nonneg(rate, "rate", "an hourly rate in yen >= 0"),
             _nonneg(hours, "hours", "a number of hours >= 0"))))
     rates, hrs = _cells(rate), _cells(hours)
