@@ -422,3 +422,37 @@ def test_wrong_number_of_arguments_is_reported(tmp_path):
     assert [(p.where, p.reason.split(" (")[0]) for p in result.errors] == [
         ("Sheet1!A1", "XLP_TIMECHARGE: wrong number of arguments"),
         ("Sheet1!A2", "XLP_CARD: wrong number of arguments")]
+
+
+# -- the replayed evaluation order is the dispatcher's ------------------------------------
+
+STANDARD = Path(__file__).resolve().parent.parent / "workbooks"
+
+
+@pytest.mark.parametrize("name", ["jp-default-native.xlsx", "full-features-udf.xlsx"])
+def test_replay_gives_the_dispatchers_value_for_every_cell(name):
+    """After the first recalculation with a set of input cells, later ones replay the
+    order ``formulas``' dispatcher found, without it; every cell and name must come out
+    as the dispatcher computes it, for several inputs."""
+    from xl_pricing.recalc import _python
+
+    book = Recalculator(STANDARD / name)
+    nodes = book.model.dsp.nodes
+    totals = []
+    for inputs in ({}, {"R_Source": [["rank"], ["rank"], [None]],
+                        "R_Rank": [["professor"], ["associate_professor"], [None]],
+                        "R_Hours": [[120], [300], [None]]},
+                   {"R_Source": [["rank"], [None], ["consulting"]],
+                    "R_Rank": [["professor"], [None], [None]],
+                    "R_Hours": [[7.5], [None], [12]]}):
+        given = book._input_values(inputs)
+        first = book.values(inputs, strict=False)         # records the order
+        replayed = book._replays[frozenset(given)].run(given)
+        expected = book.model.calculate(inputs=given)     # the dispatcher, afresh
+        cells = [k for k in expected if nodes.get(k, {}).get("type") == "data"]
+        assert len(cells) > 500
+        assert {k: _python(replayed.get(k)) for k in cells} == \
+            {k: _python(expected[k]) for k in cells}
+        assert book.values(inputs, strict=False) == first  # through the public call
+        totals.append(first["Total"])
+    assert totals[0] < totals[2] < totals[1]  # the inputs reach the total
