@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import coordinate_to_tuple, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..project import Project
 from ..rates import RateCard
+from .styles import apply
 
 Target = Literal["udf", "native", "officejs"]
 TARGETS: tuple[Target, ...] = ("udf", "native", "officejs")
@@ -43,6 +45,24 @@ def bp(fraction: Decimal) -> int:
     v = fraction * 10000
     assert v == v.to_integral_value(), fraction
     return int(v)
+
+
+@lru_cache(maxsize=1 << 14)
+def _absolute(ref: str) -> str:
+    """``B5`` → ``$B$5`` (the same few thousand cells come up in every workbook)."""
+    return ("$" + "".join(c for c in ref if c.isalpha()) + "$" +
+            "".join(c for c in ref if c.isdigit()))
+
+
+@lru_cache(maxsize=1 << 14)
+def _row_col(ref: str) -> tuple[int, int]:
+    """``B5`` → ``(5, 2)``, remembered: parsed once per batch, not once per workbook."""
+    return coordinate_to_tuple(ref)
+
+
+def _cell(ws: Worksheet, ref: str) -> Cell:
+    """The cell at ``ref`` (created when new), as ``ws[ref]`` gives it for one cell."""
+    return ws.cell(*_row_col(ref))
 
 
 def col(n: int) -> str:
@@ -66,15 +86,15 @@ class Book:
     is_template: bool
     names: dict[str, str] = field(default_factory=dict)
     cells: dict[str, list[str]] = field(default_factory=dict)
+    folded: set[str] = field(default_factory=set)  # the names upper-cased
 
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
         """Define a workbook-level name for ``ref`` on ``ws`` (absolute); returns the name."""
-        if name.upper() in (n.upper() for n in self.names):  # Excel names ignore case
+        if name.upper() in self.folded:  # Excel names ignore case
             raise ValueError(f"defined name {name!r} twice")
-        parts = ref.split(":")
-        absolute = ":".join("$" + "".join(c for c in p if c.isalpha()) + "$" +
-                            "".join(c for c in p if c.isdigit()) for p in parts)
+        self.folded.add(name.upper())
+        absolute = ":".join(_absolute(p) for p in ref.split(":"))
         target = f"{quote_sheetname(ws.title)}!{absolute}"
         self.wb.defined_names[name] = DefinedName(name, attr_text=target)
         self.names[name] = target
@@ -128,14 +148,14 @@ class Book:
 def put(ws: Worksheet, ref: str, value: Any, style: str | None = None,
         number_format: str | None = None) -> Cell:
     """Write a value; text that starts like a formula is stored as text, never a formula."""
-    c = ws[ref]
+    c = _cell(ws, ref)
     c.value = value
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not getattr(
             value, "is_formula", False):
         c.data_type = "s"
         c.quotePrefix = True
     if style:
-        c.style = style
+        apply(c, style)
     if number_format:
         c.number_format = number_format
     return c
@@ -149,10 +169,10 @@ class F(str):
 
 def formula(ws: Worksheet, ref: str, text: str, style: str | None = None,
             number_format: str | None = None) -> Cell:
-    c = ws[ref]
+    c = _cell(ws, ref)
     c.value = text if text.startswith("=") else "=" + text
     if style:
-        c.style = style
+        apply(c, style)
     if number_format:
         c.number_format = number_format
     return c

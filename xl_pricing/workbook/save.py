@@ -43,6 +43,17 @@ class _FixedDateZip(zipfile.ZipFile):
             self.writestr(arcname or os.path.basename(filename), f.read())
 
 
+class _Buffer(io.BytesIO):
+    """A buffer the XML writer only writes to.
+
+    A text stream over a readable buffer also gets a decoder, which Python resets on every
+    write (≈0.5 µs each, thousands of writes a workbook); this buffer says it cannot be read.
+    """
+
+    def readable(self) -> bool:
+        return False
+
+
 class _InMemoryWriter(ExcelWriter):
     """openpyxl's writer, serialising each worksheet in memory.
 
@@ -59,7 +70,7 @@ class _InMemoryWriter(ExcelWriter):
         ws._drawing = SpreadsheetDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
-        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer = WorksheetWriter(ws, out=_Buffer())
         writer.write()
         ws._rels = writer._rels
         self._archive.writestr(ws.path[1:], writer.read())
