@@ -348,6 +348,21 @@ def test_bad_input_to_a_udf_reports_cell_and_message(tmp_path):
     assert book.values({"Hours": 1}) == {"Cost": 50_000, "Hours": 1, "Twice": 100_000}
 
 
+def test_a_function_error_stays_reported_when_other_inputs_change(tmp_path):
+    # Later recalculations recompute only what a changed input reaches: the message of
+    # an XLP_ function in a cell left as it was must still be there.
+    path = one_sheet(tmp_path, {"B1": -1, "B2": 12, "B3": "=XLP_TIMECHARGE(B1,B2)",
+                                "C1": 3, "C2": "=C1*2"},
+                     {"Rate": "Sheet1!$B$1", "Cost": "Sheet1!$B$3", "N": "Sheet1!$C$1",
+                      "Twice": "Sheet1!$C$2"})
+    book = Recalculator(path)
+    for n in (4, 5, 6):                       # dispatcher, full replay, incremental
+        result = book.calculate({"N": n})
+        assert result.values["Twice"] == 2 * n and result.values["Cost"] == "#VALUE!"
+        assert [p.cell for p in result.errors] == ["B3"]
+    assert book.values({"N": 7, "Rate": 100})["Cost"] == 1200   # fixed: no error left
+
+
 def test_bad_constant_arguments_are_reported_too(tmp_path):
     # formulas evaluates a formula of constants once, while loading: still reported.
     path = one_sheet(tmp_path, {"A1": '=XLP_RATE("dean")', "A2": 1},
@@ -432,21 +447,24 @@ STANDARD = Path(__file__).resolve().parent.parent / "workbooks"
 @pytest.mark.parametrize("name", ["jp-default-native.xlsx", "full-features-udf.xlsx"])
 def test_replay_gives_the_dispatchers_value_for_every_cell(name):
     """After the first recalculation with a set of input cells, later ones replay the
-    order ``formulas``' dispatcher found, without it; every cell and name must come out
-    as the dispatcher computes it, for several inputs."""
+    order ``formulas``' dispatcher found, without it, recomputing only what changed
+    inputs reach; every cell and name must come out as the dispatcher computes it."""
     from xl_pricing.recalc import _python
 
     book = Recalculator(STANDARD / name)
     nodes = book.model.dsp.nodes
+    team = {"R_Source": [["rank"], ["rank"], [None]],
+            "R_Rank": [["professor"], ["associate_professor"], [None]],
+            "R_Hours": [[120], [300], [None]]}
     totals = []
-    for inputs in ({}, {"R_Source": [["rank"], ["rank"], [None]],
-                        "R_Rank": [["professor"], ["associate_professor"], [None]],
-                        "R_Hours": [[120], [300], [None]]},
-                   {"R_Source": [["rank"], [None], ["consulting"]],
+    for inputs in ({},                                               # no input cells
+                   team,                                             # recorded, then full
+                   {**team, "R_Hours": [[7.5], [300], [None]]},      # one cell changed
+                   {**team, "R_Source": [["rank"], [None], ["consulting"]],
                     "R_Rank": [["professor"], [None], [None]],
-                    "R_Hours": [[7.5], [None], [12]]}):
+                    "R_Hours": [[7.5], [None], [12]]}):              # several changed
         given = book._input_values(inputs)
-        first = book.values(inputs, strict=False)         # records the order
+        first = book.values(inputs, strict=False)
         replayed = book._replays[frozenset(given)].run(given)
         expected = book.model.calculate(inputs=given)     # the dispatcher, afresh
         cells = [k for k in expected if nodes.get(k, {}).get("type") == "data"]
@@ -455,4 +473,4 @@ def test_replay_gives_the_dispatchers_value_for_every_cell(name):
             {k: _python(expected[k]) for k in cells}
         assert book.values(inputs, strict=False) == first  # through the public call
         totals.append(first["Total"])
-    assert totals[0] < totals[2] < totals[1]  # the inputs reach the total
+    assert totals[0] < totals[3] < totals[2] < totals[1]  # the inputs reach the total
