@@ -70,7 +70,7 @@ from .errors import InputError, InputErrors, _plain
 from .pricing import quote
 from .project import _DATE_KEYS, _INFO_KEYS, Project, project_from_pairs
 from .rates import RateCard, load_card
-from .workbook import TARGETS, build_workbook, output_name
+from .workbook import TARGETS, SheetReuse, build_workbook, output_name
 from .workbook.save import workbook_bytes, write_atomic
 
 __all__ = ["read_table", "count_rows", "run_batch", "BatchResult", "RowError",
@@ -419,6 +419,8 @@ class _Job:
     out_dir: Path
     force: bool
     source: str
+    # Sheets the same for many rows (Rates, the forms), built once per process.
+    sheets: SheetReuse = field(default_factory=SheetReuse)
 
 
 _JOB: _Job | None = None
@@ -533,7 +535,8 @@ def _process(job: _Job, number: int, row: dict[str, Any], stop: Any = None) -> _
         if path.exists() and not job.force:
             raise InputError("project.id", info.id, f"an id whose workbook {name} does not "
                              f"exist yet in {job.out_dir} (or force to replace it)")
-        data = workbook_bytes(build_workbook(job.card, project, job.target))  # type: ignore
+        data = workbook_bytes(build_workbook(job.card, project, job.target,  # type: ignore
+                                             job.sheets))
         if stop is not None and stop.is_set():
             return _Outcome(number, cancelled=True)
         write_atomic(path, data, force=job.force)

@@ -10,21 +10,25 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import InputError
 from ..project import Project, fiscal_year, parse_project
 from ..rates import RateCard, resolve_card
 from .book import TARGETS, Book, Target
-from .inputs import project_sheet, rates_sheet
+from .inputs import fa_resolution, project_sheet, rates_sheet
 from .quotes import calc_sheet, quote_a, quote_b, quote_c, quote_x
+from .reuse import SheetReuse, same
 from .save import workbook_bytes, write_atomic
 from .styles import register
-from .views import allocation_sheet, compare_sheet, forms_sheets, industrial_sheet
+from .views import (allocation_sheet, compare_sheet, form_current_sheet, form_new_sheet,
+                    industrial_sheet)
 
 __all__ = ["build_workbook", "build", "workbook_bytes", "TARGETS", "template_project",
-           "output_name"]
+           "output_name", "SheetReuse"]
 
 
 def template_project(card: RateCard) -> Project:
@@ -46,8 +50,14 @@ def card_reference(card: RateCard) -> str:
 
 
 def build_workbook(card: RateCard, project: Project | None = None,
-                   target: Target = "udf") -> Workbook:
-    """The standard workbook for ``card`` (pre-filled for ``project`` when given)."""
+                   target: Target = "udf", reuse: SheetReuse | None = None) -> Workbook:
+    """The standard workbook for ``card`` (pre-filled for ``project`` when given).
+
+    ``reuse`` (a batch's) lends sheets built for an earlier workbook that come out the same
+    here: Rates (same card, target and F&A rates of the fiscal years) and the two forms.
+    The workbook's bytes are the same with it or without it, but a lent sheet is empty in
+    memory (its XML goes straight into the file): with ``reuse``, only write the workbook.
+    """
     if target not in TARGETS:
         raise InputError("--target", target, "udf, native or officejs")
     wb = Workbook()
@@ -56,7 +66,12 @@ def build_workbook(card: RateCard, project: Project | None = None,
                 card_ref=card_reference(card), is_template=project is None)
     wb.remove(wb.active)
     project_sheet(book)
-    rates_sheet(book)  # first, so formulas can point at its cells
+    # Rates first, so formulas can point at its cells.  A reused sheet's key names all it
+    # is made of (see each builder's docstring): the card itself, target, card reference.
+    made_of = (same(card), target, book.card_ref)
+    fa_keys = fa_resolution(card, book.project)
+    _sheet(book, reuse, ("Rates", *made_of, tuple(map(tuple, fa_keys))),
+           lambda: rates_sheet(book, fa_keys))
     years = list(book.project.fiscal_years)
     calc = calc_sheet(book, years)
     x = quote_x(book, calc)
@@ -64,7 +79,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
     b = quote_b(book, calc, x, a)
     c = quote_c(book, calc, x)
     compare_sheet(book)
-    forms_sheets(book)
+    _sheet(book, reuse, ("Form (current)", *made_of), lambda: form_current_sheet(book))
+    _sheet(book, reuse, ("Form (new)", *made_of), lambda: form_new_sheet(book))
     allocation_sheet(book)
     industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c}[book.project.project.approach])
     # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
@@ -72,6 +88,11 @@ def build_workbook(card: RateCard, project: Project | None = None,
         wb.move_sheet(name, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(name))
     wb.active = 0
     return wb
+
+
+def _sheet(book: Book, reuse: SheetReuse | None, key: tuple, build: Callable[[], Worksheet]
+           ) -> Worksheet:
+    return build() if reuse is None else reuse.sheet(book, key, build)
 
 
 def output_name(card: RateCard, project: Project | None, target: Target) -> str:

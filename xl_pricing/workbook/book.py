@@ -93,15 +93,22 @@ class Book:
         """Define a workbook-level name for ``ref`` on ``ws`` (absolute); returns the name."""
         if name.upper() in self.folded:  # Excel names ignore case
             raise ValueError(f"defined name {name!r} twice")
-        self.folded.add(name.upper())
         absolute = ":".join(_absolute(p) for p in ref.split(":"))
         target = f"{quote_sheetname(ws.title)}!{absolute}"
+        cells = [f"{quote_sheetname(ws.title)}!{c.coordinate}"
+                 for row in ws[ref] for c in (row if isinstance(row, tuple) else (row,))] \
+            if ":" in ref else [f"{quote_sheetname(ws.title)}!{ref}"]
+        return self.add_name(name, target, cells)
+
+    def add_name(self, name: str, target: str, cells: list[str]) -> str:
+        """Define ``name`` as ``target`` (``'Sheet'!$A$1:$A$3``) made of ``cells``: what
+        ``define`` does once it knows them, and how a reused sheet's names come back."""
+        if name.upper() in self.folded:
+            raise ValueError(f"defined name {name!r} twice")
+        self.folded.add(name.upper())
         self.wb.defined_names[name] = DefinedName(name, attr_text=target)
         self.names[name] = target
-        self.cells[name] = [f"{quote_sheetname(ws.title)}!{c.coordinate}"
-                            for row in ws[ref] for c in (row if isinstance(row, tuple)
-                                                         else (row,))] \
-            if ":" in ref else [f"{quote_sheetname(ws.title)}!{ref}"]
+        self.cells[name] = cells
         return name
 
     def cell(self, name: str, n: int) -> str:

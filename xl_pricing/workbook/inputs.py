@@ -79,8 +79,13 @@ def _rate(book: Book, ws: Worksheet, row: int, label: str, name: str, fraction: 
     return row + 1
 
 
-def rates_sheet(book: Book) -> Worksheet:
-    """The card: identity, settings and tables; names such as ``Rank_Hourly``."""
+def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet:
+    """The card: identity, settings and tables; names such as ``Rank_Hourly``.
+
+    Made of the card, the target, ``book.card_ref`` and the F&A rates of the project's
+    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given) — nothing
+    else of the project, so that a batch can reuse it (``build_workbook``).
+    """
     card, m = book.card, book.card.model
     ws = book.wb.create_sheet("Rates")
     ws.column_dimensions["A"].width = 44
@@ -196,7 +201,7 @@ def rates_sheet(book: Book) -> Worksheet:
     r = table(book, ws, r, 1, [Column("F&A 年度別キー / Key activity/location/field/FY",
                                       "FA_Key", width=44),
                                Column("bp", "FA_Bp", "xlp_int")],
-              fa_resolution(book.card, book.project))
+              fa_resolution(book.card, book.project) if fa_keys is None else fa_keys)
     r = table(book, ws, r, 1, [
         Column("オプション / Option", "Opt_Id"), Column("日本語", "Opt_LabelJA"),
         Column("English", "Opt_LabelEN"), Column("方式 / Method", "Opt_Method"),

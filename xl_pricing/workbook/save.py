@@ -22,6 +22,7 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import InputError
+from . import reuse
 
 FIXED = datetime(2000, 1, 1, 0, 0, 0)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -70,10 +71,19 @@ class _InMemoryWriter(ExcelWriter):
         ws._drawing = SpreadsheetDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
-        writer = WorksheetWriter(ws, out=_Buffer())
-        writer.write()
-        ws._rels = writer._rels
-        self._archive.writestr(ws.path[1:], writer.read())
+        styles = self.workbook._cell_styles
+        template = reuse.placed(ws)
+        if template is not None:  # a sheet built for an earlier workbook (see reuse.py)
+            xml = template.render(styles)
+        else:
+            before = list(styles) if reuse.waiting(ws) else None
+            writer = WorksheetWriter(ws, out=_Buffer())
+            writer.write()
+            ws._rels = writer._rels
+            xml = writer.read()
+            if before is not None:
+                reuse.written(ws, xml, writer._rels, before, styles)
+        self._archive.writestr(ws.path[1:], xml)
         self.manifest.append(ws)
 
 

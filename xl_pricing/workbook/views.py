@@ -63,8 +63,9 @@ def compare_sheet(book: Book) -> Worksheet:
     return ws
 
 
-def forms_sheets(book: Book) -> None:
-    # The current form: ① direct ② academic contribution ③ indirect ④ strategic, total.
+def form_current_sheet(book: Book) -> Worksheet:
+    """The current form: ① direct ② academic contribution ③ indirect ④ strategic, total.
+    The same for every project (only names of cells elsewhere)."""
     ws = _sheet(book, "Form (current)", "共同研究申込書（現行様式）/ Application form (current)")
     put(ws, "A5", "経費 / Expenses", "xlp_header")
     put(ws, "B5", "金額 / Amount", "xlp_header")
@@ -79,8 +80,12 @@ def forms_sheets(book: Book) -> None:
     book.define("Form_Total", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
+    return ws
 
-    # The new form: (1) remuneration [A] incl. / [B] excl. expenses, (2) expenses borne.
+
+def form_new_sheet(book: Book) -> Worksheet:
+    """The new form: (1) remuneration [A] incl. / [B] excl. expenses, (2) expenses borne.
+    The same for every project of a target (only names of cells elsewhere)."""
     ws = _sheet(book, "Form (new)", "共同研究申込書（新様式・総額方式）/ Application form (new)")
     pre_tax = chosen("{ap}_Total") + "-Form_Tax"
     rows = [
@@ -104,6 +109,7 @@ def forms_sheets(book: Book) -> None:
         book.define(name, ws, f"B{6 + i}")
     print_setup(ws)
     protect(ws)
+    return ws
 
 
 def _tax_credit(book: Book, base: str) -> str:

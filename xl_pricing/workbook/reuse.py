@@ -1,0 +1,202 @@
+"""Sheets that come out the same in many workbooks, built and serialised once.
+
+In a batch every workbook has a Rates sheet that depends only on the card, the target and
+the fiscal years of the project, and two form sheets that depend only on the target.
+Building and serialising them is about a fifth of a workbook's time.  A :class:`SheetReuse`
+keeps, per key (everything such a sheet is made from), the sheet's XML and the names it
+defines; the next workbook with the same key gets an empty sheet of the same title in its
+place, its names replayed, and the writer (``save.py``) puts the XML in.
+
+The bytes stay those of a sheet built anew:
+
+* The only thing in a worksheet's XML that depends on the rest of the workbook is the
+  index of each cell's style (``s="7"``), which openpyxl assigns in the order styles are
+  first written.  The XML is kept with those indices taken out and the cells' styles kept
+  in their order; writing it again assigns them in the same order (:class:`Template`).
+* A sheet is taken only after a check: its XML rebuilt from the template equals what
+  openpyxl wrote, and it has nothing that links it to other parts of the file (charts,
+  images, comments, hyperlinks, tables, conditional formats, print titles, filters, names
+  of its own).  Otherwise it is built anew every time.
+* The key must name everything the sheet is built from; ``build_workbook`` says what.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from copy import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+from weakref import WeakKeyDictionary
+
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .book import Book
+
+# A cell's style index: openpyxl writes a styled cell as <c r="B5" s="7" ...>.  Text in
+# the XML is escaped (no "<" in it), so this cannot match inside a value or formula.
+_STYLE_INDEX = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}" s="([0-9]+)"')
+
+
+@dataclass(frozen=True)
+class Template:
+    """A worksheet's XML without its style indices.
+
+    ``parts`` are the XML between the indices; ``uses[i]`` says which of ``styles`` the
+    i-th styled cell has; ``styles`` are in the order they first occur in the sheet.
+    """
+
+    parts: tuple[bytes, ...]
+    uses: tuple[int, ...]
+    styles: tuple[StyleArray, ...]
+
+    @classmethod
+    def capture(cls, xml: bytes, cell_styles: list[StyleArray]) -> Template:
+        """The template of ``xml``, written with ``cell_styles`` (the workbook's list)."""
+        parts: list[bytes] = []
+        uses: list[int] = []
+        first: dict[int, int] = {}  # style index in the workbook → position in ``styles``
+        pos = 0
+        for m in _STYLE_INDEX.finditer(xml):
+            parts.append(xml[pos:m.start(1)])
+            uses.append(first.setdefault(int(m.group(1)), len(first)))
+            pos = m.end(1)
+        parts.append(xml[pos:])
+        styles = tuple(copy(cell_styles[index]) for index in first)
+        return cls(tuple(parts), tuple(uses), styles)
+
+    def render(self, cell_styles: IndexedList) -> bytes:
+        """The XML for a workbook whose style list is ``cell_styles``; adds the sheet's
+        styles to it in the order writing the sheet's cells would."""
+        ids = [str(cell_styles.add(copy(s))).encode() for s in self.styles]
+        out = [self.parts[0]]
+        for use, part in zip(self.uses, self.parts[1:]):
+            out.append(ids[use])
+            out.append(part)
+        return b"".join(out)
+
+
+class _Same:
+    """A key part compared by identity (a rate card: the same object, never a copy that
+    may have been changed); holding it keeps its id from being reused."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
+def same(obj: Any) -> _Same:
+    """``obj`` as part of a key, by identity."""
+    return _Same(obj)
+
+
+@dataclass
+class _Entry:
+    """What a sheet left in its workbook: its place, its state, the names it defined
+    (name, target, cells) and, once a built copy has been written and checked, its XML."""
+
+    title: str
+    index: int
+    state: str
+    names: list[tuple[str, str, list[str]]]
+    template: Template | None = None
+    reusable: bool = True
+
+
+# Sheets waiting to be written: built ones whose XML an entry wants, and placeholders.
+_CAPTURE: WeakKeyDictionary[Worksheet, _Entry] = WeakKeyDictionary()
+_PLACED: WeakKeyDictionary[Worksheet, Template] = WeakKeyDictionary()
+
+
+@dataclass
+class SheetReuse:
+    """Sheets kept for reuse, by key; the ``size`` most recently used are kept.
+
+    One per batch (or batch worker): keys hold the rate card by identity, and a card is not
+    changed during a batch.
+    """
+
+    size: int = 16
+    _entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"size": self.size, "_entries": OrderedDict()}  # a worker starts empty
+
+    def sheet(self, book: Book, key: Hashable, build: Callable[[], Worksheet]) -> Worksheet:
+        """The sheet ``build()`` makes in ``book`` — built, or its XML reused when a sheet
+        with the same ``key`` has been written before."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            if entry.template is not None:
+                return _place(book, entry)
+        before = len(book.names)
+        ws = build()
+        if entry is None:
+            names = [(n, book.names[n], book.cells[n]) for n in list(book.names)[before:]]
+            entry = _Entry(ws.title, book.wb.sheetnames.index(ws.title), ws.sheet_state,
+                           names)
+            self._entries[key] = entry
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        if entry.reusable:
+            _CAPTURE[ws] = entry
+        return ws
+
+
+def _place(book: Book, entry: _Entry) -> Worksheet:
+    """An empty sheet where the reused one goes, and the names it defines."""
+    ws = book.wb.create_sheet(entry.title, entry.index)
+    ws.sheet_state = entry.state
+    for name, target, cells in entry.names:
+        book.add_name(name, target, list(cells))
+    _PLACED[ws] = entry.template  # type: ignore[assignment]
+    return ws
+
+
+def placed(ws: Worksheet) -> Template | None:
+    """The XML to write for ``ws`` when it stands in for a reused sheet."""
+    return _PLACED.get(ws)
+
+
+def _self_contained(ws: Worksheet, rels: Any) -> bool:
+    """Nothing in ``ws`` links to another part of the file or is written by the workbook
+    (so an empty sheet of the same title and state writes the same everywhere else)."""
+    return not (len(rels) or ws._charts or ws._images or ws._comments or ws._hyperlinks
+                or ws._tables or ws._pivots or ws.legacy_drawing is not None
+                or len(ws.conditional_formatting) or ws.print_title_rows
+                or ws.print_title_cols or ws.print_area or ws.auto_filter.ref
+                or len(ws.defined_names))
+
+
+def written(ws: Worksheet, xml: bytes, rels: Any, before: list[StyleArray],
+            cell_styles: IndexedList) -> None:
+    """Keep the XML of a built sheet an entry is waiting for, if it can be reused.
+
+    ``before`` is the workbook's style list before the sheet was written, ``cell_styles``
+    the list after.  The template must give back ``xml`` and ``cell_styles`` exactly.
+    """
+    entry = _CAPTURE.pop(ws, None)
+    if entry is None or entry.template is not None or not entry.reusable:
+        return
+    template = Template.capture(xml, cell_styles)
+    trial = IndexedList(before)
+    if (_self_contained(ws, rels) and template.render(trial) == xml
+            and list(trial) == list(cell_styles)):
+        entry.template = template
+    else:
+        entry.reusable = False
+
+
+def waiting(ws: Worksheet) -> bool:
+    """Whether an entry waits for the XML of ``ws`` (the writer then notes its styles)."""
+    return ws in _CAPTURE
