@@ -105,3 +105,29 @@ def test_a_batch_worker_starts_empty(jp):
     workbook_bytes(build_workbook(jp, make(), "native", reuse))
     assert reuse._entries
     assert not pickle.loads(pickle.dumps(reuse))._entries
+
+
+def test_rows_with_text_to_escape_or_keep_spaces_are_written_the_same(jp):
+    projects = [
+        make(project={"title": "  spaced title  ", "department": "=1+1",
+                      "company": "A & B <C> \"q\" 'x' ＆ 日本"},
+             researchers=[{"name": " Dr. Who ", "rank": "professor", "hours": 12.25}],
+             direct=[{"category": "consumables", "amount": 1234567,
+                      "description": "\tTabbed\n newline"}]),
+        make(project={"title": "-0", "company": "+81"})]
+    reuse = SheetReuse()
+    for _ in range(2):
+        for p in projects:
+            for target in ("udf", "native"):
+                assert workbook_bytes(build_workbook(jp, p, target, reuse)) == \
+                    workbook_bytes(build_workbook(jp, p, target))
+    assert reuse._rows
+
+
+def test_row_memo_is_bounded(jp):
+    reuse = SheetReuse(rows=50)
+    for i in range(3):
+        p = make(project={"id": f"T-{i}", "title": f"title {i}"})
+        assert workbook_bytes(build_workbook(jp, p, "native", reuse)) == \
+            workbook_bytes(build_workbook(jp, p, "native"))
+    assert len(reuse._rows) == 50

@@ -62,6 +62,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
         raise InputError("--target", target, "udf, native or officejs")
     wb = Workbook()
     register(wb)
+    if reuse is not None:
+        reuse.adopt(wb)
     book = Book(wb=wb, card=card, project=project or template_project(card), target=target,
                 card_ref=card_reference(card), is_template=project is None)
     wb.remove(wb.active)

@@ -1,23 +1,29 @@
-"""Sheets that come out the same in many workbooks, built and serialised once.
+"""What comes out the same in many workbooks of a batch, built and serialised once.
 
-In a batch every workbook has a Rates sheet that depends only on the card, the target and
-the fiscal years of the project, and two form sheets that depend only on the target.
-Building and serialising them is about a fifth of a workbook's time.  A :class:`SheetReuse`
-keeps, per key (everything such a sheet is made from), the sheet's XML and the names it
-defines; the next workbook with the same key gets an empty sheet of the same title in its
-place, its names replayed, and the writer (``save.py``) puts the XML in.
+Sheets: every workbook of a batch has a Rates sheet that depends only on the card, the
+target and the fiscal years of the project, and two form sheets that depend only on the
+target.  A :class:`SheetReuse` keeps, per key (everything such a sheet is made from), the
+sheet's XML and the names it defines; the next workbook with the same key gets an empty
+sheet of the same title in its place, its names replayed, and the writer (``save.py``)
+puts the XML in.
 
-The bytes stay those of a sheet built anew:
+Rows: most rows of the other sheets (labels, formulas, empty input cells) are the same
+from one project to the next.  The writer keeps the XML of each row by what its cells hold
+(``row_key``) and writes a row seen before from it.
+
+The bytes stay those openpyxl writes:
 
 * The only thing in a worksheet's XML that depends on the rest of the workbook is the
   index of each cell's style (``s="7"``), which openpyxl assigns in the order styles are
-  first written.  The XML is kept with those indices taken out and the cells' styles kept
-  in their order; writing it again assigns them in the same order (:class:`Template`).
+  first written.  XML is kept with those indices taken out and the cells' styles kept in
+  their order; writing it again assigns them in the same order (:class:`Template`).
 * A sheet is taken only after a check: its XML rebuilt from the template equals what
   openpyxl wrote, and it has nothing that links it to other parts of the file (charts,
   images, comments, hyperlinks, tables, conditional formats, print titles, filters, names
-  of its own).  Otherwise it is built anew every time.
-* The key must name everything the sheet is built from; ``build_workbook`` says what.
+  of its own).  Otherwise it is built anew every time.  A row is kept only when it has no
+  comment, hyperlink or row format and its values are of plain types.
+* A sheet's key must name everything the sheet is built from; ``build_workbook`` says
+  what.  A row's key is everything openpyxl writes it from.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 from collections import OrderedDict
 from copy import copy
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Hashable
 from weakref import WeakKeyDictionary
 
@@ -67,10 +74,21 @@ class Template:
         styles = tuple(copy(cell_styles[index]) for index in first)
         return cls(tuple(parts), tuple(uses), styles)
 
-    def render(self, cell_styles: IndexedList) -> bytes:
+    def render(self, cell_styles: IndexedList, known: dict[int, bytes] | None = None
+               ) -> bytes:
         """The XML for a workbook whose style list is ``cell_styles``; adds the sheet's
-        styles to it in the order writing the sheet's cells would."""
-        ids = [str(cell_styles.add(copy(s))).encode() for s in self.styles]
+        styles to it in the order writing the sheet's cells would.
+
+        ``known`` remembers the index of each of ``styles`` (by identity) for the next
+        template written into the same workbook: an index, once given, never changes.
+        """
+        known = {} if known is None else known
+        ids = []
+        for s in self.styles:
+            index = known.get(id(s))
+            if index is None:
+                index = known[id(s)] = str(cell_styles.add(copy(s))).encode()
+            ids.append(index)
         out = [self.parts[0]]
         for use, part in zip(self.uses, self.parts[1:]):
             out.append(ids[use])
@@ -112,24 +130,48 @@ class _Entry:
     reusable: bool = True
 
 
-# Sheets waiting to be written: built ones whose XML an entry wants, and placeholders.
+# Sheets waiting to be written: built ones whose XML an entry wants, and placeholders;
+# and the workbooks whose rows a memo may write.
 _CAPTURE: WeakKeyDictionary[Worksheet, _Entry] = WeakKeyDictionary()
 _PLACED: WeakKeyDictionary[Worksheet, Template] = WeakKeyDictionary()
+_BOOKS: WeakKeyDictionary[Any, SheetReuse] = WeakKeyDictionary()
 
 
 @dataclass
 class SheetReuse:
-    """Sheets kept for reuse, by key; the ``size`` most recently used are kept.
+    """Sheets kept for reuse, by key; the ``size`` most recently used are kept.  And the XML
+    of worksheet rows written before (``rows`` of them), by what is in their cells.
 
     One per batch (or batch worker): keys hold the rate card by identity, and a card is not
     changed during a batch.
     """
 
     size: int = 16
+    rows: int = 4096
     _entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict, repr=False)
+    _rows: OrderedDict[tuple, Template] = field(default_factory=OrderedDict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"size": self.size, "_entries": OrderedDict()}  # a worker starts empty
+        # A worker starts empty.
+        return {"size": self.size, "rows": self.rows, "_entries": OrderedDict(),
+                "_rows": OrderedDict()}
+
+    def adopt(self, wb: Any) -> None:
+        """Let the writer take rows of ``wb`` from (and add them to) this memo."""
+        _BOOKS[wb] = self
+
+    def row(self, key: tuple) -> Template | None:
+        """The template of a row written before with cells as in ``key`` (see ``row_key``)."""
+        t = self._rows.get(key)
+        if t is not None:
+            self._rows.move_to_end(key)
+        return t
+
+    def keep_row(self, key: tuple, xml: bytes, cell_styles: list[StyleArray]) -> None:
+        """Keep the XML of a row openpyxl wrote (with ``cell_styles``, the workbook's)."""
+        self._rows[key] = Template.capture(xml, cell_styles)
+        if len(self._rows) > self.rows:
+            self._rows.popitem(last=False)
 
     def sheet(self, book: Book, key: Hashable, build: Callable[[], Worksheet]) -> Worksheet:
         """The sheet ``build()`` makes in ``book`` — built, or its XML reused when a sheet
@@ -200,3 +242,39 @@ def written(ws: Worksheet, xml: bytes, rels: Any, before: list[StyleArray],
 def waiting(ws: Worksheet) -> bool:
     """Whether an entry waits for the XML of ``ws`` (the writer then notes its styles)."""
     return ws in _CAPTURE
+
+
+def memo_for(wb: Any) -> SheetReuse | None:
+    """The memo the rows of ``wb`` may come from (``SheetReuse.adopt``)."""
+    return _BOOKS.get(wb)
+
+
+# Values a row's XML is written from exactly (the value, its type, nothing else).  Floats
+# go by their bits (0.0 and -0.0 are equal but written "0" and "-0"); other types (array
+# formulas, rich text, Decimal...) are not remembered.
+_PLAIN = frozenset({str, int, bool, type(None), date, datetime, time, timedelta})
+
+
+def row_key(row_idx: int, cells: list[Any], ws: Worksheet) -> tuple | None:
+    """What openpyxl writes a row from: its number and, for each cell it writes, column,
+    type of data, value (by type) and style (the array; the index is the workbook's).
+    ``None`` for a row that also puts something elsewhere (comments, hyperlinks) or has a
+    format of its own."""
+    if row_idx in ws.row_dimensions:
+        return None
+    wb = ws.parent
+    key: list[Any] = [row_idx, wb.epoch, wb.iso_dates]
+    for c in cells:
+        if c._comment is not None or c._hyperlink is not None:
+            return None
+        styled = c.has_style
+        v = c._value
+        if v is None and not styled:
+            continue  # not written
+        t = type(v)
+        if t is float:
+            v = v.hex()
+        elif t not in _PLAIN:
+            return None
+        key.append((c.column, c.data_type, t, v, tuple(c._style) if styled else None))
+    return tuple(key)

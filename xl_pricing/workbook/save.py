@@ -19,6 +19,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.xml.functions import xmlfile
 from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import InputError
@@ -55,6 +56,60 @@ class _Buffer(io.BytesIO):
         return False
 
 
+class _RowMemoWriter(WorksheetWriter):
+    """openpyxl's worksheet writer, taking the XML of rows written before from a memo.
+
+    A batch writes the same rows again and again: labels, formulas, empty input cells.  A
+    row whose cells are the same as a row written before (``reuse.row_key``) is taken from
+    the memo, with its styles' indices for this workbook; other rows are written by
+    openpyxl's own ``write_row`` (one at a time, into the memo).
+    """
+
+    _EMPTY = b"<sheetData></sheetData>"
+
+    def __init__(self, ws, out, memo: reuse.SheetReuse):
+        self._memo = memo
+        self._rows_xml = b""
+        super().__init__(ws, out)
+
+    def write_rows(self):
+        xf = self.xf.send(True)
+        with xf.element("sheetData"):
+            pass
+        self.xf.send(None)
+        styles = self.ws.parent._cell_styles
+        ids: dict[int, bytes] = {}  # style indices in this workbook (they never change)
+        out = []
+        for row_idx, cells in self.rows():
+            key = reuse.row_key(row_idx, cells, self.ws)
+            known = None if key is None else self._memo.row(key)
+            if known is not None:
+                out.append(known.render(styles, ids))
+                continue
+            xml = self._one_row(row_idx, cells)
+            if key is not None:
+                self._memo.keep_row(key, xml, styles)
+            out.append(xml)
+        self._rows_xml = b"".join(out)
+
+    def _one_row(self, row_idx, cells) -> bytes:
+        """A row as openpyxl writes it inside ``<sheetData>``."""
+        buf = _Buffer()
+        with xmlfile(buf) as xf:
+            with xf.element("sheetData"):
+                self.write_row(xf, cells, row_idx)
+        xml = buf.getvalue()
+        if not (xml.startswith(b"<sheetData>") and xml.endswith(b"</sheetData>")):
+            raise RuntimeError(f"unexpected row XML from openpyxl: {xml[:60]!r}")
+        return xml[len(b"<sheetData>"):-len(b"</sheetData>")]
+
+    def read(self):
+        xml = super().read()
+        if xml.count(self._EMPTY) != 1:  # (text in the XML is escaped: no "<" in it)
+            raise RuntimeError("unexpected worksheet XML from openpyxl")
+        return xml.replace(self._EMPTY, b"<sheetData>" + self._rows_xml + b"</sheetData>")
+
+
 class _InMemoryWriter(ExcelWriter):
     """openpyxl's writer, serialising each worksheet in memory.
 
@@ -77,7 +132,9 @@ class _InMemoryWriter(ExcelWriter):
             xml = template.render(styles)
         else:
             before = list(styles) if reuse.waiting(ws) else None
-            writer = WorksheetWriter(ws, out=_Buffer())
+            memo = reuse.memo_for(self.workbook)
+            writer = (WorksheetWriter(ws, out=_Buffer()) if memo is None else
+                      _RowMemoWriter(ws, _Buffer(), memo))
             writer.write()
             ws._rels = writer._rels
             xml = writer.read()
