@@ -15,8 +15,12 @@ the engine's own checks give clearer messages (naming the argument, the value an
 expected) than a failed float conversion would.  Ranges go through xlwings converters
 (``ndim=1`` lists, ``dict`` for key/value tables, ``ndim=2`` tables).
 
-Errors: bad input raises ``xlwings.XlwingsError`` with the engine's message; under xlwings
-Server that is an HTTP 400 (a client error Excel shows, which the add-in does not retry).
+Errors: bad input raises the engine's :class:`~xl_pricing.errors.InputError` (a
+``ValueError`` naming the argument, the value and what was expected); the desktop add-in
+treats every exception alike (``#VALUE!`` and the message); under xlwings Server it is
+raised as ``xlwings.XlwingsError``
+with the same message, an HTTP 400 (a client error Excel shows, which the add-in does not
+retry).
 """
 
 from __future__ import annotations
@@ -71,11 +75,22 @@ LOCATION = "on or off (campus)."
 
 
 def xlp(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Register ``fn`` as an Excel function and turn bad input into an Excel error.
+    """Register ``fn`` as an Excel function; under xlwings Server, turn bad input into the
+    error Excel shows.
 
     The desktop name is the Python name (``XLP_FA``); under xlwings Server the display name
     drops the prefix (``FA``) and the manifest namespace ``XLP`` makes it ``XLP.FA``.
+
+    xlwings Server answers an ``XlwingsError`` with HTTP 400 (an error Excel shows and does
+    not retry) and anything else with 500, so there each function is wrapped to turn an
+    :class:`InputError` into one.  The desktop add-in treats every exception alike
+    (``#VALUE!`` and the message), and Python callers are better served by the
+    ``InputError`` itself (field, value, expected), so there the function is registered as
+    it is: one Python call per cell.
     """
+    name = fn.__name__.removeprefix(PREFIX)
+    if not getattr(xw, "on_server", True):
+        return xw.func(name=name)(fn)
 
     @wraps(fn)
     def call(*args: Any) -> Any:
@@ -84,7 +99,7 @@ def xlp(fn: Callable[..., Any]) -> Callable[..., Any]:
         except InputError as exc:
             raise xw.XlwingsError(exc.message) from None
 
-    return xw.func(name=fn.__name__.removeprefix(PREFIX))(call)
+    return xw.func(name=name)(call)
 
 
 # -- argument conversion (Excel values → engine values) ----------------------------------
