@@ -679,6 +679,9 @@ def _flat(function: Any) -> Any:
     return _FlatFormula(function) if _FlatFormula.fits(function) else function
 
 
+_REPLAYS_KEPT = 16  # recorded evaluation orders kept per workbook (one per set of inputs)
+
+
 def _same(a: Any, b: Any) -> bool:
     """The same input value (same type, equal; anything uncomparable counts as changed)."""
     try:
@@ -869,6 +872,8 @@ class Recalculator:
             replay = self._replays.get(keys)
             if replay is None:  # first time with these input cells: let formulas find the way
                 solution = self.model.calculate(inputs=given)
+                if len(self._replays) >= _REPLAYS_KEPT:  # bounded: drop the oldest
+                    del self._replays[next(iter(self._replays))]
                 self._replays[keys] = _Replay(self.model, solution, keys)
             else:
                 solution = replay.run(given, errors)
