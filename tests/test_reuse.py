@@ -131,3 +131,12 @@ def test_row_memo_is_bounded(jp):
         assert workbook_bytes(build_workbook(jp, p, "native", reuse)) == \
             workbook_bytes(build_workbook(jp, p, "native"))
     assert len(reuse._rows) == 50
+
+
+def test_workbook_names_are_shared_within_a_batch(jp):
+    reuse = SheetReuse()
+    a = build_workbook(jp, make(project={"id": "N-1"}), "native", reuse)
+    b = build_workbook(jp, make(project={"id": "N-2"}), "native", reuse)
+    assert a.defined_names["Total"] is b.defined_names["Total"]
+    assert build_workbook(jp, make(), "native").defined_names["Total"] is not \
+        a.defined_names["Total"]

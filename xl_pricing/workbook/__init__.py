@@ -66,6 +66,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
         reuse.adopt(wb)
     book = Book(wb=wb, card=card, project=project or template_project(card), target=target,
                 card_ref=card_reference(card), is_template=project is None)
+    if reuse is not None:
+        book.defined_name = reuse.defined_name
     wb.remove(wb.active)
     project_sheet(book)
     # Rates first, so formulas can point at its cells.  A reused sheet's key names all it

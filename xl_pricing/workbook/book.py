@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -87,6 +87,9 @@ class Book:
     names: dict[str, str] = field(default_factory=dict)
     cells: dict[str, list[str]] = field(default_factory=dict)
     folded: set[str] = field(default_factory=set)  # the names upper-cased
+    # Makes the DefinedName of (name, target); a batch shares them between its workbooks.
+    defined_name: Callable[[str, str], DefinedName] = field(
+        default=lambda name, target: DefinedName(name, attr_text=target), repr=False)
 
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
@@ -106,7 +109,7 @@ class Book:
         if name.upper() in self.folded:
             raise ValueError(f"defined name {name!r} twice")
         self.folded.add(name.upper())
-        self.wb.defined_names[name] = DefinedName(name, attr_text=target)
+        self.wb.defined_names[name] = self.defined_name(name, target)
         self.names[name] = target
         self.cells[name] = cells
         return name

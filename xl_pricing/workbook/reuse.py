@@ -38,6 +38,7 @@ from weakref import WeakKeyDictionary
 
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .book import Book
@@ -130,6 +131,8 @@ class _Entry:
     reusable: bool = True
 
 
+_NAMES = 8192  # workbook names kept for sharing (a workbook has ≈250)
+
 # Sheets waiting to be written: built ones whose XML an entry wants, and placeholders;
 # and the workbooks whose rows a memo may write.
 _CAPTURE: WeakKeyDictionary[Worksheet, _Entry] = WeakKeyDictionary()
@@ -150,11 +153,26 @@ class SheetReuse:
     rows: int = 4096
     _entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict, repr=False)
     _rows: OrderedDict[tuple, Template] = field(default_factory=OrderedDict, repr=False)
+    _names: dict[tuple[str, str], DefinedName] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         # A worker starts empty.
         return {"size": self.size, "rows": self.rows, "_entries": OrderedDict(),
-                "_rows": OrderedDict()}
+                "_rows": OrderedDict(), "_names": {}}
+
+    def defined_name(self, name: str, target: str) -> DefinedName:
+        """The workbook name ``name`` for ``target``, one object for the batch.
+
+        openpyxl validates a dozen attributes to make one (≈10 µs; a workbook defines
+        ≈250); writing a workbook-level name does not change it, so workbooks that are only
+        written can share it.
+        """
+        dn = self._names.get((name, target))
+        if dn is None:
+            if len(self._names) >= _NAMES:
+                self._names.clear()  # (a batch of many shapes: start again)
+            dn = self._names[name, target] = DefinedName(name, attr_text=target)
+        return dn
 
     def adopt(self, wb: Any) -> None:
         """Let the writer take rows of ``wb`` from (and add them to) this memo."""
