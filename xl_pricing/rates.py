@@ -12,7 +12,7 @@ Rates are stored as fractions (``0.30`` means 30%) and displayed as percentages.
 from __future__ import annotations
 
 import os
-import time
+from time import monotonic
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -571,7 +571,7 @@ def _resolved(ref: str, rates_dir: str | None) -> str:
 
 
 _STAT_EVERY = 1.0  # seconds between checks that a card file changed on disk
-_checked: dict[str, tuple[float, RateCard]] = {}  # by reference as given
+_checked: dict[str, tuple[float, RateCard]] = {}  # reference as given → (valid until, card)
 
 
 def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
@@ -587,9 +587,9 @@ def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
             message names the file, key path, value and what was expected.
     """
     key = "" if ref is None else str(ref).strip()
-    now = time.monotonic()
+    now = monotonic()
     seen = _checked.get(key)
-    if seen is not None and now - seen[0] < _STAT_EVERY:
+    if seen is not None and now < seen[0]:
         return seen[1]
     path = _resolved(key, os.environ.get("XL_PRICING_RATES"))
     try:
@@ -598,5 +598,5 @@ def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:
         _resolved.cache_clear()
         raise InputError("card", key or path, "an existing rate-card file") from None
     card = _load_cached(path, st.st_mtime_ns, st.st_size)
-    _checked[key] = (now, card)
+    _checked[key] = (now + _STAT_EVERY, card)  # good until then
     return card
