@@ -142,7 +142,7 @@ def run(quick: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="xlp-bench-") as tmp:
         work = Path(tmp)
         overhead = batch_overhead(100 if quick else 1000, work)
-        speedup = parallel_speedup(60 if quick else 400, work)
+        speedup = parallel_speedup(200 if quick else 400, work)
         small, large = (60, 600) if quick else (1000, 10_000)
         rss_small = peak_rss_mb(small, work)
         rss_large = peak_rss_mb(large, work)
