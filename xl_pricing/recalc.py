@@ -68,7 +68,7 @@ import pandas as pd
 import schedula as sh
 import tqdm
 import xlwings as xw
-from formulas.cell import Cell, CellWrapper, InvRangesAssembler, Ref
+from formulas.cell import Cell, CellWrapper, InvRangesAssembler, RangesAssembler, Ref
 from formulas.excel import BOOK
 from formulas.functions import not_implemented
 from formulas.ranges import Ranges
@@ -679,15 +679,44 @@ def _flat(function: Any) -> Any:
     return _FlatFormula(function) if _FlatFormula.fits(function) else function
 
 
+class _View:
+    """Stands for the dispatcher where formulas' range assemblers look up cells that are
+    not in the graph (empty cells a given input may fill): ``.solution`` is the replay's
+    values."""
+
+    __slots__ = ("solution",)
+
+    def __init__(self, values: dict[str, Any]):
+        self.solution = values
+
+
 _REPLAYS_KEPT = 16  # recorded evaluation orders kept per workbook (one per set of inputs)
 
 
 def _same(a: Any, b: Any) -> bool:
-    """The same input value (same type, equal; anything uncomparable counts as changed)."""
+    """The same input value (same type, equal, and for floats the same sign: -0.0 is not
+    0.0 to ATAN2 or TEXT); anything uncomparable counts as changed."""
     try:
+        if type(a) is float and type(b) is float:
+            return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
         return type(a) is type(b) and bool(a == b)
     except Exception:  # noqa: BLE001 - e.g. arrays: treat as changed
         return False
+
+
+# Excel's volatile functions: recalculated every time, whatever changed.
+VOLATILE = frozenset({"RAND", "RANDBETWEEN", "RANDARRAY", "NOW", "TODAY", "OFFSET",
+                      "INDIRECT", "CELL", "INFO"})
+
+
+def _volatile(function: Any) -> bool:
+    """A cell formula calling a volatile function (its pipe's function nodes are named
+    after the functions: ``RAND``, ``+``...)."""
+    pipe = getattr(function, "func", None)
+    dsp = getattr(pipe, "dsp", None)
+    if dsp is None:
+        return False
+    return any(str(k).split("<")[0].upper() in VOLATILE for k in dsp.function_nodes)
 
 
 class _Replay:
@@ -707,25 +736,50 @@ class _Replay:
     input; each node's filters are applied.
 
     Like Excel, a recalculation after one that went cleanly recomputes only the cells that
-    depend on the inputs whose values changed (each cell keeps the producer it had); the
-    messages of XLP_ functions in cells not recomputed are carried over.  Anything unusual
-    (a function failing, a cell left without a value) makes the next run a full one.
+    depend on the inputs whose values changed (each cell keeps the producer it had), and
+    the volatile ones; the messages of XLP_ functions in cells not recomputed are carried
+    over.  Anything unusual (a function failing, a cell left without a value) makes the
+    next run a full one.
+
+    Not replayed (the dispatcher runs every time): a recorded run in which a function
+    failed, or in which a function other than formulas' range assemblers reads the
+    dispatcher's own state (``ISFORMULA``).  Range assemblers read empty cells a given
+    input may fill from that state; they get a view of the replay's values instead.
     """
 
     def __init__(self, model: formulas.ExcelModel, solution: Any, given: Iterable[str]):
         nodes = model.dsp.nodes
         given = set(given)
+        workflow = solution.workflow
         self.filters = {k: tuple(n.get("filters", ())) for k, n in nodes.items()
                         if n["type"] == "data"}
-        ran = [k for k in solution.workflow.nodes
-               if k in nodes and nodes[k]["type"] == "function"]
-        ran.sort(key=solution.dist.__getitem__)
+        started = [k for k in workflow.nodes if k in nodes and nodes[k]["type"] == "function"]
+        ran = sorted((k for k in started if k in solution.dist),
+                     key=solution.dist.__getitem__)
         self.steps = [(_flat(nodes[k]["function"]), tuple(nodes[k]["inputs"]),
                        tuple(nodes[k]["outputs"]), tuple(nodes[k].get("filters", ())))
                       for k in ran]
-        # The workbook's constants, as the dispatcher set them (filters applied).
+        # Replayed only when that is exact: no function left unfinished (what follows a
+        # failure would depend on values), and the dispatcher's own state (``SELF``) read
+        # only by formulas' range assemblers, which are given a view of the replay's values.
+        self.exact = len(ran) == len(started) and all(
+            isinstance(nodes[k]["function"], RangesAssembler)
+            for k in ran if sh.SELF in nodes[k]["inputs"])
+        # Redone in every incremental run: what reads cells outside the graph through
+        # ``SELF``, and volatile functions (RAND, NOW...), which Excel recalculates always.
+        self._always = {n for n, k in enumerate(ran)
+                        if sh.SELF in nodes[k]["inputs"] or _volatile(nodes[k]["function"])}
+        # The workbook's constants, as the dispatcher set them (filters applied), and what
+        # it fed functions directly (``START`` for a formula without references).
         self.base = {k: solution[k] for k in model.dsp.default_values
                      if k not in given and k in solution}
+        produced = {o for k in ran for o in nodes[k]["outputs"]}
+        for k in ran:
+            for i in nodes[k]["inputs"]:
+                edge = workflow.pred[k].get(i)
+                if (i not in self.base and i not in given and i not in produced
+                        and edge is not None and "value" in edge):
+                    self.base[i] = edge["value"]
         self._last: tuple[dict[str, Any], dict[str, Any], dict[str | None, str]] | None = None
         self._won: dict[int, list[str]] = {}  # step → the cells it set (in the full run)
 
@@ -741,9 +795,11 @@ class _Replay:
             values = self._incremental(given, errors)
             if values is not None:
                 return values
+            errors.clear()  # (what the abandoned run recorded is recorded again)
         return self._full(given, errors)
 
     def _given(self, values: dict[str, Any], given: Mapping[str, Any]) -> None:
+        values[sh.SELF] = _View(values)  # what a range assembler reads empty cells from
         for key, value in given.items():
             for f in self.filters.get(key, ()):
                 value = f(value)
@@ -789,7 +845,7 @@ class _Replay:
         dirty, redo, none, filters = set(changed), set(), sh.NONE, self.filters
         for n, keys in self._won.items():
             function, inputs, outputs, out_filters = self.steps[n]
-            if dirty.isdisjoint(inputs):
+            if dirty.isdisjoint(inputs) and n not in self._always:
                 continue
             try:
                 result = function(*[v for v in (values[i] for i in inputs) if v is not none])
@@ -870,11 +926,14 @@ class Recalculator:
         keys = frozenset(given)
         with _recording(errors):
             replay = self._replays.get(keys)
-            if replay is None:  # first time with these input cells: let formulas find the way
+            if replay is None or not replay.exact:
+                # First time with these input cells (formulas finds the way and it is
+                # recorded), or a workbook whose evaluation cannot be replayed exactly.
                 solution = self.model.calculate(inputs=given)
-                if len(self._replays) >= _REPLAYS_KEPT:  # bounded: drop the oldest
-                    del self._replays[next(iter(self._replays))]
-                self._replays[keys] = _Replay(self.model, solution, keys)
+                if replay is None:
+                    if len(self._replays) >= _REPLAYS_KEPT:  # bounded: drop the oldest
+                        del self._replays[next(iter(self._replays))]
+                    self._replays[keys] = _Replay(self.model, solution, keys)
             else:
                 solution = replay.run(given, errors)
         values = {name: _python(solution.get(self._name_keys.get(name.upper())))
