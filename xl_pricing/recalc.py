@@ -738,8 +738,8 @@ class _Replay:
     Like Excel, a recalculation after one that went cleanly recomputes only the cells that
     depend on the inputs whose values changed (each cell keeps the producer it had), and
     the volatile ones; the messages of XLP_ functions in cells not recomputed are carried
-    over.  Anything unusual (a function failing, a cell left without a value) makes the
-    next run a full one.
+    over.  A run that leaves the recorded path (a function failing, or giving nothing,
+    where it did not before) is handed to the dispatcher.
 
     Not replayed (the dispatcher runs every time): a recorded run in which a function
     failed, or in which a function other than formulas' range assemblers reads the
@@ -784,8 +784,10 @@ class _Replay:
         self._won: dict[int, list[str]] = {}  # step → the cells it set (in the full run)
 
     def run(self, given: Mapping[str, Any],
-            errors: dict[str | None, str] | None = None) -> dict[str, Any]:
-        """Every node's value with the cells ``given`` (same keys as recorded).
+            errors: dict[str | None, str] | None = None) -> dict[str, Any] | None:
+        """Every node's value with the cells ``given`` (same keys as recorded), or ``None``
+        when this run leaves the recorded path (a function fails or gives nothing where it
+        did not before: the dispatcher might then take another way, so ask it).
 
         ``errors`` is the dict the XLP_ functions record their messages in during this
         run; messages of cells an incremental run did not recompute are added to it.
@@ -805,32 +807,32 @@ class _Replay:
                 value = f(value)
             values[key] = value
 
-    def _full(self, given: Mapping[str, Any], errors: dict[str | None, str]) -> dict[str, Any]:
+    def _full(self, given: Mapping[str, Any],
+              errors: dict[str | None, str]) -> dict[str, Any] | None:
         values = dict(self.base)
         self._given(values, given)
-        none, filters, clean = sh.NONE, self.filters, True
+        none, filters = sh.NONE, self.filters
         won: dict[int, list[str]] = {}
+        self._last = None
         for n, (function, inputs, outputs, out_filters) in enumerate(self.steps):
             if all(o in values for o in outputs):
                 continue  # nothing left for it to give (the dispatcher skips it too)
             try:
                 result = function(*[v for v in (values[i] for i in inputs) if v is not none])
-            except Exception:  # noqa: BLE001 - the dispatcher (raises=False) skips the cell
-                clean = False
-                continue
+            except Exception:  # noqa: BLE001 - it ran in the recorded run: off the path
+                return None
             for f in out_filters:
                 result = f(result)
             for key, value in zip(outputs, result if len(outputs) > 1 else (result,)):
                 if key not in values:
                     if value is none:
-                        clean = False
-                        continue
+                        return None
                     for f in filters.get(key, ()):
                         value = f(value)
                     values[key] = value
                     won.setdefault(n, []).append(key)
-        clean = clean and None not in errors
-        self._last = (dict(given), values, dict(errors)) if clean else None
+        if None not in errors:  # (a message without a cell cannot be carried over)
+            self._last = (dict(given), values, dict(errors))
         self._won = won
         return values
 
@@ -936,6 +938,9 @@ class Recalculator:
                     self._replays[keys] = _Replay(self.model, solution, keys)
             else:
                 solution = replay.run(given, errors)
+                if solution is None:  # off the recorded path: the dispatcher decides
+                    errors.clear()
+                    solution = self.model.calculate(inputs=given)
         values = {name: _python(solution.get(self._name_keys.get(name.upper())))
                   for name in self.names}
         return Recalculation(values, self._udf_problems({**self._load_errors, **errors},
