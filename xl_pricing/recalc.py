@@ -601,6 +601,26 @@ def find_cycle(model: formulas.ExcelModel) -> list[str] | None:
 
 # -- the recalculator ------------------------------------------------------------------------
 
+# -- evaluating without the dispatcher, by its rules ---------------------------------------
+
+def _call(function: Any, inputs: tuple[Any, ...], values: Mapping[Any, Any]) -> Any:
+    """``function`` called as the dispatcher calls it: its inputs' values, ``NONE`` left
+    out (KeyError when an input has no value)."""
+    return function(*[v for v in (values[i] for i in inputs) if v is not sh.NONE])
+
+
+def _per_output(outputs: tuple[Any, ...], result: Any) -> Iterable[tuple[Any, Any]]:
+    """(output, value) pairs: a function with several outputs returns one value each."""
+    return zip(outputs, result if len(outputs) > 1 else (result,))
+
+
+def _filtered(value: Any, filters: Iterable[Callable[[Any], Any]]) -> Any:
+    """``value`` through a node's filters, in order."""
+    for f in filters:
+        value = f(value)
+    return value
+
+
 class _FlatFormula:
     """One cell's formula, as ``formulas`` compiled it, evaluated without the dispatcher.
 
@@ -659,18 +679,13 @@ class _FlatFormula:
         given.update(zip(self.inputs, args))
         for key, value in given.items():
             if value is not none:
-                for f in filters.get(key, ()):
-                    value = f(value)
-                values[key] = value
+                values[key] = _filtered(value, filters.get(key, ()))
         for function, inputs, outputs in self.steps:
             if all(o in values for o in outputs):
                 continue
-            result = function(*[v for v in (values[i] for i in inputs) if v is not none])
-            for key, value in zip(outputs, result if len(outputs) > 1 else (result,)):
+            for key, value in _per_output(outputs, _call(function, inputs, values)):
                 if key not in values and value is not none:
-                    for f in filters.get(key, ()):
-                        value = f(value)
-                    values[key] = value
+                    values[key] = _filtered(value, filters.get(key, ()))
         return values[self.output]
 
 
@@ -803,9 +818,7 @@ class _Replay:
     def _given(self, values: dict[str, Any], given: Mapping[str, Any]) -> None:
         values[sh.SELF] = _View(values)  # what a range assembler reads empty cells from
         for key, value in given.items():
-            for f in self.filters.get(key, ()):
-                value = f(value)
-            values[key] = value
+            values[key] = _filtered(value, self.filters.get(key, ()))
 
     def _full(self, given: Mapping[str, Any],
               errors: dict[str | None, str]) -> dict[str, Any] | None:
@@ -818,18 +831,14 @@ class _Replay:
             if all(o in values for o in outputs):
                 continue  # nothing left for it to give (the dispatcher skips it too)
             try:
-                result = function(*[v for v in (values[i] for i in inputs) if v is not none])
+                result = _filtered(_call(function, inputs, values), out_filters)
             except Exception:  # noqa: BLE001 - it ran in the recorded run: off the path
                 return None
-            for f in out_filters:
-                result = f(result)
-            for key, value in zip(outputs, result if len(outputs) > 1 else (result,)):
+            for key, value in _per_output(outputs, result):
                 if key not in values:
                     if value is none:
                         return None
-                    for f in filters.get(key, ()):
-                        value = f(value)
-                    values[key] = value
+                    values[key] = _filtered(value, filters.get(key, ()))
                     won.setdefault(n, []).append(key)
         if None not in errors:  # (a message without a cell cannot be carried over)
             self._last = (dict(given), values, dict(errors))
@@ -850,19 +859,15 @@ class _Replay:
             if dirty.isdisjoint(inputs) and n not in self._always:
                 continue
             try:
-                result = function(*[v for v in (values[i] for i in inputs) if v is not none])
-            except Exception:  # noqa: BLE001 - as in a full run, where it is handled
+                produced = dict(_per_output(outputs, _filtered(
+                    _call(function, inputs, values), out_filters)))
+            except Exception:  # noqa: BLE001 - off the recorded path: a full run decides
                 return None
-            for f in out_filters:
-                result = f(result)
-            produced = dict(zip(outputs, result if len(outputs) > 1 else (result,)))
             for key in keys:
                 value = produced[key]
                 if value is none:
                     return None
-                for f in filters.get(key, ()):
-                    value = f(value)
-                values[key] = value
+                values[key] = _filtered(value, filters.get(key, ()))
                 dirty.add(key)
                 redo.add(key)
         if None in errors:
