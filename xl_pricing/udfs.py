@@ -18,9 +18,8 @@ expected) than a failed float conversion would.  Ranges go through xlwings conve
 Errors: bad input raises the engine's :class:`~xl_pricing.errors.InputError` (a
 ``ValueError`` naming the argument, the value and what was expected); the desktop add-in
 treats every exception alike (``#VALUE!`` and the message); under xlwings Server it is
-raised as ``xlwings.XlwingsError``
-with the same message, an HTTP 400 (a client error Excel shows, which the add-in does not
-retry).
+raised as ``xlwings.XlwingsError`` with the same message, an HTTP 400 (a client error
+Excel shows, which the add-in does not retry).
 """
 
 from __future__ import annotations
@@ -150,7 +149,7 @@ def _number(value: Any, name: str, expected: str = "a number") -> Decimal:
 
 def _nonneg(value: Any, name: str, what: str = "a number >= 0") -> Decimal:
     if type(value) is float and 0.0 <= value < _INF:  # the usual case; NaN fails the test
-        return _DECIMALS.get(value) or _decimal(value)
+        return _decimal(value)
     x = _number(value, name, what)
     if x < 0:
         raise InputError(name, value, what)
