@@ -398,6 +398,25 @@ def test_unreadable_files(tmp_path, make, reason):
     assert str(exc.value).startswith(f"{path}: {reason}")
 
 
+@pytest.mark.parametrize("collecting", [True, False], ids=["enabled", "disabled"])
+def test_loading_leaves_the_cycle_collector_as_it_found_it(book_path, tmp_path, collecting):
+    """Loading and the first dispatch pause Python's cycle collector (for speed); after a
+    good load, a failed one and a calculation it is as the caller had it."""
+    import gc
+    broken = tmp_path / "broken.xlsx"
+    zipfile.ZipFile(broken, "w").close()
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        Recalculator(book_path).values()
+        assert gc.isenabled() is collecting
+        with pytest.raises(RecalcError):
+            Recalculator(broken)
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_the_cli_turns_a_recalc_error_into_exit_code_2(tmp_path, capsys):
     path = one_sheet(tmp_path, {"A1": "=FOO(1)"})
     with pytest.raises(typer.Exit) as exc:

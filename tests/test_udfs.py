@@ -221,6 +221,25 @@ def test_no_pricing_math_in_the_udf_module():
         assert op not in body, f"{op!r} in udfs.py: arithmetic belongs in the engine"
 
 
+def test_an_edited_default_card_reaches_the_functions(tmp_path, monkeypatch):
+    """The functions take the default card through a fast path (no call into
+    ``load_card`` while its last answer is fresh); an edit to the card in XL_PRICING_RATES
+    still reaches them once that answer is stale."""
+    from conftest import RATES
+    from xl_pricing import rates, udfs
+    monkeypatch.setattr(rates, "_STAT_EVERY", 0.0)  # every answer is stale at once
+    rates._checked.clear()  # answers given before the line above were good for a second
+    monkeypatch.setattr(udfs, "_conf_read", False)
+    monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
+    card = tmp_path / "jp-default.toml"
+    text = (RATES / "jp-default.toml").read_text("utf-8")
+    card.write_text(text, "utf-8")
+    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1501  # 1501.5, rounded down
+    assert udfs._conf_read  # the environment names the folder: the fast path is on
+    card.write_text(text.replace('rule = "down"', 'rule = "up"'), "utf-8")
+    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1502  # the edited rule: rounded up
+
+
 # -- layer 2: xlwings' server code paths ------------------------------------------------------
 
 SERVER_ENV = {"XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial",

@@ -572,6 +572,10 @@ def _resolved(ref: str, rates_dir: str | None) -> str:
 
 _STAT_EVERY = 1.0  # seconds between checks that a card file changed on disk
 _checked: dict[str, tuple[float, RateCard]] = {}  # reference as given → (valid until, card)
+# ``checked_card(ref)``: ``(valid until, card)`` as load_card last resolved ``ref`` (``""``:
+# the default), or None.  For a caller on a hot path that compares the time itself: the card
+# is current while ``time.monotonic()`` is below the first item.
+checked_card = _checked.get
 
 
 def load_card(ref: str | os.PathLike[str] | None = None) -> RateCard:

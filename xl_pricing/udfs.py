@@ -31,6 +31,7 @@ import os
 import sys
 from decimal import Decimal
 from functools import wraps
+from time import monotonic
 from typing import Any, Callable
 
 import pandas as pd
@@ -55,7 +56,7 @@ from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
 from .pricing.total import total_ratio as _total_ratio
 from .project import excel_date, project_from_pairs
-from .rates import PARTIES, RateCard, load_card
+from .rates import PARTIES, RateCard, checked_card, load_card
 
 # xlwings 0.37's server converters ask, for every cell of a range, whether it is Pyodide's
 # JsNull by trying ``from pyodide.ffi import JsNull``; outside Pyodide that import fails
@@ -113,6 +114,7 @@ def _missing(value: Any) -> bool:
 _DECIMALS: dict[float, Decimal] = {}
 _DECIMALS_MAX = 65_536
 _INF = float("inf")
+_DECIMALS_GET = _DECIMALS.get
 
 
 def _decimal(value: float) -> Decimal:
@@ -149,7 +151,8 @@ def _number(value: Any, name: str, expected: str = "a number") -> Decimal:
 
 def _nonneg(value: Any, name: str, what: str = "a number >= 0") -> Decimal:
     if type(value) is float and 0.0 <= value < _INF:  # the usual case; NaN fails the test
-        return _decimal(value)
+        d = _DECIMALS_GET(value)  # _decimal's memo, read here: this is the hot path
+        return _decimal(value) if d is None else d
     x = _number(value, name, what)
     if x < 0:
         raise InputError(name, value, what)
@@ -167,6 +170,9 @@ def _text(value: Any, name: str, expected: str) -> str | None:
 def _card(ref: Any) -> RateCard:
     """The rate card named by ``ref`` (id or path), or the default one."""
     if ref is None and _conf_read:
+        seen = checked_card("")  # load_card's answer for the default, while still fresh
+        if seen is not None and monotonic() < seen[0]:
+            return seen[1]
         return load_card(None)
     text = _text(ref, "card", "a rate-card id such as 'jp-default' or a path to a .toml file")
     _rates_dir_from_xlwings_conf()
@@ -180,9 +186,11 @@ def _rates_dir_from_xlwings_conf() -> None:
     """Take ``XL_PRICING_RATES`` from the user's xlwings.conf when the environment lacks it
     (read once per process, like xlwings reads its own settings)."""
     global _conf_read
-    if _conf_read or "XL_PRICING_RATES" in os.environ:
+    if _conf_read:
         return
-    _conf_read = True
+    _conf_read = True  # also when the environment has it: then the file is never needed
+    if "XL_PRICING_RATES" in os.environ:
+        return
     try:
         from xlwings.utils import read_user_config
 
