@@ -8,23 +8,35 @@ import time
 from typing import Callable
 
 
-def ratio_of_medians(subject: Callable[[], object], baseline: Callable[[], object],
-                     rounds: int) -> tuple[float, float, float]:
-    """(median subject seconds, median baseline seconds, subject ÷ baseline), alternating
-    the two ``rounds`` times after one warm-up call of each."""
-    subject()
-    baseline()
-    s, b = [], []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        subject()
-        s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        baseline()
-        b.append(time.perf_counter() - t)
-    ms, mb = statistics.median(s), statistics.median(b)
-    return ms, mb, ms / mb
-
-
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def median_paired_ratio(subject: Callable[[], object], baseline: Callable[[], object],
+                        pairs: int) -> tuple[float, float, float]:
+    """(median subject seconds, median baseline seconds, median of subject ÷ baseline per
+    pair) over ``pairs`` back-to-back pairs, after one warm-up call of each.
+
+    For calls of a few milliseconds: each pair's two timings are taken within a
+    millisecond or two of each other, so a slow spell of the shared machine (seconds
+    long, here) slows both halves of the pairs it falls on and cancels out of their
+    ratios, where medians taken side by side over whole seconds would still mix fast and
+    slow spells.  The order alternates (subject first in even pairs, baseline first in
+    odd ones) so neither side always runs on a warmer cache.
+    """
+    subject()
+    baseline()
+    s, b, ratios = [], [], []
+    clock = time.perf_counter
+    for i in range(pairs):
+        first, second = (subject, baseline) if i % 2 == 0 else (baseline, subject)
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        ts, tb = (t1 - t0, t2 - t1) if i % 2 == 0 else (t2 - t1, t1 - t0)
+        s.append(ts)
+        b.append(tb)
+        ratios.append(ts / tb)
+    return statistics.median(s), statistics.median(b), statistics.median(ratios)

@@ -10,7 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from .timing import ratio_of_medians, say
+from .timing import median_paired_ratio, say
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,8 @@ def udf_overhead(quick: bool) -> float:
     from xl_pricing.pricing.timecharge import time_charge
 
     card = load_card()
-    n = 2_000 if quick else 20_000
+    n = 500  # calls per timing: about a millisecond, so each pair sees one machine state
+    pairs = 300 if quick else 2_000
     rate, hours = Decimal(50000), Decimal("12.5")
 
     def subject() -> None:
@@ -64,9 +65,9 @@ def udf_overhead(quick: bool) -> float:
         for _ in range(n):
             card.rounding.apply(time_charge(rate, hours))
 
-    ms, mb, r = ratio_of_medians(subject, baseline, 5 if quick else 15)
-    say(f"udf_overhead: XLP_TIMECHARGE {ms / n * 1e6:.1f} µs, engine call "
-        f"{mb / n * 1e6:.1f} µs → {r:.2f} (goal <= 1.5)")
+    ms, mb, r = median_paired_ratio(subject, baseline, pairs)
+    say(f"udf_overhead: XLP_TIMECHARGE {ms / n * 1e6:.2f} µs, engine call "
+        f"{mb / n * 1e6:.2f} µs → median of {pairs:,} paired ratios {r:.3f} (goal <= 1.5)")
     return r
 
 

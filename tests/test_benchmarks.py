@@ -4,7 +4,7 @@ benchmarks/ as ratios, not in tests)."""
 import csv
 
 from benchmarks import batch_bench
-from benchmarks.timing import ratio_of_medians
+from benchmarks.timing import median_paired_ratio
 
 
 def test_table_generation_gives_unique_ids(tmp_path):
@@ -26,7 +26,12 @@ def test_bare_baseline_writes_the_same_cells(tmp_path):
     assert wb[first_sheet][coord].value == value
 
 
-def test_ratio_of_medians_alternates_both_sides():
+def test_paired_ratio_alternates_the_order_and_pairs_the_right_sides():
     calls = []
-    s, b, r = ratio_of_medians(lambda: calls.append("s"), lambda: calls.append("b"), 3)
-    assert calls == ["s", "b"] * 4 and r == s / b
+    s, b, r = median_paired_ratio(lambda: calls.append("s"), lambda: calls.append("b"), 4)
+    assert calls == ["s", "b"] + ["s", "b", "b", "s"] * 2
+    # each side's timing is kept with its own side: a subject that costs more than the
+    # baseline gives a ratio above 1 whichever runs first
+    import time
+    s, b, r = median_paired_ratio(lambda: time.sleep(0.004), lambda: time.sleep(0.001), 6)
+    assert s > b and r > 2

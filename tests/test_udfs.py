@@ -221,6 +221,21 @@ def test_no_pricing_math_in_the_udf_module():
         assert op not in body, f"{op!r} in udfs.py: arithmetic belongs in the engine"
 
 
+def test_timecharge_fast_path_keeps_every_check():
+    """XLP_TIMECHARGE takes two remembered floats straight to the engine; whatever else
+    comes (a negative, ±inf, NaN, TRUE, text) still gets the argument checks."""
+    from xl_pricing import udfs
+    assert udfs.XLP_TIMECHARGE(50000.0, 12.5) == 625_000
+    assert udfs.XLP_TIMECHARGE(50000.0, 12.5) == 625_000  # both numbers from the memo now
+    assert udfs.XLP_TIMECHARGE(1.0, 1.0) == 1
+    assert udfs.XLP_TIMECHARGE(50000.0, -0.0) == 0
+    for bad in (-12.5, -1.0, float("inf"), float("-inf"), float("nan"), True, "x"):
+        with pytest.raises(InputError, match="hours = "):
+            udfs.XLP_TIMECHARGE(50000.0, bad)
+        with pytest.raises(InputError, match="rate = "):
+            udfs.XLP_TIMECHARGE(bad, 12.5)
+
+
 def test_an_edited_default_card_reaches_the_functions(tmp_path, monkeypatch):
     """The functions take the default card through a fast path (no call into
     ``load_card`` while its last answer is fresh); an edit to the card in XL_PRICING_RATES

@@ -111,7 +111,7 @@ def _missing(value: Any) -> bool:
 # Excel sends every number as a float, and a sheet sends the same few over and over (a
 # rank's rate, a month count): converting one to Decimal costs as much as the engine call
 # it feeds, so conversions are remembered (a bounded table; Decimals are immutable).
-_DECIMALS: dict[float, Decimal] = {}
+_DECIMALS: dict[float, Decimal] = {}  # finite floats only: ±inf and NaN never enter
 _DECIMALS_MAX = 65_536
 _INF = float("inf")
 _DECIMALS_GET = _DECIMALS.get
@@ -246,6 +246,12 @@ def XLP_TIMECHARGE(rate, hours, card=None):
     """Time charge = hourly rate × hours, in yen, rounded by the card's rule. Given columns
     of rates and hours it spills one time charge per row: one call prices a whole table."""
     c = _card(card)
+    if type(rate) is float and type(hours) is float and rate >= 0.0 and hours >= 0.0:
+        # The usual call, once per researcher row of a sheet: two numbers already seen
+        # (±inf and NaN never enter the memo).  Anything else takes the checks below.
+        r, h = _DECIMALS_GET(rate), _DECIMALS_GET(hours)
+        if r is not None and h is not None:
+            return int(c.rounding.apply(_time_charge(r, h)))
     if not isinstance(rate, list) and not isinstance(hours, list):  # one cell each
         return int(c.rounding.apply(_time_charge(
             _nonneg(rate, "rate", "an hourly rate in yen >= 0"),
