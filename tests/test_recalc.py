@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -286,6 +287,38 @@ def test_unknown_function_names_sheet_cell_and_function(tmp_path):
     assert str(exc.value) == f"{path}: Sheet1!B3: unknown function FOO in =FOO(A1)*2"
 
 
+def test_a_formula_formulas_cannot_compile_names_its_cell(tmp_path):
+    """formulas 1.3 fails inside LET while compiling; the message names the sheet and cell
+    (not "cannot be read as an .xlsx workbook").  Should formulas learn LET, the value
+    must be Excel's: x = 4, x*2 = 8."""
+    path = build(tmp_path / "let.xlsx", {"Calc": {
+        "A1": 4, "B1": "=_xlfn.LET(_xlpm.x, Hours, _xlpm.x*2)"}},
+        {"Hours": "Calc!$A$1", "Out": "Calc!$B$1"})
+    try:
+        assert Recalculator(path).values()["Out"] == 8
+    except RecalcError as exc:
+        p = exc.problems[0]
+        assert (p.sheet, p.cell) == ("Calc", "B1")
+        assert p.reason.startswith("the recalculation engine (formulas) cannot compile "
+                                   "this cell's formula (")
+        assert str(exc).startswith(f"{path}: Calc!B1: ")
+
+
+def test_names_of_names_and_formula_names_as_inputs(tmp_path):
+    """A name that refers to another name or holds a formula has no cells of its own;
+    given as an input it sets the name itself (openpyxl cannot list its cells)."""
+    cells = {"A1": 2, "B1": "=Double*3", "B2": "=Alias+1"}
+    path = build(tmp_path / "names.xlsx", {"S": cells},
+                 {"Base": "S!$A$1", "Alias": "Base", "Double": "Base*2", "Out": "S!$B$1",
+                  "Out2": "S!$B$2"})
+    r = Recalculator(path)
+    assert r.values() == {"Alias": 2, "Base": 2, "Double": 4, "Out": 12, "Out2": 3}
+    assert r.values({"Double": 100})["Out"] == 300           # 100 × 3
+    assert r.values({"Alias": 9})["Out2"] == 10              # 9 + 1
+    assert r.values({"Base": 5}) == {"Alias": 5, "Base": 5, "Double": 10, "Out": 30,
+                                     "Out2": 6}
+
+
 def test_unknown_name_and_unknown_sheet(tmp_path):
     path = one_sheet(tmp_path, {"A1": "=Nope*2", "A2": "=Other!A1+1"})
     with pytest.raises(RecalcError) as exc:
@@ -413,6 +446,49 @@ def test_loading_leaves_the_cycle_collector_as_it_found_it(book_path, tmp_path, 
         with pytest.raises(RecalcError):
             Recalculator(broken)
         assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_overlapping_pauses_end_as_the_first_began():
+    """Pauses from two threads overlap without nesting (a load in one, a first calculation
+    in another): the collector stays off until the last ends, then is back on."""
+    import gc
+    import threading
+
+    from xl_pricing.recalc import _collector_paused
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        first, second = _collector_paused(), _collector_paused()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)   # ends before the other: must not switch it on
+        assert not gc.isenabled()
+        second.__exit__(None, None, None)
+        assert gc.isenabled()
+
+        # the same under real threads switching as often as Python lets them
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            for _ in range(300):
+                start = threading.Barrier(2)
+
+                def work() -> None:
+                    start.wait()
+                    for _ in range(100):
+                        with _collector_paused():
+                            pass
+
+                threads = [threading.Thread(target=work) for _ in range(2)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                assert gc.isenabled()
+        finally:
+            sys.setswitchinterval(interval)
     finally:
         (gc.enable if was else gc.disable)()
 

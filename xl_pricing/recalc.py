@@ -200,6 +200,14 @@ class _Model(formulas.ExcelModel):
     @staticmethod
     def _compile_cell(crd: str, val: Any, context: Any, check_formula: bool,
                       references: Any) -> Cell:
+        try:
+            return _Model._compiled(crd, val, context, check_formula, references)
+        except Exception as exc:  # noqa: BLE001 - formulas: anything it cannot handle
+            raise _CellFailure(context.get("sheet"), crd, exc) from exc
+
+    @staticmethod
+    def _compiled(crd: str, val: Any, context: Any, check_formula: bool,
+                  references: Any) -> Cell:
         cell = Cell(crd, val, context=context, check_formula=check_formula)
         if cell.builder is not None and references:
             # Only the defined names this formula reads: ``formulas`` otherwise tests every
@@ -219,6 +227,24 @@ class _Model(formulas.ExcelModel):
             cell.func.__class__ = _TracedCell
             cell.func.xlp_ref = cell.output
         return super().add_cell(cell, context, formula_ranges)
+
+
+class _CellFailure(Exception):
+    """``formulas`` could not parse or compile one cell (kept with where it is)."""
+
+    def __init__(self, sheet: str | None, cell: str, error: Exception):
+        super().__init__(sheet, cell, error)
+        self.sheet, self.cell, self.error = sheet, cell, error
+
+    def reason(self) -> str:
+        e, args = self.error, self.error.args
+        text = str(e)
+        if len(args) > 1 and isinstance(args[0], str):  # schedula: (format, *values)
+            with contextlib.suppress(TypeError, ValueError):
+                text = args[0] % args[1:]
+        text = " ".join(text.split()) or type(e).__name__
+        return (f"the recalculation engine (formulas) cannot compile this cell's formula "
+                f"({type(e).__name__}: {text})")
 
 
 # -- omitted arguments --------------------------------------------------------------------
@@ -266,6 +292,11 @@ def _loading() -> Iterator[None]:
             formulas_excel.log.disabled = was_disabled
 
 
+_PAUSES = threading.Lock()
+_paused = 0            # pauses under way, in any thread
+_was_collecting = True  # the collector's state when the first of them began
+
+
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while ``formulas`` builds a workbook's graphs or
@@ -275,14 +306,23 @@ def _collector_paused() -> Iterator[None]:
     and the collector would rescan all of them (and everything else alive) over and over
     while they are made: measured, a quarter of a cold load.  Nothing is lost -- garbage
     made meanwhile is collected once the collector runs again, as usual.
+
+    The switch is the whole process's, and pauses in several threads may overlap: they
+    are counted, and the last one to end puts the collector back as the first found it.
     """
-    collecting = gc.isenabled()
-    gc.disable()
+    global _paused, _was_collecting
+    with _PAUSES:
+        if _paused == 0:
+            _was_collecting = gc.isenabled()
+            gc.disable()
+        _paused += 1
     try:
         yield
     finally:
-        if collecting:
-            gc.enable()
+        with _PAUSES:
+            _paused -= 1
+            if _paused == 0 and _was_collecting:
+                gc.enable()
 
 
 # -- Excel values → what xlwings' converters give a function --------------------------------
@@ -927,9 +967,17 @@ class Recalculator:
         _check_file(self.path, self.source)
         register_udfs()
         self._load_errors: dict[str | None, str] = {}
+        model = _Model()
         try:
             with _recording(self._load_errors), _loading():
-                self.model = _Model().loads(str(self.path)).finish()
+                self.model = model.loads(str(self.path)).finish()
+        except _CellFailure as exc:
+            titles = [ws.title for data in model.books.values() if BOOK in data
+                      for ws in data[BOOK].worksheets]
+            sheet = next((t for t in titles if t.upper() == str(exc.sheet).upper()),
+                         exc.sheet)
+            raise RecalcError([CellProblem(sheet, exc.cell, exc.reason())],
+                              self.source) from None
         except Exception as exc:  # noqa: BLE001 - openpyxl/formulas: any unreadable file
             raise RecalcError([CellProblem(None, None, "cannot be read as an .xlsx "
                                            f"workbook ({type(exc).__name__}: {exc})")],
@@ -1017,7 +1065,10 @@ class Recalculator:
                     raise _Missing("expected Sheet!Cell (a cell reference names its sheet)")
                 raise _Missing(f"not a defined name or cell of {self._filename} (defined "
                                f"names: {', '.join(self.names) or 'none'})")
-            dests = list(name.destinations)
+            try:
+                dests = list(name.destinations)
+            except Exception:  # noqa: BLE001 - openpyxl fails on a name holding a formula
+                dests = []    # (Base*2) or another name (Base): not cells
             if len(dests) != 1:  # a constant or formula name: set the name itself
                 key = self._name_keys.get(name.name.upper())
                 if key is None:

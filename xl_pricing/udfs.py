@@ -184,7 +184,11 @@ _conf_read = False
 
 def _rates_dir_from_xlwings_conf() -> None:
     """Take ``XL_PRICING_RATES`` from the user's xlwings.conf when the environment lacks it
-    (read once per process, like xlwings reads its own settings)."""
+    (read once per process, like xlwings reads its own settings).
+
+    Decided at the first call: if the environment has the variable then, the file is never
+    read, even should the variable be removed later (the default card is then used).
+    """
     global _conf_read
     if _conf_read:
         return
