@@ -74,3 +74,20 @@ def test_absurd_amounts_are_refused_clearly():
     with pytest.raises(InputError, match=r"direct\[0\]\.amount = '1e30': expected a number <= "
                                          r"1000000000000000"):
         make(direct=[{"category": "x", "amount": "1e30"}])
+
+
+@pytest.mark.parametrize("sections, where", [
+    ({"project": {"escalation": 10**30}}, r"project\.escalation = 1000000000000000000000000000000: "
+                                          r"expected a number <= 5"),
+    ({"project": {"escalation": 1e300}},
+     r"project\.escalation = 1e\+300: expected a number <= 5"),
+    ({"outcome": {"royalty_rate": 10**30}}, r"outcome\.royalty_rate = 1000.*: expected a "
+                                            r"number <= 5"),
+    ({"contributions": [{"kind": "researcher_hours", "hours": 10**30}]},
+     r"contributions\[0\]\.hours = 1000.*: expected a number <= 100000"),
+], ids=["escalation-int", "escalation-float", "royalty", "contribution-hours"])
+def test_huge_numbers_in_decimal_place_checked_fields_are_refused_clearly(sections, where):
+    """A value wider than Decimal's default precision used to overflow the decimal-places
+    check (an internal error); it gets the field's own range message now."""
+    with pytest.raises(InputError, match=where):
+        make(**sections)

@@ -158,7 +158,8 @@ def _options(v: Any) -> Any:
 
 class Contribution(_Model):
     kind: Literal["researcher_hours", "equipment"]
-    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False), places(2)] | None = None
+    hours: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False),
+                     places(2)] | None = None
     value: Yen | None = None
     description: str = ""
 

@@ -40,10 +40,12 @@ Contract = Literal["joint", "sponsored", "consulting"]
 
 def places(n: int) -> AfterValidator:
     """At most ``n`` decimal places: keeps every product an exact integer in Excel too."""
-    step = Decimal(1).scaleb(-n)
 
     def check(v: Decimal) -> Decimal:
-        if v != v.quantize(step, rounding="ROUND_DOWN"):
+        # Read the digits rather than quantize: quantizing 1e30 to 4 places overflows the
+        # decimal context (the range checks, which name the field, come after this one).
+        _, digits, exp = v.as_tuple()
+        if isinstance(exp, int) and exp < -n and any(digits[exp + n:]):
             raise ValueError(f"a number with at most {n} decimal places")
         return v
     return AfterValidator(check)
