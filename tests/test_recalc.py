@@ -547,7 +547,7 @@ def test_replay_gives_the_dispatchers_value_for_every_cell(name):
     inputs reach; every cell and name must come out as the dispatcher computes it."""
     from xl_pricing.recalc import _python
 
-    book = Recalculator(STANDARD / name)
+    book = Recalculator(STANDARD / name, graph=False)
     nodes = book.model.dsp.nodes
     team = {"R_Source": [["rank"], ["rank"], [None]],
             "R_Rank": [["professor"], ["associate_professor"], [None]],
@@ -574,17 +574,22 @@ def test_replay_gives_the_dispatchers_value_for_every_cell(name):
 
 
 # Cases a review found (each failed before its fix): the replay must equal a fresh run.
+# Each runs with both evaluators: the cell graph (the default) and formulas' model.
 
-def _fresh(path: Path, inputs: dict[str, Any]) -> dict[str, Any]:
-    return Recalculator(path).values(inputs, strict=False)
+EVALUATORS = pytest.mark.parametrize("graph", [True, False], ids=["graph", "formulas"])
 
 
-def test_formulas_without_references_survive_replays(tmp_path):
+def _fresh(path: Path, inputs: dict[str, Any], graph: bool = False) -> dict[str, Any]:
+    return Recalculator(path, graph=graph).values(inputs, strict=False)
+
+
+@EVALUATORS
+def test_formulas_without_references_survive_replays(tmp_path, graph):
     path = one_sheet(tmp_path, {"A1": 1, "A2": "=1+2", "A3": "=A1+A2",
                                 "A4": '=XLP_RATE("dean")', "B1": 10, "B2": "=B1*Factor"},
                      {"In": "Sheet1!$A$1", "K": "Sheet1!$A$2", "Out": "Sheet1!$A$3",
                       "R": "Sheet1!$A$4", "Factor": "0.5", "Scaled": "Sheet1!$B$2"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     for n in (1, 2, 3):                       # dispatcher, full replay, incremental
         result = book.calculate({"In": n})
         assert result.values == {"In": n, "K": 3, "Out": n + 3, "R": "#VALUE!",
@@ -592,47 +597,52 @@ def test_formulas_without_references_survive_replays(tmp_path):
         assert [p.cell for p in result.errors] == ["A4"]
 
 
-def test_an_input_into_an_empty_cell_of_a_range_is_seen_every_time(tmp_path):
+@EVALUATORS
+def test_an_input_into_an_empty_cell_of_a_range_is_seen_every_time(tmp_path, graph):
     # formulas reads empty cells of a range from the dispatcher's state, not the graph
     path = one_sheet(tmp_path, {"A1": 1, "B1": "=SUM(A1:A5)"},
                      {"Col": "Sheet1!$A$1:$A$5", "Tot": "Sheet1!$B$1"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     for inputs, total in (({"Sheet1!A3": 7}, 8), ({"Sheet1!A3": 8}, 9),
                           ({"Sheet1!A4": 100}, 101), ({"Sheet1!A3": 9}, 10)):
         assert book.values(inputs)["Tot"] == total == _fresh(path, inputs)["Tot"]
 
 
-def test_isformula_reads_the_current_run(tmp_path):
+@EVALUATORS
+def test_isformula_reads_the_current_run(tmp_path, graph):
     path = one_sheet(tmp_path, {"A1": "=B1*2", "B1": 3, "C1": "=ISFORMULA(A1)", "D1": 1,
                                 "D2": "=D1+1"},
                      {"A": "Sheet1!$A$1", "IsF": "Sheet1!$C$1", "N": "Sheet1!$D$1",
                       "M": "Sheet1!$D$2"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     for inputs in ({"N": 1}, {"N": 2, "A": 5}, {"N": 3}, {"N": 4}):
         assert book.values(inputs) == _fresh(path, inputs)
 
 
-def test_a_formula_that_fails_inside_formulas_leaves_the_rest_computed(tmp_path):
+@EVALUATORS
+def test_a_formula_that_fails_inside_formulas_leaves_the_rest_computed(tmp_path, graph):
     path = one_sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "B1": 2, "B2": 3,
                                 "C1": "=A1:A3+B1:B2", "D1": "=C1+E1", "E1": 5, "F1": "=E1*2"},
                      {"In": "Sheet1!$E$1", "Out": "Sheet1!$D$1", "F": "Sheet1!$F$1"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     for n in (1, 2, 3):
         assert book.values({"In": n}, strict=False) == {"F": 2 * n, "In": n, "Out": None}
 
 
-def test_volatile_functions_are_recalculated_every_time(tmp_path):
+@EVALUATORS
+def test_volatile_functions_are_recalculated_every_time(tmp_path, graph):
     path = one_sheet(tmp_path, {"A1": 1, "B1": 0, "C1": "=B1+RAND()", "D1": "=A1*2"},
                      {"In": "Sheet1!$A$1", "R": "Sheet1!$C$1", "D": "Sheet1!$D$1"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     draws = {book.values({"In": n})["R"] for n in (1, 2, 3, 4)}
     assert len(draws) == 4                    # (four equal draws of RAND(): never)
 
 
-def test_minus_zero_is_a_changed_input(tmp_path):
+@EVALUATORS
+def test_minus_zero_is_a_changed_input(tmp_path, graph):
     path = one_sheet(tmp_path, {"A1": 1, "B1": '=TEXT(A1,"0.0")', "C1": "=ATAN2(-1,A1)"},
                      {"In": "Sheet1!$A$1", "T": "Sheet1!$B$1", "At": "Sheet1!$C$1"})
-    book = Recalculator(path)
+    book = Recalculator(path, graph=graph)
     for v in (0.0, 0.0, -0.0):
         assert book.values({"In": v}) == _fresh(path, {"In": v})
     assert book.values({"In": -0.0})["T"] == "-0.0"

@@ -1,0 +1,236 @@
+"""The cell graph (xl_pricing.cellgraph) gives formulas' values, cell for cell, and leaves
+to formulas' model what it does not evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import schedula as sh
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
+
+from xl_pricing import load_card, load_project
+from xl_pricing.cellgraph import CellGraph, Unsupported
+from xl_pricing.recalc import RecalcError, Recalculator, _loading, _python
+from xl_pricing.workbook import build
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARD = ROOT / "workbooks"
+PROJECTS = ROOT / "templates" / "projects"
+
+TEAM = {"R_Source": [["rank"], ["rank"], [None]],
+        "R_Rank": [["professor"], ["associate_professor"], [None]],
+        "R_Hours": [[120], [300], [None]]}
+INPUT_SETS = ({}, TEAM, {**TEAM, "R_Hours": [[7.5], [300], [None]]},
+              {**TEAM, "R_Source": [["rank"], [None], ["consulting"]],
+               "R_Rank": [["professor"], [None], [None]], "R_Hours": [[7.5], [None], [12]]})
+
+
+def sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | None = None,
+          title: str = "Sheet1") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    for ref, value in cells.items():
+        ws[ref] = value
+    for name, target in (names or {}).items():
+        wb.defined_names[name] = DefinedName(name, attr_text=target)
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    return path
+
+
+def graph_of(path: Path) -> CellGraph:
+    with _loading():
+        return CellGraph(path)
+
+
+def assert_same_cells(path: Path, input_sets: tuple[dict[str, Any], ...]) -> list[Any]:
+    """Every cell, range and name the dispatcher computes equals the graph's value, for
+    each set of inputs; the totals."""
+    graph = Recalculator(path)
+    reference = Recalculator(path, graph=False)
+    assert graph.evaluator == "graph" and reference.evaluator == "formulas"
+    nodes = reference.model.dsp.nodes
+    totals = []
+    for inputs in input_sets:
+        given = reference._input_values(inputs)
+        ours = graph._graph.evaluate(given)
+        theirs = reference.model.calculate(inputs=given)
+        keys = [k for k in theirs if nodes.get(k, {}).get("type") == "data"
+                and not isinstance(k, sh.Token)]
+        assert len(keys) > 500
+        # formulas also keeps a node for each empty cell of a range (None); the graph
+        # reads those inside the range
+        assert {k: _python(ours.get(k)) for k in keys if k in ours or theirs[k] is not None} \
+            == {k: _python(theirs[k]) for k in keys if k in ours or theirs[k] is not None}
+        assert all(_python(theirs[k]) is None for k in keys if k not in ours)
+        assert graph.values(inputs, strict=False) == reference.values(inputs, strict=False)
+        totals.append(graph.values(inputs, strict=False)["Total"])
+    return totals
+
+
+@pytest.mark.parametrize("name", ["jp-default-native.xlsx", "jp-default-udf.xlsx",
+                                  "jp-default-officejs.xlsx", "full-features-native.xlsx",
+                                  "full-features-udf.xlsx"])
+def test_every_cell_of_a_standard_workbook_is_formulas_value(name):
+    totals = assert_same_cells(STANDARD / name, INPUT_SETS)
+    assert len(set(totals)) == len(totals)  # each set of inputs reaches the total
+
+
+def test_every_cell_of_a_us_card_template_is_formulas_value():
+    # a template without a project: its total is an Excel error, the same in both
+    assert assert_same_cells(STANDARD / "harvard-native.xlsx", INPUT_SETS[:1]) == ["#N/A"]
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in PROJECTS.glob("*.toml")))
+def test_every_cell_of_a_project_workbook_is_formulas_value(project, tmp_path):
+    card = load_card("full-features" if project.startswith("c-") else "jp-default")
+    path = build(card, load_project(PROJECTS / project), "native", tmp_path, force=True)
+    assert_same_cells(Path(path), ({},))
+
+
+def test_the_standard_quote_workbook_total_by_hand(tmp_path):
+    """The benchmark's workbook: the engine's total, through the graph."""
+    from xl_pricing import quote
+
+    project = load_project(PROJECTS / "a-stacked-sponsored.toml")
+    card = load_card("jp-default")
+    path = build(card, project, "native", tmp_path, force=True)
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    assert book.values()["Total"] == int(quote(project, card).total) == 15_287_828
+
+
+def test_array_formula_areas_are_read_cell_by_cell(tmp_path):
+    path = sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "D1": "=B2+10", "D2": "=SUM(B1:B3)",
+                            "D3": "=C3"},
+                 {"Area": "Sheet1!$B$1:$B$3", "Mid": "Sheet1!$D$1", "Sum": "Sheet1!$D$2",
+                  "Outside": "Sheet1!$D$3"})
+    wb = openpyxl.load_workbook(path)
+    wb.active["B1"] = ArrayFormula("B1:B3", "=A1:A3*2")
+    wb.save(path)
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    assert book.values() == {"Area": [[2], [4], [6]], "Mid": 14, "Sum": 12, "Outside": 0}
+    assert book.values({"Sheet1!A2": 5})["Mid"] == 20
+    assert book.values({"Sheet1!A2": 5}) == Recalculator(path, graph=False).values(
+        {"Sheet1!A2": 5})
+
+
+def test_names_of_constants_formulas_and_other_names(tmp_path):
+    path = sheet(tmp_path, {"A1": 4, "B1": "=A1*Rate", "B2": "=Twice+1", "B3": "=Alias"},
+                 {"Rate": "0.25", "Twice": "Sheet1!$A$1*2", "Alias": "In", "In": "Sheet1!$A$1",
+                  "Out": "Sheet1!$B$1", "Plus": "Sheet1!$B$2", "Same": "Sheet1!$B$3"})
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    reference = Recalculator(path, graph=False)
+    for inputs in ({}, {"Rate": 0.5}, {"In": 10}, {"Rate": 2, "In": 3}):
+        assert book.values(inputs) == reference.values(inputs)
+    assert book.values({"Rate": 2, "In": 3}) == {
+        "Alias": 3, "In": 3, "Out": 6, "Plus": 7, "Rate": 2, "Same": 3, "Twice": 6}
+
+
+def test_row_and_column_read_the_calling_cell(tmp_path):
+    path = sheet(tmp_path, {"C5": "=ROW()*100+COLUMN()", "D7": "=ROW(A3)"},
+                 {"RC": "Sheet1!$C$5", "R": "Sheet1!$D$7"})
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    assert book.values() == {"RC": 503, "R": 3}
+
+
+def test_other_sheets_quoted_names_and_text(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Bob costs"
+    ws["A1"], ws["A2"] = 1500, "=A1&\" yen\""
+    other = wb.create_sheet("Summary")
+    other["B2"] = "='Bob costs'!A1*2"
+    other["B3"] = '=IF(B2>2000,"big","small")'
+    other["B4"] = "=\"=not a formula\""
+    for name, target in {"Cost": "'Bob costs'!$A$1", "Label": "'Bob costs'!$A$2",
+                         "Double": "Summary!$B$2", "Size": "Summary!$B$3",
+                         "Text": "Summary!$B$4"}.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=target)
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    assert book.values() == {"Cost": 1500, "Double": 3000, "Label": "1500 yen",
+                             "Size": "big", "Text": "=not a formula"}
+    assert book.values({"Cost": 900})["Size"] == "small"
+
+
+def test_a_sheet_name_with_an_apostrophe_is_left_to_formulas(tmp_path):
+    # formulas itself cannot read a cell of such a sheet from a formula: its answer,
+    # #REF!, is kept (a known limitation of the formulas engine, README "Limitations")
+    path = sheet(tmp_path, {"A1": 1500, "A2": "=A1*2"},
+                 {"Cost": "'Bob''s costs'!$A$1", "Double": "'Bob''s costs'!$A$2"},
+                 title="Bob's costs")
+    with pytest.raises(Unsupported, match="reference"):
+        graph_of(path)
+    book = Recalculator(path)
+    assert book.evaluator == "formulas"
+    assert book.values() == {"Cost": 1500, "Double": "#REF!"}
+
+
+@pytest.mark.parametrize("cells, names, reason", [
+    ({"A1": "=B1*2", "B1": 3, "C1": "=ISFORMULA(A1)"}, {}, "function ISFORMULA"),
+    ({"A1": 1, "B1": "=SUM(A:A)"}, {}, "cells"),
+    ({"A1": "=B1+1", "B1": "=A1+1"}, {}, "circular reference"),
+    ({"A1": "=_xlfn.LAMBDA(x,x*2)(3)"}, {}, "function"),
+    ({"A1": "=Nowhere!B2+1"}, {}, "a sheet the workbook does not have"),
+    ({"A1": "=Missing*2"}, {}, "not a defined name"),
+])
+def test_what_the_graph_leaves_to_formulas(tmp_path, cells, names, reason):
+    path = sheet(tmp_path, cells, names)
+    with pytest.raises(Unsupported, match=reason):
+        graph_of(path)
+
+
+def test_an_unsupported_workbook_is_evaluated_by_formulas(tmp_path):
+    path = sheet(tmp_path, {"A1": 2, "B1": "=SUM(A:A)", "C1": "=ISFORMULA(B1)"},
+                 {"Tot": "Sheet1!$B$1", "IsF": "Sheet1!$C$1", "In": "Sheet1!$A$1"})
+    book = Recalculator(path)
+    assert book.evaluator == "formulas"
+    assert book.values({"In": 5}) == {"In": 5, "IsF": True, "Tot": 5}
+
+
+def test_problems_are_reported_as_before(tmp_path):
+    path = sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1", "C1": "=FOO(1)+Nope"})
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(path)
+    assert [str(p) for p in exc.value.problems] == [
+        "Sheet1!C1: unknown function FOO in =FOO(1)+Nope",
+        "Sheet1!C1: unknown name Nope in =FOO(1)+Nope"]
+    cycle = sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1"})
+    with pytest.raises(RecalcError, match="circular reference: Sheet1!A1 → Sheet1!B1 → "
+                                          "Sheet1!A1"):
+        Recalculator(cycle)
+
+
+def test_a_function_raising_hands_the_workbook_to_formulas(tmp_path):
+    path = sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "B1": 2, "B2": 3,
+                            "C1": "=A1:A3+B1:B2", "D1": "=C1+E1", "E1": 5, "F1": "=E1*2"},
+                 {"In": "Sheet1!$E$1", "Out": "Sheet1!$D$1", "F": "Sheet1!$F$1"})
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    assert book.values({"In": 2}, strict=False) == {"F": 4, "In": 2, "Out": None}
+    assert book.evaluator == "formulas"  # and stays so
+    assert book.values({"In": 3}, strict=False) == {"F": 6, "In": 3, "Out": None}
+
+
+def test_xlp_messages_name_their_cell(tmp_path):
+    path = sheet(tmp_path, {"A1": -5, "B1": "=XLP_TIMECHARGE(50000,A1)", "B2": "=B1+1"},
+                 {"Hours": "Sheet1!$A$1", "Tc": "Sheet1!$B$1", "Next": "Sheet1!$B$2"})
+    book = Recalculator(path)
+    assert book.evaluator == "graph"
+    result = book.calculate()
+    assert result.values == {"Hours": -5, "Next": "#VALUE!", "Tc": "#VALUE!"}
+    assert [str(p) for p in result.errors] == [
+        "Sheet1!B1: XLP_TIMECHARGE: hours = -5: expected a number of hours >= 0"]
+    assert book.calculate({"Hours": 10}).values == {"Hours": 10, "Next": 500001,
+                                                    "Tc": 500000}
