@@ -1,5 +1,6 @@
-"""Headless recalculation: ours (:mod:`xl_pricing.recalc`, the ``formulas`` engine) against
-LibreOffice, on the standard quote workbook.
+"""Headless recalculation: ours (:mod:`xl_pricing.recalc`: the cell graph over the
+``formulas`` engine, see :mod:`xl_pricing.cellgraph`) against LibreOffice, on the standard
+quote workbook.  Which evaluator ran is printed; it must be the graph.
 
 ``run(quick)`` returns two ratios (LibreOffice time ÷ our time; higher is better for us):
 
@@ -256,7 +257,7 @@ def _warm(soffice: str, book: Path, lo_book: Path, cell: str, rounds: int, block
     ours = Recalculator(book)
     ours.values({cell: WARMUP_HOURS})  # warm-up
     _say(f"ours: Recalculator(book) + one warm-up .values() took "
-         f"{time.perf_counter() - t0:.2f} s (not timed)")
+         f"{time.perf_counter() - t0:.2f} s (not timed); evaluator: {ours.evaluator}")
 
     lo_s: list[float] = []
     lo_phases: dict[str, list[float]] = {}
@@ -337,6 +338,8 @@ def _cold(book: Path, rounds: int, work: Path) -> tuple[float, float, float, flo
         recalculate(book, out_dir, timeout=120)
         lo_s.append(time.perf_counter() - t)
 
+    evaluators: set[str] = set()
+
     def our_once() -> None:
         t = time.perf_counter()
         recalc = Recalculator(book)
@@ -344,6 +347,7 @@ def _cold(book: Path, rounds: int, work: Path) -> tuple[float, float, float, flo
         recalc.values()
         our_s.append(time.perf_counter() - t)
         our_load.append(t1 - t)
+        evaluators.add(recalc.evaluator)
 
     for r in range(rounds):
         for side in ((lo_once, our_once) if r % 2 == 0 else (our_once, lo_once)):
@@ -355,7 +359,8 @@ def _cold(book: Path, rounds: int, work: Path) -> tuple[float, float, float, flo
          f"xl_pricing.libreoffice.recalculate() (fresh soffice each) over {len(lo_s)}")
     _say(f"ours cold: median {our_med * 1000:.0f} ms/workbook (min {min(our_s) * 1000:.0f}, "
          f"max {max(our_s) * 1000:.0f}; load+compile {load_med * 1000:.0f}) of "
-         f"Recalculator(book).values() in-process, imports excluded, over {len(our_s)}")
+         f"Recalculator(book).values() in-process, imports excluded, over {len(our_s)}; "
+         f"evaluator: {', '.join(sorted(evaluators))}")
     return lo_med, our_med, load_med, statistics.median(
         [a - b for a, b in zip(our_s, our_load)])
 

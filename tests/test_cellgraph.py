@@ -166,7 +166,7 @@ def test_other_sheets_quoted_names_and_text(tmp_path):
 
 def test_a_sheet_name_with_an_apostrophe_is_left_to_formulas(tmp_path):
     # formulas itself cannot read a cell of such a sheet from a formula: its answer,
-    # #REF!, is kept (a known limitation of the formulas engine, README "Limitations")
+    # #REF!, is kept (a limitation of the formulas engine, README "Standard workbooks")
     path = sheet(tmp_path, {"A1": 1500, "A2": "=A1*2"},
                  {"Cost": "'Bob''s costs'!$A$1", "Double": "'Bob''s costs'!$A$2"},
                  title="Bob's costs")

@@ -56,16 +56,12 @@ from formulas.tokens.function import Function, Lambda
 from formulas.tokens.operand import Error, Operand
 from formulas.tokens.operator import Operator
 
-__all__ = ["CALLER", "CellGraph", "OffGraph", "Unsupported", "VOLATILE"]
+__all__ = ["CALLER", "CellGraph", "OffGraph", "Unsupported"]
 
 #: The ``formulas`` key of the cell being evaluated (read by the XLP_ adapters to say
 #: which cell a message belongs to).
 CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar("xlp_caller",
                                                                     default=None)
-
-#: Excel's volatile functions.
-VOLATILE = frozenset({"RAND", "RANDBETWEEN", "RANDARRAY", "NOW", "TODAY", "OFFSET",
-                      "INDIRECT", "CELL", "INFO"})
 
 MAX_RANGE_CELLS = 100_000  # a bigger range (A:A) is left to formulas' model
 _FUNCTION_KEYS = {"function", "extra_inputs", "solve_cycle"}  # solve_cycle: cycles only
@@ -97,7 +93,6 @@ class _Steps(AstBuilder):
         self.constants: dict[Any, Any] = {}
         self.names: set[Any] = set()
         self.ids: set[Any] = set()
-        self.volatile = False
 
     def append(self, token: Any) -> None:
         if isinstance(token, (Operator, Function)):
@@ -118,7 +113,6 @@ class _Steps(AstBuilder):
                 if isinstance(function, dict):
                     function, extra = self._extra_inputs(token.name, function)
                     inputs = extra + inputs
-                self.volatile |= str(token.name).upper() in VOLATILE
                 self.steps.append((function, tuple(inputs), out))
                 self.ids.add(out)
         elif isinstance(token, Operand):
@@ -189,7 +183,6 @@ class _Formula:
     output: Any
     rng: Mapping[str, Any] | None
     to_value: bool
-    volatile: bool
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """This formula's value (as ``formulas``' model stores it) from the graph's
@@ -259,7 +252,7 @@ def _formula(cell: Cell, key: str, names: set[str], book: str,
             raise Unsupported(f"name {node_id} (not a defined name of the workbook)")
         refs.append((node_id, node_id, None))
     return _Formula(key, tuple(builder.steps), constants, tuple(refs), output, rng,
-                    to_value or not refs, builder.volatile)
+                    to_value or not refs)
 
 
 # -- ranges and cells without a value of their own ------------------------------------------

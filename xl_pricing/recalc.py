@@ -88,7 +88,7 @@ from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils import get_column_letter
 
 from . import udfs
-from .cellgraph import CALLER, VOLATILE, CellGraph, OffGraph, Unsupported
+from .cellgraph import CALLER, CellGraph, OffGraph, Unsupported
 from .errors import InputError
 from .project import EXCEL_EPOCH
 
@@ -794,6 +794,11 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # noqa: BLE001 - e.g. arrays: treat as changed
         return False
+
+
+# Excel's volatile functions: recalculated every time, whatever changed.
+VOLATILE = frozenset({"RAND", "RANDBETWEEN", "RANDARRAY", "NOW", "TODAY", "OFFSET",
+                      "INDIRECT", "CELL", "INFO"})
 
 
 def _volatile(function: Any) -> bool:
