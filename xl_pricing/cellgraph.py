@@ -173,7 +173,9 @@ class _Formula:
     ``refs``: (node id, graph key, ranges of the reference or ``None`` for a defined name);
     ``rng``: the cell's (or area's) range, ``None`` for a name (whose value is not
     reshaped); ``to_value``: the result of a reference turned into its values (cells
-    always; names only when they read nothing, as ``formulas``' ``Ref`` does).
+    always; names only when they read nothing, as ``formulas``' ``Ref`` does).  An XLP_
+    function's message names the cell (``caller``); in a name it names no place, as with
+    ``formulas``' model.
     """
 
     key: str
@@ -184,10 +186,22 @@ class _Formula:
     rng: Mapping[str, Any] | None
     to_value: bool
 
+    @property
+    def caller(self) -> str | None:
+        return None if self.rng is None else self.key
+
+    @property
+    def alias(self) -> str | None:
+        """What a defined name that only names one thing (``=Other``, ``=(Sheet1!$A$1)``)
+        names; else ``None``."""
+        if self.rng is None and not self.steps and len(self.refs) == 1:
+            return self.refs[0][1]
+        return None
+
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """This formula's value (as ``formulas``' model stores it) from the graph's
         ``values``."""
-        token = CALLER.set(self.key)
+        token = CALLER.set(self.caller)
         try:
             node = dict(self.constants)
             for node_id, key, ranges in self.refs:
@@ -330,6 +344,10 @@ class CellGraph:
                                                   None, False)
         self._assemblies = self._assemble()
         self._empty = {k for a in self._assemblies.values() for *_, k in a.empty}
+        self._in_areas = {_cell_key(sheet, r, n) for sheet, areas in self._areas.items()
+                          for _, a in areas for r in range(int(a["r1"]), int(a["r2"]) + 1)
+                          for n in range(a["n1"], a["n2"] + 1)}
+        self._aliases = {k: f.alias for k, f in self._formulas.items() if f.alias}
         self.order = self._order()
 
     def _load_sheet(self, ws: Any, context: dict[str, Any], names: set[str]) -> None:
@@ -416,10 +434,10 @@ class CellGraph:
     # -- queries ------------------------------------------------------------------------------
 
     def used(self, key: str) -> bool:
-        """``key`` (a cell) is read by the graph: a cell with a value or formula, or a cell
-        of a range some formula or name reads."""
+        """``key`` (a cell) is read by the graph: a cell with a value or formula, a cell of
+        an array formula's area, or a cell of a range some formula or name reads."""
         return (key in self._constants or key in self._formulas or key in self._assemblies
-                or key in self._empty)
+                or key in self._empty or key in self._in_areas)
 
     def keys(self) -> set[str]:
         """Every key the graph gives a value for."""
@@ -434,17 +452,25 @@ class CellGraph:
         Raises:
             OffGraph: a function raised instead of returning an Excel error.
         """
+        given = given or {}
         values: dict[str, Any] = dict(self._constants)
-        for key, value in (given or {}).items():
+        for key, value in given.items():
             values[key] = _given(key, value)
         formulas, assemblies = self._formulas, self._assemblies
-        skip = set(given or ())
+        skip = set(given)
         for key in self.order:
             if key in skip:
                 continue
             node = formulas.get(key) or assemblies[key]
             values[key] = node.evaluate(values)
         return values
+
+
+    def takes(self, given: Mapping[str, Any]) -> bool:
+        """Whether the graph evaluates these inputs as ``formulas``' model does: not when
+        one is given to a name that only names another name or cell (``=Other``,
+        ``=(Sheet1!$A$1)``), which the model may push on to what it names."""
+        return not any(key in self._aliases for key in given)
 
 
 def _given(key: str, value: Any) -> Any:

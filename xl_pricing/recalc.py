@@ -86,6 +86,7 @@ from formulas.ranges import Ranges
 from formulas.tokens.operand import Empty, Error, XlError
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from . import udfs
 from .cellgraph import CALLER, CellGraph, OffGraph, Unsupported
@@ -1058,7 +1059,7 @@ class Recalculator:
         given = self._input_values(inputs or {})
         errors: dict[str | None, str] = {}
         solution: Mapping[Any, Any] | None = None
-        if self._graph is not None:
+        if self._graph is not None and self._graph.takes(given):
             with _recording(errors):
                 try:
                     solution = self._graph.evaluate(given)
@@ -1235,13 +1236,34 @@ class Recalculator:
 
     def _udf_problems(self, errors: Mapping[str | None, str],
                       solution: Mapping[Any, Any]) -> list[CellProblem]:
+        """The XLP_ messages of cells that are errors, in the workbook's order (a message
+        without a place first; then sheet by sheet, row by row), whichever evaluator
+        found them in whichever order."""
         out = []
         for key, message in errors.items():
             if key is None:
                 out.append(CellProblem(None, None, message))
             elif _has_error(solution.get(key)):
                 out.append(self._where(key, message))
-        return out
+        sheets = {title: i for i, title in enumerate(self.sheets.values())}
+        return sorted(out, key=lambda p: _position(p, sheets))
+
+
+def _position(problem: CellProblem, sheets: Mapping[str, int]) -> tuple[Any, ...]:
+    """Where ``problem`` stands in a workbook: (sheet number, row, column); a problem
+    without a sheet comes first.
+
+    >>> _position(CellProblem("Calc", "B12:C14", ""), {"Project": 0, "Calc": 1})
+    (1, 12, 2)
+    """
+    if problem.sheet is None:
+        return (-1, 0, 0, problem.cell or "")
+    top_left = problem.cell.split(":")[0] if problem.cell else "A1"
+    try:
+        col, row = coordinate_from_string(top_left.replace("$", ""))
+    except ValueError:
+        return (sheets.get(problem.sheet, len(sheets)), 0, 0)
+    return (sheets.get(problem.sheet, len(sheets)), row, column_index_from_string(col))
 
 
 class _Missing(Exception):
