@@ -288,3 +288,25 @@ def test_xlp_messages_from_names_and_in_workbook_order(tmp_path):
     assert [e.split(": ")[0] for e in ours[1]] == [e.split(": ")[0] for e in theirs[1]] \
         == ["XLP_TIMECHARGE", "Sheet1!C1", "Sheet1!A2", "Sheet1!C3"]  # row by row
     assert ours[1][1:] == theirs[1][1:]
+
+
+def test_what_would_be_a_problem_is_never_loaded_by_the_graph(tmp_path):
+    # the problems recalc reports (unknown function, name or sheet) are found on formulas'
+    # model, which the graph hands every such workbook to
+    def own(n: int, *args: Any) -> Path:
+        (tmp_path / str(n)).mkdir()
+        return sheet(tmp_path / str(n), *args)
+
+    local = own(0, {"A1": 2, "B1": "=Here*2"})
+    wb = openpyxl.load_workbook(local)
+    wb.active.defined_names["Here"] = DefinedName("Here", attr_text="Sheet1!$A$1")
+    wb.save(local)
+    cases = [(local, "unknown name Here"),
+             (own(1, {"A1": 2}, {"Bad": "Sheet1!$A$1*Nope"}), "unknown name Nope"),
+             (own(2, {"A1": 2}, {"F": "FOO(Sheet1!$A$1)"}), "unknown function FOO"),
+             (own(3, {"A1": "=Elsewhere!A1"}), "unknown sheet Elsewhere")]
+    for path, reason in cases:
+        with pytest.raises(Unsupported):
+            graph_of(path)
+        with pytest.raises(RecalcError, match=reason):
+            Recalculator(path)

@@ -49,7 +49,7 @@ from formulas.builder import AstBuilder
 from formulas.cell import CELL, Cell, Ref
 from formulas.errors import FormulaError
 from formulas.excel.xlreader import load_workbook
-from formulas.functions import COMPILING, replace_empty, wrap_ranges_func
+from formulas.functions import COMPILING, not_implemented, replace_empty, wrap_ranges_func
 from formulas.parser import Parser
 from formulas.ranges import Ranges, _assemble_values, _shape
 from formulas.tokens.function import Function, Lambda
@@ -113,6 +113,8 @@ class _Steps(AstBuilder):
                 if isinstance(function, dict):
                     function, extra = self._extra_inputs(token.name, function)
                     inputs = extra + inputs
+                if function is not_implemented:  # (reported as a problem by recalc)
+                    raise Unsupported(f"function {token.name}")
                 self.steps.append((function, tuple(inputs), out))
                 self.ids.add(out)
         elif isinstance(token, Operand):

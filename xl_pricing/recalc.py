@@ -1013,7 +1013,10 @@ class Recalculator:
                    if not n.hidden and n.localSheetId is None}
         self.names = sorted(defined)
         self._defined = {n.upper(): defined[n] for n in defined}
-        problems = (_name_clashes(defined) + self._formula_problems()
+        # (A formula the graph loaded has no unknown function, name or sheet: it refuses
+        # those, and formulas' model, loaded instead, is checked here.)
+        problems = (_name_clashes(defined)
+                    + (self._formula_problems() if self._graph is None else [])
                     or self._cycle_problems())
         if problems:
             raise RecalcError(problems, self.source)
