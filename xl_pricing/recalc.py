@@ -89,7 +89,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from . import udfs
-from .cellgraph import CALLER, CellGraph, OffGraph, Unsupported
+from .cellgraph import CALLER as _CALLER  # the cell being evaluated, by either evaluator
+from .cellgraph import CellGraph, OffGraph
 from .errors import InputError
 from .project import EXCEL_EPOCH
 
@@ -167,7 +168,6 @@ class Recalculation:
 
 # -- which cell is being computed, and what went wrong in it ----------------------------
 
-_CALLER = CALLER  # the cell being evaluated, whichever evaluator runs
 _ERRORS: contextvars.ContextVar[dict[str | None, str] | None] = contextvars.ContextVar(
     "xlp_errors", default=None)
 
@@ -996,10 +996,8 @@ class Recalculator:
             try:
                 with _loading():
                     self._graph = CellGraph(self.path)
-            except Unsupported:
-                pass  # formulas' model evaluates it
-            except Exception:  # noqa: BLE001 - unreadable: formulas' model says precisely
-                pass
+            except Exception:  # noqa: BLE001 - Unsupported: formulas' model evaluates it;
+                pass           # unreadable: formulas' model says precisely why
         if self._graph is None:
             self.book = self._load_model()
             self._name_keys = {key.rpartition("!")[2]: key
