@@ -646,3 +646,14 @@ def test_minus_zero_is_a_changed_input(tmp_path, graph):
     for v in (0.0, 0.0, -0.0):
         assert book.values({"In": v}) == _fresh(path, {"In": v})
     assert book.values({"In": -0.0})["T"] == "-0.0"
+
+
+@EVALUATORS
+def test_a_name_holding_a_constant_can_be_emptied(tmp_path, graph):
+    # None is an empty value for a name as for a cell (was a raw list: #VALUE! downstream)
+    path = one_sheet(tmp_path, {"A1": 2, "A2": "=A1*Factor"},
+                     {"Factor": "0.5", "In": "Sheet1!$A$1", "Out": "Sheet1!$A$2"})
+    book = Recalculator(path, graph=graph)
+    assert book.values({"Factor": None}) == {"Factor": None, "In": 2, "Out": 0}
+    assert book.values({"Factor": None, "In": 4}) == {"Factor": None, "In": 4, "Out": 0}
+    assert book.values({"Factor": 3}) == {"Factor": 3, "In": 2, "Out": 6}

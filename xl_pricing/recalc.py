@@ -1325,9 +1325,15 @@ def _spread(keys: list[list[str]], value: Any) -> dict[str, Any]:
 
 def _excel_input(value: Any) -> Any:
     """A Python input as a cell value: dates as serial numbers, Decimal as a number,
-    ``None`` an empty cell (in the form ``formulas`` gives cells it creates empty)."""
+    ``None`` an empty cell (in the form ``formulas`` gives cells it creates empty, as an
+    array: a defined name holding a constant takes it as it is, and a list there would
+    reach formulas as text-like junk, ``#VALUE!``).
+
+    >>> _excel_input(None), _excel_input(Decimal("2.50"))
+    (array([[empty]], dtype=object), 2.5)
+    """
     if value is None:
-        return [[sh.EMPTY]]
+        return np.array([[sh.EMPTY]], dtype=object)
     return value if isinstance(value, bool) else _excel_scalar(value)
 
 
