@@ -657,3 +657,24 @@ def test_a_name_holding_a_constant_can_be_emptied(tmp_path, graph):
     assert book.values({"Factor": None}) == {"Factor": None, "In": 2, "Out": 0}
     assert book.values({"Factor": None, "In": 4}) == {"Factor": None, "In": 4, "Out": 0}
     assert book.values({"Factor": 3}) == {"Factor": 3, "In": 2, "Out": 6}
+
+
+@EVALUATORS
+def test_values_given_to_alias_names_are_followed_every_time(tmp_path, graph):
+    # formulas pushes a value given to a name that names another name or a cell on to it;
+    # replaying a recorded order did not follow it (Out stayed at its first value)
+    path = one_sheet(tmp_path, {"A1": 4, "B1": "=A1*2", "B2": "=Alias+1"},
+                     {"In": "Sheet1!$A$1", "Alias": "In", "Out": "Sheet1!$B$1",
+                      "P": "Sheet1!$B$2", "Paren": "(Sheet1!$A$1)"})
+    book = Recalculator(path, graph=graph)
+    for v in (10, 11, 12, 12, 5, None, 7):
+        for key in ("Alias", "Paren"):
+            assert book.values({key: v}) == _fresh(path, {key: v})
+    assert book.values({"Alias": 7})["Out"] == 14
+
+
+@EVALUATORS
+def test_true_and_false_in_any_case(tmp_path, graph):
+    path = one_sheet(tmp_path, {"A1": "=false", "A2": "=IF(true,1,2)"},
+                     {"F": "Sheet1!$A$1", "One": "Sheet1!$A$2"})
+    assert Recalculator(path, graph=graph).values() == {"F": False, "One": 1}

@@ -624,6 +624,8 @@ def formula_problems(formula: str, functions: Mapping[str, Any], names: set[str]
 
     >>> formula_problems("=FOO(1)+Rate*SUM(A1:A3)", {"SUM": sum}, {"HOURS"}, {"SHEET1"})
     ['unknown function FOO', 'unknown name Rate']
+    >>> formula_problems("=IF(false,1,True)", {"IF": max}, set(), set())
+    []
     """
     out = []
     try:
@@ -647,7 +649,10 @@ def formula_problems(formula: str, functions: Mapping[str, Any], names: set[str]
             if sheet is not None and sheet.upper() not in sheets:
                 out.append(f"unknown sheet {sheet}")
             elif not (_A1.fullmatch(ref) or ref.upper() in names or local_names
-                      or ref.lower().startswith("_xlpm.")):
+                      or ref.lower().startswith("_xlpm.")
+                      or (sheet is None and ref.upper() in ("TRUE", "FALSE"))):
+                # (openpyxl's tokenizer knows TRUE and FALSE only in capitals; Excel and
+                # formulas take them in any case)
                 out.append(f"unknown name {ref}")
     return list(dict.fromkeys(out))
 
@@ -853,11 +858,14 @@ class _Replay:
                        tuple(nodes[k]["outputs"]), tuple(nodes[k].get("filters", ())))
                       for k in ran]
         # Replayed only when that is exact: no function left unfinished (what follows a
-        # failure would depend on values), and the dispatcher's own state (``SELF``) read
-        # only by formulas' range assemblers, which are given a view of the replay's values.
+        # failure would depend on values), the dispatcher's own state (``SELF``) read
+        # only by formulas' range assemblers, which are given a view of the replay's
+        # values, and no input that formulas pushes on to what it names (a name that
+        # only names another name or cell: ``inv-data``), which the replay does not follow.
         self.exact = len(ran) == len(started) and all(
             isinstance(nodes[k]["function"], RangesAssembler)
-            for k in ran if sh.SELF in nodes[k]["inputs"])
+            for k in ran if sh.SELF in nodes[k]["inputs"]) and not any(
+            nodes.get(k, {}).get("inv-data") for k in given)
         # Redone in every incremental run: what reads cells outside the graph through
         # ``SELF``, and volatile functions (RAND, NOW...), which Excel recalculates always.
         self._always = {n for n, k in enumerate(ran)
