@@ -9,6 +9,8 @@ from typing import Any
 import openpyxl
 import pytest
 import schedula as sh
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -310,3 +312,79 @@ def test_what_would_be_a_problem_is_never_loaded_by_the_graph(tmp_path):
             graph_of(path)
         with pytest.raises(RecalcError, match=reason):
             Recalculator(path)
+
+
+# -- random workbooks: the graph against formulas' model ----------------------------------
+
+DATA_VALUES = st.one_of(st.integers(-5, 20), st.sampled_from([0.5, 2.675, -1.25]),
+                        st.sampled_from(["", "abc", "5", None, True, False]))
+RANGES = ["Data!A1:A5", "Data!B1:B5", "Data!A1:C3", "Rng", "Data!C2:C4"]
+CELLS = ["Data!A1", "Data!B2", "Data!C3", "Data!C5", "Cell", "K", "Al"]
+
+
+def formulas_text(draw: Any, depth: int, before: list[str]) -> str:
+    """One random formula over the Data sheet, the names and the cells ``before`` it."""
+    leaf = st.one_of(st.integers(-3, 9).map(str), st.sampled_from(['"x"', "TRUE", "0.5"]),
+                     st.sampled_from(CELLS + before))
+    if depth <= 0 or draw(st.booleans()):
+        return draw(leaf)
+    e = lambda: formulas_text(draw, depth - 1, before)  # noqa: E731
+    rng = draw(st.sampled_from(RANGES))
+    return draw(st.sampled_from([
+        f"({e()}{draw(st.sampled_from(['+', '-', '*', '/', '&', '>', '=', '<>']))}{e()})",
+        f"SUM({rng})", f"MAX({rng},{e()})", f'SUMIF({rng},">1")', f"COUNT({rng})",
+        f"IF({e()}>1,{e()},{e()})", f"ROUND({e()},0)", f"ROUNDDOWN({e()},1)",
+        f"INDEX({rng},{draw(st.integers(1, 3))})", f"MATCH({e()},{rng},0)",
+        f"IFERROR({e()},-1)", f"AND({e()},{e()})", f"ISNUMBER({e()})", f"N({e()})",
+        f"TRUNC({e()})", f"-{e()}", f"{e()}%", f"XLP_TIMECHARGE({e()},{e()})",
+        f"SUMIFS({rng},{rng},\">0\")"]))
+
+
+@st.composite
+def random_books(draw: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    data = {f"{c}{r}": draw(DATA_VALUES) for c in "ABC" for r in range(1, 6)}
+    cells: dict[str, Any] = {}
+    for row in range(1, draw(st.integers(2, 6)) + 1):
+        cells[f"E{row}"] = "=" + formulas_text(draw, 2, [f"E{r}" for r in range(1, row)])
+    inputs = [draw(st.dictionaries(st.sampled_from(["Cell", "K", "Sheet1!E1", "Data!A2",
+                                                    "Data!D9"]),
+                                   DATA_VALUES, max_size=3)) for _ in range(3)]
+    return data, cells, inputs
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow, HealthCheck.large_base_example,
+                                 HealthCheck.data_too_large])
+@given(random_books())
+def test_random_workbooks_give_formulas_values(tmp_path_factory, book):
+    data, cells, input_sets = book
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    for ref, value in cells.items():
+        ws[ref] = value
+    ds = wb.create_sheet("Data")
+    for ref, value in data.items():
+        ds[ref] = value
+    ds["D9"] = None
+    names = {"Rng": "Data!$A$1:$A$5", "Cell": "Data!$B$2", "K": "0.25", "Al": "Cell",
+             **{f"Out{r}": f"Sheet1!$E${r[1:]}" for r in cells}}
+    for name, target in names.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=target)
+    path = tmp_path_factory.mktemp("random") / "book.xlsx"
+    wb.save(path)
+    graph = Recalculator(path)
+    assert graph.evaluator == "graph"
+    for inputs in [{}, *input_sets]:  # (the same Recalculator: later calls reuse it)
+        assert outcome(graph, inputs) == outcome(Recalculator(path, graph=False), inputs), \
+            (cells, inputs)
+
+
+def outcome(book: Recalculator, inputs: dict[str, Any]) -> Any:
+    """Values and messages, or the error (an input the workbook does not use)."""
+    try:
+        result = book.calculate(inputs)
+    except RecalcError as exc:
+        return str(exc)
+    return result.values, [str(p) for p in result.errors]

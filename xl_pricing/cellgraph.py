@@ -406,8 +406,8 @@ class CellGraph:
             cells = self._cells.get(sheet, {})
             areas, taken = [], set()
             for k, a in self._areas.get(sheet, ()):
-                spots = {(r, n)
-                         for r in range(max(r1, int(a["r1"])), min(r1 + rows, int(a["r2"]) + 1))
+                top, bottom = max(r1, int(a["r1"])), min(r1 + rows, int(a["r2"]) + 1)
+                spots = {(r, n) for r in range(top, bottom)
                          for n in range(max(n1, a["n1"]), min(n1 + cols, a["n2"] + 1))}
                 if spots:
                     areas.append(k)
