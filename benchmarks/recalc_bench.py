@@ -73,7 +73,7 @@ INSTALL = ("install LibreOffice with `bash .ci/setup-libreoffice` and the UNO br
            f"{SYSTEM_PYTHON} with `bash benchmarks/setup` (both need root and apt-get)")
 
 # (rounds, workbooks per block) for the warm comparison; rounds for the cold one.
-SIZES = {True: {"warm_rounds": 4, "warm_block": 3, "cold_rounds": 3},
+SIZES = {True: {"warm_rounds": 4, "warm_block": 3, "cold_rounds": 5},
          False: {"warm_rounds": 8, "warm_block": 5, "cold_rounds": 9}}
 
 
