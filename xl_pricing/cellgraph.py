@@ -444,10 +444,6 @@ class CellGraph:
         return (key in self._constants or key in self._formulas or key in self._assemblies
                 or key in self._empty or key in self._in_areas)
 
-    def keys(self) -> set[str]:
-        """Every key the graph gives a value for."""
-        return {*self._constants, *self._formulas, *self._assemblies}
-
     # -- evaluation -----------------------------------------------------------------------
 
     def evaluate(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
