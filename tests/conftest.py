@@ -8,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
+from openpyxl.workbook.defined_name import DefinedName
 
 from xl_pricing import load_card, load_project, parse_project
 from xl_pricing.project import Project
@@ -68,3 +70,24 @@ def pytest_sessionstart(session) -> None:
         if result.returncode != 0:
             print(f"LibreOffice could not be installed ({result.stderr.strip()[-300:]}); "
                   "its tests will be skipped")
+
+
+def build(path: Path, sheets: dict[str, dict[str, Any]],
+          names: dict[str, str] | None = None) -> Path:
+    """A workbook with the given sheets ({title: {cell: value or formula}}) and names."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, cells in sheets.items():
+        ws = wb.create_sheet(title)
+        for ref, value in cells.items():
+            ws[ref] = value
+    for name, target in (names or {}).items():
+        wb.defined_names[name] = DefinedName(name, attr_text=target)
+    wb.save(path)
+    return path
+
+
+def one_sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | None = None,
+              file: str = "book.xlsx", title: str = "Sheet1") -> Path:
+    """A one-sheet workbook ``tmp_path / file`` with ``cells`` and defined ``names``."""
+    return build(tmp_path / file, {title: cells}, names)

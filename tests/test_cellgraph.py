@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
+from conftest import one_sheet
 from xl_pricing import load_card, load_project
 from xl_pricing.cellgraph import CellGraph, Unsupported
 from xl_pricing.recalc import RecalcError, Recalculator, _loading, _python
@@ -29,20 +30,6 @@ TEAM = {"R_Source": [["rank"], ["rank"], [None]],
 INPUT_SETS = ({}, TEAM, {**TEAM, "R_Hours": [[7.5], [300], [None]]},
               {**TEAM, "R_Source": [["rank"], [None], ["consulting"]],
                "R_Rank": [["professor"], [None], [None]], "R_Hours": [[7.5], [None], [12]]})
-
-
-def sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | None = None,
-          title: str = "Sheet1") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for ref, value in cells.items():
-        ws[ref] = value
-    for name, target in (names or {}).items():
-        wb.defined_names[name] = DefinedName(name, attr_text=target)
-    path = tmp_path / "book.xlsx"
-    wb.save(path)
-    return path
 
 
 def graph_of(path: Path) -> CellGraph:
@@ -108,7 +95,7 @@ def test_the_standard_quote_workbook_total_by_hand(tmp_path):
 
 
 def test_array_formula_areas_are_read_cell_by_cell(tmp_path):
-    path = sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "D1": "=B2+10", "D2": "=SUM(B1:B3)",
+    path = one_sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "D1": "=B2+10", "D2": "=SUM(B1:B3)",
                             "D3": "=C3"},
                  {"Area": "Sheet1!$B$1:$B$3", "Mid": "Sheet1!$D$1", "Sum": "Sheet1!$D$2",
                   "Outside": "Sheet1!$D$3"})
@@ -124,7 +111,7 @@ def test_array_formula_areas_are_read_cell_by_cell(tmp_path):
 
 
 def test_names_of_constants_formulas_and_other_names(tmp_path):
-    path = sheet(tmp_path, {"A1": 4, "B1": "=A1*Rate", "B2": "=Twice+1", "B3": "=Alias"},
+    path = one_sheet(tmp_path, {"A1": 4, "B1": "=A1*Rate", "B2": "=Twice+1", "B3": "=Alias"},
                  {"Rate": "0.25", "Twice": "Sheet1!$A$1*2", "Alias": "In", "In": "Sheet1!$A$1",
                   "Out": "Sheet1!$B$1", "Plus": "Sheet1!$B$2", "Same": "Sheet1!$B$3"})
     book = Recalculator(path)
@@ -137,7 +124,7 @@ def test_names_of_constants_formulas_and_other_names(tmp_path):
 
 
 def test_row_and_column_read_the_calling_cell(tmp_path):
-    path = sheet(tmp_path, {"C5": "=ROW()*100+COLUMN()", "D7": "=ROW(A3)"},
+    path = one_sheet(tmp_path, {"C5": "=ROW()*100+COLUMN()", "D7": "=ROW(A3)"},
                  {"RC": "Sheet1!$C$5", "R": "Sheet1!$D$7"})
     book = Recalculator(path)
     assert book.evaluator == "graph"
@@ -169,7 +156,7 @@ def test_other_sheets_quoted_names_and_text(tmp_path):
 def test_a_sheet_name_with_an_apostrophe_is_left_to_formulas(tmp_path):
     # formulas itself cannot read a cell of such a sheet from a formula: its answer,
     # #REF!, is kept (a limitation of the formulas engine, README "Standard workbooks")
-    path = sheet(tmp_path, {"A1": 1500, "A2": "=A1*2"},
+    path = one_sheet(tmp_path, {"A1": 1500, "A2": "=A1*2"},
                  {"Cost": "'Bob''s costs'!$A$1", "Double": "'Bob''s costs'!$A$2"},
                  title="Bob's costs")
     with pytest.raises(Unsupported, match="reference"):
@@ -188,13 +175,13 @@ def test_a_sheet_name_with_an_apostrophe_is_left_to_formulas(tmp_path):
     ({"A1": "=Missing*2"}, {}, "not a defined name"),
 ])
 def test_what_the_graph_leaves_to_formulas(tmp_path, cells, names, reason):
-    path = sheet(tmp_path, cells, names)
+    path = one_sheet(tmp_path, cells, names)
     with pytest.raises(Unsupported, match=reason):
         graph_of(path)
 
 
 def test_an_unsupported_workbook_is_evaluated_by_formulas(tmp_path):
-    path = sheet(tmp_path, {"A1": 2, "B1": "=SUM(A:A)", "C1": "=ISFORMULA(B1)"},
+    path = one_sheet(tmp_path, {"A1": 2, "B1": "=SUM(A:A)", "C1": "=ISFORMULA(B1)"},
                  {"Tot": "Sheet1!$B$1", "IsF": "Sheet1!$C$1", "In": "Sheet1!$A$1"})
     book = Recalculator(path)
     assert book.evaluator == "formulas"
@@ -202,20 +189,20 @@ def test_an_unsupported_workbook_is_evaluated_by_formulas(tmp_path):
 
 
 def test_problems_are_reported_as_before(tmp_path):
-    path = sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1", "C1": "=FOO(1)+Nope"})
+    path = one_sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1", "C1": "=FOO(1)+Nope"})
     with pytest.raises(RecalcError) as exc:
         Recalculator(path)
     assert [str(p) for p in exc.value.problems] == [
         "Sheet1!C1: unknown function FOO in =FOO(1)+Nope",
         "Sheet1!C1: unknown name Nope in =FOO(1)+Nope"]
-    cycle = sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1"})
+    cycle = one_sheet(tmp_path, {"A1": "=B1+1", "B1": "=A1+1"})
     with pytest.raises(RecalcError, match="circular reference: Sheet1!A1 → Sheet1!B1 → "
                                           "Sheet1!A1"):
         Recalculator(cycle)
 
 
 def test_a_function_raising_hands_the_workbook_to_formulas(tmp_path):
-    path = sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "B1": 2, "B2": 3,
+    path = one_sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "B1": 2, "B2": 3,
                             "C1": "=A1:A3+B1:B2", "D1": "=C1+E1", "E1": 5, "F1": "=E1*2"},
                  {"In": "Sheet1!$E$1", "Out": "Sheet1!$D$1", "F": "Sheet1!$F$1"})
     book = Recalculator(path)
@@ -226,7 +213,7 @@ def test_a_function_raising_hands_the_workbook_to_formulas(tmp_path):
 
 
 def test_xlp_messages_name_their_cell(tmp_path):
-    path = sheet(tmp_path, {"A1": -5, "B1": "=XLP_TIMECHARGE(50000,A1)", "B2": "=B1+1"},
+    path = one_sheet(tmp_path, {"A1": -5, "B1": "=XLP_TIMECHARGE(50000,A1)", "B2": "=B1+1"},
                  {"Hours": "Sheet1!$A$1", "Tc": "Sheet1!$B$1", "Next": "Sheet1!$B$2"})
     book = Recalculator(path)
     assert book.evaluator == "graph"
@@ -249,7 +236,7 @@ def both(path: Path, inputs: dict[str, Any]) -> tuple[Any, Any]:
 
 def test_a_value_given_to_an_alias_name_is_left_to_formulas(tmp_path):
     # formulas' model may push it on to what the alias names (name → name → cell)
-    path = sheet(tmp_path, {"A1": 4, "B1": "=A1*2", "B2": "=Alias+1", "B3": "=In+100",
+    path = one_sheet(tmp_path, {"A1": 4, "B1": "=A1*2", "B2": "=Alias+1", "B3": "=In+100",
                             "C1": "=B1+1"},
                  {"In": "Sheet1!$A$1", "Alias": "In", "Out": "Sheet1!$B$1",
                   "P": "Sheet1!$B$2", "Q": "Sheet1!$B$3", "Paren": "(Sheet1!$A$1)",
@@ -268,7 +255,7 @@ def test_a_value_given_to_an_alias_name_is_left_to_formulas(tmp_path):
 
 
 def test_a_value_given_to_a_cell_of_an_array_formula(tmp_path):
-    path = sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "C1": "=SUM(B1:B3)", "C2": "=B2"},
+    path = one_sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "C1": "=SUM(B1:B3)", "C2": "=B2"},
                  {"S": "Sheet1!$C$1", "Mid": "Sheet1!$C$2"})
     wb = openpyxl.load_workbook(path)
     wb.active["B1"] = ArrayFormula("B1:B3", "=A1:A3*2")
@@ -279,7 +266,7 @@ def test_a_value_given_to_a_cell_of_an_array_formula(tmp_path):
 
 
 def test_xlp_messages_from_names_and_in_workbook_order(tmp_path):
-    path = sheet(tmp_path, {"A1": -5, "B1": "=Tc+1", "C3": "=XLP_RATE(\"dean\")",
+    path = one_sheet(tmp_path, {"A1": -5, "B1": "=Tc+1", "C3": "=XLP_RATE(\"dean\")",
                             "A2": "=XLP_TIMECHARGE(A1,1)", "C1": "=XLP_EFFORT_HOURS(-1,1,1)"},
                  {"Hours": "Sheet1!$A$1", "Tc": "XLP_TIMECHARGE(50000,Sheet1!$A$1)",
                   "Next": "Sheet1!$B$1", "K": "IFERROR(XLP_TIMECHARGE(1,-1),0)"})
@@ -297,7 +284,7 @@ def test_what_would_be_a_problem_is_never_loaded_by_the_graph(tmp_path):
     # model, which the graph hands every such workbook to
     def own(n: int, *args: Any) -> Path:
         (tmp_path / str(n)).mkdir()
-        return sheet(tmp_path / str(n), *args)
+        return one_sheet(tmp_path / str(n), *args)
 
     local = own(0, {"A1": 2, "B1": "=Here*2"})
     wb = openpyxl.load_workbook(local)

@@ -21,10 +21,10 @@ import openpyxl
 import pytest
 import schedula as sh
 import typer
-from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 from xlwings.conversion import pandas_conv
 
+from conftest import build, one_sheet
 from xl_pricing import InputError, load_card, quote, udfs
 from xl_pricing.cli import handles_input_errors
 from xl_pricing.project import project_from_pairs
@@ -42,26 +42,6 @@ QUOTE_PAIRS: list[tuple[str, Any]] = [
 ]
 QUOTE = quote(project_from_pairs(QUOTE_PAIRS), JP)
 QUOTE_ROWS = len(QUOTE.lines) + 2  # header, lines, total
-
-
-def build(path: Path, sheets: dict[str, dict[str, Any]],
-          names: dict[str, str] | None = None) -> Path:
-    """A workbook with the given sheets ({title: {cell: value or formula}}) and names."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, cells in sheets.items():
-        ws = wb.create_sheet(title)
-        for ref, value in cells.items():
-            ws[ref] = value
-    for name, target in (names or {}).items():
-        wb.defined_names[name] = DefinedName(name, attr_text=target)
-    wb.save(path)
-    return path
-
-
-def one_sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | None = None,
-              file: str = "book.xlsx") -> Path:
-    return build(tmp_path / file, {"Sheet1": cells}, names)
 
 
 DATA = {
