@@ -38,7 +38,7 @@ def snapshot() -> tuple[list, list]:
     """The cells (sheet, coordinate, value, style) and named styles of one batch workbook:
     what a bare openpyxl script would write for a row."""
     from xl_pricing import load_card
-    from xl_pricing.project import project_from_pairs
+    from xl_pricing.cells import project_from_pairs
     from xl_pricing.workbook import build_workbook
     from xl_pricing.workbook.styles import STYLES
 

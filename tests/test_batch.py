@@ -15,7 +15,7 @@ from xl_pricing.batch import (LARGE_CONTRACT, SUMMARY_NAME, cell_value, column_o
                               count_rows, read_table, run_batch)
 from xl_pricing.errors import InputError
 from xl_pricing.pricing import quote
-from xl_pricing.project import project_from_pairs
+from xl_pricing.cells import project_from_pairs
 from xl_pricing.workbook import output_name
 
 from conftest import PROJECTS
@@ -214,7 +214,8 @@ def test_summary_has_a_chart_and_yen_format(example_run):
 
 def test_project_files_as_table_rows(tmp_path, card):
     """Every example project file, flattened by project_to_pairs into one table row."""
-    from xl_pricing.project import load_project, project_to_pairs
+    from xl_pricing.cells import project_to_pairs
+    from xl_pricing.project import load_project
     from xl_pricing.tomlio import read_document
 
     files = sorted(PROJECTS.glob("*.toml"))

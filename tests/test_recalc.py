@@ -27,7 +27,7 @@ from xlwings.conversion import pandas_conv
 from conftest import build, one_sheet
 from xl_pricing import InputError, load_card, quote, udfs
 from xl_pricing.cli import handles_input_errors
-from xl_pricing.project import project_from_pairs
+from xl_pricing.cells import project_from_pairs
 from xl_pricing.recalc import (OFFICE_JS_PREFIX, CellProblem, RecalcError, Recalculator,
                                converter_options, frame_rows, parse_inputs, recalc,
                                register_udfs)

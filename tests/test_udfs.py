@@ -39,7 +39,7 @@ from typer.testing import CliRunner
 from conftest import EXAMPLES
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
-from xl_pricing.project import EXCEL_EPOCH, project_to_pairs
+from xl_pricing.cells import EXCEL_EPOCH, project_to_pairs
 
 JP_SHA = load_card("jp-default").sha256
 

@@ -1,7 +1,7 @@
 """Batch quoting: one workbook per row of a table of projects, and a summary workbook.
 
 A table (``.csv`` or ``.xlsx``) holds one project per row; its header names are the key
-paths :func:`~xl_pricing.project.project_from_pairs` takes (``id``, ``contract``,
+paths :func:`~xl_pricing.cells.project_from_pairs` takes (``id``, ``contract``,
 ``approach``, ``start``, ``end``, ``direct.consumables``, ``researchers.1.rank``,
 ``researchers.1.hours``, ``total.agreed``, ``outcome.sales.1.base`` ...).  See
 ``templates/projects/batch-example.csv``.
@@ -66,12 +66,16 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
+from .cells import DATE_KEYS as _DATE_KEYS
+from .cells import _info_keys, project_from_pairs
 from .errors import InputError, InputErrors, _plain
 from .pricing import quote
-from .project import _DATE_KEYS, _INFO_KEYS, Project, project_from_pairs
+from .project import Project
 from .rates import RateCard, load_card
 from .workbook import TARGETS, SheetReuse, build_workbook, output_name
 from .workbook.save import workbook_bytes, write_atomic
+
+_INFO_KEYS = _info_keys()
 
 __all__ = ["read_table", "count_rows", "run_batch", "BatchResult", "RowError",
            "QuoteRecord", "SUMMARY_NAME", "LARGE_CONTRACT"]
@@ -260,7 +264,7 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int = CHUNK_ROWS
 
     ``path`` is a ``.csv`` (UTF-8 — Excel's "CSV UTF-8" — or Excel's Japanese cp932) or an
     ``.xlsx`` (first sheet).  The first row names the columns: the key paths
-    :func:`~xl_pricing.project.project_from_pairs` takes.  Row numbers are spreadsheet
+    :func:`~xl_pricing.cells.project_from_pairs` takes.  Row numbers are spreadsheet
     rows: the header is row 1, the first data row row 2 (blank rows count, and are
     skipped).  Empty cells are left out; values are converted by :func:`cell_value`.
 

@@ -92,7 +92,7 @@ from . import udfs
 from .cellgraph import CALLER as _CALLER  # the cell being evaluated, by either evaluator
 from .cellgraph import CellGraph, OffGraph
 from .errors import InputError
-from .project import EXCEL_EPOCH
+from .cells import EXCEL_EPOCH
 
 __all__ = ["CellProblem", "Recalculation", "RecalcError", "Recalculator", "OFFICE_JS_PREFIX",
            "parse_inputs", "parse_value", "recalc", "register_udfs"]

@@ -55,7 +55,7 @@ from .pricing.timecharge import time_charge as _time_charge
 from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
 from .pricing.total import total_ratio as _total_ratio
-from .project import excel_date, project_from_pairs
+from .cells import excel_date, project_from_pairs
 from .rates import PARTIES, RateCard, checked_card, load_card
 
 # xlwings 0.37's server converters ask, for every cell of a range, whether it is Pyodide's
