@@ -1,0 +1,75 @@
+"""xlsx: workbook files are checked before any engine opens them (issue 12, item 9)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xl_pricing.errors import InputError
+from xl_pricing.xlsx import MAX_AREA, check_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARD = ROOT / "workbooks" / "jp-default-native.xlsx"
+
+
+def test_standard_workbook_passes_and_is_counted():
+    size = check_workbook(STANDARD)
+    assert size.sheets >= 10 and 500 < size.cells < 5000
+
+
+def test_far_last_cell_is_refused_quickly(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = 1
+    wb.active["XFD1048576"] = 2
+    wb.save(tmp_path / "far.xlsx")
+    with pytest.raises(InputError, match=r"used up to row 1,048,576, column 16,384"):
+        check_workbook(tmp_path / "far.xlsx")
+    assert 1_048_576 * 16_384 > MAX_AREA
+
+
+def test_styled_empty_cell_far_out_counts_for_the_used_range(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["XFD1048576"].number_format = "0.00"
+    wb.save(tmp_path / "styled.xlsx")
+    with pytest.raises(InputError, match="used range"):
+        check_workbook(tmp_path / "styled.xlsx")
+
+
+def test_truncated_sheet_xml_is_named(tmp_path):
+    bad = tmp_path / "trunc.xlsx"
+    with zipfile.ZipFile(STANDARD) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            zout.writestr(info, data)
+    with pytest.raises(InputError, match=r"sheet1.xml is damaged"):
+        check_workbook(bad)
+
+
+@pytest.mark.parametrize("name, content, found", [
+    ("notes.txt", b"hello", "suffix is .txt"),
+    ("fake.xlsx", b"PK not really", "not a zip archive"),
+    ("empty.xlsx", b"", "not a zip archive"),
+])
+def test_files_that_are_not_workbooks(tmp_path, name, content, found):
+    f = tmp_path / name
+    f.write_bytes(content)
+    with pytest.raises(InputError, match=found):
+        check_workbook(f)
+
+
+def test_zip_without_workbook_and_missing_file_and_folder(tmp_path):
+    z = tmp_path / "other.xlsx"
+    with zipfile.ZipFile(z, "w") as out:
+        out.writestr("word/document.xml", "<x/>")
+    with pytest.raises(InputError, match="no xl/workbook.xml"):
+        check_workbook(z)
+    with pytest.raises(InputError, match="no such file"):
+        check_workbook(tmp_path / "missing.xlsx")
+    (tmp_path / "dir.xlsx").mkdir()
+    with pytest.raises(InputError, match="not a regular file"):
+        check_workbook(tmp_path / "dir.xlsx")
