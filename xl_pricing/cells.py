@@ -163,20 +163,27 @@ def excel_date(value: Any, field: str = "date") -> Any:
         if not ok:
             raise InputError(field, value, "a date from 1900-01-01 to 9999-12-31 (an Excel "
                              f"serial number from {FIRST_SERIAL} to {LAST_SERIAL})")
-        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        days = int(value)
+        if days == 60:  # Excel's 1900-02-29, a day that never was (kept from Lotus 1-2-3)
+            raise InputError(field, value, "a real date (Excel serial 60 is 1900-02-29, "
+                             "which does not exist)")
+        # Serials 1..59 (January and February 1900) sit one day later than the epoch says.
+        return EXCEL_EPOCH + dt.timedelta(days=days + (1 if days < 60 else 0))
     return value
 
 
 def excel_serial(value: dt.date | dt.datetime) -> int | float:
     """A date as an Excel serial number (a datetime keeps its time as a fraction of a day).
 
-    >>> excel_serial(dt.date(2027, 4, 1))
-    46478
+    >>> excel_serial(dt.date(2027, 4, 1)), excel_serial(dt.date(1900, 1, 1))
+    (46478, 1)
     """
+    day = value.date() if isinstance(value, dt.datetime) else value
+    serial = (day - EXCEL_EPOCH).days - (1 if day < dt.date(1900, 3, 1) else 0)
     if isinstance(value, dt.datetime):
-        delta = value - dt.datetime.combine(EXCEL_EPOCH, dt.time())
-        return delta.days + delta.seconds / 86400
-    return (value - EXCEL_EPOCH).days
+        t = value - dt.datetime.combine(day, dt.time())
+        return serial + t.seconds / 86400
+    return serial
 
 
 # -- projects as (key, value) rows, the form a two-column Excel range takes ---------------
