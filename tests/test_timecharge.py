@@ -4,7 +4,7 @@ import pytest
 
 from conftest import make
 from xl_pricing import InputError, quote
-from xl_pricing.pricing.timecharge import (day_rate_in_yen, effort_hours, involvement_hours,
+from xl_pricing.pricing.timecharge import (day_rate_in_yen, effort_hours, involvement,
                                            resolve_rate, standard_rate, time_charge)
 
 
@@ -83,8 +83,13 @@ def test_rate_sources(jp, researcher, rate):
 def test_hours_days_and_effort(jp):
     p = make(researchers=[{"rank": "professor", "days": 2},
                           {"rank": "professor", "months": 6, "effort": "0.2"}])
-    assert involvement_hours(p.researchers[0], jp) == Decimal("15.5")
-    assert involvement_hours(p.researchers[1], jp) == 186
+    # 2 days × 7.75 h/day; 1,860 h/year × 0.2 × 6 ÷ 12
+    first, second = p.researchers
+    assert involvement(first, jp, resolve_rate(first, jp)) == Decimal("15.5")
+    assert involvement(second, jp, resolve_rate(second, jp)) == 186
+    # the quote charges exactly rate × those hours
+    rate = resolve_rate(first, jp).price
+    assert quote(p, jp).amount_of("time_charge") == rate * (Decimal("15.5") + 186)
 
 
 def test_time_charge_rejects_negatives():

@@ -121,10 +121,6 @@ class Rate:
     unit: Literal["hour", "day"]
     source: str
 
-    def charge(self, quantity: Decimal) -> Decimal:
-        """Exact time charge for ``quantity`` hours (or days)."""
-        return mul(self.price, quantity)
-
 
 def resolve_rate(r: Researcher, card: RateCard) -> Rate:
     """The rate for a researcher from the source the project names.
@@ -195,13 +191,6 @@ def involvement(r: Researcher, card: RateCard, rate: Rate) -> Decimal:
         return mul(r.days, tc.hours_per_day)
     assert r.months is not None and r.effort is not None
     return effort_hours(tc.annual_hours, r.effort, r.months)
-
-
-def involvement_hours(r: Researcher, card: RateCard) -> Decimal:
-    """Involvement in hours (days count at the card's hours per day)."""
-    rate = resolve_rate(r, card)
-    q = involvement(r, card, rate)
-    return mul(q, card.model.time_charge.hours_per_day) if rate.unit == "day" else q
 
 
 def floor_warning(r: Researcher, rate: Rate, card: RateCard) -> str | None:
