@@ -320,8 +320,8 @@ def _scalar_input(value: Any, field: str) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (dt.date, dt.datetime)):
-        return float(cells.excel_serial(value))
-    return float(cells.number(value, field))
+        return _plain(float(cells.excel_serial(value)))
+    return _plain(float(cells.number(value, field)))
 
 
 def _as_rows(value: Any, area: _Area, field: str) -> list[list[Any]]:
@@ -634,6 +634,9 @@ class _Engine:
         """The current values of ``area`` (after :meth:`calculate`)."""
         raise NotImplementedError
 
+    def check_used(self, area: _Area) -> None:
+        """Raise :class:`_Missing` when no formula or name reads a cell of ``area``."""
+
 
 class _Formulon(_Engine):
     """formulon: load from bytes, set inputs through its setters, ``recalc()``, read."""
@@ -663,8 +666,9 @@ class _Formulon(_Engine):
         # Scanning every cell costs more than the recalculation: done only when a name
         # shows the errors an unknown function or a circular reference leaves.
         self._first: dict[str, Any] | None = {n: self._name_value(n) for n in self.defined}
-        self.problems = (self._problems() if _has_error(list(self._first.values()),
-                                                        ("#NAME?", "#REF!")) else [])
+        shown = list(self._first.values())
+        self.problems = (self._problems() if not shown or _has_error(shown, _ERRORS)
+                         else [])
 
     # -- problems the workbook has before any input ----------------------------------------
 
@@ -682,12 +686,12 @@ class _Formulon(_Engine):
                     continue
                 shown = self._fm.error_display_name(c.value.error_code)
                 where = f"{get_column_letter(c.col + 1)}{c.row + 1}"
-                if shown == "#NAME?":
+                if shown in ("#NAME?", "#REF!"):
                     text = c.formula.replace("=@", "=", 1)
-                    for reason in formula_problems(text, known, names, set(self.sheets)):
-                        out.append(CellProblem(title, where, f"{reason} in {text}"))
-                elif shown == "#REF!" and cycle is None:
-                    cycle = self._cycle(s, c.row, c.col)
+                    reasons = formula_problems(text, known, names, set(self.sheets))
+                    out += [CellProblem(title, where, f"{r} in {text}") for r in reasons]
+                    if shown == "#REF!" and not reasons and cycle is None:
+                        cycle = self._cycle(s, c.row, c.col)
         if cycle:
             first = cycle[0]
             sheet, cell = first.split("!")
@@ -756,6 +760,24 @@ class _Formulon(_Engine):
 
     # -- inputs ----------------------------------------------------------------------------
 
+    @functools.cached_property
+    def _cells_named(self) -> frozenset[tuple[int, int, int]]:
+        return frozenset((self._index[a.sheet.upper()], r - 1, c - 1)
+                         for a in self._areas.values() if a is not None
+                         for row in a.cells() for r, c in row)
+
+    def check_used(self, area: _Area) -> None:
+        s = self._index[area.sheet.upper()]
+        for row in area.cells():
+            for r, c in row:
+                key = (s, r - 1, c - 1)
+                if key not in self._cells_named and not self.wb.dependents(*key):
+                    cell = "" if area.min_row == area.max_row and area.min_col == \
+                        area.max_col else f"{_quote_sheet(area.sheet)}!" \
+                                          f"{get_column_letter(c)}{r} "
+                    raise _Missing(f"{cell}not used by any formula or defined name (the "
+                                   "value would change nothing)")
+
     def _set(self, key: tuple[int, int, int], value: Any) -> None:
         if value is None:
             self.wb.set_blank(*key)
@@ -801,6 +823,9 @@ class _Formulon(_Engine):
             self.wb.set_defined_name(name, _constant(value))
         self.wb.recalc()
         return {n: self._name_value(n) for n in self.defined}, []
+
+
+_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 
 
 def _has_error(values: Any, errors: tuple[str, ...]) -> bool:
@@ -953,6 +978,9 @@ class _Formulas(_Engine):
                         return True
         return False
 
+    def check_used(self, area: _Area) -> None:
+        self.input_keys(area)
+
     def input_keys(self, area: _Area) -> list[list[str]]:
         keys = [[self._key(area.sheet, r, c) for r, c in row] for row in area.cells()]
         unused = [k for row in keys for k in row if not self._used(k)]
@@ -971,7 +999,8 @@ class _Formulas(_Engine):
         for area, rows in cell_inputs.items():
             for key_row, value_row in zip(self.input_keys(area), rows):
                 for k, v in zip(key_row, value_row):
-                    given[k] = sh.EMPTY if v is None else v
+                    # (an empty cell as formulas makes one: a 1×1 array of EMPTY)
+                    given[k] = np.array([[sh.EMPTY]], dtype=object) if v is None else v
         for name, value in name_inputs.items():
             key = self._names[name.upper()]
             # (an empty constant as formulas makes empty cells: a 1×1 array)
@@ -1244,8 +1273,7 @@ class Recalculator:
                     name_inputs[target] = _scalar_input(value, ref)
                     continue
                 rows = _as_rows(value, target, ref)
-                if isinstance(self._engine, _Formulas):
-                    self._engine.input_keys(target)  # refuses a cell no formula reads
+                self._engine.check_used(target)  # refuses a cell no formula reads
                 problems += self._checked(ref, target, rows, override)
                 cell_inputs[target] = rows
             except _Missing as exc:
