@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import formulas
 import formulas.functions
-import openpyxl
 import pytest
-import schedula as sh
 import typer
 from openpyxl.worksheet.formula import ArrayFormula
 from xlwings.conversion import pandas_conv
@@ -430,3 +427,213 @@ def test_wrong_number_of_arguments_is_reported(tmp_path):
         ("Sheet1!A2", "XLP_CARD: wrong number of arguments")]
 
 
+
+
+# -- the engines -------------------------------------------------------------------------
+
+STANDARD = Path(__file__).resolve().parent.parent / "workbooks"
+PROJECT_FILES = sorted((Path(__file__).resolve().parent.parent / "templates" / "projects")
+                       .glob("*.toml"))
+
+
+def native_workbooks() -> list[Path]:
+    return sorted(STANDARD.glob("*-native.xlsx"))
+
+
+def test_the_engine_follows_the_functions_a_workbook_calls(book_path):
+    assert Recalculator(STANDARD / "jp-default-native.xlsx").engine == "formulon"
+    assert Recalculator(STANDARD / "jp-default-udf.xlsx").engine == "formulas"
+    assert Recalculator(book_path).engine == "formulas"            # XLP_ calls inside
+    with pytest.raises(InputError, match="--engine = 'excel': expected one of auto"):
+        Recalculator(book_path, engine="excel")
+
+
+def _example_natives(folder: Path) -> list[Path]:
+    from xl_pricing.workbook import build as build_book
+
+    return [build_book(JP, load_project_file(p), "native", folder) for p in PROJECT_FILES]
+
+
+def load_project_file(path: Path):
+    from xl_pricing import load_project
+
+    return load_project(path)
+
+
+@pytest.fixture(scope="module")
+def twelve_natives(tmp_path_factory) -> list[Path]:
+    """The 12 native workbooks: 7 shipped cards' templates and the 5 example projects."""
+    books = native_workbooks() + _example_natives(tmp_path_factory.mktemp("natives"))
+    assert len(books) == 12
+    return books
+
+
+def test_formulon_and_formulas_agree_on_every_defined_name(twelve_natives):
+    compared = 0
+    for path in twelve_natives:
+        a = Recalculator(path, engine="formulon").values()
+        b = Recalculator(path, engine="formulas").values()
+        assert sorted(a) == sorted(b), path.name
+        for name in a:
+            assert a[name] == b[name], f"{path.name}: {name}: formulon {a[name]!r}, " \
+                                       f"formulas {b[name]!r}"
+            compared += 1
+    assert compared > 2000  # 2,137 names measured when these were written
+
+
+def test_formulon_evaluates_what_formulas_cannot(tmp_path):
+    path = one_sheet(tmp_path, {"A1": "a", "B1": 10, "A2": "b", "B2": 20,
+                                "C1": '=_xlfn.XLOOKUP("b",A1:A2,B1:B2)',
+                                "C2": "=_xlfn.LET(_xlpm.x,B1,_xlpm.x*3)"},
+                     {"Look": "Sheet1!$C$1", "Let": "Sheet1!$C$2", "B": "Sheet1!$B$2"})
+    book = Recalculator(path)
+    assert book.engine == "formulon"
+    assert book.values() == {"B": 20, "Let": 30, "Look": 20}
+    assert book.values({"B": 7})["Look"] == 7
+
+
+def test_formulon_inputs_do_not_stick_and_formulas_come_back(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 2, "A2": "=A1*10", "A3": "=A2+1"},
+                     {"In": "Sheet1!$A$1", "Mid": "Sheet1!$A$2", "Out": "Sheet1!$A$3"})
+    book = Recalculator(path)
+    assert book.values({"In": 5}) == {"In": 5, "Mid": 50, "Out": 51}
+    assert book.values({"Mid": 1}, override=True) == {"In": 2, "Mid": 1, "Out": 2}
+    assert book.values() == {"In": 2, "Mid": 20, "Out": 21}     # the formula is back
+    assert book.values({"In": 3}) == {"In": 3, "Mid": 30, "Out": 31}
+
+
+def test_repeated_calculations_reuse_the_loaded_workbook(book_path, tmp_path):
+    copy = Path(shutil.copy(book_path, tmp_path / "copy.xlsx"))
+    book = Recalculator(copy)
+    model = book._engine.model
+    copy.unlink()                                             # nothing left to reload
+    for hours in (1, 2, 3):
+        assert book.values({"Hours": hours})["TcRate"] == 20000 * hours
+    assert book._engine.model is model
+    native = Path(shutil.copy(STANDARD / "jp-default-native.xlsx", tmp_path / "n.xlsx"))
+    fast = Recalculator(native)
+    workbook = fast._engine.wb
+    native.unlink()
+    totals = {fast.values({"Approach": ap})["Total"] for ap in "XABC"}
+    assert fast._engine.wb is workbook and len(totals) >= 1
+
+
+def test_an_argument_left_empty_between_commas_is_refused_not_guessed(tmp_path):
+    """formulas passes an omitted argument as 0 (XLP_INDIRECT's rate would be 0%, not the
+    card's 30%): the cell is named instead."""
+    path = one_sheet(tmp_path, {"A1": '=XLP_INDIRECT(1000000,,"jp-default")'},
+                     {"Ind": "Sheet1!$A$1"})
+    with pytest.raises(RecalcError) as exc:
+        Recalculator(path)
+    assert problem(exc).where == "Sheet1!A1"
+    assert "XLP_INDIRECT with an argument left empty between commas" in problem(exc).reason
+
+
+def test_xlp_messages_are_in_workbook_order_with_their_cells(tmp_path):
+    path = build(tmp_path / "two.xlsx", {
+        "A": {"B2": '=XLP_RATE("dean")', "B1": "=XLP_TIMECHARGE(-1,2)"},
+        "B": {"A1": "=XLP_TIMECHARGE(1,-2)", "A2": "=A1*2"}},
+        {"X": "A!$B$1", "Y": "B!$A$2"})
+    result = Recalculator(path).calculate()
+    assert [p.where for p in result.errors] == ["A!B1", "A!B2", "B!A1"]
+    assert result.errors[0].reason.startswith("XLP_TIMECHARGE: rate = -1")
+    assert "dean" in result.errors[1].reason
+    assert result.errors[2].reason.startswith("XLP_TIMECHARGE: hours = -2")
+
+
+# -- inputs: data validation, formula cells, dates ---------------------------------------------
+
+def run_cli(*args: str):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    return CliRunner().invoke(app, ["recalc", *args])
+
+
+NATIVE = str(STANDARD / "jp-default-native.xlsx")
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("Approach=Z", "Project!B7: Approach = Z: expected one of X, A, B, C (the cell's data "
+                   "validation)"),
+    ("Contract=gift", "Project!B6: Contract = gift: expected one of joint, sponsored, "
+                      "consulting (the cell's data validation)"),
+    ("Project!D27=-5", "Project!D27: Project!D27 = -5: expected a number >= 0 (the cell's "
+                       "data validation)"),
+    ("Project!D27=2.5", "Project!D27: Project!D27 = 2.5: expected a whole number"),
+    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Approach=\"X\""),
+    ("Hourz=5", "Hourz: not a defined name or cell of jp-default-native.xlsx"),
+], ids=["list", "contract", "whole-below", "whole-fraction", "formula", "unknown"])
+def test_set_is_checked_against_the_cell(assignment, message):
+    res = run_cli(NATIVE, "--json", "--set", assignment)
+    assert res.exit_code == 2, res.output
+    assert f"{NATIVE}: {message}" in " ".join(res.output.split()), res.output
+    assert "Traceback" not in res.output
+
+
+def test_set_accepts_listed_values_and_overrides_only_when_asked():
+    import json
+    plain = json.loads(run_cli(NATIVE, "--json").stdout)
+    res = run_cli(NATIVE, "--json", "--set", "Approach=x", "--set", "Contract=joint")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["Total"] == plain["X_Total"]
+    res = run_cli(NATIVE, "--json", "--set", "Total=5", "--override")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["Total"] == 5
+
+
+def test_set_values_are_read_as_cells_numbers(tmp_path):
+    path = one_sheet(tmp_path, {"A1": 1, "A2": "=A1*2"},
+                     {"In": "Sheet1!$A$1", "Out": "Sheet1!$A$2"})
+    import json
+    for text, doubled in [("1,000", 2000), ("¥1,000", 2000), ("１２", 24), ("2.5", 5)]:
+        res = run_cli(str(path), "--json", "--set", f"In={text}")
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["Out"] == doubled, text
+
+
+def test_dates_are_printed_as_iso_dates():
+    import json
+    res = run_cli(NATIVE, "--json")
+    d = json.loads(res.stdout)
+    assert d["Start"] == "2026-04-01" and d["End"] == "2027-03-31"
+    assert isinstance(d["Total"], int)
+    moved = json.loads(run_cli(NATIVE, "--json", "--set", "Start=2027-04-01",
+                               "--set", "End=2028-03-31").stdout)
+    assert moved["Start"] == "2027-04-01"
+    assert Recalculator(NATIVE).values(dates=True)["Start"] == dt.date(2026, 4, 1)
+    assert Recalculator(NATIVE).values()["Start"] == 46113       # the serial, by default
+
+
+# -- damaged and oversize files (issue 12) ---------------------------------------------------
+
+def _truncated(tmp_path: Path) -> Path:
+    src, out = STANDARD / "jp-default-native.xlsx", tmp_path / "cut.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            zout.writestr(item, data)
+    return out
+
+
+def _huge_range(tmp_path: Path) -> Path:
+    return one_sheet(tmp_path, {"A1": 1, "XFD1048576": 2}, {"A": "Sheet1!$A$1"},
+                     file="huge.xlsx")
+
+
+@pytest.mark.parametrize("make, words", [
+    (_truncated, "damaged"),
+    (_huge_range, "cells"),
+    (lambda p: (p.joinpath("x.xlsx").write_bytes(b"PK\x03\x04junk"), p / "x.xlsx")[1],
+     "zip"),
+], ids=["truncated-sheet", "used-range", "not-a-workbook"])
+def test_damaged_or_oversize_workbooks_get_one_message(tmp_path, make, words):
+    path = make(tmp_path)
+    res = run_cli(str(path), "--json")
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and str(path) in res.output
+    assert words in res.output
+    with pytest.raises(RecalcError):
+        recalculate(path)

@@ -373,7 +373,7 @@ class _Facts:
     """The workbook as openpyxl reads it: formulas, data validations, number formats and
     defined names (only what the engines do not tell)."""
 
-    def __init__(self, path: Path, source: str):
+    def __init__(self, path: Path | io.BytesIO, source: str):
         import openpyxl
 
         try:
@@ -421,7 +421,7 @@ def _formula_text(value: Any) -> str | None:
     return None
 
 
-def _calls_xlp(path: Path) -> bool:
+def _calls_xlp(path: Path | io.BytesIO) -> bool:
     """Whether a sheet of the workbook may call an XLP_ function: ``XLP_`` anywhere in a
     sheet's XML (formulas live there; cell texts in the shared strings).  Only a quick
     test: a workbook that passes it is then read properly (:meth:`_Facts.formulas`)."""
@@ -643,12 +643,12 @@ class _Formulon(_Engine):
 
     name = "formulon"
 
-    def __init__(self, path: Path, source: str):
+    def __init__(self, data: bytes, source: str):
         import formulon
 
         self._fm = formulon
         try:
-            self.wb = formulon.Workbook.load(path.read_bytes())
+            self.wb = formulon.Workbook.load(data)
         except formulon.FormulonError as exc:
             raise RecalcError([CellProblem(None, None, f"cannot be read as an .xlsx workbook "
                                            f"(formulon: {exc})")], source) from None
@@ -729,13 +729,16 @@ class _Formulon(_Engine):
         if kind in (self._fm.ValueKind.ARRAY, self._fm.ValueKind.REF,
                     self._fm.ValueKind.LAMBDA):
             return "#VALUE!"
-        value = value.to_python()
-        return None if value == "" else _plain(value)  # an empty text: empty, as formulas
+        return _plain(value.to_python())
 
     def read(self, area: _Area) -> list[list[Any]]:
         s = self._index[area.sheet.upper()]
         if area.min_row == area.max_row and area.min_col == area.max_col:
-            return [[self._python(self.wb.get_value(s, area.min_row - 1, area.min_col - 1))]]
+            r, c = area.min_row - 1, area.min_col - 1
+            value = self._python(self.wb.get_value(s, r, c))
+            if value == "" and not self.wb.get_formula(s, r, c):
+                value = None  # an empty text constant: an empty cell, as formulas has it
+            return [[value]]
         rows = [[None] * (area.max_col - area.min_col + 1)
                 for _ in range(area.max_row - area.min_row + 1)]
         rect = self._fm.MergeRange(first_row=area.min_row - 1, first_col=area.min_col - 1,
@@ -744,8 +747,9 @@ class _Formulon(_Engine):
         while True:  # one call a page of filled cells, not one a cell
             page, cursor = self.wb.get_cells_in_range(s, rect, cursor)
             for c in page:
+                value = self._python(c.value)
                 rows[c.row - area.min_row + 1][c.col - area.min_col + 1] = \
-                    self._python(c.value)
+                    None if value == "" and not c.formula else value
             if cursor is None:
                 return rows
 
@@ -1052,6 +1056,7 @@ class _Formulas(_Engine):
         from formulas import Ranges, XlError
 
         out = []
+        load = list(self._load_messages)
         for sheet, coord, text in self.facts.formulas():
             if not _xlp_calls(text):
                 continue
@@ -1068,8 +1073,12 @@ class _Formulas(_Engine):
             with _recording(messages), contextlib.suppress(Exception):
                 cell.func(*[solution[i] for i in cell.inputs])
             if not messages and not cell.inputs:
-                messages = [m for m in self._load_messages if text.upper().find(
-                    m.partition(":")[0].upper()) >= 0][:1]
+                # A formula of constants ran once, while loading (in workbook order):
+                # its message is the first one left of a function it calls.
+                calls = {f.upper().removeprefix(OFFICE_JS_PREFIX) for f, _ in _xlp_calls(text)}
+                at = next((i for i, m in enumerate(load)
+                           if m.partition(":")[0].upper() in calls), None)
+                messages = [load.pop(at)] if at is not None else []
             if messages:
                 out.append(CellProblem(sheet, coord, messages[0]))
         return out
@@ -1182,14 +1191,15 @@ class Recalculator:
             reason = exc.expected if exc.field == self.source else exc.message
             raise RecalcError([CellProblem(None, None, reason)], self.source) from None
         self._facts: _Facts | None = None
+        self._data = self.path.read_bytes()  # read once: the engines and openpyxl share it
         if engine == "auto":
             engine = "formulon"
-            if _calls_xlp(self.path) and any(
+            if _calls_xlp(io.BytesIO(self._data)) and any(
                     _xlp_calls(text) for _, _, text in self.facts.formulas()):
                 engine = "formulas"
         self._engine: _Engine
         if engine == "formulon":
-            self._engine = _Formulon(self.path, self.source)
+            self._engine = _Formulon(self._data, self.source)
         elif engine == "formulas":
             self._engine = _Formulas(self.path, self.source, self.facts)
         else:
@@ -1211,7 +1221,7 @@ class Recalculator:
     def facts(self) -> _Facts:
         """openpyxl's reading of the workbook (loaded when first needed)."""
         if self._facts is None:
-            self._facts = _Facts(self.path, self.source)
+            self._facts = _Facts(io.BytesIO(self._data), self.source)
         return self._facts
 
     # -- public ---------------------------------------------------------------------------
