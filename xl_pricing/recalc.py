@@ -1117,7 +1117,7 @@ class _LibreOffice(_Engine):
             found = libreoffice.read_defined_names(book)
         values = {}
         for name in self.defined:
-            value = found.get(name)
+            value = self._cell(found.get(name))
             if isinstance(value, list):
                 value = [[self._cell(v) for v in row] if isinstance(row, list)
                          else self._cell(row) for row in value]
@@ -1129,6 +1129,9 @@ class _LibreOffice(_Engine):
 
     @staticmethod
     def _cell(value: Any) -> Any:
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) \
+                and len(value[0]) == 1:
+            value = value[0][0]  # a one-cell range: a scalar, as the other engines give it
         if isinstance(value, (dt.date, dt.datetime)):
             return _plain(float(cells.excel_serial(value)))
         return _plain(value)
