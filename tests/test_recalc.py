@@ -637,3 +637,13 @@ def test_damaged_or_oversize_workbooks_get_one_message(tmp_path, make, words):
     assert words in res.output
     with pytest.raises(RecalcError):
         recalculate(path)
+
+
+def test_converter_options_name_real_parameters_of_real_functions():
+    import inspect
+    for name, options in udfs.CONVERTERS.items():
+        assert name in udfs.__all__
+        params = inspect.signature(getattr(udfs, name)).parameters
+        for param, opts in options.items():
+            assert param == "return" or param in params, (name, param)
+            assert set(opts) <= {"ndim", "convert", "index", "header"}, (name, opts)
