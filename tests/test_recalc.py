@@ -647,3 +647,17 @@ def test_converter_options_name_real_parameters_of_real_functions():
         for param, opts in options.items():
             assert param == "return" or param in params, (name, param)
             assert set(opts) <= {"ndim", "convert", "index", "header"}, (name, opts)
+
+
+def test_a_name_spelt_like_a_function_is_left_to_formulas(tmp_path):
+    """formulon 0.18 gives SUM(A1:A3) = 0 (and #VALUE! after an edit) when the workbook
+    defines a name "Sum"; formulas and LibreOffice give Excel's 6 and 3: such a workbook
+    is evaluated by formulas."""
+    path = one_sheet(tmp_path, {"A1": 1, "A2": 2, "A3": 3, "B1": "=SUM(A1:A3)",
+                                "B2": "=MAX(A1:A3)"},
+                     {"Sum": "Sheet1!$B$1", "Max": "Sheet1!$B$2", "In": "Sheet1!$A$1"})
+    book = Recalculator(path)
+    assert book.engine == "formulas"
+    assert book.values() == {"In": 1, "Max": 3, "Sum": 6}
+    assert book.values({"In": 10}) == {"In": 10, "Max": 10, "Sum": 15}
+    assert Recalculator(path, engine="formulon").values()["Sum"] == 0   # the divergence

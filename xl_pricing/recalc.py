@@ -770,6 +770,12 @@ class _Formulon(_Engine):
                          for a in self._areas.values() if a is not None
                          for row in a.cells() for r, c in row)
 
+    def shadowed(self) -> list[str]:
+        """Defined names spelt like one of formulon's functions (see Recalculator)."""
+        functions = {self._fm.Workbook.function_name_at(i).upper()
+                     for i in range(self._fm.Workbook.function_count())}
+        return [n for n in self.defined if n.upper() in functions]
+
     def check_used(self, area: _Area) -> None:
         s = self._index[area.sheet.upper()]
         for row in area.cells():
@@ -1195,7 +1201,8 @@ class Recalculator:
             raise RecalcError([CellProblem(None, None, reason)], self.source) from None
         self._facts: _Facts | None = None
         self._data = self.path.read_bytes()  # read once: the engines and openpyxl share it
-        if engine == "auto":
+        auto = engine == "auto"
+        if auto:
             engine = "formulon"
             if _calls_xlp(io.BytesIO(self._data)) and any(
                     _xlp_calls(text) for _, _, text in self.facts.formulas()):
@@ -1203,6 +1210,11 @@ class Recalculator:
         self._engine: _Engine
         if engine == "formulon":
             self._engine = _Formulon(self._data, self.source)
+            if auto and self._engine.shadowed():
+                # formulon 0.18 computes SUM(...) as 0 or #VALUE! when a defined name is
+                # spelt like the function (a name "Sum"); formulas and LibreOffice give
+                # Excel's value (tests/test_recalc.py keeps the workbook).
+                self._engine = _Formulas(self.path, self.source, self.facts)
         elif engine == "formulas":
             self._engine = _Formulas(self.path, self.source, self.facts)
         else:
