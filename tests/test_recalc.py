@@ -485,10 +485,10 @@ def test_formulon_evaluates_what_formulas_cannot(tmp_path):
     path = one_sheet(tmp_path, {"A1": "a", "B1": 10, "A2": "b", "B2": 20,
                                 "C1": '=_xlfn.XLOOKUP("b",A1:A2,B1:B2)',
                                 "C2": "=_xlfn.LET(_xlpm.x,B1,_xlpm.x*3)"},
-                     {"Look": "Sheet1!$C$1", "Let": "Sheet1!$C$2", "B": "Sheet1!$B$2"})
+                     {"Look": "Sheet1!$C$1", "Tripled": "Sheet1!$C$2", "B": "Sheet1!$B$2"})
     book = Recalculator(path)
     assert book.engine == "formulon"
-    assert book.values() == {"B": 20, "Let": 30, "Look": 20}
+    assert book.values() == {"B": 20, "Look": 20, "Tripled": 30}
     assert book.values({"B": 7})["Look"] == 7
 
 
