@@ -12,7 +12,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, make
 from xl_pricing import InputError, load_card, load_project
 from xl_pricing.rates import shipped_cards
-from xl_pricing.recalc import recalc
+from xl_pricing.recalc import recalculate
 from xl_pricing.workbook import (TARGETS, build, build_workbook, expected_names, output_name,
                                  workbook_bytes)
 
@@ -137,7 +137,7 @@ def test_cli_build(tmp_path):
 # -- recalculated workbooks agree with the engine ---------------------------------------------
 
 def check_agreement(path: Path, project, card) -> None:
-    values = recalc(path)
+    values = recalculate(path)
     expected = expected_names(project, card)
     ap = project.project.approach
     for name, amount in expected.items():
