@@ -480,19 +480,11 @@ def _serial(value: dt.date | dt.datetime) -> int | float:
 
 # -- registering the XLP_ functions --------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
 def converter_options() -> dict[str, dict[str, dict[str, Any]]]:
-    """The ``@xw.arg`` / ``@xw.ret`` options of every XLP_ function, read from the source
-    of :mod:`xl_pricing.udfs` (on Linux the xlwings decorators keep no trace of them).
-
-    ``{"XLP_ROYALTY": {"sales": {"ndim": 1}}, "XLP_ALLOCATE": {"return": {"index":
-    False}, ...}, ...}``; empty when the source is not available.
-    """
-    try:
-        source = inspect.getsource(udfs)
-    except (OSError, TypeError):
-        return {}
-    return decorator_options(source, set(udfs.__all__))
+    """The xlwings converter options of every XLP_ function: :data:`xl_pricing.udfs.CONVERTERS`
+    (``{"XLP_ROYALTY": {"sales": {"ndim": 1}}, "XLP_ALLOCATE": {"return": {"index": False},
+    ...}, ...}``)."""
+    return udfs.CONVERTERS
 
 
 def decorator_options(source: str, names: set[str]) -> dict[str, dict[str, dict[str, Any]]]:
