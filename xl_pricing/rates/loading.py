@@ -12,6 +12,7 @@ seen at the next call.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -31,8 +32,10 @@ SUFFIXES = (".toml", ".json")
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
+@functools.cache
 def templates_dir() -> Path:
-    """Folder holding the shipped ``rates/`` and ``projects/``.
+    """Folder holding the shipped ``rates/`` and ``projects/`` (fixed by the installation,
+    so found once).
 
     In an installed wheel it is packaged as ``xl_pricing/_templates``; in a source checkout
     (and an editable install) it is the repository's ``templates/``.
@@ -59,7 +62,8 @@ def _by_id(text: str) -> Path | None:
         for ext in SUFFIXES:
             if (user / f"{text}{ext}").is_file():
                 return user / f"{text}{ext}"
-    return shipped_cards().get(text)
+    shipped = os.path.join(templates_dir(), "rates", f"{text}.toml")
+    return Path(shipped) if os.path.isfile(shipped) else None
 
 
 def _unknown(text: str) -> InputError:
@@ -149,7 +153,7 @@ _CACHE_MAX = 64
 
 def _load_path(path: Path, what: str) -> RateCard:
     try:
-        resolved = str(path.resolve())
+        resolved = os.path.realpath(path)
         st = os.stat(resolved)
     except OSError:
         raise InputError("card", what, "an existing rate-card file") from None
