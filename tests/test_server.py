@@ -199,17 +199,14 @@ def test_auth_settings_for_each_provider():
     from_env = auth_environment("entraid", "10.0.0.1", environ={
         "XLWINGS_AUTH_ENTRAID_CLIENT_ID": "c2", "XLWINGS_AUTH_ENTRAID_TENANT_ID": "t2"})
     assert from_env["XLWINGS_AUTH_ENTRAID_TENANT_ID"] == "t2"
-    # xlwings Server reads exactly these settings
-    from xlwings_server.config import Settings
-    os.environ.update(env)
-    try:
-        s = Settings()
+    # xlwings Server reads exactly these settings (imported in server mode only: its
+    # config switches the whole process to server mode)
+    with server_modules(env):
+        s = importlib.import_module("xlwings_server.config").Settings()
         assert s.auth_providers == ["entraid"] and s.auth_required_roles == ["pricing",
                                                                             "finance"]
         assert (s.auth_entraid_client_id, s.auth_entraid_tenant_id) == ("cid", "tid")
-    finally:
-        for k in env:
-            os.environ.pop(k, None)
+    assert os.environ.get("XLWINGS_ON_SERVER") != "true"
 
 
 @pytest.mark.parametrize("auth,host,kw,expected", [
