@@ -33,6 +33,7 @@ def server_modules(extra_env: dict[str, str] | None = None) -> Iterator[SimpleNa
     saved_path = list(sys.path)
     import xl_pricing
     saved_attr = getattr(xl_pricing, "udfs", None)
+    saved_server = getattr(xl_pricing, "server", None)
     os.environ.update(env)
     for name in list(sys.modules):
         if name.split(".")[0] in _RELOADED or name.startswith(_RELOADED):
@@ -51,8 +52,12 @@ def server_modules(extra_env: dict[str, str] | None = None) -> Iterator[SimpleNa
         sys.modules.clear()
         sys.modules.update(saved_modules)
         sys.path[:] = saved_path
-        if saved_attr is not None:
-            xl_pricing.udfs = saved_attr
+        # ``import xl_pricing.udfs`` also set attributes on the package: put them back too
+        for attr, saved in (("udfs", saved_attr), ("server", saved_server)):
+            if saved is not None:
+                setattr(xl_pricing, attr, saved)
+            elif hasattr(xl_pricing, attr):
+                delattr(xl_pricing, attr)
 
 
 def to_payload_arg(value: Any) -> Any:

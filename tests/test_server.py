@@ -206,7 +206,6 @@ def test_auth_settings_for_each_provider():
         assert s.auth_providers == ["entraid"] and s.auth_required_roles == ["pricing",
                                                                             "finance"]
         assert (s.auth_entraid_client_id, s.auth_entraid_tenant_id) == ("cid", "tid")
-    assert os.environ.get("XLWINGS_ON_SERVER") != "true"
 
 
 @pytest.mark.parametrize("auth,host,kw,expected", [
