@@ -22,14 +22,14 @@ def test_json_nested_100000_deep_is_one_input_error(tmp_path):
     """Old code: RecursionError, a traceback."""
     p = tmp_path / "deep.json"
     p.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "utf-8")
-    with pytest.raises(InputError, match="nested at most a few hundred levels"):
+    with pytest.raises(InputError, match="nested at most 32 levels"):
         read_document(p)
 
 
 def test_toml_nested_deep_is_one_input_error(tmp_path):
     p = tmp_path / "deep.toml"
     p.write_text("a = " + "[" * 50_000 + "]" * 50_000 + "\n", "utf-8")
-    with pytest.raises(InputError, match="nested at most a few hundred levels"):
+    with pytest.raises(InputError, match="nested at most 32 levels"):
         read_document(p)
 
 
@@ -75,3 +75,23 @@ def test_syntax_errors_and_top_level(tmp_path):
     (tmp_path / "c.toml").write_text("a = = 1", "utf-8")
     with pytest.raises(InputError, match="TOML syntax"):
         read_document(tmp_path / "c.toml")
+
+
+@pytest.mark.parametrize("text", [
+    "[project]\n" + ".".join(["a"] * 20_000) + " = 1\n",          # dotted keys: no recursion
+    "a = " + "{b = " * 40 + "1" + "}" * 40 + "\n",
+])
+def test_deep_tables_from_dotted_keys_are_refused(tmp_path, text):
+    """Old code: the parser took 20,000 dotted levels; validation then hit RecursionError
+    (exit 1, internal error)."""
+    p = tmp_path / "deep.toml"
+    p.write_text(text, "utf-8")
+    with pytest.raises(InputError, match="nested at most 32 levels"):
+        read_document(p)
+
+
+def test_real_documents_are_shallow():
+    from conftest import EXAMPLES, RATES
+    from xl_pricing.tomlio import MAX_DEPTH, depth
+    for path in [*EXAMPLES, *RATES.glob("*.toml")]:
+        assert depth(read_document(path)) <= MAX_DEPTH // 4, path

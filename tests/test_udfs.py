@@ -165,6 +165,8 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("err-quote-key-twice", "XLP_QUOTE",
      [[["approach", "X"], ["contract", "joint"], ["approach", "B"]]],
      Err("approach = 'B': expected each key once (given before as 'approach')")),
+    ("err-quote-key-nested-without-end", "XLP_QUOTE", [{".".join(["a"] * 20_000): 1}],
+     Err("inputs row 1 key = 'a.a.a")),                  # old code: RecursionError
     # issue 12 item 8: the functions refuse what files refuse
     ("err-effort-above-one", "XLP_EFFORT_HOURS", [1860, 2, 12],
      Err("effort = 2: expected a number <= 1")),

@@ -18,6 +18,7 @@ from .errors import InputError
 MiB = 1024 * 1024
 PROJECT_LIMIT = 4 * MiB  # a project file: far above any real one (a few KiB)
 CARD_LIMIT = 1 * MiB  # a rate card: the shipped ones are under 10 KiB
+MAX_DEPTH = 32  # tables and lists inside each other; real cards and projects use 4
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
@@ -97,11 +98,35 @@ def read_document(path: Path, limit: int = PROJECT_LIMIT) -> dict[str, Any]:
             except tomllib.TOMLDecodeError as exc:
                 raise InputError("TOML syntax", str(exc), "valid TOML", source=src) from None
     except RecursionError:
-        raise InputError("file", src, "tables and lists nested at most a few hundred "
-                         "levels deep", source=src) from None
+        raise InputError("file", src, f"tables and lists nested at most {MAX_DEPTH} levels "
+                         "deep", source=src) from None
+    if depth(data) > MAX_DEPTH:
+        # Dotted keys (a.b.c… = 1) nest without limit in a parser that does not recurse;
+        # everything that walks the content afterwards (validation, messages, the hash)
+        # does.
+        raise InputError("file", src, f"tables and lists nested at most {MAX_DEPTH} levels "
+                         "deep", source=src)
     if not isinstance(data, dict):
         raise InputError("(top level)", type(data).__name__, "a table of keys", source=src)
     return data
+
+
+def depth(data: Any) -> int:
+    """How many tables and lists are nested inside each other (counted without recursion).
+
+    >>> depth({"a": [1, {"b": 2}]}), depth(3)
+    (3, 0)
+    """
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _canonical(obj: Any) -> Any:
