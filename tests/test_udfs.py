@@ -165,6 +165,10 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("err-quote-key-twice", "XLP_QUOTE",
      [[["approach", "X"], ["contract", "joint"], ["approach", "B"]]],
      Err("approach = 'B': expected each key once (given before as 'approach')")),
+    ("royalty-2d-range", "XLP_ROYALTY", [[[100_000_000, 100_000_000], [100_000_000, 0]], 0.03],
+     9_000_000),                                         # old code: HTTP 500 (ndim=1)
+    ("milestones-2d-range", "XLP_MILESTONES", [[[1, 2], [4, 8]], [[True, False], [True, True]]],
+     13),
     ("err-quote-key-nested-without-end", "XLP_QUOTE", [{".".join(["a"] * 20_000): 1}],
      Err("inputs row 1 key = 'a.a.a")),                  # old code: RecursionError
     # issue 12 item 8: the functions refuse what files refuse

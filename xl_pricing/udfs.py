@@ -13,8 +13,8 @@ pricing rule lives here.  One module serves both kinds of Excel:
   ``card`` argument is a card **id** only (:func:`xl_pricing.rates.load_card_id`): a caller
   on the network names no file.
 
-Converters: :data:`CONVERTERS` is the one table of xlwings converter options (``ndim=1``
-lists, ``ndim=2`` tables, ``dict`` for key/value ranges, the return options); the
+Converters: :data:`CONVERTERS` is the one table of xlwings converter options (``ndim=2``
+tables, read cell by cell, and the return options); the
 ``@xw.arg`` / ``@xw.ret`` decorations are made from it, and recalculation
 (:mod:`xl_pricing.recalc`) reads it to convert arguments the way xlwings would.  Scalar
 parameters have no converter on purpose: :func:`xl_pricing.cells.number` (the one number
@@ -72,8 +72,10 @@ LOCATION = "on or off (campus)."
 # data: the decorations below are made from it; recalc reads it.
 CONVERTERS: dict[str, dict[str, dict[str, Any]]] = {
     "XLP_TIMECHARGE": {"rate": {"ndim": 2}, "hours": {"ndim": 2}},
-    "XLP_ROYALTY": {"sales": {"ndim": 1}},
-    "XLP_MILESTONES": {"amounts": {"ndim": 1}, "achieved": {"ndim": 1}},
+    # Ranges as tables (ndim=2), read cell by cell: xlwings' ndim=1 converter fails on a
+    # two-dimensional range with a bare Exception (HTTP 500 under xlwings Server).
+    "XLP_ROYALTY": {"sales": {"ndim": 2}},
+    "XLP_MILESTONES": {"amounts": {"ndim": 2}, "achieved": {"ndim": 2}},
     "XLP_ALLOCATE": {"amounts": {"ndim": 2}, "return": {"index": False}},
     # A table, not xlwings' dict converter: that one silently keeps the last of a key
     # given twice and fails (an assertion, HTTP 500) on a one-column range.
