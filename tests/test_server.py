@@ -78,6 +78,8 @@ BAD_BODIES = [
     ("private name", json.dumps(_body(func_name="_card")), "func_name = '_card'"),
     ("args not a list", json.dumps(_body(args={"a": 1})), "args = 'dict': expected a list"),
     ("arg a scalar", json.dumps(_body(args=[5, [[12]]])), "args[1] = 'int': expected a range"),
+    ("empty range", json.dumps(_body(args=[[], [[12]]])), "args[1] = 'a list of non-rows"),
+    ("empty row", json.dumps(_body(args=[[[]], [[12]]])), "args[1] = 'a list of non-rows"),
     ("dict cell", json.dumps(_body(args=[[[{"a": 1}]], [[12]]])),
      "args[1][1][1] = {a = 1}: expected a cell value"),
     ("nested list cell", json.dumps(_body(args=[[[[1, 2]]], [[12]]])),

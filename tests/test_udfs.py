@@ -256,6 +256,15 @@ def test_timecharge_is_one_path_with_every_check():
             udfs.XLP_TIMECHARGE(50000.0, [[1.0], [bad]])
 
 
+def test_an_empty_range_is_refused():
+    """Old code: IndexError."""
+    from xl_pricing import udfs
+    with pytest.raises(InputError, match="rate = 'an empty range'"):
+        udfs.XLP_TIMECHARGE([], [[1]])
+    with pytest.raises(InputError, match="hours = 'an empty range'"):
+        udfs.XLP_TIMECHARGE(1, [[]])
+
+
 def test_numpy_scalars_are_numbers():
     """Old code: ``np.float64`` went through ``repr`` (``np.float64(12.5)``) and failed."""
     import numpy as np

@@ -280,6 +280,9 @@ def XLP_TIMECHARGE(rate, hours, card=None):
     """Time charge = hourly rate × hours, in yen, rounded by the card's rule. Given columns
     of rates and hours it spills one time charge per row: one call prices a whole table."""
     rates, hrs = _cells(rate), _cells(hours)
+    for name, cells in (("rate", rates), ("hours", hrs)):
+        if not cells:
+            raise InputError(name, "an empty range", "a cell or a column of cells")
     many = len(rates) > 1 or len(hrs) > 1
     amounts = _time_charges(
         [nonnegative(v, f"rate[{i + 1}]" if many else "rate", "an hourly rate in yen >= 0")

@@ -71,10 +71,12 @@ def check_call(body: bytes, functions: Iterable[str]) -> str | None:
     for i, arg in enumerate(args, start=1):
         if arg is None:
             continue
-        if not isinstance(arg, list) or not all(isinstance(r, list) for r in arg):
+        if not isinstance(arg, list) or not arg or not all(isinstance(r, list) and r
+                                                           for r in arg):
             return InputError(f"args[{i}]", type(arg).__name__ if not isinstance(arg, list)
-                              else "a list of non-rows", "a range: a list of rows, each a "
-                              "list of cells (or null for an omitted argument)").message
+                              else "a list of non-rows or empty rows", "a range: a list of "
+                              "rows, each a list of one cell or more (or null for an omitted "
+                              "argument)").message
         for r, row in enumerate(arg, start=1):
             for c, cell in enumerate(row, start=1):
                 if not _cell(cell):
