@@ -23,7 +23,10 @@ from ..errors import InputError
 CALL_PATH = "/xlwings/custom-functions-call"
 MAX_BODY = 8 * 1024 * 1024  # 8 MiB: a 100,000-row range of numbers is about 2 MiB
 SCALARS = (type(None), bool, int, float, str)
-EXPECTED_BODY = "a JSON object with func_name, args, client and version (as the add-in sends)"
+REQUIRED = ("func_name", "args", "client", "version", "runtime")  # xlwings reads data[...]
+OPTIONAL_TEXT = ("caller_address", "session_id", "culture_info_name", "date_format")
+EXPECTED_BODY = ("a JSON object with func_name, args, client, version and runtime (as the "
+                 "add-in sends)")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -43,8 +46,9 @@ def check_call(body: bytes, functions: Iterable[str]) -> str | None:
     """Why ``body`` is not a custom-function call xlwings Server can take, or None.
 
     >>> check_call(b'', ["XLP_CARD"])
-    'body is missing: expected a JSON object with func_name, args, client and version (as the add-in sends)'
-    >>> check_call(b'{"func_name": "XLP_CARD", "args": [[[{"a": 1}]]], "client": "Office.js", "version": "0"}', ["XLP_CARD"])
+    'body is missing: expected a JSON object with func_name, args, client, version and runtime (as the add-in sends)'
+    >>> check_call(b'{"func_name": "XLP_CARD", "args": [[[{"a": 1}]]], "client": "Office.js", '
+    ...            b'"version": "0", "runtime": "1.4"}', ["XLP_CARD"])
     'args[1][1][1] = {a = 1}: expected a cell value: a number, text, TRUE/FALSE or empty'
     """
     if not body.strip():
@@ -55,16 +59,19 @@ def check_call(body: bytes, functions: Iterable[str]) -> str | None:
         return InputError("body", f"{len(body)} bytes that are not JSON", EXPECTED_BODY).message
     if not isinstance(data, dict):
         return InputError("body", type(data).__name__, EXPECTED_BODY).message
-    for key in ("func_name", "args", "client", "version"):
+    for key in REQUIRED:
         if key not in data:
             return InputError(key, InputError.MISSING, EXPECTED_BODY).message
     name = data["func_name"]
     if not isinstance(name, str) or name not in set(functions):
         shown = name[:64] if isinstance(name, str) else type(name).__name__
         return InputError("func_name", shown, "the name of an XLP function").message
-    for key in ("client", "version"):
+    for key in ("client", "version", "runtime"):
         if not isinstance(data[key], str):
             return InputError(key, type(data[key]).__name__, "text").message
+    for key in OPTIONAL_TEXT:
+        if not isinstance(data.get(key), (str, type(None))):
+            return InputError(key, type(data[key]).__name__, "text or null").message
     args = data["args"]
     if not isinstance(args, list):
         return InputError("args", type(args).__name__, "a list of ranges").message
