@@ -302,3 +302,31 @@ def test_the_pyodide_workaround_is_only_in_the_serve_app():
     users = [p.relative_to(src).as_posix() for p in src.rglob("*.py")
              if "skip_pyodide_probe" in p.read_text("utf-8")]
     assert sorted(users) == ["server/app.py", "server/workarounds.py"]
+
+
+# -- a standing battery: whatever is posted, never a server error ------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=12)
+_cells = st.none() | st.booleans() | st.floats() | st.integers(-10**20, 10**20) | \
+    st.sampled_from(["", "NaN", "1e999999", "mit", "research", "on", "professor", "/etc/passwd",
+                     "2027-04-01", "¥1,000", "１０００", "approach", "X"]) | st.text(max_size=10)
+_ranges = st.none() | st.lists(st.lists(_cells, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(func=st.sampled_from(sorted(__import__("xl_pricing.udfs").udfs.__all__)),
+       args=st.lists(_ranges, max_size=7), junk=st.dictionaries(
+           st.sampled_from(["func_name", "args", "client", "version", "runtime",
+                            "date_format", "caller_address", "culture_info_name"]), _json,
+           max_size=2))
+def test_no_body_gets_a_server_error(anonymous, func, args, junk):
+    data = {**payload(func, []), "args": args, **junk}
+    r = anonymous.post(CALL, content=json.dumps(data),
+                       headers={"Content-Type": "application/json"})
+    assert r.status_code in (200, 400), (r.status_code, r.text, data)
+    assert "Traceback" not in r.text

@@ -504,3 +504,34 @@ def test_quote_plain_matches_cli(path):
     from xl_pricing import udfs
     cli = json.loads(CliRunner().invoke(app, ["quote", str(path), "--json"]).stdout)
     assert udfs.XLP_QUOTE(_excel_inputs(path))[-1] == ["total", cli["total"]]
+
+
+# -- a standing battery: any cell values give a result or an InputError, nothing else -----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_cell = st.none() | st.booleans() | st.floats() | st.integers(-10**20, 10**20) | \
+    st.sampled_from(["", " ", "NaN", "Infinity", "1e999999", "mit", "full-features",
+                     "research", "on", "professor", "associate_professor", "direct",
+                     "2027-04-01", "¥1,000,000", "１０００", "/etc/passwd", "approach"]) | \
+    st.text(max_size=12)
+_arg = _cell | st.lists(st.lists(_cell, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(func=st.sampled_from(sorted(__import__("xl_pricing.udfs").udfs.__all__)),
+       args=st.lists(_arg, max_size=6))
+def test_any_arguments_give_a_value_or_an_input_error(func, args):
+    import inspect
+
+    from xl_pricing import udfs
+    fn = getattr(udfs, func)
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        return  # a wrong count is Python's TypeError here; under the server it is a 400
+    try:
+        fn(*args)
+    except InputError as exc:
+        assert exc.message and "Traceback" not in exc.message
