@@ -132,9 +132,7 @@ def test_default_and_shipped_cards():
         assert load_card(cid).id == cid
 
 
-def test_edited_card_is_reloaded(tmp_path, monkeypatch):
-    import xl_pricing.rates as rates
-    monkeypatch.setattr(rates, "_STAT_EVERY", 0.0)  # look at the file on every call
+def test_edited_card_is_reloaded(tmp_path):
     p = tmp_path / "c.toml"
     shutil.copy(RATES / "jp-default.toml", p)
     first = load_card(p).sha256
@@ -142,3 +140,140 @@ def test_edited_card_is_reloaded(tmp_path, monkeypatch):
                                               "consulting_rate = 123456"), "utf-8")
     assert load_card(p).sha256 != first
     assert load_card(p).model.time_charge.consulting_rate == 123_456
+
+
+# -- one cache, checked on every lookup (issue 13 item 4) -----------------------------------
+
+def _jp_text() -> str:
+    return (RATES / "jp-default.toml").read_text(encoding="utf-8")
+
+
+def test_a_card_dropped_into_xl_pricing_rates_replaces_the_shipped_one(tmp_path, monkeypatch):
+    """Old code: load_card("jp-default") kept returning the shipped card (a per-reference
+    cache) while resolve_card already named the new file."""
+    shipped = load_card("jp-default")
+    assert shipped.model.time_charge.consulting_rate == 50_000
+    monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
+    (tmp_path / "jp-default.toml").write_text(
+        _jp_text().replace("consulting_rate = 50000", "consulting_rate = 77777"), "utf-8")
+    assert resolve_card("jp-default") == tmp_path / "jp-default.toml"
+    assert load_card("jp-default").model.time_charge.consulting_rate == 77_777
+    assert load_card(None).model.time_charge.consulting_rate == 77_777   # the default too
+    monkeypatch.delenv("XL_PRICING_RATES")
+    assert load_card("jp-default").sha256 == shipped.sha256
+
+
+def test_the_cache_is_one_table_without_timers():
+    import xl_pricing.rates as rates
+    from xl_pricing.rates import loading
+    for gone in ("checked_card", "_checked", "_STAT_EVERY", "_resolved", "_load_cached"):
+        assert not hasattr(rates, gone) and not hasattr(loading, gone), gone
+    assert load_card("yale") is load_card("yale")          # parsed once, then cached
+
+
+def test_rates_is_a_package_of_schema_card_and_loading():
+    from xl_pricing.rates import card, loading, schema
+    assert schema.RateCardModel is __import__("xl_pricing.rates").rates.RateCardModel
+    assert card.RateCard.__module__ == "xl_pricing.rates.card"
+    assert loading.load_card.__module__ == "xl_pricing.rates.loading"
+
+
+# -- cards named by id only (xlwings Server, issue 12 item 1) ---------------------------------
+
+from xl_pricing.rates import load_card_id  # noqa: E402
+
+
+@pytest.mark.parametrize("ref", [
+    "/etc/passwd", "../../etc/passwd", "..", "a/b", "a\\b", "jp-default.toml",
+    "harvard.JSON", "/dev/zero", "C:\\x.toml", ".hidden", "-x", "x" * 65, "", "  ", 3.0,
+    True, "jp default", "jp-default\n"])
+def test_load_card_id_refuses_anything_but_an_id(ref):
+    if isinstance(ref, str) and not ref.strip():
+        assert load_card_id(ref).id == "jp-default"             # blank: the default
+        return
+    if ref == "jp-default\n":
+        assert load_card_id(ref).id == "jp-default"             # surrounding space is trimmed
+        return
+    with pytest.raises(InputError, match="card = .*expected a card id"):
+        load_card_id(ref)
+
+
+def test_load_card_id_finds_configured_and_shipped_cards(tmp_path, monkeypatch):
+    monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
+    (tmp_path / "my-uni.toml").write_text(_jp_text().replace('id = "jp-default"',
+                                                             'id = "my-uni"'), "utf-8")
+    assert load_card_id("my-uni").id == "my-uni"
+    assert load_card_id("mit").id == "mit"
+    with pytest.raises(InputError, match="my-uni") as e:
+        load_card_id("nowhere")
+    assert str(tmp_path) not in str(e.value)                   # no folder shown to callers
+
+
+def test_an_invalid_card_by_id_quotes_nothing_from_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
+    (tmp_path / "leak.toml").write_text('[card]\nid = "leak"\nsecret_key = "hunter2-SECRET"\n'
+                                        'password = 424242\n', "utf-8")
+    (tmp_path / "syntax.toml").write_text('token = "hunter2-SECRET\n', "utf-8")
+    for cid in ("leak", "syntax"):
+        with pytest.raises(InputError) as e:
+            load_card_id(cid)
+        text = str(e.value)
+        assert text.startswith(f"card = '{cid}': expected a valid rate card"), text
+        for secret in ("hunter2", "SECRET", "secret_key", "424242", "password", str(tmp_path)):
+            assert secret not in text
+    with pytest.raises(InputError, match="hunter2"):            # a path (CLI) still explains
+        load_card(tmp_path / "leak.toml")
+
+
+# -- size limits and non-regular files -------------------------------------------------------
+
+def test_a_card_over_one_mib_is_refused_before_parsing(tmp_path):
+    p = tmp_path / "big.toml"
+    p.write_text(_jp_text() + "\n# " + "x" * (1024 * 1024) + "\n", "utf-8")
+    with pytest.raises(InputError, match="at most 1,048,576 bytes"):
+        load_card(p)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused_without_reading(device, tmp_path, monkeypatch):
+    """Old code: read /dev/zero until the kernel killed the process."""
+    link = tmp_path / "zero.toml"
+    link.symlink_to(device)
+    with pytest.raises(InputError, match="a regular file"):
+        load_card(link)
+    monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
+    with pytest.raises(InputError, match="card = 'zero'"):      # is_file() is False
+        load_card_id("zero")
+
+
+def test_a_fifo_and_a_directory_are_refused(tmp_path):
+    import os
+    fifo = tmp_path / "f.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="a regular file"):
+        load_card(fifo)                                        # no writer: must not block
+    d = tmp_path / "d.toml"
+    d.mkdir()
+    with pytest.raises(InputError, match="not a directory"):
+        load_card(d)
+
+
+# -- the rank rule lives in the card's lookups (issue 12 item 8) ------------------------------
+
+def test_salary_only_rank_has_no_rank_table_rate():
+    full = load_card("full-features")
+    assert full.model.time_charge.ranks["associate_professor"].hourly is None
+    with pytest.raises(InputError, match="rate_source = 'rank': expected 'salary'"):
+        full.rank_hourly("associate_professor")
+    assert load_card("jp-default").rank_hourly("professor") == 30_000
+
+
+def test_validate_value_uses_the_card_schema():
+    from xl_pricing.rates import Fraction, Hours2, validate_value
+    assert validate_value(Fraction, Decimal("0.547"), "rate") == Decimal("0.547")
+    with pytest.raises(InputError, match="rate = 30: expected a number <= 5"):
+        validate_value(Fraction, Decimal(30), "rate")
+    with pytest.raises(InputError, match="at most 4 decimal places"):
+        validate_value(Fraction, Decimal("0.12345"), "rate")
+    with pytest.raises(InputError, match="annual_hours = 0: expected a number > 0"):
+        validate_value(Hours2, Decimal(0), "annual_hours")

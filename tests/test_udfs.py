@@ -29,7 +29,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -37,6 +36,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import EXAMPLES
+from serverkit import payload, server_modules, unwrap
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
 from xl_pricing.cells import EXCEL_EPOCH, project_to_pairs
@@ -73,7 +73,10 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("standard-rate-to-the-yen", "XLP_STANDARD_RATE", [8_600_000], 4623),   # 4,623.66
     ("standard-rate-hours", "XLP_STANDARD_RATE", [8_250_000, 1650], 5000),
     ("rate-rank", "XLP_RATE", ["professor"], 30_000),
-    ("rate-salary-only-rank", "XLP_RATE", ["associate_professor", "full-features"], 5000),
+    # a rank the card prices by salary only has no rank-table rate: refused as quote does
+    ("err-rate-salary-only-rank", "XLP_RATE", ["associate_professor", "full-features"],
+     Err("rate_source = 'rank': expected 'salary' (rank 'associate_professor' has only a "
+         "salary in card 'full-features')")),
     # F&A, indirect, strategic
     ("fa-rate-harvard", "XLP_FA_RATE", ["research", "on", None, "harvard"], 0.69),
     ("fa-rate-princeton-off", "XLP_FA_RATE", ["research", "off", None, "princeton"], 0.26),
@@ -139,6 +142,50 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("err-date", "XLP_FA_RATE", ["research", "on", None, None, "next spring"],
      Err("date = 'next spring': expected a date such as 2027-04-01")),
     ("err-quote-input", "XLP_QUOTE", [{"approach": "Q"}], Err("project.approach = 'Q'")),
+    # issue 12 item 6: crashes (InvalidOperation, OverflowError) become messages
+    ("err-timecharge-nan-text", "XLP_TIMECHARGE", ["NaN", 1], Err("rate = 'NaN': expected")),
+    ("err-timecharge-inf-text", "XLP_TIMECHARGE", ["Infinity", 1],
+     Err("rate = 'Infinity': expected")),
+    ("err-timecharge-huge-text", "XLP_TIMECHARGE", ["1e999999", 1],
+     Err("rate = '1e999999': expected an hourly rate in yen >= 0 (finite, below 10^15)")),
+    ("err-timecharge-overflow", "XLP_TIMECHARGE", [1e308, 1e308],
+     Err("rate = 1e+308: expected an hourly rate in yen >= 0 (finite, below 10^15)")),
+    ("err-fa-rate-date-1e9", "XLP_FA_RATE", ["research", "on", None, None, 1e9],
+     Err("date = 1000000000.0: expected a date from 1900-01-01 to 9999-12-31")),
+    ("err-quote-start-1e12", "XLP_QUOTE",
+     [{"id": "Q", "contract": "joint", "approach": "X", "start": 1e12,
+       "end": serial("2028-03-31"), "direct.consumables": 5_000_000}],
+     Err("start = 1000000000000: expected a date from 1900-01-01 to 9999-12-31")),
+    ("err-quote-start-99999999", "XLP_QUOTE",
+     [{"id": "Q", "contract": "joint", "approach": "X", "start": 99999999,
+       "end": serial("2028-03-31"), "direct.consumables": 5_000_000}],
+     Err("start = 99999999: expected a date from 1900-01-01 to 9999-12-31")),
+    ("err-quote-not-a-range", "XLP_QUOTE", ["approach"],
+     Err("inputs row 1 = ['approach']: expected a (key, value) pair")),
+    ("err-quote-key-twice", "XLP_QUOTE",
+     [[["approach", "X"], ["contract", "joint"], ["approach", "B"]]],
+     Err("approach = 'B': expected each key once (given before as 'approach')")),
+    ("royalty-2d-range", "XLP_ROYALTY", [[[100_000_000, 100_000_000], [100_000_000, 0]], 0.03],
+     9_000_000),                                         # old code: HTTP 500 (ndim=1)
+    ("milestones-2d-range", "XLP_MILESTONES", [[[1, 2], [4, 8]], [[True, False], [True, True]]],
+     13),
+    ("err-quote-key-nested-without-end", "XLP_QUOTE", [{".".join(["a"] * 20_000): 1}],
+     Err("inputs row 1 key = 'a.a.a")),                  # old code: RecursionError
+    # issue 12 item 8: the functions refuse what files refuse
+    ("err-effort-above-one", "XLP_EFFORT_HOURS", [1860, 2, 12],
+     Err("effort = 2: expected a number <= 1")),
+    ("err-months-beyond-600", "XLP_EFFORT_HOURS", [1860, 0.1, 601],
+     Err("months = 601: expected a number <= 600")),
+    ("err-months-zero", "XLP_EFFORT_HOURS", [1860, 0.1, 0], Err("months = 0: expected a number > 0")),
+    ("err-annual-hours-beyond-a-year", "XLP_EFFORT_HOURS", [9000, 0.1, 12],
+     Err("annual_hours = 9000: expected a number <= 8784")),
+    ("err-indirect-rate-above-5", "XLP_INDIRECT", [1e6, 30],
+     Err("rate = 30: expected a number <= 5 (rates are fractions: 0.30 means 30%)")),
+    ("err-indirect-rate-places", "XLP_INDIRECT", [1e6, 0.30001],
+     Err("rate = 0.30001: expected a number with at most 4 decimal places")),
+    ("err-apply-rate-above-5", "XLP_APPLY_RATE", [1e6, 10], Err("rate = 10: expected a number <= 5")),
+    ("err-allocate-number-component", "XLP_ALLOCATE", [[[1, 2, 3]]],
+     Err("amounts row 1 component = 1: expected a component name")),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -151,33 +198,6 @@ def same(got: Any, expected: Any) -> bool:
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         return isinstance(got, (int, float)) and abs(got - expected) < 1e-9
     return got == expected
-
-
-def to_payload_arg(value: Any) -> Any:
-    """A converted argument back in the form the Office.js add-in posts it."""
-    if value is None:
-        return None                                  # an omitted optional argument
-    if isinstance(value, dict):
-        return [[k, v] for k, v in value.items()]    # a two-column key/value range
-    if isinstance(value, list):
-        if value and isinstance(value[0], list):
-            return value                             # a table
-        return [[v] for v in value]                  # a column range
-    return [[value]]                                 # a single cell
-
-
-def payload(func: str, args: list[Any]) -> dict[str, Any]:
-    import xlwings
-    return {"client": "Office.js", "func_name": func,
-            "args": [to_payload_arg(a) for a in args],
-            "caller_address": "[Book1.xlsx]Sheet1!B2", "session_id": "test-session",
-            "culture_info_name": "ja-JP", "date_format": "yyyy/MM/dd",
-            "version": xlwings.__version__, "runtime": "1.4"}
-
-
-def unwrap(result: Any) -> Any:
-    return result[0][0] if isinstance(result, list) and len(result) == 1 and \
-        isinstance(result[0], list) and len(result[0]) == 1 else result
 
 
 # -- layer 1: plain Python ----------------------------------------------------------------
@@ -221,81 +241,101 @@ def test_no_pricing_math_in_the_udf_module():
         assert op not in body, f"{op!r} in udfs.py: arithmetic belongs in the engine"
 
 
-def test_timecharge_fast_path_keeps_every_check():
-    """XLP_TIMECHARGE takes two remembered floats straight to the engine; whatever else
-    comes (a negative, ±inf, NaN, TRUE, text) still gets the argument checks."""
+def test_timecharge_is_one_path_with_every_check():
+    """One path for cells and columns: whatever comes (a negative, ±inf, NaN, TRUE, text)
+    gets the argument checks, alone or inside a column."""
     from xl_pricing import udfs
     assert udfs.XLP_TIMECHARGE(50000.0, 12.5) == 625_000
-    assert udfs.XLP_TIMECHARGE(50000.0, 12.5) == 625_000  # both numbers from the memo now
-    assert udfs.XLP_TIMECHARGE(1.0, 1.0) == 1
     assert udfs.XLP_TIMECHARGE(50000.0, -0.0) == 0
-    for bad in (-12.5, -1.0, float("inf"), float("-inf"), float("nan"), True, "x"):
+    for bad in (-12.5, -1.0, float("inf"), float("-inf"), float("nan"), True, "x", "NaN"):
         with pytest.raises(InputError, match="hours = "):
             udfs.XLP_TIMECHARGE(50000.0, bad)
         with pytest.raises(InputError, match="rate = "):
             udfs.XLP_TIMECHARGE(bad, 12.5)
+        with pytest.raises(InputError, match=r"hours\[2\] = "):
+            udfs.XLP_TIMECHARGE(50000.0, [[1.0], [bad]])
+
+
+def test_an_empty_range_is_refused():
+    """Old code: IndexError."""
+    from xl_pricing import udfs
+    with pytest.raises(InputError, match="rate = 'an empty range'"):
+        udfs.XLP_TIMECHARGE([], [[1]])
+    with pytest.raises(InputError, match="hours = 'an empty range'"):
+        udfs.XLP_TIMECHARGE(1, [[]])
+
+
+def test_numpy_scalars_are_numbers():
+    """Old code: ``np.float64`` went through ``repr`` (``np.float64(12.5)``) and failed."""
+    import numpy as np
+
+    from xl_pricing import udfs
+    assert udfs.XLP_TIMECHARGE(np.float64(50000), np.float64(12.5)) == 625_000
+    assert udfs.XLP_INDIRECT(np.int64(5_000_000), np.float64(0.3)) == 1_500_000
+    assert udfs.XLP_EFFORT_HOURS(np.float64(1860), np.float64(0.1), np.int64(12)) == 186
+    assert udfs.XLP_FA_RATE("research", "on", None, None, np.float64(46478)) == 0.3
+    with pytest.raises(InputError, match="hours = nan"):
+        udfs.XLP_TIMECHARGE(np.float64(1), np.float64("nan"))
+
+
+def test_no_memo_tables_fast_paths_or_library_patches():
+    """Issue 13 item 3: thin functions; one number converter (xl_pricing.cells)."""
+    import xlwings.utils
+
+    from xl_pricing import cells, udfs
+    for gone in ("_number", "_decimal", "_nonneg", "_DECIMALS", "_DECIMALS_GET", "_missing",
+                 "checked_card"):
+        assert not hasattr(udfs, gone), gone
+    assert udfs.number is cells.number and udfs.nonnegative is cells.nonnegative
+    # importing the functions leaves xlwings as it is (no is_jsnull replacement)
+    assert xlwings.utils.is_jsnull.__module__ == "xlwings.utils"
+    src = (Path(__file__).parent.parent / "xl_pricing" / "udfs.py").read_text("utf-8")
+    assert "is_jsnull" not in src and "import ast" not in src
+
+
+def test_converters_are_plain_data_for_real_parameters():
+    import inspect
+
+    from xl_pricing import udfs
+    assert set(udfs.CONVERTERS) <= set(udfs.__all__)
+    for name, options in udfs.CONVERTERS.items():
+        params = set(inspect.signature(getattr(udfs, name)).parameters)
+        assert set(options) - {"return"} <= params, name
+        for opts in options.values():
+            assert set(opts) <= {"ndim", "convert", "index", "header"}, (name, opts)
+    assert udfs.CONVERTERS["XLP_QUOTE"]["inputs"] == {"ndim": 2}  # a repeated key is seen
+    assert udfs.CONVERTERS["XLP_ALLOCATE"]["return"] == {"index": False}
 
 
 def test_an_edited_default_card_reaches_the_functions(tmp_path, monkeypatch):
-    """The functions take the default card through a fast path (no call into
-    ``load_card`` while its last answer is fresh); an edit to the card in XL_PRICING_RATES
-    still reaches them once that answer is stale."""
+    """Every call looks at the card file (one stat): an edit, or a jp-default.toml dropped
+    into XL_PRICING_RATES, is used by the next call."""
     from conftest import RATES
-    from xl_pricing import rates, udfs
-    monkeypatch.setattr(rates, "_STAT_EVERY", 0.0)  # every answer is stale at once
-    rates._checked.clear()  # answers given before the line above were good for a second
-    monkeypatch.setattr(udfs, "_conf_read", False)
+    from xl_pricing import udfs
+    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1501  # shipped card: 1501.5, rounded down
     monkeypatch.setenv("XL_PRICING_RATES", str(tmp_path))
     card = tmp_path / "jp-default.toml"
     text = (RATES / "jp-default.toml").read_text("utf-8")
-    card.write_text(text, "utf-8")
-    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1501  # 1501.5, rounded down
-    assert udfs._conf_read  # the environment names the folder: the fast path is on
     card.write_text(text.replace('rule = "down"', 'rule = "up"'), "utf-8")
-    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1502  # the edited rule: rounded up
+    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1502  # the dropped-in card: rounded up
+    card.write_text(text, "utf-8")
+    assert udfs.XLP_TIMECHARGE(1001.0, 1.5) == 1501  # edited back
+
+
+def test_desktop_functions_keep_card_paths(tmp_path):
+    from conftest import RATES
+    from xl_pricing import udfs
+    p = tmp_path / "mine.toml"
+    p.write_text((RATES / "jp-default.toml").read_text("utf-8"), "utf-8")
+    assert udfs.XLP_CARD(str(p))[0] == ["id", "jp-default"]
 
 
 # -- layer 2: xlwings' server code paths ------------------------------------------------------
 
-SERVER_ENV = {"XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial",
-              "XLWINGS_FUNCTIONS_NAMESPACE": "XLP", "XLWINGS_ENVIRONMENT": "prod",
-              "XLWINGS_PROJECT_DIR": str(Path(__file__).parent.parent / "xl_pricing" /
-                                         "server")}
-_RELOADED = ("xlwings", "xlwings_server", "custom_functions", "custom_scripts",
-             "xl_pricing.udfs", "xl_pricing.server")
-
-
 @pytest.fixture(scope="module")
 def server_mode():
-    """xlwings imported in server mode (its decorators are then the Office.js ones).
-
-    xlwings reads XLWINGS_ON_SERVER when it is imported, so the fixture sets the variables
-    only here, drops the already imported modules, imports them afresh, and puts everything
-    back afterwards.
-    """
-    saved_env = {k: os.environ.get(k) for k in SERVER_ENV}
-    saved_modules = dict(sys.modules)
-    import xl_pricing
-    saved_attr = getattr(xl_pricing, "udfs", None)
-    os.environ.update(SERVER_ENV)
-    for name in list(sys.modules):
-        if name.split(".")[0] in _RELOADED or name.startswith(_RELOADED):
-            del sys.modules[name]
-    try:
-        xw = importlib.import_module("xlwings")
-        server = importlib.import_module("xlwings.server")
-        udfs = importlib.import_module("xl_pricing.udfs")
-        yield SimpleNamespace(xw=xw, server=server, udfs=udfs)
-    finally:
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        sys.modules.clear()
-        sys.modules.update(saved_modules)
-        if saved_attr is not None:
-            xl_pricing.udfs = saved_attr
+    with server_modules() as mods:
+        yield mods
 
 
 def test_meta_lists_every_function_with_help(server_mode):
@@ -328,6 +368,40 @@ def test_custom_functions_call_contract(server_mode, case):
         result = asyncio.run(call)
         assert isinstance(result, list) and all(isinstance(r, list) for r in result)
         assert same(unwrap(result), expected), result
+
+
+def test_server_decorations_are_made_from_converters(server_mode):
+    """What xlwings Server uses (``__xlfunc__``) is exactly udfs.CONVERTERS."""
+    udfs = server_mode.udfs
+    for name in udfs.__all__:
+        xlf = getattr(udfs, name).__xlfunc__
+        options = udfs.CONVERTERS.get(name, {})
+        assert xlf["ret"]["options"] == options.get("return", {}), name
+        for arg in xlf["args"]:
+            assert arg["options"] == options.get(arg["name"], {}), (name, arg["name"])
+
+
+@pytest.mark.parametrize("args,given", [([], "0 arguments"), ([[[1]]], "1 arguments"),
+                                        ([[[1]], [[2]], None, [[4]]], "4 arguments")])
+def test_wrong_number_of_arguments_is_a_client_error(server_mode, args, given):
+    """Old code: TypeError, HTTP 500 (retried by the add-in)."""
+    data = payload("XLP_TIMECHARGE", [])
+    data["args"] = args
+    with pytest.raises(server_mode.xw.XlwingsError,
+                       match=f"XLP_TIMECHARGE = '{given}': expected the arguments "
+                             r"\(rate, hours, \[card\]\)"):
+        asyncio.run(server_mode.server.custom_functions_call(data, server_mode.udfs))
+
+
+@pytest.mark.parametrize("ref", ["/etc/passwd", "../templates/rates/jp-default",
+                                 "jp-default.toml", "/dev/zero", str(Path(__file__))])
+def test_server_cards_are_ids_never_paths(server_mode, ref):
+    data = payload("XLP_CARD", [ref])
+    with pytest.raises(server_mode.xw.XlwingsError, match="card = .*expected a card id"):
+        asyncio.run(server_mode.server.custom_functions_call(data, server_mode.udfs))
+    ok = asyncio.run(server_mode.server.custom_functions_call(payload("XLP_CARD", ["mit"]),
+                                                              server_mode.udfs))
+    assert ok[0] == ["id", "mit"]
 
 
 def test_omitted_optionals_are_null(server_mode):
@@ -430,3 +504,35 @@ def test_quote_plain_matches_cli(path):
     from xl_pricing import udfs
     cli = json.loads(CliRunner().invoke(app, ["quote", str(path), "--json"]).stdout)
     assert udfs.XLP_QUOTE(_excel_inputs(path))[-1] == ["total", cli["total"]]
+
+
+# -- a standing battery: any cell values give a result or an InputError, nothing else -----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xl_pricing import udfs as desktop_udfs  # noqa: E402 - imported at collection: desktop mode
+
+_cell = st.none() | st.booleans() | st.floats() | st.integers(-10**20, 10**20) | \
+    st.sampled_from(["", " ", "NaN", "Infinity", "1e999999", "mit", "full-features",
+                     "research", "on", "professor", "associate_professor", "direct",
+                     "2027-04-01", "¥1,000,000", "１０００", "/etc/passwd", "approach"]) | \
+    st.text(max_size=12)
+_arg = _cell | st.lists(st.lists(_cell, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(func=st.sampled_from(sorted(__import__("xl_pricing.udfs").udfs.__all__)),
+       args=st.lists(_arg, max_size=6))
+def test_any_arguments_give_a_value_or_an_input_error(func, args):
+    import inspect
+
+    fn = getattr(desktop_udfs, func)
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        return  # a wrong count is Python's TypeError here; under the server it is a 400
+    try:
+        fn(*args)
+    except InputError as exc:
+        assert exc.message and "Traceback" not in exc.message

@@ -31,6 +31,7 @@ MAX_MAGNITUDE = Decimal(10) ** 15  # a quadrillion yen: far above any real proje
 MIN_EXPONENT = -12  # digits below 1e-12 are noise from binary floats or a typo
 
 DATE_KEYS = ("start", "end", "date")
+MAX_KEY_PARTS = 16  # project keys have at most 5 (``project.outcome.sales.1.base``)
 
 _CURRENCY = ("¥", "￥", "円", "JPY", "yen")
 
@@ -229,6 +230,9 @@ def project_from_pairs(pairs: Any, source: str = "inputs") -> "Project":
         if value is None or value == "":
             continue
         parts = key.strip().split(".")
+        if len(parts) > MAX_KEY_PARTS:  # deeper than any project key; would nest without end
+            raise InputError(f"{source} row {n} key", key, f"a key of at most "
+                             f"{MAX_KEY_PARTS} dotted parts such as 'outcome.sales.1.base'")
         if parts[0] in info:
             parts.insert(0, "project")
         if parts[-1] in DATE_KEYS:

@@ -466,15 +466,17 @@ def xlwings_conf_lines(interpreter: str, platform: str, rates_dir: str | None) -
 def _merge_conf(path: Path, lines: list[str]) -> None:
     """Merge ``lines`` into an xlwings.conf file: same keys replaced, others kept; the old
     file is kept as ``.bak`` and the new one replaces it atomically."""
+    from .files import write_file
+
     keys = {ln.split(",", 1)[0].strip('"').upper() for ln in lines}
-    old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    before = path.read_bytes() if path.is_file() else None
+    old = before.decode("utf-8-sig", errors="replace").splitlines() if before else []
     kept = [ln for ln in old if ln.split(",", 1)[0].strip().strip('"').upper() not in keys]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.with_suffix(path.suffix + ".bak").write_bytes(path.read_bytes())
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("\n".join([*kept, *lines]) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    if before is not None:
+        write_file(path.with_suffix(path.suffix + ".bak"), before, replace=True,
+                   field="--config-file")
+    write_file(path, ("\n".join([*kept, *lines]) + "\n").encode("utf-8"), replace=True,
+               field="--config-file")
 
 
 @excel_app.command("setup")
@@ -512,12 +514,35 @@ def excel_setup(write: bool = typer.Option(False, "--write", help="Merge the set
 
 @excel_app.command("serve")
 @handles_input_errors
-def excel_serve(host: str = typer.Option("127.0.0.1", "--host"),
+def excel_serve(host: str = typer.Option("127.0.0.1", "--host",
+                                         help="Address to listen on; 127.0.0.1 (default): "
+                                         "this machine only."),
                 port: int = typer.Option(8000, "--port"),
                 certfile: Optional[Path] = typer.Option(None, "--ssl-certfile"),
-                keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile")) -> None:
-    """Serve the functions to Excel on the web / Office.js with xlwings Server (extra)."""
-    from .server import server_environment
+                keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile"),
+                auth: str = typer.Option(
+                    "none", "--auth", help="Who may call: entraid (Microsoft Entra ID "
+                    "tokens), custom (tokens listed as sha256 digests in "
+                    "XL_PRICING_AUTH_TOKENS) or none (anyone who can connect; loopback "
+                    "only unless --allow-anonymous)."),
+                entraid_client_id: Optional[str] = typer.Option(
+                    None, "--entraid-client-id", help="Entra ID app registration's "
+                    "application (client) id (XLWINGS_AUTH_ENTRAID_CLIENT_ID)."),
+                entraid_tenant_id: Optional[str] = typer.Option(
+                    None, "--entraid-tenant-id", help="The university's directory (tenant) "
+                    "id (XLWINGS_AUTH_ENTRAID_TENANT_ID)."),
+                required_role: list[str] = typer.Option(
+                    [], "--required-role", help="A role every caller must have (repeat for "
+                    "several; XLWINGS_AUTH_REQUIRED_ROLES)."),
+                allow_anonymous: bool = typer.Option(
+                    False, "--allow-anonymous", help="Serve without authentication on an "
+                    "address other machines can reach.")) -> None:
+    """Serve the functions to Excel on the web / Office.js with xlwings Server (extra).
+
+    Authentication is xlwings Server's own: --auth sets its XLWINGS_AUTH_* settings (see
+    README "Server: security and authentication").
+    """
+    from .server import auth_environment, server_environment
 
     key = os.environ.get("XLWINGS_LICENSE_KEY")
     if not key:
@@ -525,7 +550,14 @@ def excel_serve(host: str = typer.Option("127.0.0.1", "--host"),
                          "'noncommercial' for noncommercial use (universities and public "
                          "research organisations: PolyForm Noncommercial 1.0.0), or a paid "
                          "xlwings licence key")
+    if (certfile is None) != (keyfile is None):
+        raise InputError("--ssl-keyfile" if keyfile is None else "--ssl-certfile",
+                         InputError.MISSING, "both --ssl-certfile and --ssl-keyfile")
+    env = auth_environment(auth, host, client_id=entraid_client_id,
+                           tenant_id=entraid_tenant_id, roles=required_role,
+                           allow_anonymous=allow_anonymous)
     os.environ.update(server_environment(key))
+    os.environ.update(env)
     os.environ.setdefault("XLWINGS_ENVIRONMENT", "prod")  # the namespace is then exactly XLP
     try:
         import uvicorn
@@ -534,7 +566,7 @@ def excel_serve(host: str = typer.Option("127.0.0.1", "--host"),
         raise InputError("xlwings-server", "not installed",
                          "pip install 'xl-pricing[server]'") from None
     ssl = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)} if certfile else {}
-    uvicorn.run("xlwings_server.main:main_app", host=host, port=port, **ssl)
+    uvicorn.run("xl_pricing.server.app:app", host=host, port=port, **ssl)
 
 
 def _version(value: bool) -> None:

@@ -135,11 +135,7 @@ def resolve_rate(r: Researcher, card: RateCard) -> Rate:
     src = r.rate_source
     to_yen = card.rate_rounding
     if src == "rank":
-        rank = card.rank(r.rank or "")
-        if rank.hourly is None:  # the card prices this rank by salary only
-            raise InputError("rate_source", "rank",
-                             f"'salary' (rank {r.rank!r} has only a salary in card {card.id!r})")
-        return Rate(rank.hourly, "hour", f"{card.id}: rank table, {r.rank}")
+        return Rate(card.rank_hourly(r.rank or ""), "hour", f"{card.id}: rank table, {r.rank}")
     if src == "salary":
         salary = r.salary
         where = "salary given"

@@ -1,0 +1,87 @@
+"""Helpers shared by the Excel-function and server tests: xlwings in server mode, the
+Office.js payload, and xlwings Server's app (wrapped by xl_pricing.server.app)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+SERVER_DIR = Path(__file__).parent.parent / "xl_pricing" / "server"
+SERVER_ENV = {"XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial",
+              "XLWINGS_FUNCTIONS_NAMESPACE": "XLP", "XLWINGS_ENVIRONMENT": "prod",
+              "XLWINGS_PROJECT_DIR": str(SERVER_DIR)}
+_RELOADED = ("xlwings", "xlwings_server", "custom_functions", "custom_scripts", "auth",
+             "xl_pricing.udfs", "xl_pricing.server")
+
+
+@contextlib.contextmanager
+def server_modules(extra_env: dict[str, str] | None = None) -> Iterator[SimpleNamespace]:
+    """xlwings imported in server mode (its decorators are then the Office.js ones).
+
+    xlwings reads XLWINGS_ON_SERVER when it is imported, so the variables are set only
+    here, the already imported modules dropped and imported afresh, and everything put
+    back afterwards.
+    """
+    env = {**SERVER_ENV, **(extra_env or {})}
+    saved_env = {k: os.environ.get(k) for k in env}
+    saved_modules = dict(sys.modules)
+    saved_path = list(sys.path)
+    import xl_pricing
+    saved_attr = getattr(xl_pricing, "udfs", None)
+    saved_server = getattr(xl_pricing, "server", None)
+    os.environ.update(env)
+    for name in list(sys.modules):
+        if name.split(".")[0] in _RELOADED or name.startswith(_RELOADED):
+            del sys.modules[name]
+    try:
+        xw = importlib.import_module("xlwings")
+        server = importlib.import_module("xlwings.server")
+        udfs = importlib.import_module("xl_pricing.udfs")
+        yield SimpleNamespace(xw=xw, server=server, udfs=udfs)
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        sys.modules.clear()
+        sys.modules.update(saved_modules)
+        sys.path[:] = saved_path
+        # ``import xl_pricing.udfs`` also set attributes on the package: put them back too
+        for attr, saved in (("udfs", saved_attr), ("server", saved_server)):
+            if saved is not None:
+                setattr(xl_pricing, attr, saved)
+            elif hasattr(xl_pricing, attr):
+                delattr(xl_pricing, attr)
+
+
+def to_payload_arg(value: Any) -> Any:
+    """A converted argument back in the form the Office.js add-in posts it."""
+    if value is None:
+        return None                                  # an omitted optional argument
+    if isinstance(value, dict):
+        return [[k, v] for k, v in value.items()]    # a two-column key/value range
+    if isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return value                             # a table
+        return [[v] for v in value]                  # a column range
+    return [[value]]                                 # a single cell
+
+
+def payload(func: str, args: list[Any]) -> dict[str, Any]:
+    import xlwings
+    return {"client": "Office.js", "func_name": func,
+            "args": [to_payload_arg(a) for a in args],
+            "caller_address": "[Book1.xlsx]Sheet1!B2", "session_id": "test-session",
+            "culture_info_name": "ja-JP", "date_format": "yyyy/MM/dd",
+            "version": xlwings.__version__, "runtime": "1.4"}
+
+
+def unwrap(result: Any) -> Any:
+    return result[0][0] if isinstance(result, list) and len(result) == 1 and \
+        isinstance(result[0], list) and len(result[0]) == 1 else result

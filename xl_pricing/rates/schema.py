@@ -1,0 +1,322 @@
+"""Rate-card schema: the pydantic models a card's TOML must satisfy, and its value types.
+
+Every number an institution could change lives in a card, never in code: rounding, the
+indirect rate of approach X, time-charge rates by rank / salary / achievement / day-rate
+reference, F&A rates by activity × location × field with effective dates, strategic
+expense, priced options, the discount for company contributions, the split of proceeds,
+the R&D tax credit and consumption tax.  Rates are fractions (``0.30`` means 30%).
+
+The value types (``Fraction``, ``Hours2``, ``Yen`` …) are also what Excel-function
+arguments are checked against (:func:`validate_value`), so a function refuses exactly what
+a card file refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import InputError
+from ..validation import from_pydantic
+
+# -- vocabulary shared with project files ---------------------------------------------------
+
+Activity = Literal["research", "instruction", "other"]
+Location = Literal["on", "off"]
+Party = Literal["researcher", "lab", "department", "university", "reserve"]
+PARTIES: tuple[Party, ...] = ("researcher", "lab", "department", "university", "reserve")
+Base = Literal["direct", "direct_plus_tc", "mtdc"]
+StrategicBase = Literal["direct", "direct_plus_tc", "direct_plus_indirect", "subtotal"]
+Contract = Literal["joint", "sponsored", "consulting"]
+
+def places(n: int) -> AfterValidator:
+    """At most ``n`` decimal places: keeps every product an exact integer in Excel too."""
+
+    def check(v: Decimal) -> Decimal:
+        # Read the digits rather than quantize: quantizing 1e30 to 4 places overflows the
+        # decimal context (the range checks, which name the field, come after this one).
+        _, digits, exp = v.as_tuple()
+        if isinstance(exp, int) and exp < -n and any(digits[exp + n:]):
+            raise ValueError(f"a number with at most {n} decimal places")
+        return v
+    return AfterValidator(check)
+
+
+def _whole_yen(v: Decimal) -> Decimal:
+    if v != v.to_integral_value():
+        raise ValueError("a whole number of yen")
+    return v
+
+
+# Up to 10^15 yen (a thousand trillion): every product stays exact, in Excel too.
+MAX_YEN = 10**15
+Money = Annotated[Decimal, Field(ge=0, le=MAX_YEN, allow_inf_nan=False)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, le=MAX_YEN, allow_inf_nan=False)]
+Yen = Annotated[Money, AfterValidator(_whole_yen)]
+PositiveYen = Annotated[PositiveMoney, AfterValidator(_whole_yen)]
+
+
+def _fraction(v: Decimal) -> Decimal:
+    # Above 5 (500%) is almost surely a percentage typed by mistake: 30 for 30%.
+    if v > 5:
+        raise ValueError("a number <= 5 (rates are fractions: 0.30 means 30%)")
+    return v
+
+
+# Fractions carry at most 4 decimals (0.0001 = 0.01%): a rate is then a whole number of
+# basis points and a native Excel formula can price with exact integer arithmetic.
+Fraction = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), places(4),
+                     AfterValidator(_fraction)]
+Share = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), places(4)]
+Hours2 = Annotated[Decimal, Field(gt=0, le=8784, allow_inf_nan=False), places(2)]
+Hours = Annotated[Decimal, Field(gt=0, le=8784, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class CardInfo(_Model):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+    institution: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, Field(min_length=1)]
+    effective_from: date
+    currency: Literal["JPY"] = "JPY"
+    description: str = ""
+    extends: str | None = None
+
+
+class RoundingSpec(_Model):
+    rule: Literal["down", "half_up", "up"] = "down"
+    unit: Literal[1, 10, 100, 1000] = 1
+
+
+class Indirect(_Model):
+    """Approach X: indirect = direct × rate (by custom 30%); optionally per contract type."""
+
+    rate: Fraction
+    by_contract: dict[Contract, Fraction] = {}
+
+
+class Strategic(_Model):
+    """Strategic collaboration expense = base × rate (kept apart from indirect)."""
+
+    rate: Fraction = Decimal(0)
+    base: StrategicBase = "direct"
+
+
+class Rank(_Model):
+    label_ja: str
+    label_en: str
+    hourly: PositiveYen | None = None
+    salary: PositiveYen | None = None
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> "Rank":
+        if self.hourly is None and self.salary is None:
+            raise ValueError("@hourly: an hourly rate or an annual salary for the rank")
+        return self
+
+
+class AchievementTier(_Model):
+    basis: Literal["publications", "citations", "years"]
+    min: Annotated[int, Field(ge=0)]
+    hourly: PositiveYen
+    label: str = ""
+
+
+class Laureate(_Model):
+    hourly: PositiveYen
+    label: str = "laureate (Nobel, Fields, ...)"
+
+
+class DayRate(_Model):
+    id: Annotated[str, Field(min_length=1)]
+    label: str = ""
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    min: Annotated[PositiveMoney, places(2)]
+    max: Annotated[PositiveMoney, places(2)]
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DayRate":
+        if self.max < self.min:
+            raise ValueError(f"@max: a day rate >= min ({self.min})")
+        return self
+
+
+class TimeCharge(_Model):
+    annual_hours: Hours2
+    hours_per_day: Annotated[Decimal, Field(gt=0, le=24), places(2)] = Decimal("7.5")
+    consulting_rate: PositiveYen
+    escalation: Fraction = Decimal(0)
+    ranks: dict[str, Rank]
+    achievement: list[AchievementTier] = []
+    laureate: Laureate | None = None
+    day_rates: list[DayRate] = []
+    exchange_rates: dict[str, Annotated[PositiveMoney, places(4)]] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TimeCharge":
+        if not self.ranks:
+            raise ValueError("@ranks: at least one rank")
+        ids = [d.id for d in self.day_rates]
+        for j, i in enumerate(ids):
+            if i in ids[:j]:
+                raise ValueError(f"@day_rates[{j}].id: a unique id ({i!r} is already "
+                                 f"day_rates[{ids.index(i)}])")
+        for d in self.day_rates:
+            if d.currency != "JPY" and d.currency not in self.exchange_rates:
+                raise ValueError(f"@exchange_rates.{d.currency}: an exchange rate (JPY "
+                                 f"per {d.currency}) for day rate {d.id!r}")
+        return self
+
+
+class FARate(_Model):
+    activity: Activity
+    location: Location
+    field: str | None = None
+    rate: Fraction
+    effective_from: date | None = None
+    components: dict[str, Fraction] = {}
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _components_add_up(self) -> "FARate":
+        if self.components and sum(self.components.values()) != self.rate:
+            parts = " + ".join(f"{k} {v}" for k, v in self.components.items())
+            raise ValueError(f"@components: parts that add up to the rate {self.rate} "
+                             f"(got {parts})")
+        return self
+
+
+class FA(_Model):
+    """F&A cost = base × rate; the base and its exclusions are policy, not code."""
+
+    base: Base = "direct"
+    mtdc_excluded: list[str] = []
+    subaward_included_up_to: Yen | None = None
+    rates: list[FARate] = []
+
+
+class Option(_Model):
+    label_ja: str
+    label_en: str
+    method: Literal["fixed", "rate"]
+    amount: Yen | None = None
+    rate: Fraction | None = None
+    base: Literal["direct", "direct_plus_tc"] = "direct_plus_tc"
+
+    @model_validator(mode="after")
+    def _priced(self) -> "Option":
+        if self.method == "fixed" and self.amount is None:
+            raise ValueError("@amount: an amount (yen) for a fixed-price option")
+        if self.method == "rate" and self.rate is None:
+            raise ValueError("@rate: a rate (fraction) for a rate-priced option")
+        return self
+
+
+class Contributions(_Model):
+    """How company contributions reduce an approach-A price."""
+
+    researcher_hour_value: Yen = Decimal(0)
+    equipment_credit_rate: Share = Decimal(0)
+    max_discount_rate: Share = Decimal(0)
+
+
+class Allocation(_Model):
+    """Split of proceeds: for each price component, the share of each party.
+
+    ``shares`` maps a component (``direct``, ``time_charge``, ``indirect``, ``fa``,
+    ``strategic``, ``option``, ``value_added``, ``royalty``, ...) or ``default`` to party
+    shares that add up to 1.  Shares are floored to the yen; what remains of the amount goes
+    to ``residual_to`` so the parts always add up to the amount.
+    """
+
+    residual_to: Party = "university"
+    shares: dict[str, dict[Party, Share]]
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "Allocation":
+        if "default" not in self.shares:
+            raise ValueError("@shares.default: a default entry")
+        for comp, parts in self.shares.items():
+            s = sum(parts.values(), Decimal(0))
+            if s != 1:
+                raise ValueError(f"@shares.{comp}: shares that add up to 1 (they add up to {s})")
+        return self
+
+
+class TaxCredit(_Model):
+    rate: Fraction
+    partner_rates: dict[str, Fraction] = {}
+    min_total: Yen = Decimal(0)
+    cap_share_of_corporate_tax: Share | None = None
+    note: str = ""
+
+
+class ConsumptionTax(_Model):
+    rate: Fraction = Decimal(0)
+    applies_to: list[Contract] = []
+
+
+class OutcomeDefaults(_Model):
+    scenario_weights: dict[Literal["low", "base", "high"], Share] = {
+        "low": Decimal("0.25"), "base": Decimal("0.5"), "high": Decimal("0.25")}
+
+    @model_validator(mode="after")
+    def _weights(self) -> "OutcomeDefaults":
+        s = sum(self.scenario_weights.values(), Decimal(0))
+        if s != 1:
+            raise ValueError(f"@scenario_weights: weights that add up to 1 (they add up to {s})")
+        return self
+
+
+class RateCardModel(_Model):
+    card: CardInfo
+    rounding: RoundingSpec = RoundingSpec()
+    indirect: Indirect
+    strategic: Strategic = Strategic()
+    time_charge: TimeCharge
+    fa: FA = FA()
+    options: dict[str, Option] = {}
+    contributions: Contributions = Contributions()
+    allocation: Allocation
+    tax_credit: TaxCredit
+    consumption_tax: ConsumptionTax = ConsumptionTax()
+    outcome: OutcomeDefaults = OutcomeDefaults()
+
+
+def validate_value(kind: Any, value: Decimal, field: str, source: str | None = None) -> Any:
+    """``value`` checked against a schema type (``Fraction``, ``Hours2`` …) as a card file's
+    value would be; the validated value, or :class:`InputError` naming ``field``.
+
+    Example:
+        >>> validate_value(Fraction, Decimal("0.3"), "rate")
+        Decimal('0.3')
+        >>> validate_value(Fraction, Decimal(30), "rate")
+        Traceback (most recent call last):
+        ...
+        xl_pricing.errors.InputError: rate = 30: expected a number <= 5 (rates are fractions: 0.30 means 30%)
+    """
+    try:
+        return _adapter(kind).validate_python(value)
+    except pydantic.ValidationError as exc:
+        err = from_pydantic(exc, source).errors[0]
+        raise InputError(field, value, err.expected, source) from None
+
+
+_ADAPTERS: dict[int, tuple[Any, pydantic.TypeAdapter[Any]]] = {}
+
+
+def _adapter(kind: Any) -> pydantic.TypeAdapter[Any]:
+    # A TypeAdapter compiles its validator once: one per schema type (module constants,
+    # kept alive here beside their adapter so an id is never reused).
+    found = _ADAPTERS.get(id(kind))
+    if found is None:
+        found = _ADAPTERS[id(kind)] = (kind, pydantic.TypeAdapter(kind))
+    return found[1]
