@@ -35,7 +35,7 @@ from .views import (
 )
 
 __all__ = ["build_workbook", "build", "workbook_bytes", "write_atomic", "TARGETS",
-           "template_project", "output_name", "check_text"]
+           "template_project", "output_name", "check_text", "project_texts"]
 
 MAX_TEXT = 32_767  # characters Excel keeps in one cell
 # Characters a workbook cannot hold: openpyxl's control characters, and the code points
@@ -61,20 +61,21 @@ def card_reference(card: RateCard) -> str:
     return str(Path(card.path).resolve())
 
 
-def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def project_texts(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Every text in a project model, with its field path (``direct[1].category``), as the
     project's own messages name fields."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _texts(getattr(value, name), f"{path}.{name}" if path else name)
+            yield from project_texts(getattr(value, name),
+                                     f"{path}.{name}" if path else name)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _texts(item, f"{path}[{i}]")
+            yield from project_texts(item, f"{path}[{i}]")
     elif isinstance(value, dict):
         for k, item in value.items():
-            yield from _texts(item, f"{path}.{k}")
+            yield from project_texts(item, f"{path}.{k}")
 
 
 def check_text(project: Project) -> None:
@@ -92,7 +93,7 @@ def check_text(project: Project) -> None:
     ...
     xl_pricing.errors.InputError: project.title = 'a\\x0bb': expected text without control characters (NUL, vertical tab ...) or U+FFFE/U+FFFF
     """
-    for field, text in _texts(project, ""):
+    for field, text in project_texts(project, ""):
         if ILLEGAL_CHARACTERS_RE.search(text) or _NOT_XML.search(text):
             shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
             raise InputError(field, _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", shown),
