@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES, load_project
 from xl_pricing import InputError, parse_project
+from xl_pricing import libreoffice as lo
 from xl_pricing.pricing import quote
 from xl_pricing.recalc import recalc
 from xl_pricing.workbook import (TARGETS, build, build_workbook, expected_names,
@@ -179,6 +180,17 @@ def test_wildcard_categories_price_as_the_engine(jp, approach, tmp_path):
     assert values["Total"] == int(quote(project, jp).total)
     star = expected_names(project, jp)[f"{approach}_direct_x"]   # '*' has slug x
     assert star == 1_000                                         # not every item
+
+
+@pytest.mark.skipif(lo.find_soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_prices_wildcard_categories_as_the_engine(jp, tmp_path):
+    data = project_data({}, "A")
+    data["direct"] = [{"category": c, "amount": 1_000 * (i + 1) + i, "fiscal_year":
+                       2027 + i % 2} for i, c in enumerate(WILD)]
+    project = parse_project(data, "test")
+    values = lo.read_defined_names(build(jp, project, "native", tmp_path), timeout=180)
+    for name, amount in expected_names(project, jp).items():
+        assert values[name] == int(amount), name
 
 
 def test_wildcard_category_in_the_fa_base_and_field(full, tmp_path):
