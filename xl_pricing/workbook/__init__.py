@@ -35,7 +35,8 @@ from .views import (
 )
 
 __all__ = ["build_workbook", "build", "workbook_bytes", "write_atomic", "TARGETS",
-           "template_project", "output_name", "check_text", "project_texts"]
+           "template_project", "output_name", "check_text", "project_texts",
+           "visible"]
 
 MAX_TEXT = 32_767  # characters Excel keeps in one cell
 # Characters a workbook cannot hold: openpyxl's control characters, and the code points
@@ -78,6 +79,17 @@ def project_texts(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from project_texts(item, f"{path}.{k}")
 
 
+def visible(text: str) -> str:
+    """``text`` with the characters a workbook cannot hold written as escapes, so that it
+    can be shown in a message or a cell (a batch summary's list of errors).
+
+    >>> visible("a\\x00b\\ufffe")
+    'a\\\\x00b\\\\ufffe'
+    """
+    shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", shown)
+
+
 def check_text(project: Project) -> None:
     """Refuse text a workbook cannot hold, naming the project field.
 
@@ -95,10 +107,8 @@ def check_text(project: Project) -> None:
     """
     for field, text in project_texts(project, ""):
         if ILLEGAL_CHARACTERS_RE.search(text) or _NOT_XML.search(text):
-            shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-            raise InputError(field, _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", shown),
-                             "text without control characters (NUL, vertical tab ...) or "
-                             "U+FFFE/U+FFFF")
+            raise InputError(field, visible(text), "text without control characters (NUL, "
+                             "vertical tab ...) or U+FFFE/U+FFFF")
         if len(text) > MAX_TEXT:
             raise InputError(field, f"{text[:40]}... ({len(text):,} characters)",
                              f"text of at most {MAX_TEXT:,} characters (Excel's limit)")

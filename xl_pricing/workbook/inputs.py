@@ -83,8 +83,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet
     """The card: identity, settings and tables; names such as ``Rank_Hourly``.
 
     Made of the card, the target, ``book.card_ref`` and the F&A rates of the project's
-    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given) — nothing
-    else of the project, so that a batch can reuse it (``build_workbook``).
+    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given).
     """
     card, m = book.card, book.card.model
     ws = book.wb.create_sheet("Rates")
