@@ -83,8 +83,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet
     """The card: identity, settings and tables; names such as ``Rank_Hourly``.
 
     Made of the card, the target, ``book.card_ref`` and the F&A rates of the project's
-    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given) — nothing
-    else of the project, so that a batch can reuse it (``build_workbook``).
+    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given).
     """
     card, m = book.card, book.card.model
     ws = book.wb.create_sheet("Rates")
@@ -433,8 +432,9 @@ def _fa_base_formula(book: Book, row: int) -> str:
     if book.card.model.fa.base != "mtdc":
         return f"D{row}"
     cap = 'IF(SubawardCap="",D{r},MIN(D{r},SubawardCap))'.format(r=row)
-    return (f'IF(ISNUMBER(MATCH(A{row},Mtdc_Excluded,0)),0,'
-            f'IF(A{row}="subaward",{cap},D{row}))')
+    # EXACT, as the engine compares categories: MATCH would take * ? ~ as wildcards.
+    return (f'IF(SUMPRODUCT(EXACT(Mtdc_Excluded,A{row})*1)>0,0,'
+            f'IF(EXACT(A{row},"subaward"),{cap},D{row}))')
 
 
 def researcher_row(book: Book, r: Any) -> list[Any]:
