@@ -237,14 +237,18 @@ def _bool(value: Any) -> Any:
     return Refused(value, "TRUE or FALSE")
 
 
+def _digits(x: Decimal) -> str:
+    return format(x.to_integral_value() if x == x.to_integral_value() else x, "f")
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, float):
         try:
-            return format(_whole(number(value, "text")), "f")
+            return _digits(number(value, "text"))
         except InputError as exc:
             return Refused(value, exc.expected)
     if isinstance(value, Decimal):
-        return format(_whole(value), "f")
+        return _digits(value) if value.is_finite() else Refused(value, "text")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, dt.datetime):
