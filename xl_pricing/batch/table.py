@@ -280,11 +280,11 @@ def cell_value(key: str, value: Any, kind: str | None = None) -> Any:
     if hasattr(value, "item") and type(value).__module__ == "numpy":
         value = value.item()
     if isinstance(value, str):
+        if _ILLEGAL.search(value):  # before strip(): it takes \x1c-\x1f for spaces
+            return Refused(value, "text without control characters (NUL, vertical tab ...)")
         value = value.strip()
         if not value:
             return None
-        if _ILLEGAL.search(value):
-            return Refused(value, "text without control characters (NUL, vertical tab ...)")
     if kind == "date":
         return _date(value, key)
     if kind in ("number", "option"):
