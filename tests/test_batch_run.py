@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from xl_pricing.batch import (PRESENT, WRITTEN, LARGE_CONTRACT, SUMMARY_NAME, count_rows, read_table, run_batch)
+from xl_pricing.batch import (LARGE_CONTRACT, PRESENT, SUMMARY_NAME, WRITTEN, count_rows,
+                              read_table, run_batch)
 from xl_pricing.errors import InputError
 from xl_pricing.pricing import quote
 from xl_pricing.cells import project_from_pairs
 from xl_pricing.workbook import output_name
 
-from batch_util import (BAD, EXAMPLE, PROJECTS, group, leftovers, quotes,
+from batch_util import (BAD, EXAMPLE, HEAD,  PROJECTS, group, leftovers, quotes,
                         row, sheet, summary_value, write_csv)
 from batch_util import run_example
 from xl_pricing import load_card
@@ -266,3 +271,137 @@ def test_cli_batch_command(tmp_path):
     assert res.exit_code == 2
     assert "row 3" in res.output and "direct.consumables" in res.output
     assert (tmp_path / "o" / "jp-default-OK1-udf.xlsx").exists()
+
+
+# -- files: no races, no stale temporaries, inputs never outputs -----------------------------
+
+def test_two_runs_into_one_folder_never_replace_each_others_files(tmp_path):
+    """Two runs at once into one --out: each row is written by one run and reported as
+    already present by the other; each run writes its own summary or refuses clearly."""
+    import threading
+
+    rows = [row(f"R-{i}", consumables=1_000_000 + i) for i in range(6)]
+    table = write_csv(tmp_path / "t.csv", rows)
+    out = tmp_path / "out"
+    results: list[object] = []
+
+    def go() -> None:
+        try:
+            results.append(run_batch(table, out, workers=1, progress=False))
+        except InputError as exc:  # the other run's summary was there before this started
+            results.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = [r for r in results if not isinstance(r, InputError)]
+    for exc in (r for r in results if isinstance(r, InputError)):
+        assert exc.field == "--out" and SUMMARY_NAME in exc.value
+    assert runs and all(r.failed == 0 and r.written + r.present == 6 for r in runs)
+    assert sum(r.written for r in runs) == 6          # every workbook written exactly once
+    assert len({r.summary for r in runs}) == len(runs)  # summary.xlsx, summary-2.xlsx
+    for r in runs:
+        assert len(quotes(r)) == 6
+    for p in out.glob("jp-default-*.xlsx"):
+        load_workbook(p).close()
+    assert leftovers(out) == []
+
+
+def test_stale_temporary_files_are_removed_at_the_next_run(tmp_path):
+    from xl_pricing.files import temp_name
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old_style = out / ".jp-default-K-1-udf.xlsx.k3j_x9a2.tmp"   # earlier versions' mkstemp
+    old_style.write_bytes(b"half a workbook")
+    os.utime(old_style, (time.time() - 3600,) * 2)
+    fresh_old_style = out / ".summary.xlsx.abcdefgh.tmp"        # maybe a live old writer
+    fresh_old_style.write_bytes(b"x")
+    dead = temp_name(out / "jp-default-K-2-udf.xlsx")
+    dead = dead.with_name(dead.name.replace(f"-{os.getpid()}-", "-999999999-"))
+    dead.write_bytes(b"half a workbook")
+    mine = out / "notes.tmp"                                    # not ours: kept
+    mine.write_bytes(b"keep")
+    r = run_batch(write_csv(tmp_path / "t.csv", [row("K-1")]), out, workers=1,
+                  progress=False)
+    assert r.written == 1
+    assert not old_style.exists() and not dead.exists()
+    assert fresh_old_style.exists() and mine.exists()
+
+
+def test_an_output_is_never_the_input_even_with_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    out = tmp_path / "out"
+    first = run_batch(write_csv(tmp_path / "t.csv", [row("I-1")]), out, workers=1,
+                      progress=False)
+    before = first.summary.read_bytes()
+    with pytest.raises(InputError) as e:
+        run_batch(out / SUMMARY_NAME, out, workers=1, force=True, progress=False)
+    assert e.value.field == "--out" and "never overwritten" in e.value.expected
+    res = CliRunner().invoke(app, ["batch", str(out / SUMMARY_NAME), "--out", str(out),
+                                   "--force", "--workers", "1"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "input is never overwritten" in res.output
+    assert first.summary.read_bytes() == before
+
+
+def test_a_row_whose_workbook_would_be_the_table_fails(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    table = write_csv(out / "jp-default-T-1-udf.xlsx.csv", [row("T-1"), row("T-2")])
+    r = run_batch(table, out, workers=1, progress=False)
+    assert r.written == 2   # .csv is not the .xlsx name: both rows are fine
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEAD)
+    ws.append(row("T-3"))
+    ws.append(row("T-4"))
+    wb.save(out / "jp-default-T-3-udf.xlsx")
+    r = run_batch(out / "jp-default-T-3-udf.xlsx", out, workers=1, force=True,
+                  progress=False)
+    assert [(e.row, e.column, e.value) for e in r.errors] == [(2, "id", "T-3")]
+    assert "not the table being read" in r.errors[0].expected
+    assert r.written == 1
+
+
+# -- a summary whatever a row holds ----------------------------------------------------------
+
+def test_control_characters_in_a_title_fail_that_row_only(tmp_path):
+    # Old code: openpyxl's IllegalCharacterError, and no summary at all.
+    rows = [row("C-1", title="nul\x00here"), row("C-2", title="vt\x0bhere"),
+            row("C-3", title="fine"), row("C-4\x00", title="bad id")]
+    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
+                  progress=False)
+    assert (r.written, r.failed) == (1, 3)
+    assert [(e.row, e.column) for e in r.errors] == [(2, "title"), (3, "title"), (5, "id")]
+    assert r.errors[0].value == "nul\x00here" and "control characters" in r.errors[0].expected
+    errors = sheet(r.summary, "Errors")[1:]
+    assert [e[2] for e in errors] == ["nul\\x00here", "vt\\x0bhere", "C-4\\x00"]
+    assert all("\x00" not in str(e) and "\x0b" not in str(e) for e in errors)
+
+
+ODD = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.tuples(ODD, ODD, ODD, ODD), min_size=1, max_size=4))
+def test_a_batch_always_writes_its_summary_whatever_the_rows_hold(tmp_path, texts):
+    out = tmp_path / f"out-{time.perf_counter_ns()}"
+    # Odd text in the id, the title, the department and the amount of every row.
+    rows = [row(f"H-{i}-{pid}", title=title, department=dept, consumables=amount or 1)
+            for i, (pid, title, dept, amount) in enumerate(texts)]
+    table = write_csv(tmp_path / f"{out.name}.csv", rows)
+    r = run_batch(table, out, workers=1, progress=False)
+    assert r.summary is not None and r.summary.exists()
+    assert r.written + r.present + r.failed == r.rows == len(rows)
+    wb = load_workbook(r.summary)
+    assert len(list(wb["Quotes"].iter_rows())) == 1 + r.written
+    assert len(list(wb["Errors"].iter_rows())) == 1 + len(r.errors)
+    assert not any(c.data_type == "f" for ws in wb for x in ws.iter_rows() for c in x)
+    wb.close()
+    assert all("internal error" not in e.message for e in r.errors), r.errors
