@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
 
-from xl_pricing.batch import (run_batch)
+from xl_pricing.batch import SUMMARY_NAME, run_batch
 
-from batch_util import (HEAD_QUOTES, group, row, sheet, summary_value, write_csv)
-from batch_util import run_example
+from batch_util import HEAD_QUOTES, group, row, run_example, sheet, summary_value, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,9 @@ def example_run(tmp_path_factory):
 def test_summary_has_a_chart_and_yen_format(example_run):
     wb = load_workbook(example_run.summary)
     ws = wb["Summary"]
-    assert len(ws._charts) == 1
+    with zipfile.ZipFile(example_run.summary) as z:  # one chart part, on the Summary sheet
+        assert [n for n in z.namelist() if n.startswith("xl/charts/")] == [
+            "xl/charts/chart1.xml"]
     total = next(r[1] for r in ws.iter_rows() if r[0].value and "Total of all" in r[0].value)
     assert total.number_format == '"¥"#,##0'
     assert wb.sheetnames == ["Summary", "Quotes", "Errors"]
@@ -70,3 +72,22 @@ def test_empty_table_writes_an_empty_summary(tmp_path):
     assert (r.rows, r.written, r.failed, r.total) == (0, 0, 0, 0)
     assert summary_value(r, "Share ≥") is None
     assert sheet(r.summary, "Quotes") == [HEAD_QUOTES]
+
+
+def test_sanitize_makes_any_text_fit_a_workbook():
+    from xl_pricing.batch import sanitize
+
+    assert sanitize("a\x00b\x0bc\x1f") == "a\\x00b\\x0bc\\x1f"
+    assert sanitize("tab\tline\nok 触媒") == "tab\tline\nok 触媒"
+    assert sanitize("\ufffe") == "\\ufffe"
+
+
+def test_each_run_keeps_its_own_summary(tmp_path):
+    from xl_pricing.batch.summary import write_summary
+
+    first = write_summary(tmp_path, b"first")
+    second = write_summary(tmp_path, b"second")     # another run finished first
+    assert (first.name, second.name) == (SUMMARY_NAME, "summary-2.xlsx")
+    assert first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    assert write_summary(tmp_path, b"new", replace=True) == first
+    assert first.read_bytes() == b"new"
