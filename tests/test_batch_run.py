@@ -405,3 +405,23 @@ def test_a_batch_always_writes_its_summary_whatever_the_rows_hold(tmp_path, text
     assert not any(c.data_type == "f" for ws in wb for x in ws.iter_rows() for c in x)
     wb.close()
     assert all("internal error" not in e.message for e in r.errors), r.errors
+
+
+def test_an_unreadable_csv_line_fails_its_row_and_the_rest_is_priced(tmp_path):
+    rows = [row("L-1"), row("L-2", title="x" * 200_000), row("L-3")]  # > csv's field limit
+    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
+                  progress=False)
+    assert r.written == 2 and [(e.row, e.column) for e in r.errors] == [(3, "(row)")]
+    assert "a well-formed CSV line" in r.errors[0].expected
+    assert r.summary.exists()
+
+
+def test_cli_refuses_a_table_of_unknown_encoding_with_one_message(tmp_path):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    p = tmp_path / "latin1.csv"
+    p.write_bytes("id,title\nQ1,café\n".encode("latin-1"))
+    res = CliRunner().invoke(app, ["batch", str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "EUC-JP" in res.output and not (tmp_path / "o").exists()
