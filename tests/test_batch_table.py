@@ -262,3 +262,14 @@ def test_xlsx_formula_without_saved_value_error_and_nan_cells_are_refused(tmp_pa
 def test_control_characters_are_refused_in_a_cell(bad):
     assert isinstance(cell_value("title", bad), Refused)
     assert cell_value("title", "tab\tand\nline") == "tab\tand\nline"
+
+
+def test_project_from_pairs_takes_researchers_01_as_researchers_1():
+    from xl_pricing.cells import project_from_pairs
+
+    base = {"id": "Q1", "contract": "joint", "approach": "A", "start": "2027-04-01",
+            "end": "2028-03-31", "researchers.1.rank": "professor"}
+    p = project_from_pairs({**base, "researchers.01.hours": 10})
+    assert len(p.researchers) == 1 and p.researchers[0].hours == 10
+    with pytest.raises(InputError, match="each key once"):
+        project_from_pairs({**base, "researchers.1.hours": 10, "researchers.01.hours": 20})

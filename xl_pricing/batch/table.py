@@ -111,7 +111,7 @@ def column_kind(key: str) -> str | None:
     ('number', 'option', None)
     """
     parts = _key_parts(key)
-    if len(parts) == 2 and not parts[1].isdigit() and parts[1]:
+    if len(parts) == 2 and not parts[1].isdecimal() and parts[1]:
         if parts[0] == "direct":
             return "number"
         if parts[0] == "options":
@@ -129,7 +129,7 @@ def column_kind(key: str) -> str | None:
                 return None
             hint = f.annotation
         elif origin is list:
-            if not part.isdigit() or int(part) < 1:
+            if not part.isdecimal() or int(part) < 1:
                 return None
             hint = typing.get_args(t)[0]
         elif origin is dict:
@@ -167,7 +167,7 @@ TEXT_KEYS = _text_keys()
 def _path(key: str) -> tuple[str, ...]:
     """A column's key path as compared for repeats: ``id`` is ``project.id``,
     ``researchers.01`` is ``researchers.1``."""
-    return tuple(str(int(p)) if p.isdigit() else p for p in _key_parts(key))
+    return tuple(str(int(p)) if p.isdecimal() else p for p in _key_parts(key))
 
 
 # -- one cell -------------------------------------------------------------------------------
@@ -630,7 +630,7 @@ def key_tree(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in row.items():
         parts = _key_parts(key)
         col = _Leaf(key)
-        if parts[0] in ("direct", "options") and len(parts) == 2 and not parts[1].isdigit():
+        if parts[0] in ("direct", "options") and len(parts) == 2 and not parts[1].isdecimal():
             if parts[0] == "options" and value is False:
                 continue
             table = data.setdefault(parts[0], {})
@@ -658,7 +658,7 @@ def column_in(field: str, tree: dict[str, Any]) -> str:
         if index:
             # List positions: numbered entries by number, then the short forms (as
             # project_from_pairs orders them).
-            keys = (sorted((k for k in node if k.isdigit()), key=int) +
+            keys = (sorted((k for k in node if k.isdecimal()), key=int) +
                     [k for k in node if k.startswith("~")]) if isinstance(node, dict) else []
             i = int(index)
             part = keys[i] if i < len(keys) else str(i + 1)
