@@ -273,3 +273,12 @@ def test_project_from_pairs_takes_researchers_01_as_researchers_1():
     assert len(p.researchers) == 1 and p.researchers[0].hours == 10
     with pytest.raises(InputError, match="each key once"):
         project_from_pairs({**base, "researchers.1.hours": 10, "researchers.01.hours": 20})
+
+
+def test_a_damaged_xlsx_table_is_refused_before_openpyxl_opens_it(tmp_path):
+    p = tmp_path / "t.xlsx"
+    p.write_bytes(b"PK\x03\x04 not really a workbook")
+    for call in (read_table, count_rows):
+        with pytest.raises(InputError) as e:
+            call(p)
+        assert e.value.field == "table"

@@ -447,6 +447,9 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
     p, kind = _check_table(path)
     if kind == "csv":
         return max(detect_encoding(p)[1] - 1, 0)
+    from ..xlsx import check_workbook
+
+    check_workbook(p, "table")  # before openpyxl opens a file a user named
     return _xlsx_count(p)
 
 
