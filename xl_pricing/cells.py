@@ -233,11 +233,15 @@ def project_from_pairs(pairs: Any, source: str = "inputs") -> "Project":
         if len(parts) > MAX_KEY_PARTS:  # deeper than any project key; would nest without end
             raise InputError(f"{source} row {n} key", key, f"a key of at most "
                              f"{MAX_KEY_PARTS} dotted parts such as 'outcome.sales.1.base'")
+        # researchers.01 is researchers.1: one entry, so a repeat is caught as one.  (Long
+        # digit runs stay text: no list has that many entries, and int() of thousands of
+        # digits is refused by Python.)
+        parts = [str(int(p)) if p.isdecimal() and len(p) <= 9 else p for p in parts]
         if parts[0] in info:
             parts.insert(0, "project")
         if parts[-1] in DATE_KEYS:
             value = excel_date(value, key.strip())
-        if parts[0] == "direct" and len(parts) == 2 and not parts[1].isdigit():
+        if parts[0] == "direct" and len(parts) == 2 and not parts[1].isdecimal():
             direct = data.setdefault("direct", {})
             if not isinstance(direct, dict):
                 raise InputError(key, value, "one way of giving direct costs per row",
@@ -245,7 +249,7 @@ def project_from_pairs(pairs: Any, source: str = "inputs") -> "Project":
             _once(seen, ("direct", "category", parts[1]), key, value, source)
             direct[f"~{parts[1]}"] = {"category": parts[1], "amount": value}
             continue
-        if parts[0] == "options" and len(parts) == 2 and not parts[1].isdigit():
+        if parts[0] == "options" and len(parts) == 2 and not parts[1].isdecimal():
             if value is False:
                 continue
             _once(seen, ("options", "name", parts[1]), key, value, source)
@@ -280,8 +284,8 @@ def _lists(node: Any, source: str, where: str = "") -> Any:
     if not isinstance(node, dict):
         return node
     out = {k: _lists(v, source, f"{where}.{k}" if where else k) for k, v in node.items()}
-    if out and all(k.isdigit() or k.startswith("~") for k in out):
-        numbered = sorted((k for k in out if k.isdigit()), key=int)
+    if out and all(k.isdecimal() or k.startswith("~") for k in out):
+        numbered = sorted((k for k in out if k.isdecimal()), key=int)
         named = [k for k in out if k.startswith("~")]
         if numbered and named:
             # ``direct.1.amount`` beside ``direct.consumables``: two ways of one table would

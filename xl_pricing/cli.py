@@ -351,16 +351,17 @@ def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
               force: bool = typer.Option(False, "--force", help="Replace existing files.")
               ) -> None:
     """Price a table of projects: one workbook per row and a summary workbook."""
-    from .batch import run_batch
+    from .batch import run_batch, sanitize
 
     result = run_batch(table, out, card=rates, target=target, workers=workers,
                        on_error=on_error, force=force, progress=sys.stderr.isatty())
     con = _console()
-    con.print(f"{result.written} workbooks written, {result.failed} rows failed; total "
+    present = f", {result.present} already present" if result.present else ""
+    con.print(f"{result.written} workbooks written{present}, {result.failed} rows failed; total "
               f"{fmt_yen(Decimal(result.total))}; summary: {result.summary}", markup=False)
     for err in result.errors:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {err.message}", markup=False)
+            f"error: {sanitize(err.message)}", markup=False)
     if result.failed:
         raise typer.Exit(2)
 

@@ -1,82 +1,29 @@
-"""Batch quoting: a table of projects → one workbook per row and summary.xlsx."""
+"""Running a batch (xl_pricing.batch.run): rows → workbooks, files, errors, processes."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from decimal import Decimal
+import os
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from xl_pricing import load_card
-from xl_pricing.batch import (LARGE_CONTRACT, SUMMARY_NAME, cell_value, column_of,
-                              count_rows, read_table, run_batch)
+from xl_pricing.batch import (LARGE_CONTRACT, PRESENT, SUMMARY_NAME, WRITTEN, count_rows,
+                              read_table, run_batch)
 from xl_pricing.errors import InputError
 from xl_pricing.pricing import quote
 from xl_pricing.cells import project_from_pairs
 from xl_pricing.workbook import output_name
 
-from conftest import PROJECTS
-
-EXAMPLE = PROJECTS / "batch-example.csv"
-HEAD = ["id", "title", "contract", "approach", "department", "start", "end",
-        "direct.consumables", "researchers.1.rank", "researchers.1.hours", "total.agreed"]
-HEAD_QUOTES = ("row", "id", "title", "approach", "contract", "department", "total", "file")
-
-
-def write_csv(path: Path, rows: list[list[object]], head: list[str] = HEAD) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(head)
-        w.writerows(rows)
-    return path
-
-
-def row(id: str, approach: str = "X", consumables: object = 5_000_000, *, title: str = "",
-        contract: str = "joint", department: str = "Eng", rank: object = "",
-        hours: object = "", agreed: object = "") -> list[object]:
-    return [id, title, contract, approach, department, "2027-04-01", "2028-03-31",
-            consumables, rank, hours, agreed]
-
-
-def sheet(path: Path, name: str) -> list[tuple]:
-    wb = load_workbook(path)
-    try:
-        return [tuple(r) for r in wb[name].iter_rows(values_only=True)]
-    finally:
-        wb.close()
-
-
-def quotes(result) -> dict[int, tuple]:
-    """The Quotes sheet by row number: (id, title, approach, contract, dept, total, file)."""
-    return {r[0]: r[1:] for r in sheet(result.summary, "Quotes")[1:]}
-
-
-def summary_value(result, label: str) -> object:
-    for r in sheet(result.summary, "Summary"):
-        if r[0] and label in str(r[0]):
-            return r[1]
-    raise KeyError(label)
-
-
-def group(result, key: str) -> dict[str, tuple]:
-    """A by-approach / contract / department table of the Summary sheet."""
-    rows = sheet(result.summary, "Summary")
-    start = next(i for i, r in enumerate(rows) if r[0] == key) + 1
-    out = {}
-    for r in rows[start:]:
-        if r[0] is None:
-            break
-        out[r[0]] = r[1:5]
-    return out
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Temporary files of an atomic write that never completed."""
-    return [p.name for p in folder.iterdir() if p.name.startswith(".") or
-            p.name.endswith(".tmp")]
+from batch_util import (BAD, EXAMPLE, HEAD,  PROJECTS, group, leftovers, quotes,
+                        row, sheet, summary_value, write_csv)
+from batch_util import run_example
+from xl_pricing import load_card
 
 
 @pytest.fixture(scope="module")
@@ -86,81 +33,8 @@ def card():
 
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("example") / "out"
-    return run_batch(EXAMPLE, out, workers=1, progress=False)
+    return run_example(tmp_path_factory)
 
-
-# -- reading tables -------------------------------------------------------------------------
-
-def test_read_table_rows_numbers_and_values(tmp_path):
-    p = tmp_path / "t.csv"
-    p.write_text("id,start,direct.consumables,outcome.royalty_rate,options.know_how,title\n"
-                 "Q1,2027-04-01,5000000,0.02,TRUE,=SUM(A1)\n"
-                 "\n"
-                 "Q2,2027/4/1,\"  5,000,000 \",,false,\n"
-                 "Q3,2027-04-01 00:00:00,5000000.0,,,\"two\nlines\"\n", encoding="utf-8")
-    rows = list(read_table(p, chunksize=2))  # chunks smaller than the table
-    assert [n for n, _ in rows] == [2, 4, 5]  # the blank line is row 3
-    assert rows[0][1] == {"id": "Q1", "start": dt.date(2027, 4, 1), "direct.consumables": 5_000_000,
-                          "outcome.royalty_rate": Decimal("0.02"), "options.know_how": True,
-                          "title": "=SUM(A1)"}
-    assert rows[1][1] == {"id": "Q2", "start": dt.date(2027, 4, 1),
-                          "direct.consumables": 5_000_000, "options.know_how": False}
-    assert rows[2][1]["start"] == dt.date(2027, 4, 1)
-    assert rows[2][1]["direct.consumables"] == 5_000_000
-    assert type(rows[2][1]["direct.consumables"]) is int
-    assert rows[2][1]["title"] == "two\nlines"
-    assert count_rows(p) == 5  # lines less the header: an estimate for the progress bar
-
-
-def test_cell_values():
-    assert cell_value("researchers.1.hours", 12.0) == 12 and \
-        type(cell_value("researchers.1.hours", 12.0)) is int
-    assert cell_value("researchers.1.hours", 12.5) == Decimal("12.5")
-    assert cell_value("id", 2027.0) == "2027"           # a text field keeps text
-    assert cell_value("title", "1,000") == "1,000"
-    assert cell_value("researchers.1.hours", "many") == "many"  # the model will judge it
-    assert cell_value("direct.consumables", float("nan")) is None
-    assert cell_value("start", dt.datetime(2027, 4, 1)) == dt.date(2027, 4, 1)
-    assert cell_value("title", "   ") is None
-
-
-def test_read_table_refuses_a_column_named_twice(tmp_path):
-    p = tmp_path / "t.csv"
-    p.write_text("id,approach,approach\nQ1,X,A\n", encoding="utf-8")
-    with pytest.raises(InputError) as e:
-        read_table(p)
-    assert e.value.value == "approach" and "column 2" in e.value.expected
-
-
-def test_read_table_wrong_kind_and_missing_file(tmp_path):
-    with pytest.raises(InputError, match="ending in .csv or .xlsx"):
-        read_table(tmp_path / "t.txt")
-    with pytest.raises(InputError, match="an existing file"):
-        read_table(tmp_path / "none.csv")
-
-
-def test_read_table_windows_japanese_encoding(tmp_path):
-    p = tmp_path / "sjis.csv"
-    p.write_bytes("id,title\nQ1,触媒スクリーニング\n".encode("cp932"))
-    assert list(read_table(p)) == [(2, {"id": "Q1", "title": "触媒スクリーニング"})]
-    bom = tmp_path / "bom.csv"
-    bom.write_bytes("id,title\nQ1,電池\n".encode("utf-8-sig"))
-    assert list(read_table(bom)) == [(2, {"id": "Q1", "title": "電池"})]
-
-
-def test_column_of_maps_key_paths_to_columns():
-    row = {"id": "Q", "researchers.1.rank": "x", "researchers.3.hours": 5,
-           "direct.consumables": 1, "direct.travel": "x", "options.know_how": True}
-    assert column_of("researchers[0].rank", row) == "researchers.1.rank"
-    assert column_of("researchers[1].hours", row) == "researchers.3.hours"  # 1-based keys
-    assert column_of("direct[1].amount", row) == "direct.travel"
-    assert column_of("options[0]", row) == "options.know_how"
-    assert column_of("project.approach", row) == "approach"
-    assert column_of("outcome.sales[0].base", row) == "outcome.sales.1.base"
-
-
-# -- the example table ----------------------------------------------------------------------
 
 def test_example_totals_equal_the_engine(example_run, card):
     r = example_run
@@ -203,15 +77,6 @@ def test_example_workbooks_exist_and_open(example_run, card):
     assert leftovers(example_run.out_dir) == []
 
 
-def test_summary_has_a_chart_and_yen_format(example_run):
-    wb = load_workbook(example_run.summary)
-    ws = wb["Summary"]
-    assert len(ws._charts) == 1
-    total = next(r[1] for r in ws.iter_rows() if r[0].value and "Total of all" in r[0].value)
-    assert total.number_format == '"¥"#,##0'
-    assert wb.sheetnames == ["Summary", "Quotes", "Errors"]
-
-
 def test_project_files_as_table_rows(tmp_path, card):
     """Every example project file, flattened by project_to_pairs into one table row."""
     from xl_pricing.cells import project_to_pairs
@@ -227,18 +92,6 @@ def test_project_files_as_table_rows(tmp_path, card):
     assert (r.written, r.failed) == (len(files), 0), r.errors
     expected = [int(quote(load_project(f), card).total) for f in files]
     assert [q[5] for _, q in sorted(quotes(r).items())] == expected
-
-
-# -- bad rows -------------------------------------------------------------------------------
-
-BAD = [
-    row("G-1"),                                                      # 2 good, 7,000,000
-    row("BAD-HOURS", "A", 1_000_000, rank="professor", hours=-5),     # 3
-    row("BAD-RANK", "A", 1_000_000, rank="wizard", hours=10),         # 4
-    row("BAD-TEXT", "X", "five million"),                             # 5
-    row("BAD-APPROACH", ""),                                          # 6
-    row("G-2", "A", 1_000_000, rank="professor", hours=10),           # 7 good
-]
 
 
 def test_bad_rows_are_reported_and_skipped(tmp_path):
@@ -303,8 +156,6 @@ def test_duplicate_ids_are_row_errors(tmp_path):
         "jp-default-D-1-udf.xlsx", "jp-default-D_2-udf.xlsx", SUMMARY_NAME]
 
 
-# -- files ----------------------------------------------------------------------------------
-
 def test_existing_files_are_kept_without_force_and_replaced_with_it(tmp_path, card):
     table = write_csv(tmp_path / "t.csv", [row("F-1"), row("F-2")])
     out = tmp_path / "out"
@@ -312,40 +163,20 @@ def test_existing_files_are_kept_without_force_and_replaced_with_it(tmp_path, ca
     old = out / "jp-default-F-1-udf.xlsx"
     old.write_bytes(b"an older workbook")
     r = run_batch(table, out, workers=1, progress=False)
-    assert (r.written, r.failed) == (1, 1)
-    e = r.errors[0]
-    assert (e.row, e.column, e.value) == (2, "id", "F-1")
-    assert "force" in e.expected
+    # A resumed run: the workbook already there is kept and reported, not an error.
+    assert (r.written, r.present, r.failed, r.errors) == (1, 1, 0, [])
     assert old.read_bytes() == b"an older workbook"
+    got = quotes(r)
+    assert got[2][7] == PRESENT and got[3][7] == WRITTEN
+    assert r.total == 2 * 7_000_000 and summary_value(r, "Already present") == 1
     # The summary exists now: a second run refuses before doing anything.
     with pytest.raises(InputError) as exc:
         run_batch(table, out, workers=1, progress=False)
     assert exc.value.field == "--out" and SUMMARY_NAME in exc.value.value
     r = run_batch(table, out, workers=1, force=True, progress=False)
-    assert (r.written, r.failed) == (2, 0)
+    assert (r.written, r.present, r.failed) == (2, 0, 0)
     assert "Total" in load_workbook(old).defined_names
     assert leftovers(out) == []
-
-
-def test_formula_like_text_is_stored_as_text(tmp_path):
-    rows = [row("T-1", title='=HYPERLINK("http://example.com","x")', department="+Dept"),
-            row("T-2", title="@SUM(1)", department="-Dept"),
-            row("T-3", "X", "=1+1", title="bad")]
-    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
-                  progress=False)
-    assert r.written == 2
-    wb = load_workbook(r.summary)
-    titles = {c.value: c for c in wb["Quotes"]["C"][1:]}
-    cell = titles['=HYPERLINK("http://example.com","x")']
-    assert cell.data_type == "s" and cell.quotePrefix
-    assert titles["@SUM(1)"].data_type == "s"
-    depts = {c.value: c for c in wb["Summary"]["A"] if c.value in ("+Dept", "-Dept")}
-    assert set(depts) == {"+Dept", "-Dept"} and all(c.data_type == "s" for c in
-                                                    depts.values())
-    value = wb["Errors"]["C2"]
-    assert value.value == "=1+1" and value.data_type == "s"
-    # No formula anywhere in the summary (a formula cell has data_type "f").
-    assert not any(c.data_type == "f" for ws in wb for r_ in ws.iter_rows() for c in r_)
 
 
 def test_parallel_gives_the_same_results_as_serial(tmp_path):
@@ -364,23 +195,6 @@ def test_parallel_gives_the_same_results_as_serial(tmp_path):
     assert names == sorted(p.name for p in two.out_dir.iterdir())
     for name in names:
         assert (one.out_dir / name).read_bytes() == (two.out_dir / name).read_bytes(), name
-
-
-def test_share_of_large_contracts(tmp_path):
-    # Approach B, joint: the total is the agreed amount (no consumption tax on the card).
-    agreed = [9_999_999, 10_000_000, 10_000_001, 20_000_000, 5_000_000]
-    rows = [row(f"B-{i}", "B", 1_000_000, agreed=a, contract="joint" if i % 2 else
-                "sponsored") for i, a in enumerate(agreed)]
-    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
-                  progress=False)
-    assert r.written == 5 and r.total == sum(agreed)
-    assert summary_value(r, "Contracts ≥") == 3
-    assert summary_value(r, "Share ≥") == pytest.approx(0.6)
-    contracts = group(r, "contract")
-    # sponsored: 9,999,999 / 10,000,001 / 5,000,000; joint: 10,000,000 / 20,000,000.
-    assert contracts["joint"] == (2, 30_000_000, 2, 1)
-    assert contracts["sponsored"][:3] == (3, 25_000_000, 1)
-    assert contracts["sponsored"][3] == pytest.approx(1 / 3)
 
 
 def test_xlsx_table_works_like_csv(tmp_path, example_run):
@@ -432,15 +246,6 @@ def test_bad_arguments(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_empty_table_writes_an_empty_summary(tmp_path):
-    table = write_csv(tmp_path / "t.csv", [])
-    r = run_batch(table, tmp_path / "out", progress=False)
-    assert (r.rows, r.written, r.failed, r.total) == (0, 0, 0, 0)
-    assert summary_value(r, "Share ≥") is None
-    assert sheet(r.summary, "Quotes") == [HEAD_QUOTES]
-
-
-
 def test_progress_bar_runs(tmp_path, capsys):
     r = run_batch(write_csv(tmp_path / "t.csv", [row("P-1")]), tmp_path / "out", workers=1,
                   progress=True)
@@ -466,3 +271,157 @@ def test_cli_batch_command(tmp_path):
     assert res.exit_code == 2
     assert "row 3" in res.output and "direct.consumables" in res.output
     assert (tmp_path / "o" / "jp-default-OK1-udf.xlsx").exists()
+
+
+# -- files: no races, no stale temporaries, inputs never outputs -----------------------------
+
+def test_two_runs_into_one_folder_never_replace_each_others_files(tmp_path):
+    """Two runs at once into one --out: each row is written by one run and reported as
+    already present by the other; each run writes its own summary or refuses clearly."""
+    import threading
+
+    rows = [row(f"R-{i}", consumables=1_000_000 + i) for i in range(6)]
+    table = write_csv(tmp_path / "t.csv", rows)
+    out = tmp_path / "out"
+    results: list[object] = []
+
+    def go() -> None:
+        try:
+            results.append(run_batch(table, out, workers=1, progress=False))
+        except InputError as exc:  # the other run's summary was there before this started
+            results.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = [r for r in results if not isinstance(r, InputError)]
+    for exc in (r for r in results if isinstance(r, InputError)):
+        assert exc.field == "--out" and SUMMARY_NAME in exc.value
+    assert runs and all(r.failed == 0 and r.written + r.present == 6 for r in runs)
+    assert sum(r.written for r in runs) == 6          # every workbook written exactly once
+    assert len({r.summary for r in runs}) == len(runs)  # summary.xlsx, summary-2.xlsx
+    for r in runs:
+        assert len(quotes(r)) == 6
+    for p in out.glob("jp-default-*.xlsx"):
+        load_workbook(p).close()
+    assert leftovers(out) == []
+
+
+def test_stale_temporary_files_are_removed_at_the_next_run(tmp_path):
+    from xl_pricing.files import temp_name
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old_style = out / ".jp-default-K-1-udf.xlsx.k3j_x9a2.tmp"   # earlier versions' mkstemp
+    old_style.write_bytes(b"half a workbook")
+    os.utime(old_style, (time.time() - 3600,) * 2)
+    fresh_old_style = out / ".summary.xlsx.abcdefgh.tmp"        # maybe a live old writer
+    fresh_old_style.write_bytes(b"x")
+    dead = temp_name(out / "jp-default-K-2-udf.xlsx")
+    dead = dead.with_name(dead.name.replace(f"-{os.getpid()}-", "-999999999-"))
+    dead.write_bytes(b"half a workbook")
+    mine = out / "notes.tmp"                                    # not ours: kept
+    mine.write_bytes(b"keep")
+    r = run_batch(write_csv(tmp_path / "t.csv", [row("K-1")]), out, workers=1,
+                  progress=False)
+    assert r.written == 1
+    assert not old_style.exists() and not dead.exists()
+    assert fresh_old_style.exists() and mine.exists()
+
+
+def test_an_output_is_never_the_input_even_with_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    out = tmp_path / "out"
+    first = run_batch(write_csv(tmp_path / "t.csv", [row("I-1")]), out, workers=1,
+                      progress=False)
+    before = first.summary.read_bytes()
+    with pytest.raises(InputError) as e:
+        run_batch(out / SUMMARY_NAME, out, workers=1, force=True, progress=False)
+    assert e.value.field == "--out" and "never overwritten" in e.value.expected
+    res = CliRunner().invoke(app, ["batch", str(out / SUMMARY_NAME), "--out", str(out),
+                                   "--force", "--workers", "1"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "input is never overwritten" in res.output
+    assert first.summary.read_bytes() == before
+
+
+def test_a_row_whose_workbook_would_be_the_table_fails(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    table = write_csv(out / "jp-default-T-1-udf.xlsx.csv", [row("T-1"), row("T-2")])
+    r = run_batch(table, out, workers=1, progress=False)
+    assert r.written == 2   # .csv is not the .xlsx name: both rows are fine
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEAD)
+    ws.append(row("T-3"))
+    ws.append(row("T-4"))
+    wb.save(out / "jp-default-T-3-udf.xlsx")
+    r = run_batch(out / "jp-default-T-3-udf.xlsx", out, workers=1, force=True,
+                  progress=False)
+    assert [(e.row, e.column, e.value) for e in r.errors] == [(2, "id", "T-3")]
+    assert "not the table being read" in r.errors[0].expected
+    assert r.written == 1
+
+
+# -- a summary whatever a row holds ----------------------------------------------------------
+
+def test_control_characters_in_a_title_fail_that_row_only(tmp_path):
+    # Old code: openpyxl's IllegalCharacterError, and no summary at all.
+    rows = [row("C-1", title="nul\x00here"), row("C-2", title="vt\x0bhere"),
+            row("C-3", title="fine"), row("C-4\x00", title="bad id")]
+    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
+                  progress=False)
+    assert (r.written, r.failed) == (1, 3)
+    assert [(e.row, e.column) for e in r.errors] == [(2, "title"), (3, "title"), (5, "id")]
+    assert r.errors[0].value == "nul\x00here" and "control characters" in r.errors[0].expected
+    errors = sheet(r.summary, "Errors")[1:]
+    assert [e[2] for e in errors] == ["nul\\x00here", "vt\\x0bhere", "C-4\\x00"]
+    assert all("\x00" not in str(e) and "\x0b" not in str(e) for e in errors)
+
+
+ODD = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.tuples(ODD, ODD, ODD, ODD), min_size=1, max_size=4))
+def test_a_batch_always_writes_its_summary_whatever_the_rows_hold(tmp_path, texts):
+    out = tmp_path / f"out-{time.perf_counter_ns()}"
+    # Odd text in the id, the title, the department and the amount of every row.
+    rows = [row(f"H-{i}-{pid}", title=title, department=dept, consumables=amount or 1)
+            for i, (pid, title, dept, amount) in enumerate(texts)]
+    table = write_csv(tmp_path / f"{out.name}.csv", rows)
+    r = run_batch(table, out, workers=1, progress=False)
+    assert r.summary is not None and r.summary.exists()
+    assert r.written + r.present + r.failed == r.rows == len(rows)
+    wb = load_workbook(r.summary)
+    assert len(list(wb["Quotes"].iter_rows())) == 1 + r.written
+    assert len(list(wb["Errors"].iter_rows())) == 1 + len(r.errors)
+    assert not any(c.data_type == "f" for ws in wb for x in ws.iter_rows() for c in x)
+    wb.close()
+    assert all("internal error" not in e.message for e in r.errors), r.errors
+
+
+def test_an_unreadable_csv_line_fails_its_row_and_the_rest_is_priced(tmp_path):
+    rows = [row("L-1"), row("L-2", title="x" * 200_000), row("L-3")]  # > csv's field limit
+    r = run_batch(write_csv(tmp_path / "t.csv", rows), tmp_path / "out", workers=1,
+                  progress=False)
+    assert r.written == 2 and [(e.row, e.column) for e in r.errors] == [(3, "(row)")]
+    assert "a well-formed CSV line" in r.errors[0].expected
+    assert r.summary.exists()
+
+
+def test_cli_refuses_a_table_of_unknown_encoding_with_one_message(tmp_path):
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    p = tmp_path / "latin1.csv"
+    p.write_bytes("id,title\nQ1,café\n".encode("latin-1"))
+    res = CliRunner().invoke(app, ["batch", str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "EUC-JP" in res.output and not (tmp_path / "o").exists()
