@@ -38,6 +38,7 @@ def quote(project: Project, card: RateCard) -> Quote:
         10000000
     """
     info = project.project
+    card.tax_rate(project.tax.partner)  # a partner the card does not know is a typo
     extras: dict[str, Any] = {}
     warnings: list[str] = []
     if info.approach == "X":

@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import InputError
 from ..project import Project, fiscal_year, parse_project
 from ..rates import RateCard, resolve_card
+from ..validation import check_against_card
 from .book import TARGETS, Book, Target
 from .inputs import fa_resolution, project_sheet, rates_sheet
 from .quotes import calc_sheet, quote_a, quote_b, quote_c, quote_x
@@ -60,6 +61,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
     """
     if target not in TARGETS:
         raise InputError("--target", target, "udf, native or officejs")
+    if project is not None:  # what quote refuses, no workbook shows (one check, every path)
+        check_against_card(project, card)
     wb = Workbook()
     register(wb)
     if reuse is not None:
