@@ -21,6 +21,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
+from .files import refuse_inputs
 from .money import fmt_rate, fmt_yen
 from .pricing import allocate, quote_to_dict, tax_credit
 from .pricing.backsolve import backsolve_rate, backsolve_time_charge
@@ -448,42 +449,27 @@ def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
             out: Path = typer.Option(..., "--out", help="The PDF to write."),
             sheet: Optional[str] = typer.Option(None, "--sheet",
                                                 help="Only this sheet (e.g. 'Form (new)')."),
-            force: bool = typer.Option(False, "--force", help="Replace an existing PDF.")
-            ) -> None:
+            force: bool = typer.Option(False, "--force", help="Replace an existing PDF "
+                                       "(never the workbook itself)."),
+            timeout: float = typer.Option(120.0, "--timeout", help="Seconds the whole "
+                                          "command may take: checking the workbook, "
+                                          "preparing one sheet, LibreOffice.")) -> None:
     """Export the quotation or an application form to PDF through LibreOffice (A4)."""
     from . import libreoffice
 
-    _needs_native(workbook)
-    if out.exists() and not force:
-        raise InputError("--out", str(out), "a file that does not exist yet (or --force to "
-                         "replace it)")
+    deadline = libreoffice.Deadline(timeout, "--timeout")  # starts now: the whole command
+    refuse_inputs([out], [workbook], "--out")
     try:
-        path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force)
+        libreoffice.require_native(workbook, deadline, field="WORKBOOK")
+        path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force,
+                                      deadline=deadline, field="WORKBOOK", out_field="--out",
+                                      sheet_field="--sheet")
+    except libreoffice.LibreOfficeTimeout:
+        raise InputError("--timeout", timeout, f"more seconds to print {workbook} (it was not "
+                         "done in time; LibreOffice and its helpers were stopped)") from None
     except libreoffice.LibreOfficeError as exc:
         _fail(escape(str(exc)), 1)
     typer.echo(str(path))
-
-
-def _needs_native(workbook: Path) -> None:
-    """LibreOffice cannot run the XLP_ functions: a PDF needs a native workbook."""
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(workbook, read_only=True)
-    except FileNotFoundError:
-        raise InputError("WORKBOOK", str(workbook), "an existing .xlsx file") from None
-    except Exception:  # noqa: BLE001 - not a workbook openpyxl can read
-        raise InputError("WORKBOOK", str(workbook), "an .xlsx workbook") from None
-    try:
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(values_only=True):
-                for v in row:
-                    if isinstance(v, str) and v.startswith("=") and "XLP_" in v:
-                        raise InputError("WORKBOOK", str(workbook),
-                                         "a native workbook (xl-pricing build --target "
-                                         "native): LibreOffice cannot run XLP_ functions")
-    finally:
-        wb.close()
 
 
 excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")
