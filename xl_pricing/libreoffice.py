@@ -311,10 +311,18 @@ def kill_group(proc: subprocess.Popen, pgid: int | None) -> None:
         pass
 
 
-def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.CompletedProcess:
-    """Run soffice with ``args``; raise :class:`LibreOfficeError` / ``LibreOfficeTimeout``."""
-    if not timeout or timeout <= 0:
-        raise InputError("timeout", timeout, "a number of seconds > 0")
+def _run_soffice(args: list[str], timeout: float | Deadline,
+                 what: str) -> subprocess.CompletedProcess:
+    """Run soffice with ``args``; raise :class:`LibreOfficeError` / ``LibreOfficeTimeout``.
+
+    ``timeout``: seconds, or the :class:`Deadline` of the whole job (LibreOffice gets what
+    is left of it; a message names the whole limit)."""
+    if isinstance(timeout, Deadline):
+        limit, timeout = timeout.seconds, timeout.remaining(what)
+    else:
+        if not timeout or timeout <= 0:
+            raise InputError("timeout", timeout, "a number of seconds > 0")
+        limit = timeout
     command = [ensure_soffice(), *args]
     kwargs: dict[str, Any] = {}
     if sys.platform == "win32":
@@ -332,9 +340,9 @@ def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.Compl
     except subprocess.TimeoutExpired:
         kill_group(proc, pgid)
         raise LibreOfficeTimeout(
-            f"{what}: LibreOffice did not finish within {timeout:g} s; its process group "
+            f"{what}: LibreOffice did not finish within {limit:g} s; its process group "
             f"was killed (raise the timeout if the workbook is large)",
-            command, timeout, pgid,
+            command, limit, pgid,
         ) from None
     except BaseException:
         kill_group(proc, pgid)
@@ -348,7 +356,7 @@ def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.Compl
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
-def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float,
+def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float | Deadline,
              what: str) -> Path:
     """``soffice --convert-to fmt`` of ``src`` into ``outdir``; the path of the result."""
     profile = _make_profile(work)
@@ -490,7 +498,7 @@ def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
             copy = work / "in" / ("book" + src.suffix.lower())
             shutil.copyfile(src, copy)
             result = _convert(copy, "xlsx:Calc MS Excel 2007 XML", work / "out", work,
-                              limit.remaining(what), what)
+                              limit, what)
             write_file(final, result.read_bytes(), replace=True, field="out_dir")
     except BaseException:
         if out_dir is None:
@@ -856,8 +864,7 @@ def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str |
             shutil.copyfile(src, copy)
         else:
             _bounded_sheet_copy(src, sheet, copy, limit)
-        result = _convert(copy, "pdf:calc_pdf_Export", work / "out", work,
-                          limit.remaining(what), what)
+        result = _convert(copy, "pdf:calc_pdf_Export", work / "out", work, limit, what)
         with open(result, "rb") as fh:
             if fh.read(5) != b"%PDF-":
                 raise LibreOfficeError(f"{what}: LibreOffice's output is not a PDF")
