@@ -96,7 +96,7 @@ def test_huge_numbers_in_decimal_place_checked_fields_are_refused_clearly(sectio
 
 # -- loading: what cannot be a project file is refused before it is read ----------------------
 
-from xl_pricing.project import MAX_FILE_BYTES, load_project  # noqa: E402
+from xl_pricing.project import MAX_FILE_BYTES  # noqa: E402
 
 X = EXAMPLES[0].parent / "x-cost-joint.toml"
 
