@@ -1002,6 +1002,10 @@ HOSTILE: list[Hostile] = [
     Hostile("pdf-far-last-cell", made(lambda t: _far_cell(t / "far.xlsx"),
                                       ["pdf", "far.xlsx", "--out", "far.pdf"]),
             ("WORKBOOK = 'far.xlsx'", "used range is at most 10,000,000 cells")),
+    Hostile("pdf-styled-cell-bomb", made(lambda t: _bomb(t / "bomb.xlsx"),
+                                         ["pdf", "bomb.xlsx", "--out", "b.pdf", "--timeout",
+                                          "0.5"]),
+            ("--timeout = 0.5", "expected more seconds to print bomb.xlsx")),
     Hostile("pdf-truncated-sheet", made(lambda t: _truncated(t / "cut.xlsx"),
                                         ["pdf", "cut.xlsx", "--out", "cut.pdf"]),
             ("WORKBOOK = 'cut.xlsx'", "an undamaged .xlsx workbook")),
@@ -1094,6 +1098,20 @@ def _truncated(path: Path) -> None:
                 data = data[: len(data) // 2]
             dst.writestr(item, data)
     path.with_suffix(".full").unlink()
+
+
+def _bomb(path: Path) -> None:
+    """100 KB of zip, 40 MB of styled empty cells: seconds to stream, inside the limits."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{ns}"/>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as fh:
+            fh.write(f'<worksheet xmlns="{ns}"><sheetData>'.encode())
+            for r in range(1, 1001):
+                fh.write((f'<row r="{r}">' + f'<c r="A{r}" s="1"/>' * 2000 + "</row>").encode())
+            fh.write(b"</sheetData></worksheet>")
 
 
 def _udf_book(path: Path) -> None:

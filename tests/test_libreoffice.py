@@ -593,3 +593,33 @@ def test_recalculated_copy_is_readable_by_colleagues(recalculated):
     umask = os.umask(0)
     os.umask(umask)
     assert recalculated["out"].stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def styled_cell_bomb(path: Path, rows: int = 1000, cols: int = 2000) -> Path:
+    """Some 100 KB of zip that unpacks to 40 MB of styled empty cells: within the size
+    limits, but seconds of XML to stream before LibreOffice could even start."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{ns}"><sheets><sheet name="S" '
+                                      'sheetId="1"/></sheets></workbook>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as fh:
+            fh.write(f'<worksheet xmlns="{ns}"><sheetData>'.encode())
+            for r in range(1, rows + 1):
+                fh.write((f'<row r="{r}">' + f'<c r="A{r}" s="1"/>' * cols + "</row>").encode())
+            fh.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_the_deadline_covers_checking_the_workbook_too(tmp_path, private_tmp):
+    book = styled_cell_bomb(tmp_path / "bomb.xlsx")
+    started = time.monotonic()
+    with pytest.raises(lo.LibreOfficeTimeout, match="checking .*bomb.xlsx: not finished "
+                                                     "within 0.3 s"):
+        lo.export_pdf(book, tmp_path / "bomb.pdf", timeout=0.3)
+    assert time.monotonic() - started < 0.3 + 1.5
+    with pytest.raises(lo.LibreOfficeTimeout):
+        lo.recalculate(book, tmp_path / "out", timeout=0.3)
+    with pytest.raises(lo.LibreOfficeTimeout):
+        lo.require_native(book, lo.Deadline(0.3))
+    assert not (tmp_path / "bomb.pdf").exists()

@@ -379,7 +379,8 @@ def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float | Dea
     return target
 
 
-def _check_workbook(path: str | os.PathLike, field: str = "path") -> Path:
+def _check_workbook(path: str | os.PathLike, field: str = "path",
+                    deadline: Deadline | None = None) -> Path:
     """``path`` as a Path, checked to be an existing .xlsx/.xlsm workbook within the
     product's size limits (:func:`xl_pricing.xlsx.check_workbook`), else InputError.
 
@@ -392,7 +393,8 @@ def _check_workbook(path: str | os.PathLike, field: str = "path") -> Path:
         raise InputError(field, str(path), expected)
     if p.suffix.lower() not in _WORKBOOK_SUFFIXES or not zipfile.is_zipfile(p):
         raise InputError(field, str(path), expected)
-    check_workbook(p, field)
+    what = f"checking {p}"
+    check_workbook(p, field, None if deadline is None else lambda: deadline.remaining(what))
     return p
 
 
@@ -429,7 +431,7 @@ def require_native(path: str | os.PathLike, deadline: Deadline,
     Streams the sheets' formula text once (bounded by ``deadline``); a workbook built with
     ``xl-pricing build --target native`` passes.
     """
-    p = _check_workbook(path, field)
+    p = _check_workbook(path, field, deadline)
     what = f"checking {p} for XLP_ functions"
     with zipfile.ZipFile(p) as archive:
         parts = sorted(n for n in archive.namelist()
@@ -481,7 +483,7 @@ def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
         LibreOfficeError: LibreOffice failed or wrote nothing.
     """
     limit = _deadline(timeout, deadline)
-    src = _check_workbook(path)
+    src = _check_workbook(path, deadline=limit)
     if out_dir is None:
         final_dir = Path(tempfile.mkdtemp(prefix="xlp-recalc-"))
     else:
@@ -838,7 +840,7 @@ def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str |
             :func:`recalculate`.
     """
     limit = _deadline(timeout, deadline)
-    src = _check_workbook(path, field)
+    src = _check_workbook(path, field, limit)
     out = Path(out_pdf)
     refuse_inputs([out], [src], out_field)
     if not out.parent.is_dir():
