@@ -208,6 +208,23 @@ def test_pdf_of_a_udf_workbook_says_it_needs_a_native_one(tmp_path):
     assert not (tmp_path / "u.pdf").exists()
 
 
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="no LibreOffice")
+def test_a_workbook_libreoffice_cannot_load_is_one_message_exit_2(tmp_path):
+    """It passes the checks made before LibreOffice starts; LibreOffice's own word on it
+    ends the one line (it was exit 1 and several lines of LibreOffice's command line)."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "odd.xlsx", "w") as z:
+        z.writestr("xl/workbook.xml", "<foo/>")
+    res = runner.invoke(app, ["pdf", str(tmp_path / "odd.xlsx"), "--out",
+                              str(tmp_path / "odd.pdf")])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "expected a workbook LibreOffice can open and print " \
+        "(LibreOffice: " in lines[0]
+    assert not (tmp_path / "odd.pdf").exists()
+
+
 # -- what is bad input and what is a bug ---------------------------------------------------------
 
 def _run(exc: BaseException) -> tuple[int, str]:

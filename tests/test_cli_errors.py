@@ -1006,6 +1006,16 @@ HOSTILE: list[Hostile] = [
                                          ["pdf", "bomb.xlsx", "--out", "b.pdf", "--timeout",
                                           "0.5"]),
             ("--timeout = 0.5", "expected more seconds to print bomb.xlsx")),
+    Hostile("pdf-damaged-workbook-part", made(lambda t: _zip(t / "odd.xlsx", b"garbage"),
+                                              ["pdf", "odd.xlsx", "--out", "odd.pdf"]),
+            ("WORKBOOK = 'odd.xlsx'", "an undamaged .xlsx workbook (xl/workbook.xml")),
+    Hostile("pdf-damaged-workbook-part-sheet",
+            made(lambda t: _zip(t / "odd.xlsx", b"<workbook"),
+                 ["pdf", "odd.xlsx", "--out", "odd.pdf", "--sheet", "S"]),
+            ("WORKBOOK = 'odd.xlsx'", "an undamaged .xlsx workbook (xl/workbook.xml")),
+    Hostile("pdf-no-sheets", made(lambda t: _zip(t / "odd.xlsx", b"<workbook/>"),
+                                  ["pdf", "odd.xlsx", "--out", "odd.pdf", "--sheet", "S"]),
+            ("--sheet = 'S'", "a sheet of the workbook: it has none")),
     Hostile("pdf-truncated-sheet", made(lambda t: _truncated(t / "cut.xlsx"),
                                         ["pdf", "cut.xlsx", "--out", "cut.pdf"]),
             ("WORKBOOK = 'cut.xlsx'", "an undamaged .xlsx workbook")),
@@ -1112,6 +1122,13 @@ def _bomb(path: Path) -> None:
             for r in range(1, 1001):
                 fh.write((f'<row r="{r}">' + f'<c r="A{r}" s="1"/>' * 2000 + "</row>").encode())
             fh.write(b"</sheetData></worksheet>")
+
+
+def _zip(path: Path, workbook_xml: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/workbook.xml", workbook_xml)
 
 
 def _udf_book(path: Path) -> None:

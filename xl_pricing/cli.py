@@ -472,8 +472,14 @@ def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
     except libreoffice.LibreOfficeTimeout:
         raise InputError("--timeout", timeout, f"more seconds to print {workbook} (it was not "
                          "done in time; LibreOffice and its helpers were stopped)") from None
+    except libreoffice.LibreOfficeNotFound as exc:
+        _fail(escape(str(exc)), 1)  # the machine's set-up, not the user's input
     except libreoffice.LibreOfficeError as exc:
-        _fail(escape(str(exc)), 1)
+        # Our checks passed it, LibreOffice could not print it: say so in one line, with
+        # LibreOffice's own last word.
+        said = (exc.stderr.strip().splitlines() or [""])[-1] or str(exc).splitlines()[0]
+        raise InputError("WORKBOOK", str(workbook), "a workbook LibreOffice can open and "
+                         f"print (LibreOffice: {said.strip()})") from None
     typer.echo(str(path))
 
 

@@ -414,13 +414,22 @@ def _stream_parts(archive: zipfile.ZipFile, parts: Iterable[str], deadline: Dead
                     elem.clear()
 
 
-def sheet_names(path: str | os.PathLike) -> list[str]:
-    """The sheet names of a workbook, in order, from ``xl/workbook.xml`` (no cells read)."""
-    from xml.etree.ElementTree import fromstring
+def sheet_names(path: str | os.PathLike, field: str = "path") -> list[str]:
+    """The sheet names of a workbook, in order, from ``xl/workbook.xml`` (no cells read).
 
-    with zipfile.ZipFile(path) as archive:
-        root = fromstring(archive.read("xl/workbook.xml"))
-    return [el.get("name", "") for el in root.iter() if el.tag.endswith("}sheet")]
+    Raises:
+        InputError: the workbook part is missing or damaged.
+    """
+    from xml.etree.ElementTree import ParseError, fromstring
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            root = fromstring(archive.read("xl/workbook.xml"))
+    except (KeyError, ParseError, zipfile.BadZipFile, OSError) as exc:
+        raise InputError(field, str(path), f"an undamaged .xlsx workbook (xl/workbook.xml: "
+                         f"{exc})") from None
+    return [el.get("name", "") for el in root.iter()
+            if el.tag == "sheet" or el.tag.endswith("}sheet")]
 
 
 def require_native(path: str | os.PathLike, deadline: Deadline,
@@ -765,8 +774,12 @@ def _bounded_sheet_copy(src: Path, sheet: str, dst: Path, deadline: Deadline) ->
                str(dst)]
     kwargs: dict[str, Any] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
                               if sys.platform == "win32" else {"start_new_session": True})
+    # The child runs this very package, wherever it was imported from.
+    here = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kwargs)
+                            stderr=subprocess.PIPE, env=env, **kwargs)
     pgid = proc.pid if sys.platform != "win32" else None
     try:
         out, err = proc.communicate(timeout=deadline.remaining(what))
@@ -779,8 +792,13 @@ def _bounded_sheet_copy(src: Path, sheet: str, dst: Path, deadline: Deadline) ->
         kill_group(proc, pgid)
         raise
     if proc.returncode == _INPUT_ERROR_EXIT:
-        e = json.loads(out.decode("utf-8"))
-        raise InputError(e["field"], e["value"], e["expected"], e["source"])
+        try:
+            e = json.loads(out.decode("utf-8"))
+            error = InputError(e["field"], e["value"], e["expected"], e["source"])
+        except (ValueError, KeyError, TypeError):
+            error = None
+        if error is not None:
+            raise error
     if proc.returncode != 0 or not dst.is_file():
         raise LibreOfficeError(f"{what}: the copy could not be made", command,
                                proc.returncode, _tail(err))
@@ -851,11 +869,11 @@ def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str |
         hint = "--force" if out_field.startswith("--") else "pass force=True"
         raise InputError(out_field, str(out_pdf),
                          f"a file that does not exist yet ({hint} to overwrite)")
+    names = sheet_names(src, field)
     if sheet is not None:
-        names = sheet_names(src)
         if sheet not in names:
             raise InputError(sheet_field, sheet, "a sheet of the workbook: " +
-                             ", ".join(names), str(src))
+                             (", ".join(names) or "it has none"), str(src))
     what = f"exporting {src} to PDF"
     with tempfile.TemporaryDirectory(prefix="xlp-pdf-") as tmp:
         work = Path(tmp)
