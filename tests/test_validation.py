@@ -49,6 +49,15 @@ BAD = [
     ("agreed-below-direct", "B", '[[direct]]\ncategory = "consumables"\namount = 5000000\n'
      '[total]\nagreed = 1000000\n',
      "total.agreed = 1000000: expected an agreed total >= direct costs (5,000,000 yen)"),
+    # Named but not priced by the project's own approach: still a typo, still refused (the
+    # workbook's other quotes would show it as an error; XLP_QUOTE priced it before).
+    ("rank-unknown-in-an-x-project", "X", '[[researchers]]\nrank = "dean"\nhours = 10\n',
+     "researchers[0].rank = 'dean': expected a rank of card 'jp-default': professor, "
+     "associate_professor, lecturer, assistant_professor, postdoc, doctoral_student"),
+    ("option-unknown-in-a-b-project", "B", '[[options]]\nname = "gold_plating"\n'
+     '[total]\nagreed = 1000000\n',
+     "options[0] = 'gold_plating': expected an option of card 'jp-default': "
+     "ip_co_ownership, know_how, data_provision"),
     ("tax-partner-unknown", "X", '[[direct]]\ncategory = "consumables"\namount = 100\n'
      '[tax]\nuse_credit = true\npartner = "martian"\n',
      "tax.partner = 'martian': expected one of university, national_institute, startup, "
