@@ -136,3 +136,128 @@ def test_udfs_read_rates_folder_from_xlwings_conf(tmp_path, monkeypatch):
     monkeypatch.setattr(udfs, "_conf_read", False)
     assert udfs.XLP_CARD("my-uni")[0] == ["id", "my-uni"]
     assert os.environ["XL_PRICING_RATES"] == str(tmp_path / "cards")
+
+
+# -- pdf: inputs never outputs, bounded work (issue 12 items 4 and 9) ---------------------------
+
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import openpyxl  # noqa: E402
+import typer  # noqa: E402
+
+from xl_pricing.cli import handles_input_errors  # noqa: E402
+
+X_PROJECT = EXAMPLES[0].parent / "x-cost-joint.toml"
+
+
+def _native(tmp_path: Path) -> Path:
+    res = runner.invoke(app, ["build", "--project", str(X_PROJECT), "--target", "native",
+                              "--out", str(tmp_path / "built")])
+    assert res.exit_code == 0, res.output
+    return Path(res.stdout.strip())
+
+
+def test_pdf_refuses_to_write_over_its_workbook_in_any_spelling(tmp_path, monkeypatch):
+    book = _native(tmp_path)
+    monkeypatch.chdir(book.parent)
+    Path("link.xlsx").symlink_to(book.name)
+    os.link(book.name, "hard.xlsx")
+    before = book.read_bytes()
+    for out in [book.name, f"./{book.name}", f"../built/{book.name}", str(book), "link.xlsx",
+                "hard.xlsx"]:
+        res = runner.invoke(app, ["pdf", book.name, "--out", out, "--force"])
+        assert res.exit_code == 2, (out, res.output)
+        assert f"--out = '{Path(out)}': expected an output file other than the command's input" \
+            in res.stderr
+    assert book.read_bytes() == before
+    assert sorted(p.name for p in book.parent.iterdir()) == sorted(
+        [book.name, "link.xlsx", "hard.xlsx"])
+
+
+def test_pdf_of_a_far_last_cell_is_refused_in_a_moment(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["XFD1048576"] = 1
+    wb.save(tmp_path / "far.xlsx")
+    started = time.monotonic()
+    res = runner.invoke(app, ["pdf", str(tmp_path / "far.xlsx"), "--out",
+                              str(tmp_path / "far.pdf")])
+    assert time.monotonic() - started < 5               # was > 250 s
+    assert res.exit_code == 2
+    assert "WORKBOOK = " in res.stderr and "column 16,384" in res.stderr
+    assert not (tmp_path / "far.pdf").exists()
+
+
+def test_pdf_timeout_is_one_message_and_exit_2(tmp_path):
+    book = _native(tmp_path)
+    for extra in ([], ["--sheet", "Quote X"]):
+        res = runner.invoke(app, ["pdf", str(book), "--out", str(tmp_path / "q.pdf"),
+                                  "--timeout", "0.05", *extra])
+        assert res.exit_code == 2, res.output
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: --timeout = 0.05: expected "
+                                                       "more seconds"), lines
+        assert not (tmp_path / "q.pdf").exists()
+
+
+def test_pdf_of_a_udf_workbook_says_it_needs_a_native_one(tmp_path):
+    res = runner.invoke(app, ["build", "--project", str(X_PROJECT), "--out", str(tmp_path)])
+    res = runner.invoke(app, ["pdf", res.stdout.strip(), "--out", str(tmp_path / "u.pdf")])
+    assert res.exit_code == 2 and "a native workbook (xl-pricing build --target native)" \
+        in res.stderr
+    assert not (tmp_path / "u.pdf").exists()
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="no LibreOffice")
+def test_a_workbook_libreoffice_cannot_load_is_one_message_exit_2(tmp_path):
+    """It passes the checks made before LibreOffice starts; LibreOffice's own word on it
+    ends the one line (it was exit 1 and several lines of LibreOffice's command line)."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "odd.xlsx", "w") as z:
+        z.writestr("xl/workbook.xml", "<foo/>")
+    res = runner.invoke(app, ["pdf", str(tmp_path / "odd.xlsx"), "--out",
+                              str(tmp_path / "odd.pdf")])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "expected a workbook LibreOffice can open and print " \
+        "(LibreOffice: " in lines[0]
+    assert not (tmp_path / "odd.pdf").exists()
+
+
+# -- what is bad input and what is a bug ---------------------------------------------------------
+
+def _run(exc: BaseException) -> tuple[int, str]:
+    probe = typer.Typer()
+
+    @probe.command()
+    @handles_input_errors
+    def fail() -> None:
+        raise exc
+
+    res = CliRunner(env={"XL_PRICING_DEBUG": None}).invoke(probe, [])
+    return res.exit_code, res.stderr
+
+
+def test_a_file_the_user_named_that_cannot_be_read_is_exit_2():
+    code, err = _run(PermissionError(13, "Permission denied", "/srv/share/p.toml"))
+    assert code == 2
+    assert "file = '/srv/share/p.toml': expected a file that can be read or written " \
+           "(Permission denied)" in err
+
+
+@pytest.mark.parametrize("exc", [RecursionError("maximum recursion depth exceeded"),
+                                 ZeroDivisionError("division by zero"),
+                                 OSError("no file involved"),
+                                 UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid")],
+                         ids=["recursion", "zero-division", "oserror-no-file", "unicode"])
+def test_a_genuine_bug_stays_exit_1_internal_error(exc):
+    code, err = _run(exc)
+    assert code == 1 and "internal error" in err and "Traceback" not in err
+
+
+def test_project_check_takes_a_card(tmp_path):
+    res = runner.invoke(app, ["project", "check", str(X_PROJECT), "--rates", "mit"])
+    assert res.exit_code == 0 and res.stdout.startswith("ok  X-2027-001")
+    res = runner.invoke(app, ["project", "check", str(X_PROJECT), "--rates", "no-such"])
+    assert res.exit_code == 2 and "--rates = 'no-such'" in res.stderr

@@ -56,6 +56,8 @@ def _key(k: str) -> str:
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, Decimal) and not v.is_finite():
+        return {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}[str(v)]
     if isinstance(v, (int, Decimal)):
         return str(v)
     if isinstance(v, float):
@@ -705,3 +707,513 @@ def test_the_templates_themselves_are_valid(tmp_path: Path, runner: CliRunner) -
         copy_ = project_file(tmp_path, template.name, name=f"copy-{template.name}")
         result = runner.invoke(app, ["quote", str(copy_), "--rates", str(card)])
         assert result.exit_code == 0, (template.name, result.output)
+
+
+# =============================================================================================
+# Hostile inputs (issue 12 items 4, 6, 8, 9): odd values, odd files, odd paths.  Each case
+# asserts exit code 2, ONE message naming the field and the value, no traceback, and that
+# nothing was written: the folder holds exactly what the case put there.
+# =============================================================================================
+
+A_PROJECT = PROJECTS / "a-stacked-sponsored.toml"
+B_PROJECT = PROJECTS / "b-total-package.toml"
+C_PROJECT = PROJECTS / "c-outcome-royalty.toml"
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """``build`` makes the files in the test's folder and returns the command line;
+    ``parts`` must all be in the one message line."""
+
+    id: str
+    build: Build
+    parts: tuple[str, ...]
+    real: bool = False   # run in a real process (with a time limit) instead of CliRunner
+
+
+def toml_edit(template: Path, *edits: Edit, cmd: tuple[str, ...] = ("quote",),
+              name: str = BAD_PROJECT) -> Build:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / name
+        path.write_text(to_toml(edited(template, *edits)), encoding="utf-8")
+        return _command(cmd, name)
+    return build
+
+
+def json_edit(template: Path, *edits: Edit, cmd: tuple[str, ...] = ("quote",)) -> Build:
+    def build(tmp: Path) -> list[str]:
+        (tmp / "bad.json").write_text(json.dumps(edited(template, *edits),
+                                                 default=_json_default, ensure_ascii=False),
+                                      encoding="utf-8")
+        return _command(cmd, "bad.json")
+    return build
+
+
+def raw_json(text: str, cmd: tuple[str, ...] = ("quote",)) -> Build:
+    """JSON text as written (Python's json reads NaN, Infinity and 1e999 literally)."""
+    def build(tmp: Path) -> list[str]:
+        (tmp / "bad.json").write_text(text, encoding="utf-8")
+        return _command(cmd, "bad.json")
+    return build
+
+
+def raw_file(name: str, data: bytes, cmd: tuple[str, ...] = ("quote",)) -> Build:
+    def build(tmp: Path) -> list[str]:
+        (tmp / name).write_bytes(data)
+        return _command(cmd, name)
+    return build
+
+
+def _command(cmd: tuple[str, ...], name: str) -> list[str]:
+    """``cmd`` with the file put in its place: ``{f}`` in it, or appended."""
+    if any("{f}" in c for c in cmd):
+        return [c.replace("{f}", name) for c in cmd]
+    return [*cmd, name]
+
+
+def made(setup: Callable[[Path], None], args: list[str]) -> Build:
+    def build(tmp: Path) -> list[str]:
+        setup(tmp)
+        return args
+    return build
+
+
+def _x_json_with(key_path: str, raw: str) -> str:
+    """x-cost-joint as JSON with the value at ``key_path`` replaced by ``raw`` text."""
+    doc = edited(X_PROJECT, put(key_path, "@@HOLE@@"))
+    return json.dumps(doc, default=_json_default).replace('"@@HOLE@@"', raw)
+
+
+NAN, INF = Decimal("NaN"), Decimal("Infinity")
+BIG = Decimal("1e999")
+
+QUOTE, CHECK, COMPARE = ("quote",), ("project", "check"), ("compare",)
+BUILD = ("build", "--out", "out", "--project", "{f}")
+BUILD_NATIVE = ("build", "--out", "out", "--target", "native", "--project", "{f}")
+BACKSOLVE = ("backsolve", "--target", "10000000", "{f}")
+A_SRC = str(A_PROJECT)
+
+# Odd numbers in number fields: (template, key path, value, how the message prints it).
+ODD_NUMBERS = [
+    (X_PROJECT, "direct[0].amount", NAN, "NaN"),
+    (X_PROJECT, "direct[0].amount", INF, "Infinity"),
+    (X_PROJECT, "direct[0].amount", -INF, "-Infinity"),
+    (X_PROJECT, "direct[0].amount", BIG, "1000000000"),
+    (X_PROJECT, "direct[0].amount", -1, "-1"),
+    (X_PROJECT, "direct[0].amount", 10**30, "1000000000000000000000000000000"),
+    (X_PROJECT, "direct[0].amount", "two million", "'two million'"),
+    (X_PROJECT, "direct[0].amount", True, "true"),
+    (X_PROJECT, "direct[0].amount", [1], "[1]"),
+    (X_PROJECT, "direct[0].amount", {"yen": 1}, "{yen = 1}"),
+    (A_PROJECT, "researchers[0].hours", NAN, "NaN"),
+    (A_PROJECT, "researchers[0].hours", INF, "Infinity"),
+    (A_PROJECT, "researchers[0].hours", BIG, "1000000000"),
+    (A_PROJECT, "researchers[0].hours", Decimal("1e-999"), "0.000000"),
+    (A_PROJECT, "researchers[1].effort", NAN, "NaN"),
+    (A_PROJECT, "researchers[1].effort", -INF, "-Infinity"),
+    (A_PROJECT, "researchers[1].months", 0, "0"),
+    (A_PROJECT, "researchers[3].days", -3, "-3"),
+    (A_PROJECT, "contributions[0].hours", INF, "Infinity"),
+    (X_PROJECT, "project.escalation", NAN, "NaN"),
+    (X_PROJECT, "project.escalation", BIG, "1000000000"),
+    (B_PROJECT, "total.agreed", NAN, "NaN"),
+    (B_PROJECT, "total.agreed", 0, "0"),
+    (B_PROJECT, "total.agreed", -10_000_000, "-10000000"),
+    (B_PROJECT, "total.allocations[0].amount", INF, "Infinity"),
+    (C_PROJECT, "outcome.royalty_rate", NAN, "NaN"),
+    (C_PROJECT, "outcome.royalty_rate", -INF, "-Infinity"),
+    (C_PROJECT, "outcome.sales[0].base", BIG, "1000000000"),
+    (C_PROJECT, "outcome.contribution", Decimal("1.5"), "1.5"),
+    (X_PROJECT, "tax.corporate_tax", NAN, "NaN"),
+    (X_PROJECT, "direct[0].fiscal_year", 99999999, "99999999"),
+    (X_PROJECT, "direct[0].fiscal_year", -5, "-5"),
+]
+
+# Odd text in text fields: (template, key path, value, printed).
+ODD_TEXT = [
+    (A_PROJECT, "researchers[0].rank", "教授", "'教授'"),
+    (A_PROJECT, "researchers[0].rank", "professor\u0000", "'professor\\x00'"),
+    (A_PROJECT, "researchers[0].rank", "PROFESSOR", "'PROFESSOR'"),
+    (A_PROJECT, "researchers[0].rank", "", "''"),
+    (A_PROJECT, "researchers[0].rate_source", "ランク", "'ランク'"),
+    (A_PROJECT, "researchers[3].day_rate", "../../etc/passwd", "'../../etc/passwd'"),
+    (X_PROJECT, "project.contract", "共同研究", "'共同研究'"),
+    (X_PROJECT, "project.contract", "joint\u000b", "'joint\\x0b'"),
+    (X_PROJECT, "project.approach", "総額", "'総額'"),
+    (X_PROJECT, "project.approach", "=1+1", "'=1+1'"),
+    (X_PROJECT, "project.activity", "teaching", "'teaching'"),
+    (X_PROJECT, "project.location", "mars", "'mars'"),
+    (X_PROJECT, "project.start", "令和9年4月1日", "'令和9年4月1日'"),
+    (X_PROJECT, "project.start", "2027-02-30", "'2027-02-30'"),
+    (X_PROJECT, "project.end", "tomorrow\r\n", "'tomorrow\\r\\n'"),
+    (X_PROJECT, "project.id", "x" * 81, "'xxxxxxxx"),
+    (X_PROJECT, "tax.partner", "martian", "'martian'"),
+    (X_PROJECT, "tax.partner", "大学", "'大学'"),
+    (A_PROJECT, "options", ["ip_co_ownership", "金メッキ"], "'金メッキ'"),
+    (A_PROJECT, "options", ["=HYPERLINK(\"http://evil\")"], "HYPERLINK"),
+]
+
+# Unknown keys at each level: (template, key path).
+UNKNOWN_KEYS = [
+    (X_PROJECT, "notes"), (X_PROJECT, "project.budget"), (X_PROJECT, "direct[0].vat"),
+    (A_PROJECT, "researchers[0].salary_jpy"), (X_PROJECT, "tax.credit"),
+    (B_PROJECT, "total.agreed_total"), (C_PROJECT, "outcome.royalty"),
+    (A_PROJECT, "contributions[0].amount"), (X_PROJECT, "研究者"),
+]
+
+
+def _value_message(template: Path, key: str, value: Any, printed: str, cmd=QUOTE) -> Hostile:
+    how = "-".join(c.lstrip("-") for c in cmd if c not in ("{f}", "out", "--out", "--project"))
+    ident = f"{template.stem[:1]}-{key}={printed.strip(chr(39))[:12]}-{how}"
+    return Hostile(ident, toml_edit(template, put(key, value), cmd=cmd),
+                   (BAD_PROJECT, key, printed, ": expected "))
+
+
+HOSTILE: list[Hostile] = [
+    *[_value_message(t, k, v, p) for t, k, v, p in ODD_NUMBERS],
+    *[_value_message(t, k, v, p) for t, k, v, p in ODD_TEXT],
+    *[Hostile(f"unknown-key-{k}", toml_edit(t, put(k, 1)),
+              (BAD_PROJECT, f"{k} = 1", "expected no such key")) for t, k in UNKNOWN_KEYS],
+
+    # ---- the same odd projects through every other command ---------------------------------
+    *[_value_message(A_PROJECT, "researchers[0].rank", "dean", "'dean'", cmd=c)
+      for c in (CHECK, COMPARE, BUILD, BUILD_NATIVE, BACKSOLVE)],
+    *[_value_message(X_PROJECT, "tax.partner", "martian", "'martian'", cmd=c)
+      for c in (CHECK, COMPARE, BUILD)],
+    *[_value_message(A_PROJECT, "options", ["gold_plating"], "'gold_plating'", cmd=c)
+      for c in (CHECK, BUILD)],
+    Hostile("b-agreed-below-direct-build",
+            toml_edit(B_PROJECT, put("total.agreed", 4_000_000), drop("total.allocations"),
+                      cmd=BUILD),
+            (BAD_PROJECT, "total.agreed = 4000000", "expected an agreed total >= direct")),
+    Hostile("b-agreed-below-direct-check",
+            toml_edit(B_PROJECT, put("total.agreed", 4_000_000), drop("total.allocations"),
+                      cmd=CHECK),
+            (BAD_PROJECT, "total.agreed = 4000000", "expected an agreed total >= direct")),
+    _value_message(X_PROJECT, "direct[0].amount", NAN, "NaN", cmd=BUILD),
+
+    # ---- JSON projects -------------------------------------------------------------------------
+    Hostile("json-nan-literal", raw_json(_x_json_with("direct[0].amount", "NaN")),
+            ("bad.json", "direct[0].amount = nan", ": expected a number")),
+    Hostile("json-infinity-literal", raw_json(_x_json_with("direct[0].amount", "-Infinity")),
+            ("bad.json", "direct[0].amount = -inf", ": expected a number")),
+    Hostile("json-1e999", raw_json(_x_json_with("direct[0].amount", "1e999")),
+            ("bad.json", "direct[0].amount = 1000000000", ": expected ")),
+    Hostile("json-yen-text", raw_json(_x_json_with("direct[0].amount", '"¥1,000"')),
+            ("bad.json", "direct[0].amount = '¥1,000'", ": expected ")),
+    Hostile("json-null-amount", raw_json(_x_json_with("direct[0].amount", "null")),
+            ("bad.json", "direct[0].amount = None", ": expected ")),
+    Hostile("json-date-as-number", raw_json(_x_json_with("project.start", "20270401")),
+            ("bad.json", "project.start = 20270401", ": expected a date")),
+    Hostile("json-unknown-rank", json_edit(A_PROJECT, put("researchers[0].rank", "dean")),
+            ("bad.json", "researchers[0].rank = 'dean'", "expected a rank of card")),
+    Hostile("json-unknown-key-check", json_edit(X_PROJECT, put("extra", [1]), cmd=CHECK),
+            ("bad.json", "extra = [1]", "expected no such key")),
+    Hostile("json-nested-100000", raw_json('{"project": ' + "[" * 100_000 + "]" * 100_000
+                                           + "}"),
+            ("bad.json", "file = 'bad.json'", "nested hundreds of levels deep")),
+    Hostile("json-nested-100000-check", raw_json("[" * 100_000 + "]" * 100_000, cmd=CHECK),
+            ("bad.json", "file = 'bad.json'", "nested hundreds of levels deep")),
+    Hostile("json-nested-build", raw_json("{" + '"a": {' * 100_000 + "}" * 100_001,
+                                          cmd=BUILD),
+            ("bad.json", "file = 'bad.json'", "nested hundreds of levels deep")),
+    Hostile("json-empty-file", raw_json(""), ("bad.json", "JSON syntax", "valid JSON")),
+    Hostile("json-top-level-string", raw_json('"project"'),
+            ("bad.json", "(top level) = 'str'", "a table of keys")),
+    Hostile("json-duplicate-free-garbage", raw_json("{]"),
+            ("bad.json", "JSON syntax", "valid JSON")),
+
+    # ---- odd files -----------------------------------------------------------------------------
+    Hostile("toml-empty-file", raw_file(BAD_PROJECT, b""),
+            (BAD_PROJECT, "project is missing", "expected a value")),
+    Hostile("toml-only-comment", raw_file(BAD_PROJECT, "# 空のプロジェクト\n".encode()),
+            (BAD_PROJECT, "project is missing", "expected a value")),
+    Hostile("toml-binary-garbage", raw_file(BAD_PROJECT, bytes(range(256)) * 4),
+            (BAD_PROJECT, "file = ", "UTF-8 text")),
+    Hostile("toml-nul-bytes", raw_file(BAD_PROJECT, b"[project]\x00\x00\n"),
+            (BAD_PROJECT, "TOML syntax", "valid TOML")),
+    Hostile("toml-utf16", raw_file(BAD_PROJECT, X_PROJECT.read_text(encoding="utf-8")
+                                   .encode("utf-16")),
+            (BAD_PROJECT, "file = ", "UTF-8 text")),
+    Hostile("toml-shift-jis", raw_file(BAD_PROJECT, X_PROJECT.read_text(encoding="utf-8")
+                                       .replace("Engineering", "工学部").encode("cp932",
+                                                                                "replace")),
+            (BAD_PROJECT, "file = ", "UTF-8 text")),
+    Hostile("toml-nested-arrays", raw_file(BAD_PROJECT, b"a = " + b"[" * 50_000
+                                           + b"]" * 50_000),
+            (BAD_PROJECT, "file = ", "nested hundreds of levels deep")),
+    Hostile("toml-nested-inline-tables",
+            raw_file(BAD_PROJECT, b"a = " + b"{b = " * 20_000 + b"1" + b"}" * 20_000),
+            (BAD_PROJECT, "file = ", "nested hundreds of levels deep")),
+    Hostile("toml-over-1-mib", raw_file(BAD_PROJECT, X_PROJECT.read_bytes() + b"#"
+                                        + b"x" * (1 << 20) + b"\n"),
+            (BAD_PROJECT, "file = ", "at most 1,048,576 bytes")),
+    Hostile("toml-over-1-mib-build", raw_file(BAD_PROJECT, b"#" * (2 << 20), cmd=BUILD),
+            (BAD_PROJECT, "file = ", "at most 1,048,576 bytes")),
+    Hostile("toml-control-chars-in-key", raw_file(BAD_PROJECT, b"[proj\x0bect]\n"),
+            (BAD_PROJECT, "TOML syntax", "valid TOML")),
+    Hostile("project-directory-check", made(lambda t: (t / "d.toml").mkdir(),
+                                            ["project", "check", "d.toml"]),
+            ("file = 'd.toml'", "a file, not a directory")),
+    Hostile("project-directory-build", made(lambda t: (t / "d.json").mkdir(),
+                                            ["build", "--out", "out", "--project", "d.json"]),
+            ("file = 'd.json'", "a file, not a directory")),
+    Hostile("project-dev-zero", made(lambda t: (t / "zero.toml").symlink_to("/dev/zero"),
+                                     ["quote", "zero.toml"]),
+            ("file = 'zero.toml'", "a regular file"), real=True),
+    Hostile("project-dev-zero-check", made(lambda t: (t / "z.json").symlink_to("/dev/zero"),
+                                           ["project", "check", "z.json"]),
+            ("file = 'z.json'", "a regular file"), real=True),
+    Hostile("project-fifo", made(lambda t: os.mkfifo(t / "pipe.toml"), ["quote", "pipe.toml"]),
+            ("file = 'pipe.toml'", "a regular file"), real=True),
+    Hostile("project-fifo-build", made(lambda t: os.mkfifo(t / "pipe.toml"),
+                                       ["build", "--out", "out", "--project", "pipe.toml"]),
+            ("file = 'pipe.toml'", "a regular file"), real=True),
+    Hostile("project-dev-zero-as-path", made(lambda t: None, ["quote", "/dev/zero"]),
+            ("file = '/dev/zero'", "a project file ending in .toml or .json")),
+    Hostile("project-missing-compare", made(lambda t: None, ["compare", "nope.toml"]),
+            ("file = 'nope.toml'", "an existing file")),
+
+    # ---- backsolve --target ----------------------------------------------------------------------
+    *[Hostile(f"backsolve-target-{text}", made(lambda t: None, ["backsolve", A_SRC,
+                                                                "--target", text]),
+              (f"--target = '{text}'", ": expected a "))
+      for text in ("NaN", "nan", "inf", "-Infinity", "sNaN", "-1", "1e999", "1e15",
+                   "1.5", "", "１２００万", "12 000 000", "0x10")],
+
+    # ---- pdf -----------------------------------------------------------------------------------
+    Hostile("pdf-not-a-zip", raw_file("w.xlsx", b"PK? not really", cmd=("pdf", "--out",
+                                                                          "w.pdf", "{f}")),
+            ("WORKBOOK = 'w.xlsx'", "expected an existing Excel workbook")),
+    Hostile("pdf-text-file", raw_file("notes.txt", b"hello", cmd=("pdf", "--out", "n.pdf",
+                                                                   "{f}")),
+            ("WORKBOOK = 'notes.txt'", "expected an existing Excel workbook")),
+    Hostile("pdf-directory", made(lambda t: (t / "d.xlsx").mkdir(),
+                                  ["pdf", "d.xlsx", "--out", "d.pdf"]),
+            ("WORKBOOK = 'd.xlsx'", "expected an existing Excel workbook")),
+    Hostile("pdf-fifo", made(lambda t: os.mkfifo(t / "p.xlsx"),
+                             ["pdf", "p.xlsx", "--out", "p.pdf"]),
+            ("WORKBOOK = 'p.xlsx'", "expected an existing Excel workbook"), real=True),
+    Hostile("pdf-dev-zero", made(lambda t: (t / "z.xlsx").symlink_to("/dev/zero"),
+                                 ["pdf", "z.xlsx", "--out", "z.pdf"]),
+            ("WORKBOOK = 'z.xlsx'", "expected an existing Excel workbook"), real=True),
+    Hostile("pdf-missing", made(lambda t: None, ["pdf", "nope.xlsx", "--out", "n.pdf"]),
+            ("WORKBOOK = 'nope.xlsx'", "expected an existing Excel workbook")),
+    Hostile("pdf-far-last-cell", made(lambda t: _far_cell(t / "far.xlsx"),
+                                      ["pdf", "far.xlsx", "--out", "far.pdf"]),
+            ("WORKBOOK = 'far.xlsx'", "used range is at most 10,000,000 cells")),
+    Hostile("pdf-styled-cell-bomb", made(lambda t: _bomb(t / "bomb.xlsx"),
+                                         ["pdf", "bomb.xlsx", "--out", "b.pdf", "--timeout",
+                                          "0.5"]),
+            ("--timeout = 0.5", "expected more seconds to print bomb.xlsx")),
+    Hostile("pdf-damaged-workbook-part", made(lambda t: _zip(t / "odd.xlsx", b"garbage"),
+                                              ["pdf", "odd.xlsx", "--out", "odd.pdf"]),
+            ("WORKBOOK = 'odd.xlsx'", "an undamaged .xlsx workbook (xl/workbook.xml")),
+    Hostile("pdf-damaged-workbook-part-sheet",
+            made(lambda t: _zip(t / "odd.xlsx", b"<workbook"),
+                 ["pdf", "odd.xlsx", "--out", "odd.pdf", "--sheet", "S"]),
+            ("WORKBOOK = 'odd.xlsx'", "an undamaged .xlsx workbook (xl/workbook.xml")),
+    Hostile("pdf-no-sheets", made(lambda t: _zip(t / "odd.xlsx", b"<workbook/>"),
+                                  ["pdf", "odd.xlsx", "--out", "odd.pdf", "--sheet", "S"]),
+            ("--sheet = 'S'", "a sheet of the workbook: it has none")),
+    Hostile("pdf-truncated-sheet", made(lambda t: _truncated(t / "cut.xlsx"),
+                                        ["pdf", "cut.xlsx", "--out", "cut.pdf"]),
+            ("WORKBOOK = 'cut.xlsx'", "an undamaged .xlsx workbook")),
+    Hostile("pdf-udf-workbook", made(lambda t: _udf_book(t / "udf.xlsx"),
+                                     ["pdf", "udf.xlsx", "--out", "udf.pdf"]),
+            ("WORKBOOK = 'udf.xlsx'", "a native workbook")),
+    Hostile("pdf-out-is-input", made(lambda t: _native_book(t / "w.xlsx"),
+                                     ["pdf", "w.xlsx", "--out", "w.xlsx", "--force"]),
+            ("--out = 'w.xlsx'", "an output file other than the command's input")),
+    Hostile("pdf-out-is-input-dotted", made(lambda t: _native_book(t / "w.xlsx"),
+                                            ["pdf", "w.xlsx", "--out", "./sub/../w.xlsx",
+                                             "--force"]),
+            ("--out = 'sub/../w.xlsx'", "an output file other than the command's input")),
+    Hostile("pdf-out-is-symlink-of-input",
+            made(lambda t: (_native_book(t / "w.xlsx"), (t / "l.pdf").symlink_to("w.xlsx")),
+                 ["pdf", "w.xlsx", "--out", "l.pdf", "--force"]),
+            ("--out = 'l.pdf'", "an output file other than the command's input")),
+    Hostile("pdf-out-is-hardlink-of-input",
+            made(lambda t: (_native_book(t / "w.xlsx"), os.link(t / "w.xlsx", t / "h.pdf")),
+                 ["pdf", "w.xlsx", "--out", "h.pdf", "--force"]),
+            ("--out = 'h.pdf'", "an output file other than the command's input")),
+    Hostile("pdf-out-folder-missing", made(lambda t: _native_book(t / "w.xlsx"),
+                                           ["pdf", "w.xlsx", "--out", "no/such/w.pdf"]),
+            ("--out = 'no/such/w.pdf'", "a path in an existing folder")),
+    Hostile("pdf-out-exists", made(lambda t: (_native_book(t / "w.xlsx"),
+                                              (t / "w.pdf").write_bytes(b"keep")),
+                                   ["pdf", "w.xlsx", "--out", "w.pdf"]),
+            ("--out = 'w.pdf'", "a file that does not exist yet (--force to overwrite)")),
+    Hostile("pdf-sheet-unknown", made(lambda t: _native_book(t / "w.xlsx"),
+                                      ["pdf", "w.xlsx", "--out", "w.pdf", "--sheet", "見積"]),
+            ("--sheet = '見積'", "a sheet of the workbook: Project")),
+    *[Hostile(f"pdf-timeout-{text}", made(lambda t: _native_book(t / "w.xlsx"),
+                                          ["pdf", "w.xlsx", "--out", "w.pdf", "--timeout",
+                                           text]),
+              (f"--timeout = {shown}", "expected a number of seconds > 0"))
+      for text, shown in (("0", "0.0"), ("-5", "-5.0"), ("nan", "nan"), ("inf", "inf"),
+                          ("1e9", "1000000000.0"))],
+    Hostile("pdf-timeout-too-short", made(lambda t: _native_book(t / "w.xlsx"),
+                                          ["pdf", "w.xlsx", "--out", "w.pdf", "--timeout",
+                                           "0.01"]),
+            ("--timeout = 0.01", "expected more seconds to print w.xlsx")),
+
+    # ---- cards through the commands that take one -------------------------------------------------
+    Hostile("card-directory-check", made(lambda t: (t / "c.toml").mkdir(),
+                                         ["project", "check", str(X_PROJECT), "--rates",
+                                          "c.toml"]),
+            ("c.toml", "a file, not a directory")),
+    Hostile("card-missing-build", made(lambda t: None,
+                                          ["build", "--out", "out", "--rates",
+                                           "../no-such-folder/card.toml", "--project",
+                                           str(X_PROJECT)]),
+            ("'../no-such-folder/card.toml'", "expected an existing rate-card file")),
+    Hostile("card-show-unknown", made(lambda t: None, ["rates", "show", "no-such-card"]),
+            ("no-such-card", "expected a path to a .toml rate card, or a card id")),
+    Hostile("card-nested-check", raw_file("deep.toml", b"a = " + b"[" * 50_000 + b"]" * 50_000,
+                                          cmd=("rates", "check", "{f}")),
+            ("CARD = 'deep.toml'", "nested hundreds of levels deep")),
+    Hostile("card-nested-show", raw_file("deep.toml", b"a = " + b"[" * 50_000 + b"]" * 50_000,
+                                         cmd=("rates", "show", "{f}")),
+            ("CARD = 'deep.toml'", "nested hundreds of levels deep")),
+    Hostile("card-nested-quote", raw_file("deep.toml", b"a = " + b"[" * 50_000
+                                          + b"]" * 50_000,
+                                          cmd=("quote", str(X_PROJECT), "--rates", "{f}")),
+            ("--rates = 'deep.toml'", "nested hundreds of levels deep")),
+    Hostile("card-binary-garbage", raw_file("g.toml", bytes(range(256)),
+                                            cmd=("rates", "check", "{f}")),
+            ("g.toml", "UTF-8 text")),
+]
+
+
+def _far_cell(path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["XFD1048576"] = 1
+    wb.save(path)
+
+
+def _truncated(path: Path) -> None:
+    import openpyxl
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    for r in range(1, 200):
+        wb.active.cell(r, 1, r)
+    wb.save(path.with_suffix(".full"))
+    with zipfile.ZipFile(path.with_suffix(".full")) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            dst.writestr(item, data)
+    path.with_suffix(".full").unlink()
+
+
+def _bomb(path: Path) -> None:
+    """100 KB of zip, 40 MB of styled empty cells: seconds to stream, inside the limits."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{ns}"/>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as fh:
+            fh.write(f'<worksheet xmlns="{ns}"><sheetData>'.encode())
+            for r in range(1, 1001):
+                fh.write((f'<row r="{r}">' + f'<c r="A{r}" s="1"/>' * 2000 + "</row>").encode())
+            fh.write(b"</sheetData></worksheet>")
+
+
+def _zip(path: Path, workbook_xml: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/workbook.xml", workbook_xml)
+
+
+def _udf_book(path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["B2"] = "=XLP_TIMECHARGE(10, 5000)"
+    wb.save(path)
+
+
+_NATIVE: dict[str, bytes] = {}
+
+
+def _native_book(path: Path) -> None:
+    """The standard native workbook of the x example (built once per session)."""
+    if "x" not in _NATIVE:
+        from xl_pricing import load_card, load_project
+        from xl_pricing.workbook import build_workbook, workbook_bytes
+
+        wb = build_workbook(load_card(), load_project(X_PROJECT), "native")
+        _NATIVE["x"] = workbook_bytes(wb)
+    path.write_bytes(_NATIVE["x"])
+
+
+def _listing(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder`` with its bytes (links, devices and FIFOs by name)."""
+    out: dict[str, bytes | None] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if p.is_symlink() or not p.is_file():
+            out[rel] = None
+        else:
+            try:
+                out[rel] = p.read_bytes()
+            except PermissionError:
+                out[rel] = None
+    return out
+
+
+def test_hostile_table_is_big():
+    ids = [h.id for h in HOSTILE]
+    assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+    assert len(HOSTILE) >= 80
+    assert sum(h.real for h in HOSTILE) >= 5
+
+
+def _check_hostile(case: Hostile, tmp: Path, before: dict[str, bytes | None], code: int,
+                   stdout: str, stderr: str) -> None:
+    stderr = ANSI.sub("", stderr)
+    assert "Traceback" not in stdout + stderr
+    assert code == 2, f"exit code {code}; stderr: {stderr!r}"
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected ONE message line, got {lines!r}"
+    assert lines[0].startswith("error: "), lines[0]
+    for part in case.parts:
+        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
+    assert _listing(tmp) == before, "something was written"
+
+
+@pytest.mark.parametrize("case", [pytest.param(h, id=h.id) for h in HOSTILE if not h.real])
+def test_hostile_input_gives_one_message_and_writes_nothing(case: Hostile, tmp_path: Path,
+                                                            runner: CliRunner,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    args = case.build(tmp_path)
+    before = _listing(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    _check_hostile(case, tmp_path, before, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.mark.parametrize("case", [pytest.param(h, id=h.id) for h in HOSTILE if h.real]
+                         + [pytest.param(h, id=f"{h.id}-process") for h in HOSTILE
+                            if h.id in ("json-nested-100000", "backsolve-target-NaN",
+                                        "pdf-out-is-input", "toml-binary-garbage")])
+def test_hostile_input_in_a_real_process(case: Hostile, tmp_path: Path) -> None:
+    """Devices and FIFOs, which would block or never end if read, run in a real process
+    with a time limit (a hang fails the test instead of stopping the suite)."""
+    args = case.build(tmp_path)
+    before = _listing(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env["NO_COLOR"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run([sys.executable, "-m", "xl_pricing", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=60)
+    _check_hostile(case, tmp_path, before, proc.returncode, proc.stdout, proc.stderr)

@@ -446,11 +446,180 @@ def test_timeout_kills_grandchildren_too(tmp_path, private_tmp, monkeypatch):
 @needs_lo
 def test_libreoffice_failure_names_the_command(tmp_path, private_tmp):
     junk = tmp_path / "junk.xlsx"
+    # Passes the checks made before LibreOffice starts (a zip with a workbook part and no
+    # sheets), yet LibreOffice cannot load it.
     with zipfile.ZipFile(junk, "w") as z:
-        z.writestr("hello.txt", "not a workbook")
+        z.writestr("xl/workbook.xml", "not a workbook")
     with pytest.raises(lo.LibreOfficeError) as err:
         lo.recalculate(junk)
     assert not isinstance(err.value, lo.LibreOfficeTimeout)
     assert "soffice" in str(err.value) and "--convert-to" in str(err.value)
     assert "could not be loaded" in err.value.stderr
     assert list(private_tmp.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------
+# (f) inputs are never outputs, bounded work, permissions (issue 12 items 4, 9, 10)
+
+
+def far_cell_workbook(path: Path) -> Path:
+    """A 5 KB workbook whose last cell is XFD1048576: openpyxl and LibreOffice would walk
+    17 billion cells; before the size check ``pdf`` ran over 250 s without starting LO."""
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = 1
+    wb.active["XFD1048576"] = 2
+    wb.save(path)
+    assert path.stat().st_size < 10_000
+    return path
+
+
+def test_pdf_never_overwrites_its_input_in_any_spelling(tmp_path, monkeypatch):
+    book = quote_workbook(tmp_path / "w.xlsx")
+    before = book.read_bytes()
+    (tmp_path / "link.xlsx").symlink_to(book)
+    os.link(book, tmp_path / "hard.xlsx")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    spellings = ["w.xlsx", "./w.xlsx", "sub/../w.xlsx", str(book), "link.xlsx", "hard.xlsx"]
+    for out in spellings:
+        with pytest.raises(InputError, match="never overwritten") as err:
+            lo.export_pdf("w.xlsx", out, force=True)
+        assert err.value.field == "out_pdf"
+    with pytest.raises(InputError, match="never overwritten"):
+        lo.export_pdf("link.xlsx", "w.xlsx", force=True)
+    assert book.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.xlsx", "link.xlsx", "sub",
+                                                          "w.xlsx"]
+
+
+def test_recalculate_never_replaces_its_input(tmp_path):
+    """The output's name in ``out_dir`` is a hard link of the input: refused before
+    LibreOffice starts (a resolved-path comparison alone does not see it)."""
+    book = quote_workbook(tmp_path / "q.xlsx")
+    before = book.read_bytes()
+    (tmp_path / "out").mkdir()
+    os.link(book, tmp_path / "out" / "q.recalculated.xlsx")
+    with pytest.raises(InputError, match="never overwritten"):
+        lo.recalculate(book, out_dir=tmp_path / "out")
+    assert book.read_bytes() == before
+
+
+def test_a_far_last_cell_is_refused_before_anything_opens_it(tmp_path):
+    book = far_cell_workbook(tmp_path / "far.xlsx")
+    started = time.monotonic()
+    for call in (lambda: lo.export_pdf(book, tmp_path / "far.pdf"),
+                 lambda: lo.export_pdf(book, tmp_path / "far.pdf", sheet="Sheet"),
+                 lambda: lo.recalculate(book, tmp_path / "out"),
+                 lambda: lo.require_native(book, lo.Deadline(5))):
+        with pytest.raises(InputError, match="row 1,048,576, column 16,384"):
+            call()
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "far.pdf").exists()
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf"), 1e9, True, "10"])
+def test_a_deadline_needs_a_sensible_number_of_seconds(seconds):
+    with pytest.raises(InputError, match="a number of seconds > 0 and at most 86,400"):
+        lo.Deadline(seconds, "--timeout")
+
+
+def test_a_spent_deadline_says_what_was_not_done():
+    d = lo.Deadline(0.001)
+    time.sleep(0.01)
+    with pytest.raises(lo.LibreOfficeTimeout, match="checking x: not finished within 0.001 s"):
+        d.remaining("checking x")
+
+
+def test_require_native_finds_an_xlp_formula_and_passes_native_ones(tmp_path):
+    udf = openpyxl.Workbook()
+    udf.active["A1"] = 3
+    udf.create_sheet("Calc")["C7"] = "=XLP_TIMECHARGE(Sheet!A1, 10)"
+    udf.save(tmp_path / "udf.xlsx")
+    with pytest.raises(InputError, match=r"native workbook.*sheet2.xml near cell C7"):
+        lo.require_native(tmp_path / "udf.xlsx", lo.Deadline(10), field="WORKBOOK")
+    lo.require_native(quote_workbook(tmp_path / "native.xlsx"), lo.Deadline(10))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; sh script")
+def test_one_deadline_covers_the_sheet_copy_and_libreoffice(tmp_path, private_tmp,
+                                                            monkeypatch):
+    """The copy of one sheet (openpyxl, in a child process) and LibreOffice share one
+    limit: 2.5 s in all, not 2.5 s for LibreOffice after however long the copy took."""
+    fake = tmp_path / "soffice"
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(lo, "find_soffice", lambda: str(fake))
+    book = quote_workbook(tmp_path / "quote.xlsx")
+    started = time.monotonic()
+    with pytest.raises(lo.LibreOfficeTimeout, match="within 2.5 s") as err:
+        lo.export_pdf(book, tmp_path / "out.pdf", sheet="見積", timeout=2.5)
+    assert time.monotonic() - started < 2.5 + 1.5
+    _assert_group_gone(err.value.pgid)
+    assert not (tmp_path / "out.pdf").exists()
+    assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_sheet_copy_step_itself_is_killed_at_the_deadline(tmp_path, private_tmp):
+    book = quote_workbook(tmp_path / "quote.xlsx")
+    with pytest.raises(lo.LibreOfficeTimeout, match="preparing sheet '見積'") as err:
+        lo.export_pdf(book, tmp_path / "out.pdf", sheet="見積", timeout=0.05)
+    assert err.value.command[1:3] == ["-m", "xl_pricing.libreoffice"]
+    _assert_group_gone(err.value.pgid)
+    assert not (tmp_path / "out.pdf").exists()
+    assert list(private_tmp.iterdir()) == []
+
+
+@needs_lo
+def test_pdf_permissions_follow_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path,
+                                                                           private_tmp):
+    book = quote_workbook(tmp_path / "quote.xlsx")
+    old = os.umask(0o022)
+    try:
+        fresh = lo.export_pdf(book, tmp_path / "fresh.pdf")
+        assert fresh.stat().st_mode & 0o777 == 0o644        # was 0600 through mkstemp
+        shared = tmp_path / "shared.pdf"
+        shared.write_bytes(b"old")
+        shared.chmod(0o664)
+        lo.export_pdf(book, shared, force=True)
+        assert shared.read_bytes()[:5] == b"%PDF-"
+        assert shared.stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
+
+
+@needs_lo
+def test_recalculated_copy_is_readable_by_colleagues(recalculated):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert recalculated["out"].stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def styled_cell_bomb(path: Path, rows: int = 1000, cols: int = 2000) -> Path:
+    """Some 100 KB of zip that unpacks to 40 MB of styled empty cells: within the size
+    limits, but seconds of XML to stream before LibreOffice could even start."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{ns}"><sheets><sheet name="S" '
+                                      'sheetId="1"/></sheets></workbook>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as fh:
+            fh.write(f'<worksheet xmlns="{ns}"><sheetData>'.encode())
+            for r in range(1, rows + 1):
+                fh.write((f'<row r="{r}">' + f'<c r="A{r}" s="1"/>' * cols + "</row>").encode())
+            fh.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_the_deadline_covers_checking_the_workbook_too(tmp_path, private_tmp):
+    book = styled_cell_bomb(tmp_path / "bomb.xlsx")
+    started = time.monotonic()
+    with pytest.raises(lo.LibreOfficeTimeout, match="checking .*bomb.xlsx: not finished "
+                                                     "within 0.3 s"):
+        lo.export_pdf(book, tmp_path / "bomb.pdf", timeout=0.3)
+    assert time.monotonic() - started < 0.3 + 1.5
+    with pytest.raises(lo.LibreOfficeTimeout):
+        lo.recalculate(book, tmp_path / "out", timeout=0.3)
+    with pytest.raises(lo.LibreOfficeTimeout):
+        lo.require_native(book, lo.Deadline(0.3))
+    assert not (tmp_path / "bomb.pdf").exists()

@@ -1,4 +1,5 @@
 import json
+import os
 from datetime import date
 
 import pytest
@@ -91,3 +92,54 @@ def test_huge_numbers_in_decimal_place_checked_fields_are_refused_clearly(sectio
     check (an internal error); it gets the field's own range message now."""
     with pytest.raises(InputError, match=where):
         make(**sections)
+
+
+# -- loading: what cannot be a project file is refused before it is read ----------------------
+
+from xl_pricing.project import MAX_FILE_BYTES  # noqa: E402
+
+X = EXAMPLES[0].parent / "x-cost-joint.toml"
+
+
+def test_a_project_file_over_one_mebibyte_is_refused_unread(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text(X.read_text(encoding="utf-8") + "# " + "x" * MAX_FILE_BYTES + "\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError, match=r"big.toml: file = '.*big.toml': expected a project "
+                                         r"file of at most 1,048,576 bytes \(it has 1,04"):
+        load_project(big)
+
+
+def test_exactly_the_limit_is_still_read(tmp_path):
+    text = X.read_text(encoding="utf-8")
+    path = tmp_path / "edge.toml"
+    path.write_text(text + "#" * (MAX_FILE_BYTES - len(text.encode()) - 1) + "\n",
+                    encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert load_project(path).project.id == "X-2027-001"
+
+
+def test_a_device_behind_a_project_name_is_refused_unread(tmp_path):
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(InputError, match="expected a regular file"):
+        load_project(tmp_path / "zero.toml")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.json")  # opening it for reading would wait for a writer
+    with pytest.raises(InputError, match="expected a regular file"):
+        load_project(tmp_path / "pipe.json")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep-key.json", '{"project": ' + '{"a": ' * 50_000 + "1" + "}" * 50_001),
+    ("deep.toml", "a = " + "[" * 5_000 + "]" * 5_000 + "\n"),
+    ("deep-inline.toml", "a = " + "{b = " * 3_000 + "1" + "}" * 3_000 + "\n"),
+], ids=["json-lists", "json-tables", "toml-arrays", "toml-inline-tables"])
+def test_deep_nesting_is_an_input_error_not_a_crash(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="nested hundreds of levels deep") as err:
+        load_project(path)
+    assert err.value.source == str(path)

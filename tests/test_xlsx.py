@@ -73,3 +73,24 @@ def test_zip_without_workbook_and_missing_file_and_folder(tmp_path):
     (tmp_path / "dir.xlsx").mkdir()
     with pytest.raises(InputError, match="not a regular file"):
         check_workbook(tmp_path / "dir.xlsx")
+
+
+def test_a_caller_can_stop_a_long_check_through_tick(tmp_path):
+    """``tick`` is called while the sheets stream (pdf --timeout uses it to keep its one
+    deadline); what it raises ends the check."""
+    wb = openpyxl.Workbook()
+    for r in range(1, 3001):
+        wb.active.cell(r, 1, r)
+    wb.save(tmp_path / "w.xlsx")
+    calls: list[int] = []
+    check_workbook(tmp_path / "w.xlsx", tick=lambda: calls.append(1))
+    assert len(calls) >= 2
+
+    class Stop(Exception):
+        pass
+
+    def stop() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        check_workbook(tmp_path / "w.xlsx", tick=stop)

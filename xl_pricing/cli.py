@@ -22,13 +22,15 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
+from .files import refuse_inputs
 from .money import fmt_rate, fmt_yen
-from .pricing import allocate, quote, quote_to_dict, tax_credit
+from .pricing import allocate, quote_to_dict, tax_credit
 from .pricing.backsolve import backsolve_rate, backsolve_time_charge
 from .pricing.compare import compare
 from .pricing.quote import LABELS, Quote
 from .project import APPROACH_NAMES, Project, load_project
 from .rates import RateCard, RateCardModel, load_card, shipped_cards
+from .validation import check_against_card
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Price university–industry research collaborations from a rate card "
@@ -50,8 +52,22 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _internal_error(exc: BaseException) -> None:
+    if os.environ.get("XL_PRICING_DEBUG"):
+        raise exc
+    _fail(escape(f"internal error: {type(exc).__name__}: {exc} ")
+          + "(set XL_PRICING_DEBUG=1 for details)", 1)
+
+
 def handles_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn bad input into one message and exit code 2; anything else into exit code 1."""
+    """Turn bad input into one message and exit code 2; anything else into exit code 1.
+
+    Bad input is an :class:`InputError`, or an ``OSError`` about a file the user named
+    (unreadable, a folder, a full disk).  Everything else -- a ``RecursionError``, a
+    ``UnicodeDecodeError`` or an ``OSError`` without a file name included -- is a bug of
+    ours and stays exit code 1 with "internal error": the readers of input files turn their
+    own such failures into InputError where they happen.
+    """
 
     @wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -61,11 +77,13 @@ def handles_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except InputError as exc:
             _fail(escape(exc.message), 2)
+        except OSError as exc:
+            if exc.filename is None:
+                _internal_error(exc)
+            _fail(escape(InputError("file", str(exc.filename), "a file that can be read or "
+                                    f"written ({exc.strerror or exc})").message), 2)
         except Exception as exc:  # noqa: BLE001 - last line of defence for a user
-            if os.environ.get("XL_PRICING_DEBUG"):
-                raise
-            _fail(escape(f"internal error: {type(exc).__name__}: {exc} ")
-                  + "(set XL_PRICING_DEBUG=1 for details)", 1)
+            _internal_error(exc)
 
     return run
 
@@ -75,15 +93,52 @@ RatesOpt = typer.Option(None, "--rates", "-r", help="Rate card: a .toml path or 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
 
-def _load(project_path: Path, rates: Optional[str]) -> tuple[Project, RateCard]:
-    project = load_project(project_path)
+def _read_card(ref: Optional[str], field: str) -> RateCard:
     try:
-        card = load_card(rates)
+        return load_card(ref)
+    except RecursionError:  # the TOML parser and pydantic recurse once per level
+        raise InputError(field, ref, "a rate card without lists or tables nested "
+                         "hundreds of levels deep") from None
+
+
+def _card(rates: Optional[str]) -> RateCard:
+    """The card ``--rates`` names (default: jp-default)."""
+    try:
+        return _read_card(rates, "--rates")
     except InputError as exc:
         # An unknown card id names the option it came from.
         raise (InputError("--rates", exc.value, exc.expected) if exc.field == "card"
                and not exc.source else exc) from None
-    return project, card
+
+
+def _load(project_path: Path, rates: Optional[str]) -> tuple[Project, RateCard]:
+    return load_project(project_path), _card(rates)
+
+
+def _checked(project_file: Path, rates: Optional[str]) -> tuple[Project, RateCard, Quote]:
+    """Load a project and its card and run the one check every command shares
+    (:func:`~xl_pricing.validation.check_against_card`); the quote it priced."""
+    project, card = _load(project_file, rates)
+    return project, card, check_against_card(project, card, str(project_file))
+
+
+MAX_TARGET = Decimal(10) ** 15  # as for every amount a cell may hold (cells.MAX_MAGNITUDE)
+
+
+def target_yen(text: str) -> Decimal:
+    """``--target`` as whole yen: ``12000000``, ``12,000,000`` or ``12_000_000``.
+
+    >>> target_yen("12,000,000")
+    Decimal('12000000')
+    """
+    try:
+        goal = Decimal(text.replace(",", "").replace("_", "").strip())
+    except InvalidOperation:
+        raise InputError("--target", text, "a total in yen, such as 12000000") from None
+    if not goal.is_finite() or goal < 0 or goal >= MAX_TARGET \
+            or goal != goal.to_integral_value():
+        raise InputError("--target", text, "a whole number of yen >= 0 and below 10^15")
+    return goal
 
 
 def _priced(project_file: Path, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
@@ -136,8 +191,7 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
                                                   help="Project file (.toml or .json)."),
               rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
     """Price a project by its approach and print the quote."""
-    project, card = _load(project_file, rates)
-    q = _priced(project_file, quote, project, card)
+    project, card, q = _checked(project_file, rates)
     if as_json:
         _print_json(quote_to_dict(q, project, card))
         return
@@ -178,7 +232,7 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
 def compare_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                 rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
     """Show every applicable approach for a project side by side."""
-    project, card = _load(project_file, rates)
+    project, card, _ = _checked(project_file, rates)
     cmp = _priced(project_file, compare, project, card)
     if as_json:
         _print_json({**cmp.to_dict(), "project": project.project.id,
@@ -218,15 +272,10 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                                             "rate; 'time-charge': the time-charge total."),
                   rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
     """Find the hourly rate (or time-charge total) that prices a project at a target."""
-    try:
-        goal = Decimal(target.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise InputError("--target", target, "a total in yen, such as 12000000") from None
-    if goal < 0 or goal != goal.to_integral_value():
-        raise InputError("--target", target, "a whole number of yen >= 0")
+    goal = target_yen(target)
     if solve not in ("rate", "time-charge"):
         raise InputError("--solve", solve, "'rate' or 'time-charge'")
-    project, card = _load(project_file, rates)
+    project, card, _ = _checked(project_file, rates)
     if solve == "rate":
         res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
     else:
@@ -252,7 +301,7 @@ def rates_check(cards: list[str] = typer.Argument(..., metavar="CARD...",
                                                   help="Rate card paths or ids.")) -> None:
     """Validate rate cards; print each card's id, version and sha256."""
     for ref in cards:
-        card = load_card(ref)
+        card = _read_card(ref, "CARD")
         typer.echo(f"ok  {card.id} v{card.version}  sha256 {card.sha256}  ({card.path})")
 
 
@@ -261,7 +310,7 @@ def rates_check(cards: list[str] = typer.Argument(..., metavar="CARD...",
 def rates_show(card_ref: str = typer.Argument("jp-default", metavar="CARD"),
                as_json: bool = JsonOpt) -> None:
     """Show a rate card as a readable table."""
-    card = load_card(card_ref)
+    card = _read_card(card_ref, "CARD")
     if as_json:
         _print_json({"rate_card": card.provenance(),
                      "content": json.loads(card.model.model_dump_json())})
@@ -289,10 +338,14 @@ def rates_schema() -> None:
 
 @project_app.command("check")
 @handles_input_errors
-def project_check(files: list[Path] = typer.Argument(..., metavar="PROJECT...")) -> None:
-    """Validate project files."""
+def project_check(files: list[Path] = typer.Argument(..., metavar="PROJECT..."),
+                  rates: Optional[str] = RatesOpt) -> None:
+    """Validate project files against a rate card: what passes here, quote and build
+    accept."""
+    card = _card(rates)
     for f in files:
         p = load_project(f)
+        check_against_card(p, card, str(f))
         typer.echo(f"ok  {p.project.id}  approach {p.project.approach}  ({f})")
 
 
@@ -417,42 +470,33 @@ def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
             out: Path = typer.Option(..., "--out", help="The PDF to write."),
             sheet: Optional[str] = typer.Option(None, "--sheet",
                                                 help="Only this sheet (e.g. 'Form (new)')."),
-            force: bool = typer.Option(False, "--force", help="Replace an existing PDF.")
-            ) -> None:
+            force: bool = typer.Option(False, "--force", help="Replace an existing PDF "
+                                       "(never the workbook itself)."),
+            timeout: float = typer.Option(120.0, "--timeout", help="Seconds the whole "
+                                          "command may take: checking the workbook, "
+                                          "preparing one sheet, LibreOffice.")) -> None:
     """Export the quotation or an application form to PDF through LibreOffice (A4)."""
     from . import libreoffice
 
-    _needs_native(workbook)
-    if out.exists() and not force:
-        raise InputError("--out", str(out), "a file that does not exist yet (or --force to "
-                         "replace it)")
+    deadline = libreoffice.Deadline(timeout, "--timeout")  # starts now: the whole command
+    refuse_inputs([out], [workbook], "--out")
     try:
-        path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force)
+        libreoffice.require_native(workbook, deadline, field="WORKBOOK")
+        path = libreoffice.export_pdf(workbook, out, sheet=sheet, force=force,
+                                      deadline=deadline, field="WORKBOOK", out_field="--out",
+                                      sheet_field="--sheet")
+    except libreoffice.LibreOfficeTimeout:
+        raise InputError("--timeout", timeout, f"more seconds to print {workbook} (it was not "
+                         "done in time; LibreOffice and its helpers were stopped)") from None
+    except libreoffice.LibreOfficeNotFound as exc:
+        _fail(escape(str(exc)), 1)  # the machine's set-up, not the user's input
     except libreoffice.LibreOfficeError as exc:
-        _fail(escape(str(exc)), 1)
+        # Our checks passed it, LibreOffice could not print it: say so in one line, with
+        # LibreOffice's own last word.
+        said = (exc.stderr.strip().splitlines() or [""])[-1] or str(exc).splitlines()[0]
+        raise InputError("WORKBOOK", str(workbook), "a workbook LibreOffice can open and "
+                         f"print (LibreOffice: {said.strip()})") from None
     typer.echo(str(path))
-
-
-def _needs_native(workbook: Path) -> None:
-    """LibreOffice cannot run the XLP_ functions: a PDF needs a native workbook."""
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(workbook, read_only=True)
-    except FileNotFoundError:
-        raise InputError("WORKBOOK", str(workbook), "an existing .xlsx file") from None
-    except Exception:  # noqa: BLE001 - not a workbook openpyxl can read
-        raise InputError("WORKBOOK", str(workbook), "an .xlsx workbook") from None
-    try:
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(values_only=True):
-                for v in row:
-                    if isinstance(v, str) and v.startswith("=") and "XLP_" in v:
-                        raise InputError("WORKBOOK", str(workbook),
-                                         "a native workbook (xl-pricing build --target "
-                                         "native): LibreOffice cannot run XLP_ functions")
-    finally:
-        wb.close()
 
 
 excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")

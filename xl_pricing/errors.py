@@ -7,6 +7,7 @@ same way: *where* (file or argument, and the key path inside it), *what* was giv
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,9 @@ def _plain(value: Any) -> str:
         # Quoted as typed: no doubled backslashes; control characters made visible so the
         # message stays on one line.
         text = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        # Other control characters (NUL, vertical tab...) would vanish on a terminal.
+        text = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
+                       for c in text)
         return f"'{text}'" if "'" not in text else f'"{text}"'
     return repr(value)
 

@@ -37,6 +37,8 @@ Typical use::
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import shlex
@@ -52,12 +54,16 @@ from pathlib import Path
 from typing import Any
 
 from xl_pricing.errors import InputError
+from xl_pricing.files import refuse_inputs, write_file
+from xl_pricing.xlsx import check_workbook
 
 __all__ = [
     "INSTALL_HINT",
     "LibreOfficeError",
     "LibreOfficeNotFound",
     "LibreOfficeTimeout",
+    "Deadline",
+    "require_native",
     "RECALC_SETTINGS",
     "computed_values",
     "ensure_soffice",
@@ -137,6 +143,51 @@ class LibreOfficeTimeout(LibreOfficeError):
 
 class LibreOfficeNotFound(LibreOfficeError):
     """No ``soffice`` executable was found; the message says how to install it."""
+
+
+MAX_TIMEOUT = 24 * 3600.0  # seconds; a longer limit is no limit
+
+
+class Deadline:
+    """One time limit for a whole job: checking and preparing the input, then LibreOffice.
+
+    Each step asks :meth:`remaining` for the seconds left, so a slow preparation leaves
+    LibreOffice less time instead of adding to the total.
+
+    Args:
+        seconds: the limit for the whole job, counted from now (> 0, at most a day).
+        field: how the caller names the limit in messages (``timeout``, ``--timeout``).
+
+    Example:
+        >>> d = Deadline(120)
+        >>> 119 < d.remaining("x") <= 120
+        True
+    """
+
+    def __init__(self, seconds: float, field: str = "timeout"):
+        try:
+            ok = math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT
+        except TypeError:
+            ok = False
+        if not ok or isinstance(seconds, bool):
+            raise InputError(field, seconds, f"a number of seconds > 0 and at most "
+                             f"{MAX_TIMEOUT:,.0f}")
+        self.seconds = float(seconds)
+        self.field = field
+        self.ends = time.monotonic() + self.seconds
+
+    def remaining(self, what: str) -> float:
+        """Seconds left; :class:`LibreOfficeTimeout` when none are."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise LibreOfficeTimeout(f"{what}: not finished within {self.seconds:g} s "
+                                     "(raise the timeout if the workbook is large)",
+                                     [], self.seconds, None)
+        return left
+
+
+def _deadline(timeout: float, deadline: "Deadline | None") -> Deadline:
+    return deadline if deadline is not None else Deadline(timeout)
 
 
 # --------------------------------------------------------------------------------------
@@ -260,10 +311,18 @@ def kill_group(proc: subprocess.Popen, pgid: int | None) -> None:
         pass
 
 
-def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.CompletedProcess:
-    """Run soffice with ``args``; raise :class:`LibreOfficeError` / ``LibreOfficeTimeout``."""
-    if not timeout or timeout <= 0:
-        raise InputError("timeout", timeout, "a number of seconds > 0")
+def _run_soffice(args: list[str], timeout: float | Deadline,
+                 what: str) -> subprocess.CompletedProcess:
+    """Run soffice with ``args``; raise :class:`LibreOfficeError` / ``LibreOfficeTimeout``.
+
+    ``timeout``: seconds, or the :class:`Deadline` of the whole job (LibreOffice gets what
+    is left of it; a message names the whole limit)."""
+    if isinstance(timeout, Deadline):
+        limit, timeout = timeout.seconds, timeout.remaining(what)
+    else:
+        if not timeout or timeout <= 0:
+            raise InputError("timeout", timeout, "a number of seconds > 0")
+        limit = timeout
     command = [ensure_soffice(), *args]
     kwargs: dict[str, Any] = {}
     if sys.platform == "win32":
@@ -281,9 +340,9 @@ def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.Compl
     except subprocess.TimeoutExpired:
         kill_group(proc, pgid)
         raise LibreOfficeTimeout(
-            f"{what}: LibreOffice did not finish within {timeout:g} s; its process group "
+            f"{what}: LibreOffice did not finish within {limit:g} s; its process group "
             f"was killed (raise the timeout if the workbook is large)",
-            command, timeout, pgid,
+            command, limit, pgid,
         ) from None
     except BaseException:
         kill_group(proc, pgid)
@@ -297,7 +356,7 @@ def _run_soffice(args: list[str], timeout: float, what: str) -> subprocess.Compl
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
-def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float,
+def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float | Deadline,
              what: str) -> Path:
     """``soffice --convert-to fmt`` of ``src`` into ``outdir``; the path of the result."""
     profile = _make_profile(work)
@@ -320,15 +379,82 @@ def _convert(src: Path, fmt: str, outdir: Path, work: Path, timeout: float,
     return target
 
 
-def _check_workbook(path: str | os.PathLike, field: str = "path") -> Path:
-    """``path`` as a Path, checked to be an existing .xlsx/.xlsm workbook (else InputError)."""
+def _check_workbook(path: str | os.PathLike, field: str = "path",
+                    deadline: Deadline | None = None) -> Path:
+    """``path`` as a Path, checked to be an existing .xlsx/.xlsm workbook within the
+    product's size limits (:func:`xl_pricing.xlsx.check_workbook`), else InputError.
+
+    This comes before anything opens the file: a 4.7 KB workbook whose last cell is
+    XFD1048576 would otherwise keep openpyxl or LibreOffice busy for minutes.
+    """
     p = Path(path)
     expected = "an existing Excel workbook (.xlsx or .xlsm)"
     if not p.is_file():
         raise InputError(field, str(path), expected)
     if p.suffix.lower() not in _WORKBOOK_SUFFIXES or not zipfile.is_zipfile(p):
         raise InputError(field, str(path), expected)
+    what = f"checking {p}"
+    check_workbook(p, field, None if deadline is None else lambda: deadline.remaining(what))
     return p
+
+
+def _stream_parts(archive: zipfile.ZipFile, parts: Iterable[str], deadline: Deadline,
+                  what: str) -> Iterable[tuple[str, str, Any]]:
+    """(part, event, element) of every start and end in ``parts``' XML, the deadline
+    checked as it goes; an element is emptied once it has ended."""
+    from xml.etree.ElementTree import iterparse
+
+    for part in parts:
+        with archive.open(part) as fh:
+            for n, (event, elem) in enumerate(iterparse(fh, events=("start", "end"))):
+                if n % 4096 == 0:
+                    deadline.remaining(what)
+                yield part, event, elem
+                if event == "end":
+                    elem.clear()
+
+
+def sheet_names(path: str | os.PathLike, field: str = "path") -> list[str]:
+    """The sheet names of a workbook, in order, from ``xl/workbook.xml`` (no cells read).
+
+    Raises:
+        InputError: the workbook part is missing or damaged.
+    """
+    from xml.etree.ElementTree import ParseError, fromstring
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            root = fromstring(archive.read("xl/workbook.xml"))
+    except (KeyError, ParseError, zipfile.BadZipFile, OSError) as exc:
+        raise InputError(field, str(path), f"an undamaged .xlsx workbook (xl/workbook.xml: "
+                         f"{exc})") from None
+    return [el.get("name", "") for el in root.iter()
+            if el.tag == "sheet" or el.tag.endswith("}sheet")]
+
+
+def require_native(path: str | os.PathLike, deadline: Deadline,
+                   field: str = "path") -> None:
+    """Refuse a workbook whose formulas call ``XLP_`` functions: LibreOffice cannot run
+    them, so its PDF would show errors where the prices are.
+
+    Streams the sheets' formula text once (bounded by ``deadline``); a workbook built with
+    ``xl-pricing build --target native`` passes.
+    """
+    p = _check_workbook(path, field, deadline)
+    what = f"checking {p} for XLP_ functions"
+    with zipfile.ZipFile(p) as archive:
+        parts = sorted(n for n in archive.namelist()
+                       if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+        cell = ""
+        for part, event, elem in _stream_parts(archive, parts, deadline, what):
+            if event == "start":
+                if elem.tag.endswith("}c"):
+                    cell = elem.get("r", "")
+            elif elem.tag.endswith("}f") and "XLP_" in (elem.text or "").upper():
+                raise InputError(field, str(path), "a native workbook (xl-pricing build "
+                                 "--target native): LibreOffice cannot run XLP_ functions "
+                                 f"(found in {part.rsplit('/', 1)[-1]} near cell "
+                                 f"{cell or '?'})")
 
 
 # --------------------------------------------------------------------------------------
@@ -336,7 +462,7 @@ def _check_workbook(path: str | os.PathLike, field: str = "path") -> Path:
 
 
 def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                timeout: float = 120) -> Path:
+                timeout: float = 120, *, deadline: Deadline | None = None) -> Path:
     """Recalculate a workbook with headless LibreOffice; the path of LibreOffice's copy.
 
     The input is copied into a private temporary folder and converted there (to .xlsx) by
@@ -349,7 +475,9 @@ def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
         out_dir: folder for the result, created if missing; the result is named
             ``<stem>.recalculated.xlsx`` there (an older file of that name is replaced).
             ``None``: a new temporary folder, which the caller may delete afterwards.
-        timeout: seconds LibreOffice may take; then it is killed.
+        timeout: seconds the whole call may take (checking and copying the input, then
+            LibreOffice); then LibreOffice is killed.
+        deadline: a :class:`Deadline` a caller started earlier (instead of ``timeout``).
 
     Returns:
         The path of LibreOffice's output, for reading computed values only, e.g. with
@@ -363,17 +491,17 @@ def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
         LibreOfficeTimeout: LibreOffice took longer than ``timeout`` (it was killed).
         LibreOfficeError: LibreOffice failed or wrote nothing.
     """
-    src = _check_workbook(path)
+    limit = _deadline(timeout, deadline)
+    src = _check_workbook(path, deadline=limit)
     if out_dir is None:
         final_dir = Path(tempfile.mkdtemp(prefix="xlp-recalc-"))
     else:
         final_dir = Path(out_dir)
         final_dir.mkdir(parents=True, exist_ok=True)
     final = final_dir / f"{src.stem}.recalculated.xlsx"
-    if final.exists() and final.resolve() == src.resolve():
-        raise InputError("out_dir", str(out_dir),
-                         f"a folder where {final.name} is not the input workbook itself")
     try:
+        refuse_inputs([final], [src], "out_dir")
+        what = f"recalculating {src}"
         with tempfile.TemporaryDirectory(prefix="xlp-lo-") as tmp:
             work = Path(tmp)
             (work / "in").mkdir()
@@ -381,15 +509,8 @@ def recalculate(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
             copy = work / "in" / ("book" + src.suffix.lower())
             shutil.copyfile(src, copy)
             result = _convert(copy, "xlsx:Calc MS Excel 2007 XML", work / "out", work,
-                              timeout, f"recalculating {src}")
-            fd, staging = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp",
-                                           dir=final_dir)
-            os.close(fd)
-            try:
-                shutil.copyfile(result, staging)
-                os.replace(staging, final)
-            finally:
-                Path(staging).unlink(missing_ok=True)
+                              limit, what)
+            write_file(final, result.read_bytes(), replace=True, field="out_dir")
     except BaseException:
         if out_dir is None:
             shutil.rmtree(final_dir, ignore_errors=True)
@@ -642,35 +763,60 @@ def _one_sheet_copy(src: Path, sheet: str, dst: Path) -> None:
             wb.close()
 
 
-def _place(tmp_result: Path, out: Path, force: bool) -> None:
-    """Move ``tmp_result`` to ``out`` atomically (temp file in out's folder, then rename)."""
-    fd, staging_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    staging = Path(staging_name)
+def _bounded_sheet_copy(src: Path, sheet: str, dst: Path, deadline: Deadline) -> None:
+    """:func:`_one_sheet_copy` in a child process, killed when ``deadline`` passes.
+
+    openpyxl cannot be interrupted, and loading a large workbook takes it a while: run in
+    its own process group, the step is bounded like LibreOffice itself.
+    """
+    what = f"preparing sheet {sheet!r} of {src} for PDF"
+    command = [sys.executable, "-m", "xl_pricing.libreoffice", "one-sheet", str(src), sheet,
+               str(dst)]
+    kwargs: dict[str, Any] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+                              if sys.platform == "win32" else {"start_new_session": True})
+    # The child runs this very package, wherever it was imported from.
+    here = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, **kwargs)
+    pgid = proc.pid if sys.platform != "win32" else None
     try:
-        with os.fdopen(fd, "wb") as fh, open(tmp_result, "rb") as src:
-            shutil.copyfileobj(src, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(staging, out)
-            return
+        out, err = proc.communicate(timeout=deadline.remaining(what))
+    except subprocess.TimeoutExpired:
+        kill_group(proc, pgid)
+        raise LibreOfficeTimeout(f"{what}: not finished within {deadline.seconds:g} s; the "
+                                 "process was killed (raise the timeout if the workbook is "
+                                 "large)", command, deadline.seconds, pgid) from None
+    except BaseException:
+        kill_group(proc, pgid)
+        raise
+    if proc.returncode == _INPUT_ERROR_EXIT:
         try:
-            os.link(staging, out)  # atomic and refuses to overwrite
-        except FileExistsError:
-            raise InputError("out_pdf", str(out),
-                             "a file that does not exist yet (pass force=True to overwrite)"
-                             ) from None
-        except OSError:  # no hard links here: check, then rename
-            if out.exists():
-                raise InputError("out_pdf", str(out), "a file that does not exist yet "
-                                 "(pass force=True to overwrite)") from None
-            os.replace(staging, out)
-    finally:
-        staging.unlink(missing_ok=True)
+            e = json.loads(out.decode("utf-8"))
+            error = InputError(e["field"], e["value"], e["expected"], e["source"])
+        except (ValueError, KeyError, TypeError):
+            error = None
+        if error is not None:
+            raise error
+    if proc.returncode != 0 or not dst.is_file():
+        raise LibreOfficeError(f"{what}: the copy could not be made", command,
+                               proc.returncode, _tail(err))
+
+
+_INPUT_ERROR_EXIT = 3
+
+
+def _place(result: Path, out: Path, force: bool, field: str = "out_pdf") -> None:
+    """Put LibreOffice's ``result`` at ``out``: atomically, race-free, with the user's umask
+    (:func:`xl_pricing.files.write_file`); an existing ``out`` only with ``force``."""
+    write_file(out, result.read_bytes(), replace=force, field=field)
 
 
 def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str | None = None,
-               timeout: float = 120, *, force: bool = False) -> Path:
+               timeout: float = 120, *, force: bool = False, deadline: Deadline | None = None,
+               field: str = "path", out_field: str = "out_pdf",
+               sheet_field: str = "sheet") -> Path:
     """Print a workbook, or one sheet of it, to PDF with headless LibreOffice.
 
     Formulas are recalculated on load first (as in :func:`recalculate`), so the PDF shows
@@ -685,32 +831,50 @@ def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str |
     openpyxl, so anything openpyxl does not keep (e.g. some drawings) is missing from a
     one-sheet PDF; the original workbook is never modified.
 
+    Bounded end to end: the workbook is checked against the size limits of
+    :mod:`xl_pricing.xlsx` before anything opens it, and one deadline covers the copy step
+    (run in a child process) and LibreOffice.
+
     Args:
         path: the workbook (.xlsx or .xlsm).
-        out_pdf: the PDF to write; its folder must exist.  Written to a temporary file in
-            that folder first and then renamed, so it is never left half-written.
+        out_pdf: the PDF to write; its folder must exist.  Written through
+            :func:`xl_pricing.files.write_file`: a temporary file in that folder renamed
+            into place, so never half-written, with the permissions the umask gives.
+            Never one of the inputs (another spelling or a link of ``path`` included).
         sheet: the name of the one sheet to print, or ``None`` for all visible sheets.
-        timeout: seconds LibreOffice may take; then it is killed.
+        timeout: seconds the whole export may take; then what runs is killed.
         force: overwrite ``out_pdf`` if it exists (otherwise that is an error).
+        deadline: a :class:`Deadline` the caller started earlier (instead of ``timeout``).
+        field, out_field, sheet_field: how the caller names the workbook, the PDF and the
+            sheet in messages (the CLI: ``WORKBOOK``, ``--out``, ``--sheet``).
 
     Returns:
         ``out_pdf`` as a Path.
 
     Raises:
-        InputError: bad ``path``, unknown ``sheet``, ``out_pdf`` exists (without ``force``)
-            or its folder does not.
+        InputError: bad ``path``, unknown ``sheet``, ``out_pdf`` exists (without ``force``),
+            is the input, or its folder does not exist.
         LibreOfficeNotFound, LibreOfficeTimeout, LibreOfficeError: as for
             :func:`recalculate`.
     """
-    src = _check_workbook(path)
+    limit = _deadline(timeout, deadline)
+    src = _check_workbook(path, field, limit)
     out = Path(out_pdf)
+    refuse_inputs([out], [src], out_field)
     if not out.parent.is_dir():
-        raise InputError("out_pdf", str(out_pdf), "a path in an existing folder")
-    if out.exists() and not force:
-        raise InputError("out_pdf", str(out_pdf),
-                         "a file that does not exist yet (pass force=True to overwrite)")
+        raise InputError(out_field, str(out_pdf), "a path in an existing folder")
     if out.exists() and not out.is_file():
-        raise InputError("out_pdf", str(out_pdf), "a file path, not a folder")
+        raise InputError(out_field, str(out_pdf), "a file path, not a folder")
+    if out.exists() and not force:
+        hint = "--force" if out_field.startswith("--") else "pass force=True"
+        raise InputError(out_field, str(out_pdf),
+                         f"a file that does not exist yet ({hint} to overwrite)")
+    names = sheet_names(src, field)
+    if sheet is not None:
+        if sheet not in names:
+            raise InputError(sheet_field, sheet, "a sheet of the workbook: " +
+                             (", ".join(names) or "it has none"), str(src))
+    what = f"exporting {src} to PDF"
     with tempfile.TemporaryDirectory(prefix="xlp-pdf-") as tmp:
         work = Path(tmp)
         (work / "in").mkdir()
@@ -719,12 +883,31 @@ def export_pdf(path: str | os.PathLike, out_pdf: str | os.PathLike, sheet: str |
             copy = copy.with_suffix(src.suffix.lower())
             shutil.copyfile(src, copy)
         else:
-            _one_sheet_copy(src, sheet, copy)
-        result = _convert(copy, "pdf:calc_pdf_Export", work / "out", work, timeout,
-                          f"exporting {src} to PDF")
+            _bounded_sheet_copy(src, sheet, copy, limit)
+        result = _convert(copy, "pdf:calc_pdf_Export", work / "out", work, limit, what)
         with open(result, "rb") as fh:
             if fh.read(5) != b"%PDF-":
-                raise LibreOfficeError(f"exporting {src} to PDF: LibreOffice's output is "
-                                       "not a PDF")
-        _place(result, out, force)
+                raise LibreOfficeError(f"{what}: LibreOffice's output is not a PDF")
+        _place(result, out, force, out_field)
     return out
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m xl_pricing.libreoffice one-sheet SRC SHEET DST``: the copy step of
+    :func:`export_pdf`, run as a child so that its deadline can stop it."""
+    if len(argv) != 4 or argv[0] != "one-sheet":
+        print("usage: python -m xl_pricing.libreoffice one-sheet SRC SHEET DST",
+              file=sys.stderr)
+        return 64
+    try:
+        _one_sheet_copy(Path(argv[1]), argv[2], Path(argv[3]))
+    except InputError as exc:
+        value = exc.value if isinstance(exc.value, (str, int, float)) else str(exc.value)
+        sys.stdout.write(json.dumps({"field": exc.field, "value": value,
+                                     "expected": exc.expected, "source": exc.source}))
+        return _INPUT_ERROR_EXIT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

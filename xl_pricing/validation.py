@@ -140,3 +140,46 @@ def from_pydantic(exc: pydantic.ValidationError, source: str | None,
             field = sub if field == "(top level)" else f"{field}.{sub}"
         errors.append(InputError(field, value, expected, source))
     return InputErrors(errors)
+
+
+def check_against_card(project: Any, card: Any, source: str | None = None) -> Any:
+    """Everything about ``project`` that only ``card`` can judge, checked in one place.
+
+    A project file can be well formed and still name what the card does not have: a rank,
+    an option, a day-rate reference, a tax partner, an F&A rate for its activity and
+    location; or terms the card's rules refuse (an agreed total below direct costs, a
+    package allocated beyond its total).  ``quote``, ``compare``, ``backsolve``,
+    ``build --project``, ``project check`` and batch all call this function (``XLP_QUOTE``
+    reaches the same engine call), so they accept and refuse the same projects with the
+    same message.
+
+    The checks are the engine's own: the project is priced by its approach (the split of
+    proceeds and, when the project asks for it, the R&D tax credit included) and the result
+    returned, so a caller that prices does not price twice.
+
+    Args:
+        project: a validated :class:`~xl_pricing.project.Project`.
+        card: the :class:`~xl_pricing.rates.RateCard` it is priced with.
+        source: the project's file, named in the message (kept when the error has one).
+
+    Returns:
+        The :class:`~xl_pricing.pricing.Quote`.
+
+    Raises:
+        InputError: ``field = value: expected ...`` naming the key path in the project,
+            e.g. ``p.toml: researchers[0].rank = 'dean': expected a rank of card
+            'jp-default': professor, ...``.
+    """
+    # Imported here: the engine imports the project model, which imports this module.
+    from .pricing import allocate, quote, tax_credit
+
+    try:
+        q = quote(project, card)
+        allocate(q, card)
+        if project.tax.use_credit:
+            tax_credit(q.pre_tax_total(), card, project.tax.partner, project.tax.corporate_tax)
+    except InputError as exc:
+        if source is None or exc.field.startswith("--"):
+            raise
+        raise exc.in_source(source) from None
+    return q

@@ -28,6 +28,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
@@ -62,12 +63,15 @@ def _sheet_parts(archive: zipfile.ZipFile) -> list[str]:
                   if n.startswith("xl/worksheets/") and n.endswith(".xml"))
 
 
-def check_workbook(path: str | os.PathLike[str], field: str = "workbook") -> WorkbookSize:
+def check_workbook(path: str | os.PathLike[str], field: str = "workbook",
+                   tick: Callable[[], object] | None = None) -> WorkbookSize:
     """Refuse what is not a readable .xlsx/.xlsm workbook within the limits above.
 
     Args:
         path: the workbook file.
         field: how the caller names it in messages (``WORKBOOK``, ``--project``).
+        tick: called every few thousand XML elements, so that a caller with a time limit
+            (``pdf --timeout``) can stop the check by raising; ``None``: no limit.
 
     Returns:
         The counts, for a caller that wants to report them.
@@ -109,7 +113,9 @@ def check_workbook(path: str | os.PathLike[str], field: str = "workbook") -> Wor
             rows = cols = 0
             try:
                 with archive.open(part) as fh:
-                    for _, elem in iterparse(fh, events=("end",)):
+                    for n, (_, elem) in enumerate(iterparse(fh, events=("end",))):
+                        if tick is not None and n % 4096 == 0:
+                            tick()
                         if not elem.tag.endswith("}c"):
                             if elem.tag.endswith("}row"):
                                 elem.clear()

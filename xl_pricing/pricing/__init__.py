@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InputError
 from ..project import APPROACH_NAMES, Project
 from ..rates import RateCard
 from .allocation import Allocation, allocate, split
@@ -17,6 +18,7 @@ from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
 from .stacked import stacked_lines
 from .tax import TaxCredit, consumption_tax_line, tax_credit
+from .timecharge import involvement, resolve_rate
 from .total import total_lines
 
 __all__ = ["quote", "Quote", "Line", "LABELS", "allocate", "Allocation", "split",
@@ -38,6 +40,7 @@ def quote(project: Project, card: RateCard) -> Quote:
         10000000
     """
     info = project.project
+    check_names(project, card)
     extras: dict[str, Any] = {}
     warnings: list[str] = []
     if info.approach == "X":
@@ -54,6 +57,32 @@ def quote(project: Project, card: RateCard) -> Quote:
     return Quote(project_id=info.id, title=info.title, contract=info.contract,
                  approach=info.approach, lines=tuple(lines), rate_card=card.provenance(),
                  extras=extras, warnings=tuple(warnings))
+
+
+def check_names(project: Project, card: RateCard) -> None:
+    """Refuse what a project names that ``card`` does not have, whatever the approach.
+
+    Every researcher's rate source (rank, salary, day rate, achievement tier ...), every
+    option and the tax partner must be the card's, even where the project's own approach
+    does not price them: a rank the card lacks is a typo in an X project as in an A one,
+    and the workbook's other quotes would show it as an error.  Messages are those the
+    approach-A pricing gives (``researchers[0].rank = 'dean': expected a rank of card
+    ...``).
+
+    Raises:
+        InputError: naming the key path in the project, the value and what the card has.
+    """
+    for i, r in enumerate(project.researchers):
+        try:
+            involvement(r, card, resolve_rate(r, card))
+        except InputError as exc:
+            raise exc.at(f"researchers[{i}]") from None
+    for i, choice in enumerate(project.options):
+        try:
+            card.option(choice.name)
+        except InputError as exc:
+            raise InputError(f"options[{i}]", choice.name, exc.expected) from None
+    card.tax_rate(project.tax.partner)
 
 
 def quote_to_dict(q: Quote, project: Project, card: RateCard) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class RateCard:
             return tc.partner_rates[partner]
         if partner == "university" or not tc.partner_rates:
             return tc.rate
-        known = ", ".join(["university", *tc.partner_rates])
+        known = ", ".join(dict.fromkeys(["university", *tc.partner_rates]))
         raise InputError("tax.partner", partner, f"one of {known}")
 
     def shares_for(self, component: str) -> dict[str, Decimal]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from ..errors import InputError
 from ..project import Project, fiscal_year, parse_project
 from ..rates import RateCard, resolve_card
+from ..validation import check_against_card
 from .book import TARGETS, Book, Target
 from .inputs import fa_resolution, project_sheet, rates_sheet
 from .quotes import calc_sheet, quote_a, quote_b, quote_c, quote_x
@@ -124,7 +125,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
     """
     if target not in TARGETS:
         raise InputError("target", target, "udf, native or officejs")
-    if project is not None:
+    if project is not None:  # what quote refuses, no workbook shows (one check, every path)
+        check_against_card(project, card)
         check_text(project)
     wb = Workbook()
     register(wb)
