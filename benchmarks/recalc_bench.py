@@ -41,6 +41,7 @@ process group with a timeout; the soffice listener is killed in a ``finally``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -231,8 +232,9 @@ def session(soffice: str, books: list[Path], lo_books: list[Path], rounds: int,
                                   120 + 10 * len(books), "LibreOffice warm session")
             seconds = time.perf_counter() - t0
         totals["lo"] = got["totals"]
+        phases = ", ".join(f"{k} {ms(statistics.median(v))}" for k, v in got["phases"].items())
         _say(f"LibreOffice session: {seconds:.2f} s, of which workbooks "
-             f"{sum(got['seconds']):.2f} s (median {ms(statistics.median(got['seconds']))})")
+             f"{sum(got['seconds']):.2f} s (medians per workbook: {phases})")
         return seconds
 
     s, b = alternate(ours, lo, rounds)
@@ -334,7 +336,8 @@ def single(book: Path, lo_book: Path, rounds: int, work: Path) -> tuple[float, f
     def ours() -> float:
         s, out = run_timed([sys.executable, "-m", "xl_pricing", "recalc", str(book), "--json"],
                            300, "xl-pricing recalc --json")
-        last_json(out, "xl-pricing recalc --json")
+        if TOTAL_NAME not in json.loads(out):  # the whole output is one JSON object
+            raise RuntimeError(f"xl-pricing recalc --json gave no {TOTAL_NAME}")
         return s
 
     def lo() -> float:
