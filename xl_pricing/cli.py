@@ -6,6 +6,7 @@ expected; never a traceback), 1 an internal error (set ``XL_PRICING_DEBUG=1`` fo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -361,11 +362,13 @@ def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
 
 
 def _plain(value: Any) -> Any:
-    """A recalculated value as JSON: whole floats as int, tables as lists."""
+    """A recalculated value as JSON: whole floats as int, tables as lists, dates as ISO."""
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if hasattr(value, "item"):  # numpy scalar
         value = value.item()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -376,13 +379,21 @@ def _plain(value: Any) -> Any:
 def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
                set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE",
                                               help="Change an input (a defined name or "
-                                                   "Sheet!Cell) before recalculating."),
+                                                   "Sheet!Cell) before recalculating; "
+                                                   "checked against the cell's data "
+                                                   "validation."),
+               override: bool = typer.Option(False, "--override",
+                                             help="Let --set replace a formula cell."),
+               engine: str = typer.Option("auto", "--engine",
+                                          help="auto, formulon, formulas or libreoffice."),
                as_json: bool = JsonOpt) -> None:
     """Recalculate a workbook headlessly (XLP_ functions included) and print every defined
     name with its value."""
-    from .recalc import parse_inputs, recalc
+    from .recalc import parse_inputs, recalculate
 
-    values = {k: _plain(v) for k, v in recalc(workbook, parse_inputs(set_)).items()}
+    values = {k: _plain(v) for k, v in recalculate(workbook, parse_inputs(set_),
+                                                   engine=engine, override=override,
+                                                   dates=True).items()}
     if as_json:
         _print_json(values)
         return

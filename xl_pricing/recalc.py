@@ -1,51 +1,46 @@
-"""Recalculate an .xlsx workbook without Excel, with the XLP_ functions.
+"""Recalculate an .xlsx workbook without Excel: one entry point, engines others maintain.
 
-The ``formulas`` engine (a pure-Python Excel calculator) parses the formulas and computes
-every operator and function; every ``XLP_`` function of :mod:`xl_pricing.udfs` is
-registered with it under the desktop name (``XLP_TIMECHARGE``) and under the name a file
-saved from Excel with the Office.js add-in carries (``_xldudf_XLP_TIMECHARGE``).  Each
-call to :meth:`Recalculator.values` sets some inputs, recalculates and returns every
-defined name of the workbook with its value.
+Engines (``engine="auto"`` picks the first that applies):
 
-Two evaluators put those pieces together, with the same values (tests compare them cell
-for cell):
+- **formulon** (PyPI ``formulon``, an Excel 365 calculation engine compiled to
+  WebAssembly) for workbooks whose formulas use only Excel's own functions: the ``native``
+  standard workbooks and an office's own workbooks.  Measured on the standard quote
+  workbook: 30-40 ms to load and recalculate, a few ms to recalculate after changing an
+  input; the first workbook in a process pays about 1.5 s to compile the engine.
+- **formulas** (PyPI ``formulas``) with every ``XLP_`` function of :mod:`xl_pricing.udfs`
+  registered (``formulas.get_functions()`` + ``wrap_func``) under its desktop name
+  (``XLP_TIMECHARGE``) and the name Excel saves for the Office.js add-in
+  (``_xldudf_XLP_TIMECHARGE``): the ``udf`` and ``officejs`` workbooks.  Its compiled
+  model is reused through its public ``calculate(inputs=..., outputs=...)``.
+- **libreoffice** (``engine="libreoffice"`` only): headless LibreOffice, the independent
+  check (:mod:`xl_pricing.libreoffice`); inputs are written into a temporary copy.
 
-- :class:`~xl_pricing.cellgraph.CellGraph`, the default: the workbook as one dependency
-  graph of cells, ranges and names, each formula run as the steps ``formulas`` compiled
-  from its tokens, without ``formulas``' dispatchers.  Measured on the standard quote
-  workbook (~640 formulas and names): 0.3–0.5 s to load, 0.05–0.1 s per recalculation.
-- ``formulas``' own ``ExcelModel`` (its dispatcher), the reference, for what the graph
-  leaves to it (links to other workbooks, ``ISFORMULA``, ``LAMBDA``, circular references,
-  whole-column ranges, a function that raises): 2.5–4 s to load, ~0.7 s for the first
-  recalculation with a set of input cells, whose order is recorded; later ones replay it
-  without the dispatcher (:class:`_Replay`) and, like Excel, recompute only the cells the
-  changed inputs reach, 0.1–0.2 s.
-
-The workbook file is only read, never written.
+The workbook file is only read, never written.  It is checked first
+(:func:`xl_pricing.xlsx.check_workbook`: not a workbook, damaged, too big -> one message).
 
 Usage (what ``xl-pricing recalc BOOK --set Hours=20`` does)::
 
-    from xl_pricing.recalc import Recalculator, parse_inputs
-    book = Recalculator("quote.xlsx")                # load + compile once
-    book.values()                                    # {"Total": 7000000, "Card": [[...]], ...}
-    book.values(parse_inputs(["Hours=20"]))          # same model, new inputs
+    from xl_pricing.recalc import Recalculator, parse_inputs, recalculate
+    recalculate("quote.xlsx")                        # {"Total": 7000000, ...}
+    book = Recalculator("quote.xlsx")                # load once
+    book.values(parse_inputs(["Hours=20"]))          # same workbook, new inputs
     book.values({"Sheet1!B2": 12})                   # a cell reference works too
 
-How the functions see their arguments (what xlwings' converters would hand them): a
-single cell is a scalar, a one-row or one-column range a list, a bigger range a list of
-lists, an empty cell ``None``, numbers plain ``int``/``float``; the ``@xw.arg`` options in
-``udfs.py`` (``ndim=1``, ``ndim=2``, ``dict``) are honoured; an argument left out between
-commas (``XLP_FA(b,"research","on",,"mit")``) arrives as the parameter's default, ``None``
-(``formulas`` itself would pass 0).  A table returned by a function (a list of lists, or
-XLP_ALLOCATE's DataFrame written as header + rows) fills the cells of an array formula.
+Each call's inputs replace the previous call's: cells not given hold the workbook's own
+values.  An input is checked against the cell's data validation (a list, a whole or
+decimal number) and may not replace a formula unless ``override=True``.
 
-Errors: anything that stops the workbook from being evaluated raises :class:`RecalcError`
-(an :class:`~xl_pricing.errors.InputError`, so the CLI exits with code 2), one line per
-problem naming the sheet, the cell and the reason — a function or name the engine does
-not know, a circular reference, an input that is not a defined name or cell of the
-workbook, a file that is not a readable .xlsx.  A function's bad input makes its cell
-``#VALUE!`` as in Excel; the function's message is kept and reported the same way
-(:attr:`Recalculation.errors`; :meth:`Recalculator.values` raises it unless
+How the XLP_ functions see their arguments under ``formulas`` (what xlwings' converters
+would hand them): a single cell a scalar, a one-row or one-column range a list, a bigger
+range a list of lists, an empty cell ``None``, numbers plain ``int``/``float``; the
+options of :data:`xl_pricing.udfs.CONVERTERS` (``ndim``, ``dict``) are honoured.
+``formulas`` passes an argument left out between commas as 0, which is not what Excel
+passes a UDF: such a call is refused with its cell rather than computed wrongly.
+
+Errors: :class:`RecalcError` (an :class:`~xl_pricing.errors.InputError`, so the CLI exits
+with code 2), one line per problem naming the sheet, the cell and the reason.  An XLP_
+function's bad input makes its cell ``#VALUE!`` as in Excel; its message is reported
+with the cell (:attr:`Recalculation.errors`; :meth:`Recalculator.values` raises it unless
 ``strict=False``).
 
 A :class:`Recalculator` is not thread-safe: use one per thread.
@@ -53,53 +48,35 @@ A :class:`Recalculator` is not thread-safe: use one per thread.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import contextvars
 import datetime as dt
 import functools
-import gc
 import inspect
+import io
 import math
 import re
-import threading
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Iterator, Mapping, NoReturn
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-import formulas
-import formulas.excel as formulas_excel
-import formulas.functions  # noqa: F401 - formulas.functions.get_functions is used
-import numpy as np
-import pandas as pd
-import schedula as sh
-import tqdm
-import xlwings as xw
-from formulas.cell import Cell, CellWrapper, InvRangesAssembler, RangesAssembler, Ref
-from formulas.excel import BOOK
-from formulas.functions import not_implemented
-from formulas.ranges import Ranges
-from formulas.tokens.operand import Empty, Error, XlError
 from openpyxl.formula.tokenizer import Token, Tokenizer
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.cell import (get_column_letter, range_boundaries)
 
-from . import udfs
-from .cellgraph import CALLER as _CALLER  # the cell being evaluated, by either evaluator
-from .cellgraph import CellGraph, OffGraph
+from . import cells, udfs, xlsx
 from .errors import InputError
-from .cells import EXCEL_EPOCH
 
-__all__ = ["CellProblem", "Recalculation", "RecalcError", "Recalculator", "OFFICE_JS_PREFIX",
-           "parse_inputs", "parse_value", "recalc", "register_udfs"]
+__all__ = ["CellProblem", "ENGINES", "OFFICE_JS_PREFIX", "RecalcError", "Recalculation",
+           "Recalculator", "formula_problems", "frame_rows", "parse_inputs", "parse_value",
+           "recalculate", "register_udfs"]
 
+ENGINES = ("auto", "formulon", "formulas", "libreoffice")
 OFFICE_JS_PREFIX = "_XLDUDF_"  # Excel saves Office.js function XLP.FA as _xldudf_XLP_FA
-SUFFIXES = (".xlsx", ".xlsm")
-VALUE_ERROR = Error.errors["#VALUE!"]
+_XLP_CALL = re.compile(rb"(?i)xlp_")  # cheap pre-check of the sheet XML (see _calls_xlp)
 
 
 # -- problems and the exception that reports them ---------------------------------------
@@ -156,433 +133,14 @@ class RecalcError(InputError):
 class Recalculation:
     """The outcome of one recalculation.
 
-    ``values`` maps every defined name (as spelt in the workbook) to its value: a scalar
-    for one cell, a list of lists for a range, Excel errors as text (``"#VALUE!"``).
-    ``errors`` lists the cells an XLP_ function turned into an Excel error, with the
-    function's message.
+    ``values`` maps every workbook-level defined name (as spelt in the workbook) to its
+    value: a scalar for one cell, a list of lists for a range, Excel errors as text
+    (``"#VALUE!"``), whole numbers as ``int``.  ``errors`` lists the cells an XLP_
+    function turned into an Excel error, with the function's message.
     """
 
     values: dict[str, Any]
     errors: list[CellProblem] = field(default_factory=list)
-
-
-# -- which cell is being computed, and what went wrong in it ----------------------------
-
-_ERRORS: contextvars.ContextVar[dict[str | None, str] | None] = contextvars.ContextVar(
-    "xlp_errors", default=None)
-
-
-@contextlib.contextmanager
-def _recording(errors: dict[str | None, str]) -> Iterator[None]:
-    """Collect the messages of failing XLP_ calls as ``{formulas cell key: message}``."""
-    token = _ERRORS.set(errors)
-    try:
-        yield
-    finally:
-        _ERRORS.reset(token)
-
-
-def _record(message: str) -> None:
-    errors = _ERRORS.get()
-    if errors is not None:
-        errors.setdefault(_CALLER.get(), message)  # the innermost failing call comes first
-
-
-class _TracedCell(CellWrapper):
-    """A compiled cell formula that tells the XLP_ adapters which cell is calling."""
-
-    xlp_ref: str | None = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        token = _CALLER.set(self.xlp_ref)
-        try:
-            return super().__call__(*args, **kwargs)
-        finally:
-            _CALLER.reset(token)
-
-
-class _Model(formulas.ExcelModel):
-    """``formulas``' model with each cell's formula traced (see :class:`_TracedCell`).
-
-    ``formulas`` evaluates a formula made only of constants (``=XLP_CARD()``) once, while
-    compiling it; the caller is set there too.
-    """
-
-    @staticmethod
-    def _compile_cell(crd: str, val: Any, context: Any, check_formula: bool,
-                      references: Any) -> Cell:
-        try:
-            return _Model._compiled(crd, val, context, check_formula, references)
-        except Exception as exc:  # noqa: BLE001 - formulas: anything it cannot handle
-            raise _CellFailure(context.get("sheet"), crd, exc) from exc
-
-    @staticmethod
-    def _compiled(crd: str, val: Any, context: Any, check_formula: bool,
-                  references: Any) -> Cell:
-        cell = Cell(crd, val, context=context, check_formula=check_formula)
-        if cell.builder is not None and references:
-            # Only the defined names this formula reads: ``formulas`` otherwise tests every
-            # name of the workbook against its parse graph, rebuilding that graph's node
-            # table for each test (formulas × names; a quarter of a second per load).
-            # ``formulas`` looks only these up, so the result is the same.
-            nodes = cell.builder.dsp.data_nodes
-            references = {k: references[k] for k in nodes if k in references}
-        token = _CALLER.set(cell.output)
-        try:
-            return cell.compile(references=references, context=context)
-        finally:
-            _CALLER.reset(token)
-
-    def add_cell(self, cell: Cell, context: Any, formula_ranges: Any) -> Any:
-        if isinstance(cell.func, CellWrapper):
-            cell.func.__class__ = _TracedCell
-            cell.func.xlp_ref = cell.output
-        return super().add_cell(cell, context, formula_ranges)
-
-
-class _CellFailure(Exception):
-    """``formulas`` could not parse or compile one cell (kept with where it is)."""
-
-    def __init__(self, sheet: str | None, cell: str, error: Exception):
-        super().__init__(sheet, cell, error)
-        self.sheet, self.cell, self.error = sheet, cell, error
-
-    def reason(self) -> str:
-        e, args = self.error, self.error.args
-        text = str(e)
-        if len(args) > 1 and isinstance(args[0], str):  # schedula: (format, *values)
-            with contextlib.suppress(TypeError, ValueError):
-                text = args[0] % args[1:]
-        text = " ".join(text.split()) or type(e).__name__
-        return (f"the recalculation engine (formulas) cannot compile this cell's formula "
-                f"({type(e).__name__}: {text})")
-
-
-# -- omitted arguments --------------------------------------------------------------------
-
-class _Omitted(int):
-    """An argument left out between commas: 0 to Excel's own functions (as ``formulas``
-    passes it), ``None`` to the XLP_ functions (as xlwings passes it)."""
-
-    def __new__(cls, *_: Any) -> "_Omitted":
-        return super().__new__(cls, 0)
-
-    def __repr__(self) -> str:
-        return "OMITTED"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_Omitted, ())
-
-    def __copy__(self) -> "_Omitted":
-        return self
-
-    def __deepcopy__(self, memo: Any) -> "_Omitted":
-        return self
-
-
-OMITTED = _Omitted()
-_LOADING = threading.Lock()
-
-
-@contextlib.contextmanager
-def _loading() -> Iterator[None]:
-    """While ``formulas`` parses a workbook: compile an argument left out between commas
-    to :data:`OMITTED` instead of a plain 0 (``formulas`` keeps no other trace of it), and
-    keep its progress bar and warnings (reported better here) off the terminal."""
-    with _LOADING, _collector_paused():
-        compile_empty, bars = Empty.__dict__["compile"], formulas_excel.tqdm
-        Empty.compile = staticmethod(lambda: OMITTED)
-        formulas_excel.tqdm = SimpleNamespace(tqdm=functools.partial(tqdm.tqdm,
-                                                                     disable=True))
-        was_disabled, formulas_excel.log.disabled = formulas_excel.log.disabled, True
-        try:
-            yield
-        finally:
-            Empty.compile = compile_empty
-            formulas_excel.tqdm = bars
-            formulas_excel.log.disabled = was_disabled
-
-
-_PAUSES = threading.Lock()
-_paused = 0            # pauses under way, in any thread
-_was_collecting = True  # the collector's state when the first of them began
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while ``formulas`` builds a workbook's graphs or
-    first dispatches it.
-
-    Both create hundreds of thousands of small objects that live as long as the workbook,
-    and the collector would rescan all of them (and everything else alive) over and over
-    while they are made: measured, a quarter of a cold load.  Nothing is lost -- garbage
-    made meanwhile is collected once the collector runs again, as usual.
-
-    The switch is the whole process's, and pauses in several threads may overlap: they
-    are counted, and the last one to end puts the collector back as the first found it.
-    """
-    global _paused, _was_collecting
-    with _PAUSES:
-        if _paused == 0:
-            _was_collecting = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
-        yield
-    finally:
-        with _PAUSES:
-            _paused -= 1
-            if _paused == 0 and _was_collecting:
-                gc.enable()
-
-
-# -- Excel values → what xlwings' converters give a function --------------------------------
-
-class _ErrorArgument(Exception):
-    def __init__(self, error: XlError):
-        self.error = error
-
-
-def _cell(value: Any) -> Any:
-    """One cell's value as xlwings gives it: ``None`` for empty, plain Python numbers.
-
-    >>> _cell(np.float64(2.5)), _cell(sh.EMPTY), _cell(np.int64(3))
-    (2.5, None, 3)
-    """
-    if value is sh.EMPTY or value is None:
-        return None
-    if isinstance(value, XlError):
-        raise _ErrorArgument(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)  # also turns OMITTED found inside a range into 0
-    return value
-
-
-def _table(value: Any) -> list[list[Any]]:
-    """Any argument ``formulas`` passes (a scalar, a 0-d result, a 2-D range) as the 2-D
-    list Office.js would send.
-
-    >>> _table(np.array([[1], [sh.EMPTY]], dtype=object))
-    [[1], [None]]
-    >>> _table(7)
-    [[7]]
-    """
-    if isinstance(value, Ranges):
-        value = value.value
-    if isinstance(value, np.ndarray):
-        arr = value.reshape(1, 1) if value.ndim == 0 else np.atleast_2d(value)
-        return [[_cell(v) for v in row] for row in arr.tolist()]
-    return [[_cell(value)]]
-
-
-def _shape(table: list[list[Any]], options: Mapping[str, Any]) -> Any:
-    """A 2-D table reshaped as xlwings' converters do for ``options``.
-
-    Default: one cell → scalar, one row or column → list, else list of lists; ``ndim=1``
-    always a list; ``ndim=2`` always a list of lists; ``convert=dict`` a dict of a
-    two-column table.
-
-    >>> _shape([[1], [2]], {}), _shape([[5]], {"ndim": 1}), _shape([[5]], {"ndim": 2})
-    ([1, 2], [5], [[5]])
-    >>> _shape([["a", 1], ["b", 2]], {"convert": dict})
-    {'a': 1, 'b': 2}
-    """
-    if options.get("convert") is dict:
-        if table and len(table[0]) != 2:
-            raise xw.XlwingsError(f"expected a two-column (key, value) range, got "
-                                  f"{len(table[0])} columns")
-        return dict((k, v) for k, v in table)
-    ndim = options.get("ndim")
-    if ndim == 2:
-        return table
-    if len(table) == 1:
-        return table[0] if ndim == 1 or len(table[0]) > 1 else table[0][0]
-    if len(table[0]) == 1:
-        return [row[0] for row in table]
-    if ndim == 1:
-        raise xw.XlwingsError("expected a one-row or one-column range")
-    return table
-
-
-def _argument(value: Any, options: Mapping[str, Any], default: Any) -> Any:
-    """One argument from ``formulas`` as the XLP_ function expects it."""
-    if type(value) is _Omitted:
-        return default
-    return _shape(_table(value), options)
-
-
-# -- Python results → Excel values -----------------------------------------------------------
-
-def frame_rows(frame: pd.DataFrame, index: bool = True, header: bool = True) -> list[list]:
-    """A DataFrame as the rows xlwings' DataFrame converter writes (header, then values).
-
-    >>> frame_rows(pd.DataFrame({"a": [1], "b": [2]}), index=False)
-    [['a', 'b'], [1, 2]]
-    """
-    if index:
-        frame = frame.reset_index()
-    rows = frame.values.tolist()
-    return [list(frame.columns), *rows] if header else rows
-
-
-def _excel_scalar(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None:
-        return sh.EMPTY
-    if isinstance(value, float) and math.isnan(value):
-        return Error.errors["#NUM!"]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return _serial(value)
-    return value
-
-
-def _excel_result(value: Any, options: Mapping[str, Any]) -> Any:
-    """A function's return value as a ``formulas`` value: tables become a 2-D object
-    array (which an array formula spreads over its cells), a flat list one row.
-
-    >>> _excel_result([["id", "jp"], ["v", 1]], {}).shape
-    (2, 2)
-    """
-    if isinstance(value, pd.DataFrame):
-        value = frame_rows(value, bool(options.get("index", True)),
-                           bool(options.get("header", True)))
-    if isinstance(value, (list, tuple)):
-        rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value] \
-            if value and isinstance(value[0], (list, tuple)) else [list(value)]
-        width = max((len(r) for r in rows), default=0)
-        out = np.empty((len(rows), width), dtype=object)
-        out[:] = sh.EMPTY
-        for i, row in enumerate(rows):
-            for j, v in enumerate(row):
-                out[i, j] = _excel_scalar(v)
-        return out
-    return _excel_scalar(value)
-
-
-def _serial(value: dt.date | dt.datetime) -> int | float:
-    """Excel's serial number of a date (1900 system).
-
-    >>> _serial(dt.date(2027, 4, 1))
-    46478
-    """
-    if isinstance(value, dt.datetime):
-        delta = value - dt.datetime.combine(EXCEL_EPOCH, dt.time())
-        return delta.days + delta.seconds / 86400
-    return (value - EXCEL_EPOCH).days
-
-
-# -- registering the XLP_ functions --------------------------------------------------------
-
-@functools.lru_cache(maxsize=1)
-def converter_options() -> dict[str, dict[str, dict[str, Any]]]:
-    """The ``@xw.arg`` / ``@xw.ret`` options of every XLP_ function, read from the source
-    of :mod:`xl_pricing.udfs` (on Linux the xlwings decorators keep no trace of them).
-
-    ``{"XLP_ROYALTY": {"sales": {"ndim": 1}}, "XLP_ALLOCATE": {"return": {"index":
-    False}, ...}, ...}``; empty when the source is not available.
-    """
-    try:
-        source = inspect.getsource(udfs)
-    except (OSError, TypeError):
-        return {}
-    return decorator_options(source, set(udfs.__all__))
-
-
-def decorator_options(source: str, names: set[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Converter options from ``@xw.arg(name, dict)``, ``@xw.arg(name, ndim=1)`` and
-    ``@xw.ret(index=False)`` decorators of the functions ``names`` in ``source``.
-
-    >>> decorator_options('''
-    ... @xw.arg("x", ndim=1, doc="...")
-    ... @xw.arg("t", dict)
-    ... @xw.ret(index=False)
-    ... def F(x, t): pass''', {"F"})
-    {'F': {'x': {'ndim': 1}, 't': {'convert': <class 'dict'>}, 'return': {'index': False}}}
-    """
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.FunctionDef) or node.name not in names:
-            continue
-        for deco in node.decorator_list:
-            if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)):
-                continue
-            opts = {k.arg: k.value.value for k in deco.keywords
-                    if k.arg in ("ndim", "index", "header")
-                    and isinstance(k.value, ast.Constant)}
-            if deco.func.attr == "arg" and deco.args and isinstance(deco.args[0],
-                                                                    ast.Constant):
-                conv = deco.args[1] if len(deco.args) > 1 else None
-                if isinstance(conv, ast.Name) and conv.id == "dict":
-                    opts["convert"] = dict
-                if opts:
-                    out.setdefault(node.name, {})[deco.args[0].value] = opts
-            elif deco.func.attr == "ret" and opts:
-                out.setdefault(node.name, {})["return"] = opts
-    return out
-
-
-def adapt(name: str, fn: Callable[..., Any],
-          options: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[..., Any]:
-    """``fn`` as a ``formulas`` function: arguments converted as xlwings would, an error
-    argument passed through, bad input (``XlwingsError``) turned into ``#VALUE!`` with the
-    message recorded for the calling cell, tables returned as arrays."""
-    options = options or {}
-    signature = inspect.signature(fn)
-    params = list(signature.parameters.values())
-
-    def call(*args: Any) -> Any:
-        try:
-            converted = [_argument(a, options.get(p.name, {}),
-                                   None if p.default is p.empty else p.default)
-                         for a, p in zip(args, params)]
-            converted += [_argument(a, {}, None) for a in args[len(params):]]
-        except _ErrorArgument as err:
-            return err.error
-        except xw.XlwingsError as exc:
-            _record(f"{name}: {exc}")
-            return VALUE_ERROR
-        try:
-            signature.bind(*converted)
-        except TypeError as exc:
-            _record(f"{name}: wrong number of arguments ({exc})")
-            return VALUE_ERROR
-        try:
-            result = fn(*converted)
-        except (xw.XlwingsError, InputError) as exc:
-            _record(f"{name}: {exc}")
-            return VALUE_ERROR
-        except Exception as exc:  # noqa: BLE001 - a bug: keep it visible, not a bare #VALUE!
-            _record(f"{name}: internal error: {type(exc).__name__}: {exc}")
-            return VALUE_ERROR
-        return _excel_result(result, options.get("return", {}))
-
-    return functools.update_wrapper(call, fn)
-
-
-def register_udfs() -> list[str]:
-    """Register every function of ``xl_pricing.udfs.__all__`` with ``formulas`` under its
-    desktop name and its saved Office.js name; returns the names registered.
-
-    >>> "_XLDUDF_XLP_TIMECHARGE" in register_udfs()
-    True
-    """
-    registry = formulas.functions.get_functions()
-    options = converter_options()
-    names = []
-    for name in udfs.__all__:
-        wrapped = formulas.functions.wrap_func(adapt(name, getattr(udfs, name),
-                                                     options.get(name)))
-        for alias in (name.upper(), OFFICE_JS_PREFIX + name.upper()):
-            registry[alias] = wrapped
-            names.append(alias)
-    return names
 
 
 # -- references ------------------------------------------------------------------------------
@@ -608,7 +166,7 @@ def _split_ref(text: str) -> tuple[str | None, str]:
     >>> _split_ref("'Bob''s'!$B$2"), _split_ref("Hours")
     (("Bob's", '$B$2'), (None, 'Hours'))
     """
-    sheet, bang, ref = text.strip().rpartition("!")
+    sheet, bang, ref = text.strip().lstrip("=").rpartition("!")
     if not bang:
         return None, ref
     if sheet.startswith("'") and sheet.endswith("'") and len(sheet) > 1:
@@ -616,15 +174,62 @@ def _split_ref(text: str) -> tuple[str | None, str]:
     return sheet, ref
 
 
-def formula_problems(formula: str, functions: Mapping[str, Any], names: set[str],
-                     sheets: set[str]) -> list[str]:
-    """What in ``formula`` the engine cannot evaluate: functions it does not know, names
-    that are not workbook-level defined names, sheets that do not exist (``names`` and
-    ``sheets`` upper-case).
+@dataclass(frozen=True)
+class _Area:
+    """A rectangle of cells: sheet title, 1-based first/last row and column."""
 
-    >>> formula_problems("=FOO(1)+Rate*SUM(A1:A3)", {"SUM": sum}, {"HOURS"}, {"SHEET1"})
+    sheet: str
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+
+    @property
+    def coord(self) -> str:
+        top = f"{get_column_letter(self.min_col)}{self.min_row}"
+        if (self.min_row, self.min_col) == (self.max_row, self.max_col):
+            return top
+        return f"{top}:{get_column_letter(self.max_col)}{self.max_row}"
+
+    def cells(self) -> list[list[tuple[int, int]]]:
+        return [[(r, c) for c in range(self.min_col, self.max_col + 1)]
+                for r in range(self.min_row, self.max_row + 1)]
+
+    def __str__(self) -> str:
+        return f"{_quote_sheet(self.sheet)}!{self.coord}"
+
+
+def _area(text: str, sheets: Mapping[str, str]) -> _Area | None:
+    """The cells a reference such as ``'Project'!$B$4:$C$5`` names, or ``None`` when
+    ``text`` is not one rectangle on a known sheet (``sheets``: upper-case -> title).
+
+    >>> _area("'Calc'!$B$2:$C$5", {"CALC": "Calc"})
+    _Area(sheet='Calc', min_row=2, min_col=2, max_row=5, max_col=3)
+    >>> _area("0.3", {"CALC": "Calc"}) is None
+    True
+    """
+    sheet, ref = _split_ref(text)
+    if sheet is None or sheet.upper() not in sheets or not _A1.fullmatch(ref.strip()):
+        return None
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+    except (ValueError, TypeError):
+        return None
+    if None in (min_col, min_row, max_col, max_row):
+        return None  # whole rows or columns: not an input area
+    return _Area(sheets[sheet.upper()], min_row, min_col, max_row, max_col)
+
+
+def formula_problems(formula: str, functions: Mapping[str, Any] | set[str],
+                     names: set[str], sheets: set[str],
+                     unsupported: Callable[[str], bool] = lambda _: False) -> list[str]:
+    """What in ``formula`` the engine cannot evaluate: functions it does not know, names
+    that are not workbook-level defined names, sheets that do not exist (``functions``,
+    ``names`` and ``sheets`` upper-case).
+
+    >>> formula_problems("=FOO(1)+Rate*SUM(A1:A3)", {"SUM"}, {"HOURS"}, {"SHEET1"})
     ['unknown function FOO', 'unknown name Rate']
-    >>> formula_problems("=IF(false,1,True)", {"IF": max}, set(), set())
+    >>> formula_problems("=IF(false,1,True)", {"IF"}, set(), set())
     []
     """
     out = []
@@ -640,10 +245,10 @@ def formula_problems(formula: str, functions: Mapping[str, Any], names: set[str]
             key = fname.upper()
             if key in names:
                 continue  # a LAMBDA kept in a defined name
-            if key not in functions:
+            if key not in functions and key.removeprefix("_XLFN.") not in functions:
                 out.append(f"unknown function {fname}")
-            elif functions[key] is not_implemented:
-                out.append(f"function {fname} is not supported by the formulas engine")
+            elif unsupported(key):
+                out.append(f"function {fname} is not supported by the recalculation engine")
         elif t.type == Token.OPERAND and t.subtype == Token.RANGE and "[" not in t.value:
             sheet, ref = _split_ref(t.value)
             if sheet is not None and sheet.upper() not in sheets:
@@ -651,628 +256,886 @@ def formula_problems(formula: str, functions: Mapping[str, Any], names: set[str]
             elif not (_A1.fullmatch(ref) or ref.upper() in names or local_names
                       or ref.lower().startswith("_xlpm.")
                       or (sheet is None and ref.upper() in ("TRUE", "FALSE"))):
-                # (openpyxl's tokenizer knows TRUE and FALSE only in capitals; Excel and
-                # formulas take them in any case)
                 out.append(f"unknown name {ref}")
     return list(dict.fromkeys(out))
 
 
-def _is_inverse(node: Mapping[str, Any], nodes: Mapping[str, Any]) -> bool:
-    """A function ``formulas`` adds to push a name's or range's value back into its cells
-    (not a dependency of any formula)."""
-    fn = node.get("function")
-    if isinstance(fn, InvRangesAssembler):
-        return True
-    outputs = set(node.get("outputs", ()))
-    return fn is sh.bypass and any(outputs <= set(nodes.get(i, {}).get("inv-data", ()))
-                                   for i in node.get("inputs", ()))
+def _xlp_calls(formula: str) -> list[tuple[str, bool]]:
+    """The XLP_ functions ``formula`` calls, each with whether an argument is left empty
+    between commas (``XLP_FA(b,"research","on",,"mit")``).
 
-
-def find_cycle(model: formulas.ExcelModel) -> list[str] | None:
-    """The nodes of one circular reference in the compiled ``model`` (``formulas`` keys,
-    first = last), or ``None``."""
-    dsp = model.dsp
-    skip = {k for k, n in dsp.function_nodes.items() if _is_inverse(n, dsp.nodes)}
-    graph = {u: [v for v in succ if v not in skip]
-             for u, succ in dsp.dmap.succ.items() if u not in skip}
+    >>> _xlp_calls('=XLP_FA(B1,"research","on",,"mit")+SUM(1,2)+_xldudf_XLP_CARD()')
+    [('XLP_FA', True), ('_xldudf_XLP_CARD', False)]
+    """
     try:
-        TopologicalSorter(graph).prepare()
-    except CycleError as exc:
-        return list(exc.args[1])
-    return None
+        tokens = Tokenizer(formula).items
+    except Exception:  # noqa: BLE001 - reported by formula_problems
+        return []
+    out: list[tuple[str, bool]] = []
+    stack: list[int | None] = []  # index into out of each open function (None: not XLP_)
+    previous: Token | None = None
+    for t in tokens:
+        if t.type == Token.WSPACE:
+            continue
+        if t.type == Token.FUNC and t.subtype == Token.OPEN:
+            name = t.value[:-1]
+            if name.upper().removeprefix(OFFICE_JS_PREFIX).startswith(udfs.PREFIX):
+                out.append((name, False))
+                stack.append(len(out) - 1)
+            else:
+                stack.append(None)
+        elif t.type == Token.FUNC and t.subtype == Token.CLOSE:
+            at = stack.pop() if stack else None
+            if at is not None and previous is not None and previous.type == Token.SEP \
+                    and previous.subtype == Token.ARG:
+                out[at] = (out[at][0], True)  # a trailing empty argument: f(a,)
+        elif t.type == Token.SEP and t.subtype == Token.ARG and stack and stack[-1] is not None:
+            if previous is not None and (previous.type == Token.SEP and previous.subtype
+                                         == Token.ARG or previous.type == Token.FUNC
+                                         and previous.subtype == Token.OPEN):
+                out[stack[-1]] = (out[stack[-1]][0], True)
+        previous = t
+    return out
 
 
-# -- the recalculator ------------------------------------------------------------------------
+# -- values in and out ---------------------------------------------------------------------
 
-# -- evaluating without the dispatcher, by its rules ---------------------------------------
+def _plain(value: Any) -> Any:
+    """An engine's scalar as plain Python: whole floats as ``int``.
 
-def _call(function: Any, inputs: tuple[Any, ...], values: Mapping[Any, Any]) -> Any:
-    """``function`` called as the dispatcher calls it: its inputs' values, ``NONE`` left
-    out (KeyError when an input has no value)."""
-    return function(*[v for v in (values[i] for i in inputs) if v is not sh.NONE])
-
-
-def _per_output(outputs: tuple[Any, ...], result: Any) -> Iterable[tuple[Any, Any]]:
-    """(output, value) pairs: a function with several outputs returns one value each."""
-    return zip(outputs, result if len(outputs) > 1 else (result,))
-
-
-def _filtered(value: Any, filters: Iterable[Callable[[Any], Any]]) -> Any:
-    """``value`` through a node's filters, in order."""
-    for f in filters:
-        value = f(value)
+    >>> _plain(3.0), _plain(2.5), _plain(True), _plain(None)
+    (3, 2.5, True, None)
+    """
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
     return value
 
 
-class _FlatFormula:
-    """One cell's formula, as ``formulas`` compiled it, evaluated without the dispatcher.
+def _scalar_input(value: Any, field: str) -> Any:
+    """A Python input as a cell value: ``None`` empty, bool, text, or a float (dates as
+    serial numbers, Decimal and numbers through :func:`xl_pricing.cells.number`)."""
+    value = cells.cell_value(value) if not isinstance(value, (dt.date, Decimal)) else value
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return _plain(float(cells.excel_serial(value)))
+    return _plain(float(cells.number(value, field)))
 
-    ``formulas`` compiles a formula into a small ``schedula`` pipe (its tokens: references,
-    constants, operators, functions, in evaluation order); calling the pipe builds a fresh
-    dispatcher solution each time, which costs far more than the arithmetic.  This calls the
-    same token functions in the pipe's order with a plain dict, following the dispatcher's
-    rules (a value is set once, by its first producer; ``NONE`` arguments are dropped;
-    node filters are applied), and answers ``#NAME?`` for a function ``formulas`` has not
-    implemented, as its cell wrapper does.
+
+def _as_rows(value: Any, area: _Area, field: str) -> list[list[Any]]:
+    """An input value as rows matching ``area``: a scalar for one cell, a list of lists
+    (or ``[[v]]``) for a range."""
+    rows, cols = area.max_row - area.min_row + 1, area.max_col - area.min_col + 1
+    if not isinstance(value, (list, tuple)):
+        if rows == cols == 1:
+            return [[_scalar_input(value, field)]]
+        raise InputError(field, value, f"{rows} rows × {cols} columns of values")
+    if len(value) != rows or any(not isinstance(r, (list, tuple)) or len(r) != cols
+                                 for r in value):
+        raise InputError(field, value, f"{rows} rows × {cols} columns of values")
+    return [[_scalar_input(v, field) for v in r] for r in value]
+
+
+def _as_date(value: Any) -> Any:
+    """A serial number shown with a date format as the date (or date-time) it means.
+
+    >>> _as_date(46478), _as_date("x")
+    (datetime.date(2027, 4, 1), 'x')
     """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not cells.FIRST_SERIAL <= value <= cells.LAST_SERIAL:
+        return value
+    day = cells.EXCEL_EPOCH + dt.timedelta(days=int(value))
+    if float(value).is_integer():
+        return day
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=value - int(value))
 
-    def __init__(self, cell: CellWrapper):
-        pipe = cell.func
-        dsp = pipe.dsp
-        self.parse_args = cell.parse_args
-        self.caller = getattr(cell, "xlp_ref", None)
-        self.inputs = tuple(pipe.inputs)
-        self.output = pipe.outputs[0]
-        self.defaults = {k: v["value"] for k, v in dsp.default_values.items()}
-        self.filters = {k: tuple(n["filters"]) for k, n in dsp.nodes.items()
-                        if n["type"] == "data" and n.get("filters")}
-        self.steps = []
-        for task, _, _ in pipe.pipe:
-            node = dsp.nodes[task[-1][0]]
-            if node["type"] == "function":
-                self.steps.append((node["function"], tuple(node["inputs"]),
-                                   tuple(node["outputs"])))
 
-    @staticmethod
-    def fits(function: Any) -> bool:
-        """A cell formula compiled to a plain pipe (no sub-dispatchers)."""
-        pipe = getattr(function, "func", None)
-        return (isinstance(function, CellWrapper) and isinstance(pipe, sh.DispatchPipe)
-                and len(pipe.outputs) == 1 and pipe.output_type == "values"
-                and not any(nxt_dsp for _, _, nxt_dsp in pipe.pipe)
-                and all(n["type"] != "dispatcher" for n in pipe.dsp.nodes.values())
-                and not any("input_domain" in n or "filters" in n
-                            for n in pipe.dsp.function_nodes.values()))
+def frame_rows(frame: Any, index: bool = True, header: bool = True) -> list[list]:
+    """A DataFrame as the rows xlwings' DataFrame converter writes (header, then values).
 
-    def __call__(self, *args: Any) -> Any:
-        token = _CALLER.set(self.caller)
+    >>> import pandas as pd
+    >>> frame_rows(pd.DataFrame({"a": [1], "b": [2]}), index=False)
+    [['a', 'b'], [1, 2]]
+    """
+    if index:
+        frame = frame.reset_index()
+    rows = frame.values.tolist()
+    return [list(frame.columns), *rows] if header else rows
+
+
+# -- what openpyxl reads of the workbook (formulas, validations, number formats) ------------
+
+class _Facts:
+    """The workbook as openpyxl reads it: formulas, data validations, number formats and
+    defined names (only what the engines do not tell)."""
+
+    def __init__(self, path: Path | io.BytesIO, source: str):
+        import openpyxl
+
         try:
-            return self._evaluate(self.parse_args(*args))
-        except NotImplementedError:
-            return Error.errors["#NAME?"]
-        finally:
-            _CALLER.reset(token)
-
-    def _evaluate(self, args: tuple[Any, ...]) -> Any:
-        if len(args) > len(self.inputs):
-            raise TypeError("too many positional arguments")
-        none, filters = sh.NONE, self.filters
-        values: dict[Any, Any] = {}
-        given = dict(self.defaults)
-        given.update(zip(self.inputs, args))
-        for key, value in given.items():
-            if value is not none:
-                values[key] = _filtered(value, filters.get(key, ()))
-        for function, inputs, outputs in self.steps:
-            if all(o in values for o in outputs):
-                continue
-            for key, value in _per_output(outputs, _call(function, inputs, values)):
-                if key not in values and value is not none:
-                    values[key] = _filtered(value, filters.get(key, ()))
-        return values[self.output]
-
-
-def _flat(function: Any) -> Any:
-    """A cell's function without the dispatcher where that is exact, else as it is."""
-    return _FlatFormula(function) if _FlatFormula.fits(function) else function
-
-
-class _View:
-    """Stands for the dispatcher where formulas' range assemblers look up cells that are
-    not in the graph (empty cells a given input may fill): ``.solution`` is the replay's
-    values."""
-
-    __slots__ = ("solution",)
-
-    def __init__(self, values: dict[str, Any]):
-        self.solution = values
-
-
-_REPLAYS_KEPT = 16  # recorded evaluation orders kept per workbook (one per set of inputs)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """The same input value (same type, equal, and for floats the same sign: -0.0 is not
-    0.0 to ATAN2 or TEXT); anything uncomparable counts as changed."""
-    try:
-        if type(a) is float and type(b) is float:
-            return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001 - e.g. arrays: treat as changed
-        return False
-
-
-# Excel's volatile functions: recalculated every time, whatever changed.
-VOLATILE = frozenset({"RAND", "RANDBETWEEN", "RANDARRAY", "NOW", "TODAY", "OFFSET",
-                      "INDIRECT", "CELL", "INFO"})
-
-
-def _volatile(function: Any) -> bool:
-    """A cell formula calling a volatile function (its pipe's function nodes are named
-    after the functions: ``RAND``, ``+``...)."""
-    pipe = getattr(function, "func", None)
-    dsp = getattr(pipe, "dsp", None)
-    if dsp is None:
-        return False
-    return any(str(k).split("<")[0].upper() in VOLATILE for k in dsp.function_nodes)
-
-
-class _Replay:
-    """The order in which ``formulas``' dispatcher evaluated a workbook for one set of input
-    cells, replayed without the dispatcher.
-
-    ``formulas`` hands the evaluation to ``schedula``, which searches the whole graph of
-    cells on every call (≈1 ms a formula; most of a recalculation).  Which functions run,
-    and in which order, depends only on which cells are given, not on their values, so the
-    first recalculation with a set of input cells is recorded and later ones call the same
-    compiled cell functions in the same order: the values are computed by ``formulas``
-    exactly as before, and a test proves the two paths equal on the standard workbooks.
-
-    Dispatcher rules kept: a cell is set once (inputs first, then the workbook's
-    constants, then the first function to produce it, in the dispatcher's order); a
-    function whose outputs are all set is skipped, and so is one that fails or lacks an
-    input; each node's filters are applied.
-
-    Like Excel, a recalculation after one that went cleanly recomputes only the cells that
-    depend on the inputs whose values changed (each cell keeps the producer it had), and
-    the volatile ones; the messages of XLP_ functions in cells not recomputed are carried
-    over.  A run that leaves the recorded path (a function failing, or giving nothing,
-    where it did not before) is handed to the dispatcher.
-
-    Not replayed (the dispatcher runs every time): a recorded run in which a function
-    failed, or in which a function other than formulas' range assemblers reads the
-    dispatcher's own state (``ISFORMULA``).  Range assemblers read empty cells a given
-    input may fill from that state; they get a view of the replay's values instead.
-    """
-
-    def __init__(self, model: formulas.ExcelModel, solution: Any, given: Iterable[str]):
-        nodes = model.dsp.nodes
-        given = set(given)
-        workflow = solution.workflow
-        self.filters = {k: tuple(n.get("filters", ())) for k, n in nodes.items()
-                        if n["type"] == "data"}
-        started = [k for k in workflow.nodes if k in nodes and nodes[k]["type"] == "function"]
-        ran = sorted((k for k in started if k in solution.dist),
-                     key=solution.dist.__getitem__)
-        self.steps = [(_flat(nodes[k]["function"]), tuple(nodes[k]["inputs"]),
-                       tuple(nodes[k]["outputs"]), tuple(nodes[k].get("filters", ())))
-                      for k in ran]
-        # Replayed only when that is exact: no function left unfinished (what follows a
-        # failure would depend on values), the dispatcher's own state (``SELF``) read
-        # only by formulas' range assemblers, which are given a view of the replay's
-        # values, and no input that formulas pushes on to what it names (a name that
-        # only names another name or cell: ``inv-data``), which the replay does not follow.
-        self.exact = len(ran) == len(started) and all(
-            isinstance(nodes[k]["function"], RangesAssembler)
-            for k in ran if sh.SELF in nodes[k]["inputs"]) and not any(
-            nodes.get(k, {}).get("inv-data") for k in given)
-        # Redone in every incremental run: what reads cells outside the graph through
-        # ``SELF``, and volatile functions (RAND, NOW...), which Excel recalculates always.
-        self._always = {n for n, k in enumerate(ran)
-                        if sh.SELF in nodes[k]["inputs"] or _volatile(nodes[k]["function"])}
-        # The workbook's constants, as the dispatcher set them (filters applied), and what
-        # it fed functions directly (``START`` for a formula without references).
-        self.base = {k: solution[k] for k in model.dsp.default_values
-                     if k not in given and k in solution}
-        produced = {o for k in ran for o in nodes[k]["outputs"]}
-        for k in ran:
-            for i in nodes[k]["inputs"]:
-                edge = workflow.pred[k].get(i)
-                if (i not in self.base and i not in given and i not in produced
-                        and edge is not None and "value" in edge):
-                    self.base[i] = edge["value"]
-        self._last: tuple[dict[str, Any], dict[str, Any], dict[str | None, str]] | None = None
-        self._won: dict[int, list[str]] = {}  # step → the cells it set (in the full run)
-
-    def run(self, given: Mapping[str, Any],
-            errors: dict[str | None, str] | None = None) -> dict[str, Any] | None:
-        """Every node's value with the cells ``given`` (same keys as recorded), or ``None``
-        when this run leaves the recorded path (a function fails or gives nothing where it
-        did not before: the dispatcher might then take another way, so ask it).
-
-        ``errors`` is the dict the XLP_ functions record their messages in during this
-        run; messages of cells an incremental run did not recompute are added to it.
-        """
-        errors = {} if errors is None else errors
-        if self._last is not None:
-            values = self._incremental(given, errors)
-            if values is not None:
-                return values
-            errors.clear()  # (what the abandoned run recorded is recorded again)
-        return self._full(given, errors)
-
-    def _given(self, values: dict[str, Any], given: Mapping[str, Any]) -> None:
-        values[sh.SELF] = _View(values)  # what a range assembler reads empty cells from
-        for key, value in given.items():
-            values[key] = _filtered(value, self.filters.get(key, ()))
-
-    def _full(self, given: Mapping[str, Any],
-              errors: dict[str | None, str]) -> dict[str, Any] | None:
-        values = dict(self.base)
-        self._given(values, given)
-        none, filters = sh.NONE, self.filters
-        won: dict[int, list[str]] = {}
-        self._last = None
-        for n, (function, inputs, outputs, out_filters) in enumerate(self.steps):
-            if all(o in values for o in outputs):
-                continue  # nothing left for it to give (the dispatcher skips it too)
-            try:
-                result = _filtered(_call(function, inputs, values), out_filters)
-            except Exception:  # noqa: BLE001 - it ran in the recorded run: off the path
-                return None
-            for key, value in _per_output(outputs, result):
-                if key not in values:
-                    if value is none:
-                        return None
-                    values[key] = _filtered(value, filters.get(key, ()))
-                    won.setdefault(n, []).append(key)
-        if None not in errors:  # (a message without a cell cannot be carried over)
-            self._last = (dict(given), values, dict(errors))
-        self._won = won
-        return values
-
-    def _incremental(self, given: Mapping[str, Any],
-                     errors: dict[str | None, str]) -> dict[str, Any] | None:
-        """Recompute what depends on the changed inputs; ``None``: do a full run."""
-        assert self._last is not None
-        last_given, last_values, last_errors = self._last
-        changed = {k for k, v in given.items() if not _same(v, last_given.get(k))}
-        values = dict(last_values)
-        self._given(values, {k: given[k] for k in changed})
-        dirty, redo, none, filters = set(changed), set(), sh.NONE, self.filters
-        for n, keys in self._won.items():
-            function, inputs, outputs, out_filters = self.steps[n]
-            if dirty.isdisjoint(inputs) and n not in self._always:
-                continue
-            try:
-                produced = dict(_per_output(outputs, _filtered(
-                    _call(function, inputs, values), out_filters)))
-            except Exception:  # noqa: BLE001 - off the recorded path: a full run decides
-                return None
-            for key in keys:
-                value = produced[key]
-                if value is none:
-                    return None
-                values[key] = _filtered(value, filters.get(key, ()))
-                dirty.add(key)
-                redo.add(key)
-        if None in errors:
-            return None
-        for key, message in last_errors.items():
-            if key not in redo:
-                errors.setdefault(key, message)
-        self._last = (dict(given), values, dict(errors))
-        return values
-
-
-class Recalculator:
-    """A workbook loaded and compiled once, recalculated with changed inputs.
-
-    Two evaluators give the same values (tests compare them on every cell of the standard
-    workbooks).  By default the workbook is loaded into a :class:`~xl_pricing.cellgraph.
-    CellGraph`: ``formulas``' parser and functions, one plain dependency graph, no
-    dispatcher (a cold load plus recalculation of the standard quote workbook in about
-    0.4 s instead of 2.5–4 s).  A workbook that uses what the graph does not evaluate
-    (links to other files, ``ISFORMULA``, ``LAMBDA``, circular references...), or in which
-    a function raises instead of returning an Excel error, is evaluated by ``formulas``'
-    own model, the reference, with the recorded-order replay described in
-    :class:`_Replay`; so is every workbook with ``graph=False``.
-
-    Args:
-        path: the .xlsx (or .xlsm) file; it is only read.
-        graph: use the cell graph where it applies (``False``: always ``formulas``'
-            model).
-
-    Raises:
-        RecalcError: the file is not a readable workbook, or a formula calls a function
-            or names something the engine does not know, or a circular reference.
-
-    Attributes:
-        names: the workbook's defined names as spelt in it.
-        evaluator: ``"graph"`` or ``"formulas"``, whichever computes the next values.
-    """
-
-    def __init__(self, path: str | Path, *, graph: bool = True):
-        self.path = Path(path)
-        self.source = str(path)
-        _check_file(self.path, self.source)
-        register_udfs()
-        self._load_errors: dict[str | None, str] = {}
-        self._model: formulas.ExcelModel | None = None
-        self._graph: CellGraph | None = None
-        if graph:
-            try:
-                with _loading():
-                    self._graph = CellGraph(self.path)
-            except Exception:  # noqa: BLE001 - Unsupported: formulas' model evaluates it;
-                pass           # unreadable: formulas' model says precisely why
-        if self._graph is None:
-            self.book = self._load_model()
-            self._name_keys = {key.rpartition("!")[2]: key
-                               for key, c in self.model.cells.items() if isinstance(c, Ref)}
-        else:
-            self.book = self._graph.book
-            self._name_keys = dict(self._graph.names)
-        self._filename = self.path.name
+            self.book = openpyxl.load_workbook(path, keep_links=False)
+        except Exception as exc:  # noqa: BLE001 - openpyxl: any unreadable file
+            raise RecalcError([CellProblem(None, None, "cannot be read as an .xlsx workbook "
+                                           f"({type(exc).__name__}: {exc})")],
+                              source) from None
         self.sheets = {ws.title.upper(): ws.title for ws in self.book.worksheets}
-        defined = {n.name: n for n in self.book.defined_names.values()
-                   if not n.hidden and n.localSheetId is None}
-        self.names = sorted(defined)
-        self._defined = {n.upper(): defined[n] for n in defined}
-        # (A formula the graph loaded has no unknown function, name or sheet: it refuses
-        # those, and formulas' model, loaded instead, is checked here.)
-        problems = (_name_clashes(defined)
-                    + (self._formula_problems() if self._graph is None else [])
-                    or self._cycle_problems())
-        if problems:
-            raise RecalcError(problems, self.source)
-        self._ranges: dict[str, list[tuple[int, int, int, int]]] | None = None
-        self._replays: dict[frozenset[str], _Replay] = {}
+        self.defined = {n.name: n.attr_text for n in self.book.defined_names.values()
+                        if not n.hidden and n.localSheetId is None
+                        and not n.name.startswith("_xlnm.")}
+        self._validations: dict[str, list[tuple[Any, Any]]] = {}
+        for ws in self.book.worksheets:
+            self._validations[ws.title] = [
+                (rng, dv) for dv in ws.data_validations.dataValidation
+                for rng in dv.sqref.ranges]
 
-    @property
-    def evaluator(self) -> str:
-        return "formulas" if self._graph is None else "graph"
+    def formulas(self) -> Iterator[tuple[str, str, str]]:
+        """(sheet, coordinate, formula text) of every formula cell, in workbook order."""
+        for ws in self.book.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    text = _formula_text(c.value)
+                    if text is not None:
+                        yield ws.title, c.coordinate, text
 
-    @property
-    def model(self) -> formulas.ExcelModel:
-        """``formulas``' compiled model of the workbook (loaded when first needed)."""
-        if self._model is None:
-            self._load_model()
-        assert self._model is not None
-        return self._model
+    def formula_at(self, sheet: str, row: int, col: int) -> str | None:
+        return _formula_text(self.book[sheet].cell(row, col).value)
 
-    def _load_model(self) -> Any:
-        """Load ``formulas``' model; its workbook."""
-        model = _Model()
+    def is_date(self, sheet: str, row: int, col: int) -> bool:
+        return bool(self.book[sheet].cell(row, col).is_date)
+
+    def validation(self, sheet: str, row: int, col: int) -> Any:
+        for rng, dv in self._validations.get(sheet, ()):
+            if rng.min_row <= row <= rng.max_row and rng.min_col <= col <= rng.max_col:
+                return dv
+        return None
+
+
+def _formula_text(value: Any) -> str | None:
+    text = getattr(value, "text", value)  # openpyxl's ArrayFormula keeps it in .text
+    if isinstance(text, str) and text.startswith("=") and len(text) > 1:
+        return text
+    return None
+
+
+def _calls_xlp(path: Path | io.BytesIO) -> bool:
+    """Whether a sheet of the workbook may call an XLP_ function: ``XLP_`` anywhere in a
+    sheet's XML (formulas live there; cell texts in the shared strings).  Only a quick
+    test: a workbook that passes it is then read properly (:meth:`_Facts.formulas`)."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    if _XLP_CALL.search(f.read()):
+                        return True
+    return False
+
+
+# -- the XLP_ functions under formulas --------------------------------------------------------
+
+_MESSAGES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "xlp_messages", default=None)
+
+
+@contextlib.contextmanager
+def _recording(messages: list[str]) -> Iterator[None]:
+    """Collect the messages of XLP_ calls that fail while this block runs."""
+    token = _MESSAGES.set(messages)
+    try:
+        yield
+    finally:
+        _MESSAGES.reset(token)
+
+
+def _record(message: str) -> None:
+    messages = _MESSAGES.get()
+    if messages is not None:
+        messages.append(message)
+
+
+class _ErrorArgument(Exception):
+    def __init__(self, error: Any):
+        self.error = error
+
+
+def _cell(value: Any) -> Any:
+    """One cell's value from ``formulas`` as xlwings gives it: ``None`` for empty."""
+    import schedula as sh
+    from formulas import XlError
+
+    if value is sh.EMPTY or value is None:
+        return None
+    if isinstance(value, XlError):
+        raise _ErrorArgument(value)
+    return _plain(value) if hasattr(value, "item") else value
+
+
+def _table(value: Any) -> list[list[Any]]:
+    """Any argument ``formulas`` passes (a scalar, a 0-d result, a 2-D range) as the 2-D
+    list Office.js would send."""
+    import numpy as np
+    from formulas import Ranges
+
+    if isinstance(value, Ranges):
+        value = value.value
+    if isinstance(value, np.ndarray):
+        arr = value.reshape(1, 1) if value.ndim == 0 else np.atleast_2d(value)
+        return [[_cell(v) for v in row] for row in arr.tolist()]
+    return [[_cell(value)]]
+
+
+def _shape(table: list[list[Any]], options: Mapping[str, Any]) -> Any:
+    """A 2-D table reshaped as xlwings' converters do for ``options``.
+
+    Default: one cell → scalar, one row or column → list, else list of lists; ``ndim=1``
+    always a list; ``ndim=2`` always a list of lists; ``convert=dict`` a dict of a
+    two-column table.
+
+    >>> _shape([[1], [2]], {}), _shape([[5]], {"ndim": 1}), _shape([[5]], {"ndim": 2})
+    ([1, 2], [5], [[5]])
+    >>> _shape([["a", 1], ["b", 2]], {"convert": dict})
+    {'a': 1, 'b': 2}
+    """
+    import xlwings as xw
+
+    if options.get("convert") is dict:
+        if table and len(table[0]) != 2:
+            raise xw.XlwingsError(f"expected a two-column (key, value) range, got "
+                                  f"{len(table[0])} columns")
+        return dict((k, v) for k, v in table)
+    ndim = options.get("ndim")
+    if ndim == 2:
+        return table
+    if len(table) == 1:
+        return table[0] if ndim == 1 or len(table[0]) > 1 else table[0][0]
+    if len(table[0]) == 1:
+        return [row[0] for row in table]
+    if ndim == 1:
+        raise xw.XlwingsError("expected a one-row or one-column range")
+    return table
+
+
+def _excel_scalar(value: Any) -> Any:
+    import schedula as sh
+    from formulas import NUM
+
+    value = _plain(value)
+    if value is None:
+        return sh.EMPTY
+    if isinstance(value, float) and math.isnan(value):
+        return NUM
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return cells.excel_serial(value)
+    return value
+
+
+def _excel_result(value: Any, options: Mapping[str, Any]) -> Any:
+    """A function's return value as a ``formulas`` value: tables become a 2-D object
+    array (which an array formula spreads over its cells), a flat list one row."""
+    import numpy as np
+    import pandas as pd
+    import schedula as sh
+
+    if isinstance(value, pd.DataFrame):
+        value = frame_rows(value, bool(options.get("index", True)),
+                           bool(options.get("header", True)))
+    if isinstance(value, (list, tuple)):
+        rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value] \
+            if value and isinstance(value[0], (list, tuple)) else [list(value)]
+        width = max((len(r) for r in rows), default=0)
+        out = np.empty((len(rows), width), dtype=object)
+        out[:] = sh.EMPTY
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                out[i, j] = _excel_scalar(v)
+        return out
+    return _excel_scalar(value)
+
+
+def adapt(name: str, fn: Callable[..., Any],
+          options: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[..., Any]:
+    """``fn`` as a ``formulas`` function: arguments converted as xlwings would, an error
+    argument passed through, bad input turned into ``#VALUE!`` with the message recorded,
+    tables returned as arrays."""
+    import xlwings as xw
+    from formulas import VALUE
+
+    options = options or {}
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+
+    def call(*args: Any) -> Any:
         try:
-            with _recording(self._load_errors), _loading():
-                self._model = model.loads(str(self.path)).finish()
-        except _CellFailure as exc:
-            titles = [ws.title for data in model.books.values() if BOOK in data
-                      for ws in data[BOOK].worksheets]
-            sheet = next((t for t in titles if t.upper() == str(exc.sheet).upper()),
-                         exc.sheet)
-            raise RecalcError([CellProblem(sheet, exc.cell, exc.reason())],
-                              self.source) from None
-        except Exception as exc:  # noqa: BLE001 - openpyxl/formulas: any unreadable file
-            raise RecalcError([CellProblem(None, None, "cannot be read as an .xlsx "
-                                           f"workbook ({type(exc).__name__}: {exc})")],
-                              self.source) from None
-        return next(iter(self._model.books.values()))[BOOK]
+            converted = [_shape(_table(a), options.get(p.name, {}))
+                         for a, p in zip(args, params)]
+            converted += [_shape(_table(a), {}) for a in args[len(params):]]
+        except _ErrorArgument as err:
+            return err.error
+        except xw.XlwingsError as exc:
+            _record(f"{name}: {exc}")
+            return VALUE
+        try:
+            signature.bind(*converted)
+        except TypeError as exc:
+            _record(f"{name}: wrong number of arguments ({exc})")
+            return VALUE
+        try:
+            result = fn(*converted)
+        except (xw.XlwingsError, InputError) as exc:
+            _record(f"{name}: {exc}")
+            return VALUE
+        except Exception as exc:  # noqa: BLE001 - a bug: keep it visible, not a bare #VALUE!
+            _record(f"{name}: internal error: {type(exc).__name__}: {exc}")
+            return VALUE
+        return _excel_result(result, options.get("return", {}))
 
-    # -- public ---------------------------------------------------------------------------
+    return functools.update_wrapper(call, fn)
 
-    def calculate(self, inputs: Mapping[str, Any] | None = None) -> Recalculation:
-        """Recalculate with ``inputs`` (defined names or cell references → new values) and
-        return every defined name's value and the cells XLP_ functions rejected."""
-        given = self._input_values(inputs or {})
-        errors: dict[str | None, str] = {}
-        solution: Mapping[Any, Any] | None = None
-        if self._graph is not None and self._graph.takes(given):
-            with _recording(errors):
-                try:
-                    solution = self._graph.evaluate(given)
-                except OffGraph:  # formulas' model decides, from now on
-                    self._graph = None
-                    errors.clear()
-        if solution is None:
-            solution = self._dispatch(given, errors)
-        values = {name: _python(solution.get(self._name_keys.get(name.upper())))
-                  for name in self.names}
-        return Recalculation(values, self._udf_problems({**self._load_errors, **errors},
-                                                        solution))
 
-    def _dispatch(self, given: dict[str, Any],
-                  errors: dict[str | None, str]) -> Mapping[Any, Any]:
-        """Every node's value through ``formulas``' model (its dispatcher, or the replay of
-        the order it recorded for these input cells)."""
-        keys = frozenset(given)
-        with _recording(errors):
-            replay = self._replays.get(keys)
-            if replay is None or not replay.exact:
-                # First time with these input cells (formulas finds the way and it is
-                # recorded), or a workbook whose evaluation cannot be replayed exactly.
-                with _collector_paused():
-                    solution = self.model.calculate(inputs=given)
-                if replay is None:
-                    if len(self._replays) >= _REPLAYS_KEPT:  # bounded: drop the oldest
-                        del self._replays[next(iter(self._replays))]
-                    self._replays[keys] = _Replay(self.model, solution, keys)
-                return solution
-            replayed = replay.run(given, errors)
-            if replayed is not None:
-                return replayed
-            errors.clear()  # off the recorded path: the dispatcher decides
-            return self.model.calculate(inputs=given)
+def register_udfs() -> list[str]:
+    """Register every function of ``xl_pricing.udfs.__all__`` with ``formulas`` under its
+    desktop name and its saved Office.js name; returns the names registered.
 
-    def values(self, inputs: Mapping[str, Any] | None = None, *,
-               strict: bool = True) -> dict[str, Any]:
-        """``{defined name: value}`` after recalculating with ``inputs``.
+    >>> "_XLDUDF_XLP_TIMECHARGE" in register_udfs()
+    True
+    """
+    import formulas
+    from formulas.functions import wrap_func
 
-        A single cell gives a scalar, a range a list of lists (``None`` for an empty
-        cell), an Excel error its text (``"#DIV/0!"``).  With ``strict`` (the default) a
-        cell that an XLP_ function turned into an error raises :class:`RecalcError` with
-        the function's message.
-        """
-        result = self.calculate(inputs)
-        if strict and result.errors:
-            raise RecalcError(result.errors, self.source)
-        return result.values
+    registry = formulas.get_functions()
+    names = []
+    for name in udfs.__all__:
+        wrapped = wrap_func(adapt(name, getattr(udfs, name), udfs.CONVERTERS.get(name)))
+        for alias in (name.upper(), OFFICE_JS_PREFIX + name.upper()):
+            registry[alias] = wrapped
+            names.append(alias)
+    return names
 
-    # -- inputs ---------------------------------------------------------------------------
 
-    def _input_values(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        problems = []
-        for ref, value in inputs.items():
-            try:
-                out.update(_spread(self._input_keys(str(ref)), value))
-            except _Missing as exc:
-                problems.append(CellProblem(None, str(ref), exc.reason))
-        if problems:
-            raise RecalcError(problems, self.source)
+# -- engines -------------------------------------------------------------------------------
+
+class _Engine:
+    """What the recalculator asks of an engine."""
+
+    name = ""
+    sheets: dict[str, str]          # upper-case title -> title
+    defined: dict[str, str]         # workbook-level defined name -> its definition
+
+    def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
+                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+        raise NotImplementedError
+
+    def read(self, area: _Area) -> list[list[Any]]:
+        """The current values of ``area`` (after :meth:`calculate`)."""
+        raise NotImplementedError
+
+    def check_used(self, area: _Area) -> None:
+        """Raise :class:`_Missing` when no formula or name reads a cell of ``area``."""
+
+
+class _Formulon(_Engine):
+    """formulon: load from bytes, set inputs through its setters, ``recalc()``, read."""
+
+    name = "formulon"
+
+    def __init__(self, data: bytes, source: str):
+        import formulon
+
+        self._fm = formulon
+        try:
+            self.wb = formulon.Workbook.load(data)
+        except formulon.FormulonError as exc:
+            raise RecalcError([CellProblem(None, None, f"cannot be read as an .xlsx workbook "
+                                           f"(formulon: {exc})")], source) from None
+        self.source = source
+        titles = [self.wb.sheet_name(i) for i in range(self.wb.sheet_count())]
+        self._index = {t.upper(): i for i, t in enumerate(titles)}
+        self.sheets = {t.upper(): t for t in titles}
+        self.defined = {n.name: n.formula for n in self.wb.iter_defined_names()
+                        if n.local_sheet_id < 0 and not n.hidden
+                        and not n.name.startswith("_xlnm.")}
+        self._areas = {n: _area(text, self.sheets) for n, text in self.defined.items()}
+        self._saved: dict[tuple[int, int, int], tuple[str, Any]] = {}   # cell -> original
+        self._saved_names: dict[str, str] = {}
+        self.wb.recalc()
+        # Scanning every cell costs more than the recalculation: done only when a name
+        # shows the errors an unknown function or a circular reference leaves.
+        self._first: dict[str, Any] | None = {n: self._name_value(n) for n in self.defined}
+        shown = list(self._first.values())
+        self.problems = (self._problems() if not shown or _has_error(shown, _ERRORS)
+                         else [])
+
+    # -- problems the workbook has before any input ----------------------------------------
+
+    def _problems(self) -> list[CellProblem]:
+        """Unknown functions, names and sheets (cells that are ``#NAME?``) and circular
+        references (cells that are ``#REF!`` and read themselves)."""
+        out = []
+        known = {self._fm.Workbook.function_name_at(i).upper()
+                 for i in range(self._fm.Workbook.function_count())}
+        names = {n.upper() for n in self.defined}
+        cycle: list[str] | None = None
+        for s, title in enumerate(self.sheets.values()):
+            for c in self.wb.iter_cells(s):
+                if not c.formula or c.value.kind != self._fm.ValueKind.ERROR:
+                    continue
+                shown = self._fm.error_display_name(c.value.error_code)
+                where = f"{get_column_letter(c.col + 1)}{c.row + 1}"
+                if shown in ("#NAME?", "#REF!"):
+                    text = c.formula.replace("=@", "=", 1)
+                    reasons = formula_problems(text, known, names, set(self.sheets))
+                    out += [CellProblem(title, where, f"{r} in {text}") for r in reasons]
+                    if shown == "#REF!" and not reasons and cycle is None:
+                        cycle = self._cycle(s, c.row, c.col)
+        if cycle:
+            first = cycle[0]
+            sheet, cell = first.split("!")
+            out.append(CellProblem(self.sheets[sheet.upper()] if sheet.upper() in self.sheets
+                                   else sheet, cell,
+                                   "circular reference: " + " → ".join(cycle)))
         return out
 
-    def _input_keys(self, ref: str) -> list[list[str]]:
-        """The ``formulas`` keys of the cells an input sets, row by row."""
-        sheet, cells = _split_ref(ref)
-        if sheet is None:
-            name = self._defined.get(cells.upper())
-            if name is None:
-                if _A1.fullmatch(cells):
-                    raise _Missing("expected Sheet!Cell (a cell reference names its sheet)")
-                raise _Missing(f"not a defined name or cell of {self._filename} (defined "
-                               f"names: {', '.join(self.names) or 'none'})")
-            try:
-                dests = list(name.destinations)
-            except Exception:  # noqa: BLE001 - openpyxl fails on a name holding a formula
-                dests = []    # (Base*2) or another name (Base): not cells
-            if len(dests) != 1:  # a constant or formula name: set the name itself
-                key = self._name_keys.get(name.name.upper())
-                if key is None:
-                    raise _Missing(f"the name refers to {name.value}, not to cells")
-                return [[key]]
-            sheet, cells = dests[0]
-        if sheet.upper() not in self.sheets:
-            raise _Missing(f"no sheet {sheet!r} in {self._filename}")
+    def _cycle(self, sheet: int, row: int, col: int) -> list[str] | None:
+        """The cells of a circular reference through (sheet, row, col), first = last."""
+        titles = list(self.sheets.values())
+        start = (sheet, row, col)
+        graph: dict[tuple[int, int, int], list[tuple[int, int, int]]] = {}
+        todo = [start]
+        while todo and len(graph) < 10_000:
+            node = todo.pop()
+            if node in graph:
+                continue
+            graph[node] = [(p.sheet, p.row, p.col) for p in self.wb.precedents(*node)]
+            todo.extend(graph[node])
         try:
-            rng = Ranges.get_range(f"{_quote_sheet(sheet)}!{cells}",
-                                   {"filename": self._filename})
-        except Exception:  # noqa: BLE001 - formulas' parser: not a reference
-            raise _Missing("not a cell reference such as Sheet1!B2") from None
-        keys = [[self._cell_key(sheet, c, r) for c in range(rng["n1"], rng["n2"] + 1)]
-                for r in range(int(rng["r1"]), int(rng["r2"]) + 1)]
-        unused = [k for row in keys for k in row if not self._used(k)]
-        if unused:
-            cell = "" if len(keys) == len(keys[0]) == 1 else f"{self._display(unused[0])} "
-            raise _Missing(f"{cell}not used by any formula or defined name (the value "
-                           "would change nothing)")
-        return keys
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            ring = list(exc.args[1])[::-1]  # graphlib gives predecessors first
+            return [f"{_quote_sheet(titles[s])}!{get_column_letter(c + 1)}{r + 1}"
+                    for s, r, c in ring]
+        return None
 
-    def _cell_key(self, sheet: str, col: int, row: int) -> str:
+    # -- values ----------------------------------------------------------------------------
+
+    def _python(self, value: Any) -> Any:
+        kind = value.kind
+        if kind == self._fm.ValueKind.ERROR:
+            return self._fm.error_display_name(value.error_code)
+        if kind in (self._fm.ValueKind.ARRAY, self._fm.ValueKind.REF,
+                    self._fm.ValueKind.LAMBDA):
+            return "#VALUE!"
+        return _plain(value.to_python())
+
+    def read(self, area: _Area) -> list[list[Any]]:
+        s = self._index[area.sheet.upper()]
+        if area.min_row == area.max_row and area.min_col == area.max_col:
+            r, c = area.min_row - 1, area.min_col - 1
+            value = self._python(self.wb.get_value(s, r, c))
+            if value == "" and not self.wb.get_formula(s, r, c):
+                value = None  # an empty text constant: an empty cell, as formulas has it
+            return [[value]]
+        rows = [[None] * (area.max_col - area.min_col + 1)
+                for _ in range(area.max_row - area.min_row + 1)]
+        rect = self._fm.MergeRange(first_row=area.min_row - 1, first_col=area.min_col - 1,
+                                   last_row=area.max_row - 1, last_col=area.max_col - 1)
+        cursor = None
+        while True:  # one call a page of filled cells, not one a cell
+            page, cursor = self.wb.get_cells_in_range(s, rect, cursor)
+            for c in page:
+                value = self._python(c.value)
+                rows[c.row - area.min_row + 1][c.col - area.min_col + 1] = \
+                    None if value == "" and not c.formula else value
+            if cursor is None:
+                return rows
+
+    def _name_value(self, name: str) -> Any:
+        area = self._areas.get(name)
+        if area is not None:
+            rows = self.read(area)
+        else:  # a constant, a formula or another name: evaluated as Excel would
+            grid = self.wb.evaluate_formula_array(0, 0, 0, self.defined[name])
+            rows = [[self._python(v) for v in row] for row in grid]
+        return rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else rows
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _cells_named(self) -> frozenset[tuple[int, int, int]]:
+        return frozenset((self._index[a.sheet.upper()], r - 1, c - 1)
+                         for a in self._areas.values() if a is not None
+                         for row in a.cells() for r, c in row)
+
+    def check_used(self, area: _Area) -> None:
+        s = self._index[area.sheet.upper()]
+        for row in area.cells():
+            for r, c in row:
+                key = (s, r - 1, c - 1)
+                if key not in self._cells_named and not self.wb.dependents(*key):
+                    cell = "" if area.min_row == area.max_row and area.min_col == \
+                        area.max_col else f"{_quote_sheet(area.sheet)}!" \
+                                          f"{get_column_letter(c)}{r} "
+                    raise _Missing(f"{cell}not used by any formula or defined name (the "
+                                   "value would change nothing)")
+
+    def _set(self, key: tuple[int, int, int], value: Any) -> None:
+        if value is None:
+            self.wb.set_blank(*key)
+        elif isinstance(value, bool):
+            self.wb.set_bool(*key, value)
+        elif isinstance(value, str):
+            self.wb.set_text(*key, value)
+        else:
+            self.wb.set_number(*key, float(value))
+
+    def _restore(self, key: tuple[int, int, int]) -> None:
+        kind, original = self._saved.pop(key)
+        if kind == "formula":
+            self.wb.set_formula(*key, original)
+        elif original.kind == self._fm.ValueKind.ERROR:
+            self.wb.set_error(*key, original.error_code)
+        else:
+            self._set(key, original.to_python())
+
+    def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
+                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+        if not cell_inputs and not name_inputs and self._first is not None:
+            return dict(self._first), []  # the workbook as loaded: read once already
+        self._first = None
+        wanted: dict[tuple[int, int, int], Any] = {}
+        for area, rows in cell_inputs.items():
+            s = self._index[area.sheet.upper()]
+            for cell_row, value_row in zip(area.cells(), rows):
+                for (r, c), v in zip(cell_row, value_row):
+                    wanted[(s, r - 1, c - 1)] = v
+        for key in [k for k in self._saved if k not in wanted]:
+            self._restore(key)  # last call's input, not given now: the workbook's own
+        for key, value in wanted.items():
+            if key not in self._saved:
+                formula = self.wb.get_formula(*key)
+                self._saved[key] = (("formula", formula) if formula
+                                    else ("value", self.wb.get_value(*key)))
+            self._set(key, value)
+        for name in [n for n in self._saved_names if n not in name_inputs]:
+            self.wb.set_defined_name(name, self._saved_names.pop(name))
+        for name, value in name_inputs.items():
+            self._saved_names.setdefault(name, self.defined[name])
+            self.wb.set_defined_name(name, _constant(value))
+        self.wb.recalc()
+        return {n: self._name_value(n) for n in self.defined}, []
+
+
+_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+
+
+def _has_error(values: Any, errors: tuple[str, ...]) -> bool:
+    """Whether ``values`` (scalars, lists of lists) hold one of the error texts."""
+    if isinstance(values, list):
+        return any(_has_error(v, errors) for v in values)
+    return isinstance(values, str) and values in errors
+
+
+def _constant(value: Any) -> str:
+    """A value as the constant a defined name can hold.
+
+    >>> _constant(0.25), _constant("a\\"b"), _constant(True), _constant(None)
+    ('0.25', '"a""b"', 'TRUE', '""')
+    """
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return repr(_plain(value))
+
+
+class _Formulas(_Engine):
+    """``formulas``' ExcelModel with the XLP_ functions registered."""
+
+    name = "formulas"
+
+    def __init__(self, path: Path, source: str, facts: _Facts):
+        import formulas
+        from formulas.cell import Ref
+
+        register_udfs()
+        self.source, self.facts = source, facts
+        self.sheets = facts.sheets
+        self.defined = facts.defined
+        problems = self._formula_problems()
+        if problems:
+            raise RecalcError(problems, source)
+        load: list[str] = []
+        try:
+            # formulas draws a tqdm progress bar on stderr while it compiles; it is
+            # not ours to show (redirected, not patched).
+            with _recording(load), contextlib.redirect_stderr(io.StringIO()):
+                self.model = formulas.ExcelModel().loads(str(path)).finish()
+        except Exception as exc:  # noqa: BLE001 - formulas: anything it cannot handle
+            raise RecalcError([CellProblem(None, None, "the recalculation engine (formulas) "
+                                           f"cannot load the workbook ({type(exc).__name__}: "
+                                           f"{' '.join(str(exc).split())})")],
+                              source) from None
+        self._load_messages = load
+        self._names = {key.rpartition("!")[2]: key
+                       for key, c in self.model.cells.items() if isinstance(c, Ref)}
+        self._cells: dict[tuple[str, str], str] = {}  # (SHEET, top-left) -> formulas key
+        for key in self.model.cells:
+            head, bang, ref = str(key).rpartition("!")
+            if bang and "]" in head:
+                sheet = head.strip("'").partition("]")[2].replace("''", "'").upper()
+                if sheet:
+                    self._cells[(sheet, ref.split(":")[0])] = key
+        self._filename = path.name
+        self.problems = self._cycle_problems()
+        self._solution: Mapping[Any, Any] = {}
+
+    def _formula_problems(self) -> list[CellProblem]:
+        import formulas
+        from formulas.functions import not_implemented
+
+        functions = formulas.get_functions()
+        names, sheets = {n.upper() for n in self.defined}, set(self.sheets)
+        out = []
+
+        def unsupported(key: str) -> bool:
+            return functions.get(key) is not_implemented
+
+        for sheet, coord, text in self.facts.formulas():
+            for reason in formula_problems(text, functions, names, sheets, unsupported):
+                out.append(CellProblem(sheet, coord, f"{reason} in {text}"))
+            for fname, omitted in _xlp_calls(text):
+                if omitted:
+                    out.append(CellProblem(sheet, coord, (
+                        f"{fname} with an argument left empty between commas: the "
+                        "recalculation engine (formulas) would pass 0, not the default; "
+                        "write the value or leave out only trailing arguments")))
+        for name, text in self.defined.items():
+            for reason in formula_problems(f"={text}", functions, names, sheets, unsupported):
+                out.append(CellProblem(None, name, f"{reason} in ={text}"))
+        return out
+
+    def _cycle_problems(self) -> list[CellProblem]:
+        """A circular reference, from the model's graph (schedula's public ``dmap``)."""
+        import schedula as sh
+        from formulas.cell import InvRangesAssembler
+
+        dsp = self.model.dsp
+        skip = set()
+        for k, node in dsp.function_nodes.items():
+            fn = node.get("function")
+            outputs = set(node.get("outputs", ()))
+            if isinstance(fn, InvRangesAssembler) or (fn is sh.bypass and any(
+                    outputs <= set(dsp.nodes.get(i, {}).get("inv-data", ()))
+                    for i in node.get("inputs", ()))):
+                skip.add(k)  # pushes a name's or range's value back into its cells
+        graph = {u: [v for v in succ if v not in skip]
+                 for u, succ in dsp.dmap.succ.items() if u not in skip}
+        try:
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            data = dsp.data_nodes
+            ring = [k for k in list(exc.args[1])[:-1]
+                    if k in data and not isinstance(k, sh.Token)]
+            spots = [self._where(k) for k in ring]
+            start = next((i for i, p in enumerate(spots)
+                          if p.sheet and p.cell and ":" not in p.cell), 0)
+            ring = ring[start:] + ring[:start]
+            path = [self._where(k).where for k in [*ring, ring[0]]]
+            first = self._where(ring[0])
+            return [CellProblem(first.sheet, first.cell,
+                                "circular reference: " + " → ".join(path))]
+        return []
+
+    def _where(self, key: Any, reason: str = "") -> CellProblem:
+        head, bang, ref = str(key).rpartition("!")
+        sheet = head.strip("'").partition("]")[2].replace("''", "'") if bang else ""
+        if not sheet:
+            spelt = next((n for n in self.defined if n.upper() == ref.upper()), ref)
+            return CellProblem(None, spelt, reason)
+        return CellProblem(self.sheets.get(sheet.upper(), sheet), ref, reason)
+
+    def _key(self, sheet: str, row: int, col: int) -> str:
+        from formulas import Ranges
+
         ref = f"{_quote_sheet(sheet)}!{get_column_letter(col)}{row}"
         return Ranges.get_range(ref, {"filename": self._filename})["name"]
 
     def _used(self, key: str) -> bool:
         """A cell the model reads: one of its nodes, or inside a range some formula uses."""
-        if self._graph is not None:
-            return self._graph.used(key)
+        from formulas import Ranges
+
         if key in self.model.dsp.nodes:
             return True
         rng = Ranges.get_range(key)
-        return any(n1 <= rng["n1"] <= n2 and r1 <= int(rng["r1"]) <= r2
-                   for n1, n2, r1, r2 in self._range_index().get(rng["sheet_id"], ()))
+        for node in self.model.dsp.data_nodes:
+            if isinstance(node, str) and ":" in node and node.count("!") == 1:
+                with contextlib.suppress(Exception):  # not a range (a name, a token)
+                    r = Ranges.get_range(node)
+                    if r["sheet_id"] == rng["sheet_id"] and r["n1"] <= rng["n1"] <= r["n2"] \
+                            and int(r["r1"]) <= int(rng["r1"]) <= int(r["r2"]):
+                        return True
+        return False
 
-    def _range_index(self) -> dict[str, list[tuple[int, int, int, int]]]:
-        if self._ranges is None:
-            self._ranges = {}
-            for key in self.model.dsp.data_nodes:
-                if isinstance(key, str) and ":" in key and not isinstance(key, sh.Token):
-                    try:
-                        r = Ranges.get_range(key)
-                    except Exception:  # noqa: BLE001 - not a range (a name, a token)
-                        continue
-                    self._ranges.setdefault(r["sheet_id"], []).append(
-                        (r["n1"], r["n2"], int(r["r1"]), int(r["r2"])))
-        return self._ranges
+    def check_used(self, area: _Area) -> None:
+        self.input_keys(area)
 
-    # -- problems -------------------------------------------------------------------------
+    def input_keys(self, area: _Area) -> list[list[str]]:
+        keys = [[self._key(area.sheet, r, c) for r, c in row] for row in area.cells()]
+        unused = [k for row in keys for k in row if not self._used(k)]
+        if unused:
+            cell = "" if len(keys) == len(keys[0]) == 1 else f"{self._where(unused[0]).where} "
+            raise _Missing(f"{cell}not used by any formula or defined name (the value "
+                           "would change nothing)")
+        return keys
 
-    def _display(self, key: str) -> str:
-        return self._where(key, "").where
+    def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
+                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+        import numpy as np
+        import schedula as sh
 
-    def _where(self, key: Any, reason: str) -> CellProblem:
-        """A ``formulas`` key (``'[b.xlsx]SHEET1'!B3``, ``'[b.xlsx]'!HOURS``) as the
-        workbook spells it."""
-        head, bang, ref = str(key).rpartition("!")
-        sheet = head.strip("'").partition("]")[2] if bang else ""
-        if not sheet:
-            name = self._defined.get(ref.upper())
-            return CellProblem(None, name.name if name else ref, reason)
-        return CellProblem(self.sheets.get(sheet.upper(), sheet), ref, reason)
+        given: dict[str, Any] = {}
+        for area, rows in cell_inputs.items():
+            for key_row, value_row in zip(self.input_keys(area), rows):
+                for k, v in zip(key_row, value_row):
+                    # (an empty cell as formulas makes one: a 1×1 array of EMPTY)
+                    given[k] = np.array([[sh.EMPTY]], dtype=object) if v is None else v
+        for name, value in name_inputs.items():
+            key = self._names[name.upper()]
+            # (an empty constant as formulas makes empty cells: a 1×1 array)
+            given[key] = (np.array([[sh.EMPTY]], dtype=object) if value is None
+                          else _excel_scalar(value))
+        messages: list[str] = []
+        with _recording(messages):
+            self._solution = solution = self.model.calculate(inputs=given)
+        values = {n: self._python(solution.get(self._names.get(n.upper())))
+                  for n in self.defined}
+        return values, self._udf_problems(solution, given)
 
-    def _formula_problems(self) -> list[CellProblem]:
-        functions = formulas.functions.get_functions()
-        names, sheets = set(self._defined), set(self.sheets)
+    def _python(self, value: Any) -> Any:
+        import numpy as np
+        import schedula as sh
+        from formulas import Ranges, XlError
+
+        def one(v: Any) -> Any:
+            if v is sh.EMPTY or v is None:
+                return None
+            if isinstance(v, XlError):
+                return str(v)
+            return _plain(v)
+
+        if isinstance(value, Ranges):
+            value = value.value
+        if isinstance(value, np.ndarray):
+            rows = [[one(v) for v in row] for row in np.atleast_2d(value).tolist()]
+            return rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else rows
+        return one(value)
+
+    def read(self, area: _Area) -> list[list[Any]]:
         out = []
-        for ws in self.book.worksheets:
-            for row in ws.iter_rows():
-                for c in row:
-                    text = _formula_text(c.value)
-                    if text is None:
-                        continue
-                    for reason in formula_problems(text, functions, names, sheets):
-                        out.append(CellProblem(ws.title, c.coordinate, f"{reason} in {text}"))
-        for name in self._defined.values():
-            for reason in formula_problems(f"={name.value}", functions, names, sheets):
-                out.append(CellProblem(None, name.name, f"{reason} in ={name.value}"))
+        for row in area.cells():
+            values = []
+            for r, c in row:
+                value = self._python(self._solution.get(self._key(area.sheet, r, c)))
+                if value is None:  # a constant cell no formula reads: as openpyxl has it
+                    value = _plain(self.facts.book[area.sheet].cell(r, c).value)
+                values.append(value)
+            out.append(values)
         return out
 
-    def _cycle_problems(self) -> list[CellProblem]:
-        if self._graph is not None:
-            return []  # (a graph with a cycle is refused: formulas' model reports it)
-        cycle = find_cycle(self.model)
-        if not cycle:
-            return []
-        data = self.model.dsp.data_nodes
-        ring = [k for k in cycle[:-1] if k in data and not isinstance(k, sh.Token)]
-        spots = [self._where(k, "") for k in ring]
-        start = next((i for i, p in enumerate(spots)
-                      if p.sheet and p.cell and ":" not in p.cell), 0)
-        ring = ring[start:] + ring[:start]  # start at a cell, not a name or a range
-        path = [self._display(k) for k in [*ring, ring[0]]]
-        return [self._where(ring[0], "circular reference: " + " → ".join(path))]
+    def _udf_problems(self, solution: Mapping[Any, Any],
+                      given: Mapping[str, Any]) -> list[CellProblem]:
+        """The message of each cell whose XLP_ call gave an error, in workbook order: the
+        cell's compiled formula is called once more with its inputs' values (public
+        ``Cell.func`` and ``Cell.inputs``) to learn which message is its own."""
+        from formulas import Ranges, XlError
 
-    def _udf_problems(self, errors: Mapping[str | None, str],
-                      solution: Mapping[Any, Any]) -> list[CellProblem]:
-        """The XLP_ messages of cells that are errors, in the workbook's order (a message
-        without a place first; then sheet by sheet, row by row), whichever evaluator
-        found them in whichever order."""
         out = []
-        for key, message in errors.items():
-            if key is None:
-                out.append(CellProblem(None, None, message))
-            elif _has_error(solution.get(key)):
-                out.append(self._where(key, message))
-        sheets = {title: i for i, title in enumerate(self.sheets.values())}
-        return sorted(out, key=lambda p: _position(p, sheets))
+        load = list(self._load_messages)
+        for sheet, coord, text in self.facts.formulas():
+            if not _xlp_calls(text):
+                continue
+            key = self._cells.get((sheet.upper(), coord))
+            if key is None or key in given:
+                continue
+            value = solution.get(key)
+            value = value.value if isinstance(value, Ranges) else value
+            flat = value.ravel() if hasattr(value, "ravel") else [value]
+            if not any(isinstance(v, XlError) for v in flat):
+                continue
+            cell = self.model.cells[key]
+            messages: list[str] = []
+            with _recording(messages), contextlib.suppress(Exception):
+                cell.func(*[solution[i] for i in cell.inputs])
+            if not messages and not cell.inputs:
+                # A formula of constants ran once, while loading (in workbook order):
+                # its message is the first one left of a function it calls.
+                calls = {f.upper().removeprefix(OFFICE_JS_PREFIX) for f, _ in _xlp_calls(text)}
+                at = next((i for i, m in enumerate(load)
+                           if m.partition(":")[0].upper() in calls), None)
+                messages = [load.pop(at)] if at is not None else []
+            if messages:
+                out.append(CellProblem(sheet, coord, messages[0]))
+        return out
 
 
-def _position(problem: CellProblem, sheets: Mapping[str, int]) -> tuple[Any, ...]:
-    """Where ``problem`` stands in a workbook: (sheet number, row, column); a problem
-    without a sheet comes first.
+class _LibreOffice(_Engine):
+    """Headless LibreOffice; inputs are written into a temporary copy with openpyxl."""
 
-    >>> _position(CellProblem("Calc", "B12:C14", ""), {"Project": 0, "Calc": 1})
-    (1, 12, 2)
-    """
-    if problem.sheet is None:
-        return (-1, 0, 0, problem.cell or "")
-    top_left = problem.cell.split(":")[0] if problem.cell else "A1"
-    try:
-        col, row = coordinate_from_string(top_left.replace("$", ""))
-    except ValueError:
-        return (sheets.get(problem.sheet, len(sheets)), 0, 0)
-    return (sheets.get(problem.sheet, len(sheets)), row, column_index_from_string(col))
+    name = "libreoffice"
+
+    def __init__(self, path: Path, source: str, facts: _Facts):
+        self.path, self.source, self.facts = path, source, facts
+        self.sheets, self.defined = facts.sheets, facts.defined
+        self.problems: list[CellProblem] = []
+        self._values: dict[str, Any] = {}
+
+    def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
+                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+        from . import libreoffice
+
+        with tempfile.TemporaryDirectory(prefix="xlp-recalc-") as tmp:
+            book = self.path
+            if cell_inputs or name_inputs:
+                import openpyxl
+
+                wb = openpyxl.load_workbook(self.path, keep_links=False)
+                for area, rows in cell_inputs.items():
+                    ws = wb[area.sheet]
+                    for cell_row, value_row in zip(area.cells(), rows):
+                        for (r, c), v in zip(cell_row, value_row):
+                            ws.cell(r, c).value = v
+                for name, value in name_inputs.items():
+                    wb.defined_names[name].attr_text = _constant(value)
+                book = Path(tmp) / self.path.name
+                wb.save(book)
+            found = libreoffice.read_defined_names(book)
+        values = {}
+        for name in self.defined:
+            value = found.get(name)
+            if isinstance(value, list):
+                value = [[self._cell(v) for v in row] if isinstance(row, list)
+                         else self._cell(row) for row in value]
+            else:
+                value = self._cell(value)
+            values[name] = value
+        self._values = values
+        return values, []
+
+    @staticmethod
+    def _cell(value: Any) -> Any:
+        if isinstance(value, (dt.date, dt.datetime)):
+            return _plain(float(cells.excel_serial(value)))
+        return _plain(value)
+
+    def read(self, area: _Area) -> list[list[Any]]:
+        ws = self.facts.book[area.sheet]
+        return [[_plain(ws.cell(r, c).value) for r, c in row] for row in area.cells()]
 
 
 class _Missing(Exception):
@@ -1280,20 +1143,8 @@ class _Missing(Exception):
         self.reason = reason
 
 
-def _check_file(path: Path, source: str) -> None:
-    def fail(reason: str) -> NoReturn:
-        raise RecalcError([CellProblem(None, None, reason)], source)
-
-    if not path.is_file():
-        fail("no such file")
-    if path.suffix.lower() not in SUFFIXES:
-        fail(f"expected an .xlsx workbook, not a {path.suffix or 'file without suffix'}")
-    if not zipfile.is_zipfile(path):
-        fail("not an .xlsx workbook (not a zip archive)")
-
-
 def _name_clashes(names: Iterable[str]) -> list[CellProblem]:
-    """Defined names that differ only in case: one name to Excel (and to ``formulas``).
+    """Defined names that differ only in case: one name to Excel.
 
     >>> [str(p) for p in _name_clashes(["C_Floor", "C_floor", "Total"])]
     ['C_floor: the same defined name as C_Floor (Excel names ignore case)']
@@ -1308,84 +1159,299 @@ def _name_clashes(names: Iterable[str]) -> list[CellProblem]:
     return out
 
 
-def _formula_text(value: Any) -> str | None:
-    text = getattr(value, "text", value)  # openpyxl's ArrayFormula keeps it in .text
-    if isinstance(text, str) and text.startswith("=") and len(text) > 1:
-        return text
-    return None
+# -- the recalculator ------------------------------------------------------------------------
 
+class Recalculator:
+    """A workbook loaded once, recalculated with changed inputs.
 
-def _spread(keys: list[list[str]], value: Any) -> dict[str, Any]:
-    """Input values per cell key: a scalar for one cell, a list of lists for a range."""
-    if len(keys) == 1 and len(keys[0]) == 1:
-        if isinstance(value, (list, tuple)):  # [[v]] is one value too
-            if len(value) != 1 or not isinstance(value[0], (list, tuple)) \
-                    or len(value[0]) != 1:
-                raise _Missing("expected one value, not a table")
-            value = value[0][0]
-        return {keys[0][0]: _excel_input(value)}
-    rows = value if isinstance(value, (list, tuple)) else None
-    if rows is None or len(rows) != len(keys) or any(
-            not isinstance(r, (list, tuple)) or len(r) != len(k) for r, k in zip(rows, keys)):
-        raise _Missing(f"expected {len(keys)} rows × {len(keys[0])} columns of values")
-    return {k: _excel_input(v) for krow, vrow in zip(keys, rows) for k, v in zip(krow, vrow)}
+    Args:
+        path: the .xlsx (or .xlsm) file; it is only read.
+        engine: ``auto`` (formulon, or formulas when a formula calls an XLP_ function),
+            ``formulon``, ``formulas`` or ``libreoffice``.
 
+    Raises:
+        RecalcError / InputError: the file is not a readable workbook (or too big), a
+            formula calls a function or names something the engine does not know, a
+            circular reference.
 
-def _excel_input(value: Any) -> Any:
-    """A Python input as a cell value: dates as serial numbers, Decimal as a number,
-    ``None`` an empty cell (in the form ``formulas`` gives cells it creates empty, as an
-    array: a defined name holding a constant takes it as it is, and a list there would
-    reach formulas as text-like junk, ``#VALUE!``).
-
-    >>> _excel_input(None), _excel_input(Decimal("2.50"))
-    (array([[empty]], dtype=object), 2.5)
+    Attributes:
+        names: the workbook's defined names as spelt in it.
+        engine: the engine that computes the values (``formulon``, ``formulas``,
+            ``libreoffice``).
     """
-    if value is None:
-        return np.array([[sh.EMPTY]], dtype=object)
-    return value if isinstance(value, bool) else _excel_scalar(value)
 
+    def __init__(self, path: str | Path, *, engine: str = "auto"):
+        if engine not in ENGINES:
+            raise InputError("--engine", engine, "one of " + ", ".join(ENGINES))
+        self.path = Path(path)
+        self.source = str(path)
+        try:
+            xlsx.check_workbook(self.path, self.source)
+        except InputError as exc:
+            reason = exc.expected if exc.field == self.source else exc.message
+            raise RecalcError([CellProblem(None, None, reason)], self.source) from None
+        self._facts: _Facts | None = None
+        self._data = self.path.read_bytes()  # read once: the engines and openpyxl share it
+        if engine == "auto":
+            engine = "formulon"
+            if _calls_xlp(io.BytesIO(self._data)) and any(
+                    _xlp_calls(text) for _, _, text in self.facts.formulas()):
+                engine = "formulas"
+        self._engine: _Engine
+        if engine == "formulon":
+            self._engine = _Formulon(self._data, self.source)
+        elif engine == "formulas":
+            self._engine = _Formulas(self.path, self.source, self.facts)
+        else:
+            self._engine = _LibreOffice(self.path, self.source, self.facts)
+        self.engine = self._engine.name
+        defined = self._engine.defined
+        self.names = sorted(defined)
+        self._upper = {n.upper(): n for n in defined}
+        problems = _name_clashes(defined) or self._engine.problems  # type: ignore[attr-defined]
+        if problems:
+            raise RecalcError(problems, self.source)
 
-def _has_error(value: Any) -> bool:
-    if isinstance(value, Ranges):
-        value = value.value
-    if isinstance(value, np.ndarray):
-        return any(isinstance(v, XlError) for v in value.ravel())
-    return isinstance(value, XlError)
+    @property
+    def evaluator(self) -> str:
+        """The engine's name (kept for the benchmarks' reports)."""
+        return self.engine
 
+    @property
+    def facts(self) -> _Facts:
+        """openpyxl's reading of the workbook (loaded when first needed)."""
+        if self._facts is None:
+            self._facts = _Facts(io.BytesIO(self._data), self.source)
+        return self._facts
 
-def _python(value: Any) -> Any:
-    """A ``formulas`` result as plain Python: a scalar for one cell, a list of lists for a
-    range, ``None`` for empty, Excel errors as text.
+    # -- public ---------------------------------------------------------------------------
 
-    >>> _python(np.array([[1, sh.EMPTY], [VALUE_ERROR, np.float64(2.5)]], dtype=object))
-    [[1, None], ['#VALUE!', 2.5]]
-    """
-    if isinstance(value, Ranges):
-        value = value.value
-    if isinstance(value, np.ndarray):
-        rows = [[_plain(v) for v in row] for row in np.atleast_2d(value).tolist()]
-        return rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else rows
-    return _plain(value)
+    def calculate(self, inputs: Mapping[str, Any] | None = None, *,
+                  override: bool = False) -> Recalculation:
+        """Recalculate with ``inputs`` (defined names or cell references → new values) and
+        return every defined name's value and the cells XLP_ functions rejected.
 
+        Each input is checked against its cell's data validation, and a formula cell is
+        refused unless ``override``."""
+        cell_inputs, name_inputs = self._inputs(inputs or {}, override)
+        values, errors = self._engine.calculate(cell_inputs, name_inputs)
+        return Recalculation({n: values[n] for n in self.names}, errors)
 
-def _plain(value: Any) -> Any:
-    if value is sh.EMPTY or value is None:
+    def values(self, inputs: Mapping[str, Any] | None = None, *, strict: bool = True,
+               override: bool = False, dates: bool = False) -> dict[str, Any]:
+        """``{defined name: value}`` after recalculating with ``inputs``.
+
+        A single cell gives a scalar, a range a list of lists (``None`` for an empty
+        cell), an Excel error its text (``"#DIV/0!"``).  With ``strict`` (the default) a
+        cell that an XLP_ function turned into an error raises :class:`RecalcError` with
+        the function's message.  With ``dates`` a number in a cell formatted as a date is
+        given as a ``datetime.date``.
+        """
+        result = self.calculate(inputs, override=override)
+        if strict and result.errors:
+            raise RecalcError(result.errors, self.source)
+        if dates:
+            return {n: self._dated(n, v) for n, v in result.values.items()}
+        return result.values
+
+    # -- dates ----------------------------------------------------------------------------
+
+    def _dated(self, name: str, value: Any) -> Any:
+        area = _area(self._engine.defined[name], self._engine.sheets)
+        if area is None:
+            return value
+        facts = self.facts
+        if not isinstance(value, list):
+            return _as_date(value) if facts.is_date(area.sheet, area.min_row,
+                                                    area.min_col) else value
+        return [[_as_date(v) if facts.is_date(area.sheet, r, c) else v
+                 for (r, c), v in zip(cells_row, row)]
+                for cells_row, row in zip(area.cells(), value)]
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def _inputs(self, inputs: Mapping[str, Any], override: bool
+                ) -> tuple[dict[_Area, list[list[Any]]], dict[str, Any]]:
+        cell_inputs: dict[_Area, list[list[Any]]] = {}
+        name_inputs: dict[str, Any] = {}
+        problems = []
+        for ref, value in inputs.items():
+            ref = str(ref)
+            try:
+                target = self._target(ref)
+                if isinstance(target, str):
+                    name_inputs[target] = _scalar_input(value, ref)
+                    continue
+                rows = _as_rows(value, target, ref)
+                self._engine.check_used(target)  # refuses a cell no formula reads
+                problems += self._checked(ref, target, rows, override)
+                cell_inputs[target] = rows
+            except _Missing as exc:
+                problems.append(CellProblem(None, ref, exc.reason))
+            except InputError as exc:
+                problems.append(CellProblem(None, ref, exc.message.removeprefix(
+                    f"{ref} = ").removeprefix(f"{ref} is missing: ")))
+        if problems:
+            raise RecalcError(problems, self.source)
+        return cell_inputs, name_inputs
+
+    def _target(self, ref: str, depth: int = 0) -> _Area | str:
+        """The cells an input sets, or the name itself for a name holding a constant."""
+        sheets = self._engine.sheets
+        sheet, cell = _split_ref(ref)
+        if sheet is None:
+            name = self._upper.get(cell.strip().upper())
+            if name is None:
+                if _A1.fullmatch(cell.strip()):
+                    raise _Missing("expected Sheet!Cell (a cell reference names its sheet)")
+                raise _Missing(f"not a defined name or cell of {self.path.name} (defined "
+                               f"names: {', '.join(self.names) or 'none'})")
+            text = self._engine.defined[name]
+            area = _area(text, sheets)
+            if area is not None:
+                return area
+            alias = text.strip().lstrip("=")
+            if alias.upper() in self._upper and depth < 10:
+                return self._target(alias, depth + 1)  # a name of a name
+            if _split_ref(text)[0] is not None or ":" in text:
+                raise _Missing(f"the name refers to {text}, not to one range of cells")
+            if re.search(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(|!", text):
+                raise _Missing(f"the name holds the formula ={text}, not cells or a constant")
+            return name
+        if sheet.upper() not in sheets:
+            raise _Missing(f"no sheet {sheet!r} in {self.path.name}")
+        area = _area(ref, sheets)
+        if area is None:
+            raise _Missing("not a cell reference such as Sheet1!B2")
+        return area
+
+    def _checked(self, ref: str, area: _Area, rows: list[list[Any]],
+                 override: bool) -> list[CellProblem]:
+        """Problems of an input: a formula cell (unless ``override``), a value its data
+        validation refuses."""
+        facts = self.facts
+        out = []
+        for cell_row, value_row in zip(area.cells(), rows):
+            for (r, c), value in zip(cell_row, value_row):
+                where = f"{get_column_letter(c)}{r}"
+                formula = facts.formula_at(area.sheet, r, c)
+                if formula is not None and not override:
+                    out.append(CellProblem(area.sheet, where, (
+                        f"{ref} is a formula cell ({formula}); to replace its formula by "
+                        f"{_show(value)} for this recalculation, ask for it explicitly "
+                        "(--override)")))
+                    continue
+                dv = facts.validation(area.sheet, r, c)
+                if dv is not None:
+                    expected = self._refused(dv, value)
+                    if expected:
+                        out.append(CellProblem(area.sheet, where, (
+                            f"{ref} = {_show(value)}: expected {expected} (the cell's "
+                            "data validation)")))
+        return out
+
+    def _refused(self, dv: Any, value: Any) -> str | None:
+        """What ``dv`` expects, when it refuses ``value``; ``None`` when it accepts it."""
+        if value is None:
+            return None if dv.allow_blank else "a value (the cell may not be empty)"
+        if dv.type == "list":
+            allowed = self._choices(dv.formula1 or "")
+            if allowed is None:
+                return None  # a list the engine cannot show: Excel decides
+            shown = [_show(a) for a in allowed]
+            if any(_same_choice(value, a) for a in allowed):
+                return None
+            return "one of " + ", ".join(shown)
+        if dv.type in ("whole", "decimal"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"a {'whole ' if dv.type == 'whole' else ''}number"
+            if dv.type == "whole" and not float(value).is_integer():
+                return "a whole number"
+            low, high = self._bound(dv.formula1), self._bound(dv.formula2)
+            return _outside(value, dv.operator or "between", low, high)
         return None
-    if isinstance(value, XlError):
-        return str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
+
+    def _choices(self, formula: str) -> list[Any] | None:
+        text = formula.strip().lstrip("=")
+        if text.startswith('"') and text.endswith('"'):
+            return [s.strip() for s in text[1:-1].split(",")]
+        target = None
+        with contextlib.suppress(_Missing):
+            target = self._target(text) if "!" in text or text.upper() in self._upper \
+                else None
+        if not isinstance(target, _Area):
+            return None
+        return [v for row in self._engine.read(target) for v in row if v not in (None, "")]
+
+    def _bound(self, formula: str | None) -> float | None:
+        if formula in (None, ""):
+            return None
+        try:
+            return float(cells.number(formula, "validation"))
+        except InputError:
+            target = None
+            with contextlib.suppress(_Missing):
+                target = self._target(str(formula).lstrip("="))
+            if isinstance(target, _Area):
+                v = self._engine.read(target)[0][0]
+                return float(v) if isinstance(v, (int, float)) else None
+            return None
+
+
+def _same_choice(value: Any, allowed: Any) -> bool:
+    """An input matches a list entry: text ignoring case, numbers and TRUE/FALSE by value.
+
+    >>> _same_choice("x", "X"), _same_choice(True, "TRUE"), _same_choice(2026.0, "2026")
+    (True, True, True)
+    """
     if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    return value
+        return str(allowed).upper() == ("TRUE" if value else "FALSE")
+    if isinstance(value, (int, float)):
+        try:
+            return float(cells.number(allowed, "list")) == float(value)
+        except InputError:
+            return False
+    return str(value).casefold() == str(allowed).casefold()
+
+
+def _outside(value: float, operator: str, low: float | None, high: float | None
+             ) -> str | None:
+    """What a number validation expects when ``value`` is outside it, else ``None``.
+
+    >>> _outside(-1, "greaterThanOrEqual", 0, None), _outside(5, "between", 0, 10)
+    ('a number >= 0', None)
+    """
+    def show(x: float | None) -> str:
+        return _show(_plain(x))
+
+    checks = {
+        "between": (lambda v: low is None or high is None or low <= v <= high,
+                    f"a number between {show(low)} and {show(high)}"),
+        "notBetween": (lambda v: low is None or high is None or not low <= v <= high,
+                       f"a number outside {show(low)} to {show(high)}"),
+        "equal": (lambda v: low is None or v == low, f"{show(low)}"),
+        "notEqual": (lambda v: low is None or v != low, f"a number other than {show(low)}"),
+        "greaterThan": (lambda v: low is None or v > low, f"a number > {show(low)}"),
+        "lessThan": (lambda v: low is None or v < low, f"a number < {show(low)}"),
+        "greaterThanOrEqual": (lambda v: low is None or v >= low, f"a number >= {show(low)}"),
+        "lessThanOrEqual": (lambda v: low is None or v <= low, f"a number <= {show(low)}"),
+    }
+    ok, expected = checks.get(operator, (lambda v: True, ""))
+    return None if ok(value) else expected
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        value = _plain(value)
+    return str(value)
 
 
 # -- command-line helpers ------------------------------------------------------------------
 
 def parse_value(text: str) -> Any:
-    """A value typed on the command line, as a cell would hold it.
+    """A value typed on the command line, as a cell would hold it: numbers through
+    :func:`xl_pricing.cells.number` (``1,000``, ``¥1,000``, full-width digits), then
+    TRUE/FALSE, ISO dates, text (``"42"`` in quotes stays text).
 
     >>> [parse_value(t) for t in ["20", "1.5", "true", "2027-04-01", "mit", '"42"', "",
     ...                           "1,000", "nan"]]
@@ -1398,17 +1464,15 @@ def parse_value(text: str) -> Any:
         return s[1:-1]
     if s.upper() in ("TRUE", "FALSE"):
         return s.upper() == "TRUE"
-    for conv in (int, float):
-        try:
-            number = conv(s.replace("_", "").replace(",", ""))
-        except ValueError:
-            continue
-        if math.isfinite(number):  # "nan" and "inf" stay text
-            return number
     try:
         return dt.date.fromisoformat(s)
     except ValueError:
+        pass
+    try:
+        number = cells.number(s, "--set")
+    except InputError:
         return text
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def parse_inputs(assignments: Iterable[str]) -> dict[str, Any]:
@@ -1426,8 +1490,14 @@ def parse_inputs(assignments: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def recalc(path: str | Path, inputs: Mapping[str, Any] | None = None, *,
-           strict: bool = True) -> dict[str, Any]:
+def recalculate(path: str | Path, inputs: Mapping[str, Any] | None = None, *,
+                engine: str = "auto", strict: bool = True, override: bool = False,
+                dates: bool = False) -> dict[str, Any]:
     """Every defined name of the workbook at ``path`` with its value, recalculated with
-    ``inputs``; see :class:`Recalculator` (use it directly to recalculate many times)."""
-    return Recalculator(path).values(inputs, strict=strict)
+    ``inputs``; see :class:`Recalculator` (use it directly to recalculate many times).
+
+    >>> recalculate("workbooks/jp-default-native.xlsx")["Approach"]  # doctest: +SKIP
+    'A'
+    """
+    return Recalculator(path, engine=engine).values(inputs, strict=strict,
+                                                    override=override, dates=dates)

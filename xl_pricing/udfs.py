@@ -537,3 +537,14 @@ def _cells(value: Any) -> list[Any]:
 
 
 __all__ = [name for name in dir() if name.startswith(PREFIX)]
+
+#: The xlwings converter options of the functions above, as plain data: Excel name ->
+#: {parameter: {"ndim": 1 | 2} or {"convert": dict}, "return": {...}} (the same as their
+#: ``@xw.arg`` / ``@xw.ret`` decorations; headless recalculation reads them from here).
+CONVERTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "XLP_TIMECHARGE": {"rate": {"ndim": 2}, "hours": {"ndim": 2}},
+    "XLP_ROYALTY": {"sales": {"ndim": 1}},
+    "XLP_MILESTONES": {"amounts": {"ndim": 1}, "achieved": {"ndim": 1}},
+    "XLP_ALLOCATE": {"amounts": {"ndim": 2}, "return": {"index": False}},
+    "XLP_QUOTE": {"inputs": {"convert": dict}},
+}
