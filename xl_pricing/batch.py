@@ -72,7 +72,7 @@ from .errors import InputError, InputErrors, _plain
 from .pricing import quote
 from .project import Project
 from .rates import RateCard, load_card
-from .workbook import TARGETS, SheetReuse, build_workbook, output_name
+from .workbook import TARGETS, build_workbook, output_name
 from .workbook.save import workbook_bytes, write_atomic
 
 _INFO_KEYS = _info_keys()
@@ -423,8 +423,6 @@ class _Job:
     out_dir: Path
     force: bool
     source: str
-    # Sheets the same for many rows (Rates, the forms), built once per process.
-    sheets: SheetReuse = field(default_factory=SheetReuse)
 
 
 _JOB: _Job | None = None
@@ -539,8 +537,7 @@ def _process(job: _Job, number: int, row: dict[str, Any], stop: Any = None) -> _
         if path.exists() and not job.force:
             raise InputError("project.id", info.id, f"an id whose workbook {name} does not "
                              f"exist yet in {job.out_dir} (or force to replace it)")
-        data = workbook_bytes(build_workbook(job.card, project, job.target,  # type: ignore
-                                             job.sheets))
+        data = workbook_bytes(build_workbook(job.card, project, job.target))  # type: ignore
         if stop is not None and stop.is_set():
             return _Outcome(number, cancelled=True)
         write_atomic(path, data, force=job.force)

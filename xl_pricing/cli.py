@@ -320,16 +320,20 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into.
 
     if target not in TARGETS:
         raise InputError("--target", target, "udf, native or officejs")
+    if out.exists() and not out.is_dir():
+        raise InputError("--out", str(out), "a folder to write the workbook into (this is a "
+                         "file; the workbook's name comes from the card and project id)")
     if standard:
         if project_file is not None or rates is not None:
             raise InputError("--standard", True, "no --project or --rates with --standard")
         for cid in shipped_cards():
             for t in TARGETS:
-                typer.echo(str(build(load_card(cid), None, t, out, force)))
+                typer.echo(str(build(load_card(cid), None, t, out, force, field="--out")))
         return
     project = load_project(project_file) if project_file is not None else None
     card = load_card(rates)
-    path = _priced(project_file or Path("--project"), build, card, project, target, out, force)
+    path = _priced(project_file or Path("--project"), build, card, project, target, out, force,
+                   field="--out")
     typer.echo(str(path))
 
 

@@ -7,13 +7,16 @@ the same, only the computed cells are spelled differently (see ``book.py``).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Any, Iterator
 
 from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from pydantic import BaseModel
 
 from ..errors import InputError
 from ..project import Project, fiscal_year, parse_project
@@ -21,14 +24,23 @@ from ..rates import RateCard, resolve_card
 from .book import TARGETS, Book, Target
 from .inputs import fa_resolution, project_sheet, rates_sheet
 from .quotes import calc_sheet, quote_a, quote_b, quote_c, quote_x
-from .reuse import SheetReuse, same
 from .save import workbook_bytes, write_atomic
 from .styles import register
-from .views import (allocation_sheet, compare_sheet, form_current_sheet, form_new_sheet,
-                    industrial_sheet)
+from .views import (
+    allocation_sheet,
+    compare_sheet,
+    form_current_sheet,
+    form_new_sheet,
+    industrial_sheet,
+)
 
-__all__ = ["build_workbook", "build", "workbook_bytes", "TARGETS", "template_project",
-           "output_name", "SheetReuse"]
+__all__ = ["build_workbook", "build", "workbook_bytes", "write_atomic", "TARGETS",
+           "template_project", "output_name", "check_text", "project_texts"]
+
+MAX_TEXT = 32_767  # characters Excel keeps in one cell
+# Characters a workbook cannot hold: openpyxl's control characters, and the code points
+# XML 1.0 has no place for (openpyxl without lxml would write them into a broken file).
+_NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
 def template_project(card: RateCard) -> Project:
@@ -49,33 +61,69 @@ def card_reference(card: RateCard) -> str:
     return str(Path(card.path).resolve())
 
 
+def project_texts(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every text in a project model, with its field path (``direct[1].category``), as the
+    project's own messages name fields."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from project_texts(getattr(value, name),
+                                     f"{path}.{name}" if path else name)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from project_texts(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            yield from project_texts(item, f"{path}.{k}")
+
+
+def check_text(project: Project) -> None:
+    """Refuse text a workbook cannot hold, naming the project field.
+
+    Raises:
+        InputError: a text field with a control character (NUL, vertical tab ...; tab, line
+            feed and carriage return are fine), a code point XML cannot carry, or more than
+            32,767 characters (Excel's limit for a cell).  The value is shown with the
+            character escaped (``\\x0b``), so the message stays readable.
+
+    >>> check_text(parse_project({"project": {"id": "P", "title": "a\\x0bb", "contract": "joint",
+    ...     "approach": "X", "start": "2027-04-01", "end": "2028-03-31"}}, "t"))
+    Traceback (most recent call last):
+    ...
+    xl_pricing.errors.InputError: project.title = 'a\\x0bb': expected text without control characters (NUL, vertical tab ...) or U+FFFE/U+FFFF
+    """
+    for field, text in project_texts(project, ""):
+        if ILLEGAL_CHARACTERS_RE.search(text) or _NOT_XML.search(text):
+            shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+            raise InputError(field, _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", shown),
+                             "text without control characters (NUL, vertical tab ...) or "
+                             "U+FFFE/U+FFFF")
+        if len(text) > MAX_TEXT:
+            raise InputError(field, f"{text[:40]}... ({len(text):,} characters)",
+                             f"text of at most {MAX_TEXT:,} characters (Excel's limit)")
+
+
 def build_workbook(card: RateCard, project: Project | None = None,
-                   target: Target = "udf", reuse: SheetReuse | None = None) -> Workbook:
+                   target: Target = "udf") -> Workbook:
     """The standard workbook for ``card`` (pre-filled for ``project`` when given).
 
-    ``reuse`` (a batch's) lends sheets built for an earlier workbook that come out the same
-    here: Rates (same card, target and F&A rates of the fiscal years) and the two forms.
-    The workbook's bytes are the same with it or without it, but a lent sheet is empty in
-    memory (its XML goes straight into the file): with ``reuse``, only write the workbook.
+    Raises:
+        InputError: an unknown target, or project text a workbook cannot hold (the field
+            is named: ``project.title``, ``direct.1.category`` ...).
     """
     if target not in TARGETS:
-        raise InputError("--target", target, "udf, native or officejs")
+        raise InputError("target", target, "udf, native or officejs")
+    if project is not None:
+        check_text(project)
     wb = Workbook()
     register(wb)
-    if reuse is not None:
-        reuse.adopt(wb)
     book = Book(wb=wb, card=card, project=project or template_project(card), target=target,
                 card_ref=card_reference(card), is_template=project is None)
-    if reuse is not None:
-        book.defined_name = reuse.defined_name
     wb.remove(wb.active)
     project_sheet(book)
-    # Rates first, so formulas can point at its cells.  A reused sheet's key names all it
-    # is made of (see each builder's docstring): the card itself, target, card reference.
-    made_of = (same(card), target, book.card_ref)
-    fa_keys = fa_resolution(card, book.project)
-    _sheet(book, reuse, ("Rates", *made_of, tuple(map(tuple, fa_keys))),
-           lambda: rates_sheet(book, fa_keys))
+    # Rates first, so formulas can point at its cells.
+    rates_sheet(book, fa_resolution(card, book.project))
     years = list(book.project.fiscal_years)
     calc = calc_sheet(book, years)
     x = quote_x(book, calc)
@@ -83,8 +131,8 @@ def build_workbook(card: RateCard, project: Project | None = None,
     b = quote_b(book, calc, x, a)
     c = quote_c(book, calc, x)
     compare_sheet(book)
-    _sheet(book, reuse, ("Form (current)", *made_of), lambda: form_current_sheet(book))
-    _sheet(book, reuse, ("Form (new)", *made_of), lambda: form_new_sheet(book))
+    form_current_sheet(book)
+    form_new_sheet(book)
     allocation_sheet(book)
     industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c}[book.project.project.approach])
     # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
@@ -94,23 +142,41 @@ def build_workbook(card: RateCard, project: Project | None = None,
     return wb
 
 
-def _sheet(book: Book, reuse: SheetReuse | None, key: tuple, build: Callable[[], Worksheet]
-           ) -> Worksheet:
-    return build() if reuse is None else reuse.sheet(book, key, build)
+_MAX_STEM = 120  # characters of a file name taken from ids (file systems allow 255 bytes)
 
 
 def output_name(card: RateCard, project: Project | None, target: Target) -> str:
+    """The workbook's file name: ``<card>-<project id>-<target>.xlsx``, made safe.
+
+    Only letters, digits, ``-``, ``_`` and single dots are kept (no path separator, no
+    ``..``, no leading dot); a very long id is cut and a short hash of it added.
+
+    >>> output_name(type("C", (), {"id": "jp"})(), None, "udf")
+    'jp-udf.xlsx'
+    """
     stem = card.id if project is None else f"{card.id}-{project.project.id}"
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)
+    safe = re.sub(r"\.{2,}", "_", safe).lstrip(".") or "_"
+    if len(safe) > _MAX_STEM:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:10]
+        safe = f"{safe[:_MAX_STEM - 11]}_{digest}"
     return f"{safe}-{target}.xlsx"
 
 
 def build(card: RateCard, project: Project | None, target: Target, out_dir: Path,
-          force: bool = False) -> Path:
-    """Build and write one workbook into ``out_dir``; returns its path."""
+          force: bool = False, field: str = "output") -> Path:
+    """Build and write one workbook into ``out_dir``; returns its path.
+
+    ``force`` replaces an existing file (keeping its permissions); ``field`` is how the
+    caller names the output in messages (the CLI: ``--out``).
+
+    Raises:
+        OutputExists: the file exists and ``force`` is false.
+        InputError: bad project text, or a folder that cannot be written.
+    """
     wb = build_workbook(card, project, target)
     return write_atomic(Path(out_dir) / output_name(card, project, target),
-                        workbook_bytes(wb), force=force)
+                        workbook_bytes(wb), force=force, field=field)
 
 
 def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
@@ -121,7 +187,10 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
     for this project (a spare researcher row, no discount, no consumption tax ...).
     """
     from ..pricing import quote
-    from .quotes import slug
+    from ..pricing.fiscal import direct_by_year
+    from .quotes import category_slugs
+
+    direct_names = category_slugs(list(direct_by_year(project)))
 
     q = quote(project, card)
     ap = project.project.approach
@@ -136,7 +205,7 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
         names = []
         for ln in lines:
             if ln.component == "direct":
-                names.append(f"direct_{slug(ln.detail)}")
+                names.append(f"direct_{direct_names[ln.detail]}")
             elif ln.component in ("time_charge", "option"):
                 counters[ln.component] = counters.get(ln.component, 0) + 1
                 names.append(f"{ln.component}_{counters[ln.component]}")

@@ -15,25 +15,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.utils import coordinate_to_tuple, get_column_letter, quote_sheetname
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.cell import coordinate_from_string, coordinate_to_tuple
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..errors import InputError
 from ..project import Project
 from ..rates import RateCard
-from .styles import apply
 
 Target = Literal["udf", "native", "officejs"]
 TARGETS: tuple[Target, ...] = ("udf", "native", "officejs")
 
 # Text typed by people that Excel would take for a formula.
-_FORMULA_START = ("=", "+", "-", "@")
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def bp(fraction: Decimal) -> int:
@@ -47,22 +48,15 @@ def bp(fraction: Decimal) -> int:
     return int(v)
 
 
-@lru_cache(maxsize=1 << 14)
 def _absolute(ref: str) -> str:
-    """``B5`` → ``$B$5`` (the same few thousand cells come up in every workbook)."""
-    return ("$" + "".join(c for c in ref if c.isalpha()) + "$" +
-            "".join(c for c in ref if c.isdigit()))
-
-
-@lru_cache(maxsize=1 << 14)
-def _row_col(ref: str) -> tuple[int, int]:
-    """``B5`` → ``(5, 2)``, remembered: parsed once per batch, not once per workbook."""
-    return coordinate_to_tuple(ref)
+    """``B5`` → ``$B$5``."""
+    column, row = coordinate_from_string(ref)
+    return f"${column}${row}"
 
 
 def _cell(ws: Worksheet, ref: str) -> Cell:
     """The cell at ``ref`` (created when new), as ``ws[ref]`` gives it for one cell."""
-    return ws.cell(*_row_col(ref))
+    return ws.cell(*coordinate_to_tuple(ref))
 
 
 def col(n: int) -> str:
@@ -87,9 +81,6 @@ class Book:
     names: dict[str, str] = field(default_factory=dict)
     cells: dict[str, list[str]] = field(default_factory=dict)
     folded: set[str] = field(default_factory=set)  # the names upper-cased
-    # Makes the DefinedName of (name, target); a batch shares them between its workbooks.
-    defined_name: Callable[[str, str], DefinedName] = field(
-        default=lambda name, target: DefinedName(name, attr_text=target), repr=False)
 
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
@@ -104,12 +95,11 @@ class Book:
         return self.add_name(name, target, cells)
 
     def add_name(self, name: str, target: str, cells: list[str]) -> str:
-        """Define ``name`` as ``target`` (``'Sheet'!$A$1:$A$3``) made of ``cells``: what
-        ``define`` does once it knows them, and how a reused sheet's names come back."""
+        """Define ``name`` as ``target`` (``'Sheet'!$A$1:$A$3``) made of ``cells``."""
         if name.upper() in self.folded:
             raise ValueError(f"defined name {name!r} twice")
         self.folded.add(name.upper())
-        self.wb.defined_names[name] = self.defined_name(name, target)
+        self.wb.defined_names[name] = DefinedName(name, attr_text=target)
         self.names[name] = target
         self.cells[name] = cells
         return name
@@ -155,34 +145,51 @@ class Book:
 
 # -- writing cells ------------------------------------------------------------------------
 
+def looks_like_formula(text: str) -> bool:
+    """Whether Excel would take ``text``, typed into a cell, for a formula.
+
+    >>> looks_like_formula("-1 Prof"), looks_like_formula("Prof")
+    (True, False)
+    """
+    return text.startswith(FORMULA_START)
+
+
 def put(ws: Worksheet, ref: str, value: Any, style: str | None = None,
         number_format: str | None = None) -> Cell:
-    """Write a value; text that starts like a formula is stored as text, never a formula."""
+    """Write a value (never a formula: see ``formula``), styled.
+
+    Text is always a text cell; text that starts like a formula (``= + - @``) also gets
+    ``quotePrefix``, so it stays text when a person edits the cell.  The prefix is set
+    after the style, which would reset it.
+
+    Raises:
+        InputError: text openpyxl cannot store (control characters such as NUL); the
+            builder checks a project's text first (``check_text``), so this names the cell.
+    """
     c = _cell(ws, ref)
-    c.value = value
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not getattr(
-            value, "is_formula", False):
-        c.data_type = "s"
-        c.quotePrefix = True
+    try:
+        c.value = value
+    except IllegalCharacterError:
+        raise InputError(f"{ws.title}!{ref}", value, "text without control characters "
+                         "(NUL, vertical tab ...)") from None
     if style:
-        apply(c, style)
+        c.style = style
     if number_format:
         c.number_format = number_format
+    if isinstance(value, str):
+        c.data_type = "s"  # (openpyxl takes text starting with "=" for a formula)
+        if looks_like_formula(value):
+            c.quotePrefix = True
     return c
-
-
-class F(str):
-    """A formula (text that must be written as a formula)."""
-
-    is_formula = True
 
 
 def formula(ws: Worksheet, ref: str, text: str, style: str | None = None,
             number_format: str | None = None) -> Cell:
+    """Write a formula the builder made (never text from an input: inputs are referenced)."""
     c = _cell(ws, ref)
     c.value = text if text.startswith("=") else "=" + text
     if style:
-        apply(c, style)
+        c.style = style
     if number_format:
         c.number_format = number_format
     return c

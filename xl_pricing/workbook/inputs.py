@@ -433,8 +433,9 @@ def _fa_base_formula(book: Book, row: int) -> str:
     if book.card.model.fa.base != "mtdc":
         return f"D{row}"
     cap = 'IF(SubawardCap="",D{r},MIN(D{r},SubawardCap))'.format(r=row)
-    return (f'IF(ISNUMBER(MATCH(A{row},Mtdc_Excluded,0)),0,'
-            f'IF(A{row}="subaward",{cap},D{row}))')
+    # EXACT, as the engine compares categories: MATCH would take * ? ~ as wildcards.
+    return (f'IF(SUMPRODUCT(EXACT(Mtdc_Excluded,A{row})*1)>0,0,'
+            f'IF(EXACT(A{row},"subaward"),{cap},D{row}))')
 
 
 def researcher_row(book: Book, r: Any) -> list[Any]:

@@ -55,7 +55,32 @@ class QuoteSheet:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "x"
+    """A name part from text: ASCII letters and digits, ``_`` between, at most 40.
+
+    >>> slug("Part-time staff"), slug("消耗品")
+    ('part_time_staff', 'x')
+    """
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()[:40].strip("_") or "x"
+
+
+def category_slugs(cats: list[str]) -> dict[str, str]:
+    """Each category's part of its line's name, unique: a slug met before (``消耗品`` and
+    ``備品`` both give ``x``) gets ``_2``, ``_3`` ... in the order of the categories.
+
+    >>> category_slugs(["a b", "a-b", "*", "?"])
+    {'a b': 'a_b', 'a-b': 'a_b_2', '*': 'x', '?': 'x_2'}
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for cat in cats:
+        base = name = slug(cat)
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        out[cat] = name
+    return out
 
 
 def categories(book: Book) -> list[str]:
@@ -192,9 +217,11 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         formula(ws, a1(2, cc), book.cell("FY_Year", k + 1), "xlp_fy")
         formula(ws, a1(3, cc), f"SUMIFS(Direct_Amount,Direct_FY,{a1(2, cc)})", "xlp_yen")
         formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
-        key = f'Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)}'
+        # The field is typed text: compared with EXACT (MATCH would take * ? ~ as
+        # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
+        key = f'EXACT(FA_Key,Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)})'
         generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
-        formula(ws, a1(5, cc), f"IFERROR(INDEX(FA_Bp,MATCH({key},FA_Key,0)),"
+        formula(ws, a1(5, cc), f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
                                f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))", "xlp_int")
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
     formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
@@ -264,16 +291,25 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
 # -- approach X -------------------------------------------------------------------------
 
 def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list[str]:
+    """One line per category, then the items of categories added after the build.
+
+    The category is never written into the formula: the line's detail cell holds it and
+    ``EXACT`` compares each item's category with that cell — case-sensitive, with no
+    wildcards (``*`` ``?`` ``~``) or operators (``<`` ``=``), as the engine compares them.
+    ``SUMIFS`` would read the criterion as a pattern.
+    """
     refs = []
     cats = categories(book)
+    names = category_slugs(cats)
     for cat in cats:
+        same = f"EXACT(Direct_Category,$B{q.last_row + 1})"
         if per_year:
-            cells = [f'SUMIFS(Direct_Amount,Direct_Category,"{cat}",Direct_FY,'
-                     f'{a1(4, FIRST + k)})' for k in range(len(q.years))]
-            refs.append(_line(book, q, "direct", cat, f"direct_{slug(cat)}", cells))
+            cells = [f"SUMPRODUCT({same}*(Direct_FY={a1(4, FIRST + k)}),Direct_Amount)"
+                     for k in range(len(q.years))]
+            refs.append(_line(book, q, "direct", cat, f"direct_{names[cat]}", cells))
         else:
-            refs.append(_line(book, q, "direct", cat, f"direct_{slug(cat)}", None,
-                              f'SUMIFS(Direct_Amount,Direct_Category,"{cat}")'))
+            refs.append(_line(book, q, "direct", cat, f"direct_{names[cat]}", None,
+                              f"SUMPRODUCT({same}*1,Direct_Amount)"))
     # Items of categories added on the Project sheet after the build.
     listed = bool(cats)  # with no category lines yet there is nothing to subtract
     if per_year:

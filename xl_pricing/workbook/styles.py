@@ -3,13 +3,16 @@ sheets; money shows as yen; rates are stored as fractions and shown as percentag
 
 from __future__ import annotations
 
-from copy import copy
-from weakref import WeakKeyDictionary
-
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
-from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles import (
+    Alignment,
+    Border,
+    Font,
+    NamedStyle,
+    PatternFill,
+    Protection,
+    Side,
+)
 
 YEN = '"¥"#,##0'
 YEN_NEG = '"¥"#,##0;[Red]-"¥"#,##0'
@@ -69,28 +72,10 @@ STYLES = [
 ]
 
 
-# The style array each named style gives a cell, per workbook (see ``apply``).
-_ARRAYS: WeakKeyDictionary[Workbook, dict[str, StyleArray]] = WeakKeyDictionary()
-
-
 def register(wb: Workbook) -> None:
+    """Add the named styles to ``wb`` (cells then take them by name: ``cell.style = ...``)."""
     for st in STYLES:
         wb.add_named_style(st)
-    _ARRAYS[wb] = {st.name: copy(st.as_tuple()) for st in STYLES}
-
-
-def apply(cell: Cell, name: str) -> None:
-    """Give ``cell`` the named style ``name``: exactly what ``cell.style = name`` does.
-
-    openpyxl looks the name up by rebuilding the list of the workbook's style names twice
-    per cell (≈6 µs; a standard workbook has ≈1,100 styled cells).  The arrays of the
-    styles ``register`` added are kept per workbook and copied as openpyxl would copy them.
-    """
-    arrays = _ARRAYS.get(cell.parent.parent)
-    if arrays is None or name not in arrays:
-        cell.style = name  # a workbook or a style register() did not set up
-    else:
-        cell._style = copy(arrays[name])
 
 
 def print_setup(ws, title_rows: str | None = None, landscape: bool = False) -> None:
