@@ -10,11 +10,12 @@
     (:func:`~benchmarks.timing.median_paired_ratio`), bounded in pairs and seconds.
 
 ``array_vs_scalar`` (goal >= 20) and ``array_call_s`` (goal <= 0.25 s)
-    In a child process with ``XLWINGS_ON_SERVER=true``: ``await
-    xlwings.server.custom_functions_call(payload, module)`` -- xlwings' own server code,
-    what the server runs per request -- on the module ``excel serve`` serves
-    (``xl_pricing.server.custom_functions``): 10,000 calls of one row each ÷ one call with
-    two 10,000-row columns.  The results are compared.
+    In a child process set up as the serve process is (``server_environment``, and
+    ``xl_pricing.server.app`` imported, so its serve-only workaround of xlwings' per-cell
+    Pyodide probe applies): ``await xlwings.server.custom_functions_call(payload,
+    module)`` -- xlwings' own server code, what the server runs per request -- on the
+    module ``excel serve`` serves (``xl_pricing.server.custom_functions``): 10,000 calls of
+    one row each ÷ one call with two 10,000-row columns.  The results are compared.
 
 Only 127.0.0.1 is ever contacted; the server is killed (process group) in a ``finally``.
 """
@@ -182,8 +183,14 @@ def udf_http_overhead(quick: bool) -> dict[str, float]:
 
 # Runs in a child process: xlwings reads XLWINGS_ON_SERVER when it is imported.
 ARRAY_SCRIPT = r"""
-import asyncio, json, sys, time
+import asyncio, json, os, sys, time
+from xl_pricing.server import server_environment
+os.environ.update(server_environment(os.environ["XLWINGS_LICENSE_KEY"]))
 import xlwings.server
+try:  # what excel serve runs, for its process-wide set-up (its serve-only workaround)
+    import xl_pricing.server.app
+except ModuleNotFoundError:  # a version of the package without a serve app module
+    pass
 from xl_pricing.server import custom_functions as module
 from benchmarks.udf_bench import payload
 n, rounds = int(sys.argv[1]), int(sys.argv[2])
