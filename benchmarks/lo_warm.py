@@ -47,11 +47,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
-import zipfile
-import xml.etree.ElementTree as ET
+
+from xlsx_names import file_name_areas  # beside this file (stdlib only)
 
 try:
     import uno
@@ -99,47 +98,6 @@ def name_areas(doc) -> dict:
             continue
         a = cells.getRangeAddress()
         out[name] = (a.Sheet, a.StartColumn, a.StartRow, a.EndColumn, a.EndRow)
-    return out
-
-
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_AREA = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d+)"
-                   r"(?::\$?([A-Z]{1,3})\$?(\d+))?$")
-
-
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def file_name_areas(path: str) -> dict:
-    """What :func:`name_areas` gives, read from the file's ``workbook.xml`` instead of
-    over UNO (about four UNO calls per name cost 0.4-0.8 s a workbook on a loaded machine;
-    which cells a name refers to is a property of the file, not of the engine).  Only
-    workbook-scoped names of one area of one sheet, as ``name_areas``."""
-    with zipfile.ZipFile(path) as z:
-        rels = ET.fromstring(z.read("_rels/.rels"))
-        target = next(r.get("Target") for r in rels.iter(f"{{{_PKG}}}Relationship")
-                      if r.get("Type", "").endswith("/officeDocument"))
-        book = ET.fromstring(z.read(target.lstrip("/")))
-    sheets = {el.get("name"): i for i, el in enumerate(book.iter(f"{{{_MAIN}}}sheet"))}
-    out = {}
-    for el in book.iter(f"{{{_MAIN}}}definedName"):
-        if el.get("localSheetId") is not None:
-            continue
-        m = _AREA.match((el.text or "").strip())
-        if not m:
-            continue
-        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-        if sheet not in sheets:
-            continue
-        c0, r0 = _column(m.group(3)), int(m.group(4)) - 1
-        c1, r1 = ((_column(m.group(5)), int(m.group(6)) - 1) if m.group(5) else (c0, r0))
-        out[el.get("name")] = (sheets[sheet], c0, r0, c1, r1)
     return out
 
 
