@@ -50,7 +50,8 @@ import os
 import sys
 import time
 
-from xlsx_names import file_name_areas  # beside this file (stdlib only)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xlsx_names import file_name_areas  # noqa: E402 - beside this file (stdlib only)
 
 try:
     import uno
