@@ -8,7 +8,7 @@ The soffice listener is started (and always killed) by ``recalc_bench.py``::
     soffice --headless --invisible --norestore --nologo --nodefault --nolockcheck \
         -env:UserInstallation=file:///tmp/<fresh profile> --accept="pipe,name=<unique>;urp;"
 
-Two modes; each prints ONE JSON object on stdout and nothing else there:
+Three modes; each prints ONE JSON object on stdout and nothing else there:
 
 ``--ping``
     connect (retrying until ``--connect-timeout``) and report ``{"connect_s": ...}``.
@@ -30,6 +30,15 @@ Two modes; each prints ONE JSON object on stdout and nothing else there:
     Reports ``{"seconds": [per timed workbook], "phases": {"load": [...], "set_calc":
     [...], "read": [...], "close": [...]}, "totals": [Total per timed value], "names": n}``.
 
+``--workbooks LIST``
+    for each workbook path in the file LIST (one a line), none of them untimed: load it
+    hidden (step 1), ``calculateAll()`` (step 3), read every defined name in bulk and
+    ``Total`` among them (step 4; which cells each name refers to is read from the
+    file's ``workbook.xml`` anew for each file, see ``file_name_areas``), close it
+    (step 5). Reports ``{"seconds": [...], "totals": [...], "names":
+    [count per workbook]}``: the "100 different workbooks" side of
+    ``recalc_session_vs_lo``, whose parent times this process and the soffice start.
+
 Timings are ``time.perf_counter()`` around steps 1-5 of each workbook.
 """
 
@@ -40,6 +49,9 @@ import json
 import os
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xlsx_names import file_name_areas  # noqa: E402 - beside this file (stdlib only)
 
 try:
     import uno
@@ -128,11 +140,45 @@ def read_by_names(doc) -> dict:
     return out
 
 
+def run_list(desktop, list_file: str, total_name: str) -> dict:
+    """Load, recalculate, read and close each workbook named in ``list_file``."""
+    with open(list_file, encoding="utf-8") as f:
+        paths = [ln.strip() for ln in f if ln.strip()]
+    seconds, totals, counts = [], [], []
+    phases: dict = {"load": [], "calc": [], "names": [], "read": [], "close": []}
+    for path in paths:
+        t0 = time.perf_counter()
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(path)),
+                                           "_blank", 0, hidden())
+        if doc is None:
+            raise SystemExit(f"lo_warm.py: LibreOffice could not load {path}")
+        try:
+            t1 = time.perf_counter()
+            doc.calculateAll()
+            t2 = time.perf_counter()
+            areas = file_name_areas(path)
+            t3 = time.perf_counter()
+            got = read_by_sheets(doc, areas, blocks(areas))
+            t4 = time.perf_counter()
+        finally:
+            doc.close(True)
+        t5 = time.perf_counter()
+        seconds.append(t5 - t0)
+        for k, a, b in (("load", t0, t1), ("calc", t1, t2), ("names", t2, t3),
+                        ("read", t3, t4), ("close", t4, t5)):
+            phases[k].append(b - a)
+        totals.append(got.get(total_name))
+        counts.append(len(got))
+    return {"seconds": seconds, "phases": phases, "totals": totals, "names": counts}
+
+
 def run(args) -> dict:
     t0 = time.perf_counter()
     desktop = connect(args.accept, args.connect_timeout)
     if args.ping:
         return {"connect_s": time.perf_counter() - t0}
+    if args.workbooks:
+        return run_list(desktop, args.workbooks, args.total_name)
     url = uno.systemPathToFileUrl(os.path.abspath(args.workbook))
     values = [float(v) for v in args.values.split(",")]
     phases = {"load": [], "set_calc": [], "read": [], "close": []}
@@ -181,6 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--connect-timeout", type=float, default=30.0)
     ap.add_argument("--ping", action="store_true", help="only connect and report the time")
     ap.add_argument("--workbook")
+    ap.add_argument("--workbooks", help="a file listing workbooks, one a line: load, "
+                                        "recalculate, read and close each once")
     ap.add_argument("--values", help="comma-separated values for the input cell, one "
                                      "workbook load per value")
     ap.add_argument("--warmup", type=int, default=1, help="leading values not timed")
@@ -189,8 +237,8 @@ def main(argv=None) -> int:
     ap.add_argument("--total-name", default="Total")
     ap.add_argument("--read", choices=("sheets", "names"), default="sheets")
     args = ap.parse_args(argv)
-    if not args.ping and (not args.workbook or not args.values):
-        ap.error("--workbook and --values are needed (or --ping)")
+    if not args.ping and not args.workbooks and (not args.workbook or not args.values):
+        ap.error("--workbook and --values are needed (or --workbooks, or --ping)")
     print(json.dumps(run(args)))
     return 0
 

@@ -1,47 +1,41 @@
-"""Headless recalculation: ours (:mod:`xl_pricing.recalc`: the cell graph over the
-``formulas`` engine, see :mod:`xl_pricing.cellgraph`) against LibreOffice, on the standard
-quote workbook.  Which evaluator ran is printed; it must be the graph.
+"""Headless recalculation as a user meets it: ours (:mod:`xl_pricing.recalc`, formulon for
+native workbooks) against LibreOffice, both sides measured in the same run, alternating.
 
-``run(quick)`` returns two ratios (LibreOffice time ÷ our time; higher is better for us):
+Ratios are LibreOffice's seconds ÷ ours (higher is better for us):
 
-``recalc_warm_vs_lo`` (goal >= 1.5)
-    *LibreOffice warm*: ONE headless soffice is started with a fresh temporary profile that
-    forces recalculation on load (``xl_pricing.libreoffice.RECALC_SETTINGS``) and listens on
-    a private pipe::
+``recalc_session_vs_lo`` (goal >= 3)
+    100 native workbooks built from generated projects (:mod:`benchmarks.projects`).
+    *Ours*: ONE fresh Python process (``python -c``) that imports ``xl_pricing.recalc``
+    and calls ``recalculate(path)`` on each of the 100 (every defined name read back):
+    timed from spawn to exit, so the interpreter's start, the imports and the engine's
+    start (formulon compiles its WebAssembly module on the first workbook) are in.
+    *LibreOffice*: a headless soffice started with a fresh profile that forces
+    recalculation on load, listening on a private pipe; ``benchmarks/lo_warm.py
+    --workbooks`` (system python, UNO) loads, ``calculateAll()``s, reads every defined name
+    in bulk and closes each of the same 100: timed from soffice's spawn to the client's
+    exit, so LibreOffice's start is in too.  Both sides' ``Total`` are compared.
 
-        soffice --headless --invisible --norestore --nologo --nodefault --nolockcheck \\
-            -env:UserInstallation=file:///tmp/xlp-bench-lo-.../profile \\
-            --accept="pipe,name=xlp_bench_<pid>_<random>;urp;"
+``recalc_warm_vs_lo`` (goal >= 4)
+    The standard quote workbook (the native build of
+    ``templates/projects/a-stacked-sponsored.toml``).  *Ours*: in this running process,
+    after one untimed warm-up (the engine started): ``recalculate(book, inputs={first
+    cell of R_Hours: hours})``: load + set + recalculate + read every name.
+    *LibreOffice*: the same on a running soffice over UNO (load, set, ``calculateAll()``,
+    bulk read, close; see ``lo_warm.py``), blocks of workbooks alternating with ours.
 
-    ``/usr/bin/python3 benchmarks/lo_warm.py`` connects over UNO and, per workbook, loads
-    it hidden, sets the first cell of ``R_Hours`` (the first researcher's hours) to a new
-    value, ``calculateAll()``, reads every defined name in bulk (one ``getDataArray()`` per
-    sheet; ``Total`` among them) and closes the document -- see that file.  Its first
-    workbook per run is a warm-up, not timed.
-    *Ours warm*: one :class:`~xl_pricing.recalc.Recalculator` made beforehand (not timed);
-    timed: ``.values({"Project!J35": new value})`` -- recalculate with the changed input and
-    return every defined name's value.  One untimed warm-up call first.
-    The two sides run in alternating blocks (LibreOffice first in even rounds, ours first
-    in odd ones) so machine noise hits both; the ratio is of the medians of all timed
-    workbooks.  Both sides get the same input values, and their ``Total`` is compared.
+``recalc_input_ms`` (goal <= 20)
+    One :class:`~xl_pricing.recalc.Recalculator` of the standard workbook, loaded
+    beforehand; timed: ``.values({cell: hours})`` -- change one input, recalculate, read
+    every name -- median milliseconds.
 
-``recalc_cold_vs_lo`` (goal >= 2.5)
-    *LibreOffice cold*: ``xl_pricing.libreoffice.recalculate(book)`` -- a fresh soffice
-    process (and profile) converting the workbook, recalculating it on load.
-    *Ours cold*: ``Recalculator(book).values()`` -- load, compile and recalculate -- timed
-    IN THIS PROCESS, after the libraries are imported.  Decision: importing
-    ``xl_pricing.recalc`` and building ``formulas``' function library (which pulls in
-    scipy) is a one-time cost of a Python process, like starting Python itself, not of a
-    workbook; it is measured separately in a fresh process and printed on its own line
-    (with what a fresh process per workbook would give), but is not in the ratio.
-    Alternating, one of each per round.
-
-Every subprocess runs in its own process group with a timeout and is killed as a group on
-timeout or error; the soffice listener is killed (group) in a ``finally``.  Progress and
-results are printed to stderr, one line per measurement; nothing is printed on stdout.
+``recalc_single_vs_lo`` (goal >= 0.5)
+    *Ours*: ``python -m xl_pricing recalc BOOK --json`` as a whole process.  *LibreOffice*:
+    ``xl_pricing.libreoffice.recalculate(book, out)`` -- one cold ``soffice
+    --convert-to`` with a fresh profile.  Alternating, one of each per round.
 
 Needs LibreOffice (``bash .ci/setup-libreoffice``) and Debian's python3-uno for
-``/usr/bin/python3`` (``bash benchmarks/setup``).
+``/usr/bin/python3`` (``bash benchmarks/setup``).  Every child process runs in its own
+process group with a timeout; the soffice listener is killed in a ``finally``.
 """
 
 from __future__ import annotations
@@ -59,59 +53,45 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xl_pricing.libreoffice import kill_group
+from . import projects
+from .timing import alternate, kill_group, last_json, ms, run_timed, say
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 LO_WARM = HERE / "lo_warm.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
-PROJECT = "a-stacked-sponsored.toml"
+PROJECT = ROOT / "templates" / "projects" / "a-stacked-sponsored.toml"
 INPUT_NAME = "R_Hours"  # its first cell: the first researcher's hours
 TOTAL_NAME = "Total"
-WARMUP_HOURS = 90  # the input value of the untimed warm-up workbooks
+WARMUP_HOURS = 90
 
 INSTALL = ("install LibreOffice with `bash .ci/setup-libreoffice` and the UNO bridge for "
            f"{SYSTEM_PYTHON} with `bash benchmarks/setup` (both need root and apt-get)")
 
-# (rounds, workbooks per block) for the warm comparison; rounds for the cold one.
-SIZES = {True: {"warm_rounds": 4, "warm_block": 3, "cold_rounds": 5},
-         False: {"warm_rounds": 8, "warm_block": 5, "cold_rounds": 9}}
+# quick / full: session rounds (each: 100 workbooks per side), warm rounds × block,
+# Recalculator input changes, single rounds
+SIZES = {True: {"session_books": 100, "session_rounds": 1, "warm_rounds": 4,
+                "warm_block": 3, "input_changes": 30, "single_rounds": 3},
+         False: {"session_books": 100, "session_rounds": 3, "warm_rounds": 8,
+                 "warm_block": 5, "input_changes": 100, "single_rounds": 7}}
+
+# The "ours" side of recalc_session_vs_lo: one fresh process, imports included.
+SESSION_SCRIPT = r"""
+import json, sys
+from xl_pricing.recalc import recalculate
+paths = [p for p in open(sys.argv[1], encoding="utf-8").read().splitlines() if p]
+totals = []
+for p in paths:
+    totals.append(recalculate(p).get(sys.argv[2]))
+print(json.dumps({"totals": totals}))
+"""
 
 
 def _say(text: str) -> None:
-    print(f"recalc_bench: {text}", file=sys.stderr, flush=True)
+    say(f"recalc_bench: {text}")
 
 
-# -- processes ------------------------------------------------------------------------------
-
-def _run(command: list[str], timeout: float, what: str) -> str:
-    """Run ``command`` in its own process group; its stdout, or RuntimeError."""
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc, proc.pid)
-        raise RuntimeError(f"{what}: no answer within {timeout:g} s; its process group was "
-                           "killed") from None
-    except BaseException:
-        kill_group(proc, proc.pid)
-        raise
-    if proc.returncode != 0:
-        tail = "\n".join((err or "").strip().splitlines()[-15:])
-        raise RuntimeError(f"{what}: exit status {proc.returncode}\n{tail}")
-    return out
-
-
-def _json_line(out: str, what: str) -> dict[str, Any]:
-    lines = [ln for ln in out.splitlines() if ln.strip()]
-    if not lines:
-        raise RuntimeError(f"{what}: printed nothing")
-    return json.loads(lines[-1])
-
-
-# -- prerequisites and the workbook ---------------------------------------------------------
-
-def _check_prerequisites() -> str:
+def check_prerequisites() -> str:
     """The soffice path; RuntimeError saying how to install what is missing."""
     from xl_pricing.libreoffice import find_soffice
 
@@ -119,44 +99,31 @@ def _check_prerequisites() -> str:
     if soffice is None:
         raise RuntimeError(f"LibreOffice (soffice) was not found: {INSTALL}")
     if not os.access(SYSTEM_PYTHON, os.X_OK):
-        raise RuntimeError(f"{SYSTEM_PYTHON} (the system python that has LibreOffice's UNO "
-                           f"bridge) was not found: {INSTALL}")
+        raise RuntimeError(f"{SYSTEM_PYTHON} was not found: {INSTALL}")
     try:
-        _run([SYSTEM_PYTHON, "-c", "import uno"], 60, f"{SYSTEM_PYTHON} -c 'import uno'")
+        run_timed([SYSTEM_PYTHON, "-c", "import uno"], 60, "import uno")
     except RuntimeError as exc:
         raise RuntimeError(f"{SYSTEM_PYTHON} cannot import uno ({exc}): {INSTALL}") from None
     return soffice
 
 
-def _project_file() -> Path:
-    from xl_pricing.rates import templates_dir
+def standard_workbook(folder: Path) -> Path:
+    """The native workbook of the example project with the default card."""
+    import tomllib
 
-    for folder in (HERE.parent / "templates", templates_dir()):
-        path = folder / "projects" / PROJECT
-        if path.is_file():
-            return path
-    raise RuntimeError(f"the benchmark project templates/projects/{PROJECT} was not found")
-
-
-def _standard_workbook(out_dir: Path) -> Path:
-    """The native workbook of the example project with the default card (what
-    ``xl-pricing build --project templates/projects/a-stacked-sponsored.toml --target
-    native`` writes)."""
-    from xl_pricing.project import load_project
-    from xl_pricing.rates import load_card
-    from xl_pricing.workbook import build
-
-    return Path(build(load_card(None), load_project(_project_file()), "native", out_dir,
-                      force=True))
+    with PROJECT.open("rb") as f:
+        data = tomllib.load(f)
+    data["project"]["id"] = "standard"
+    return projects.build_native([data], folder)[0]
 
 
-def _input_cell(book: Path) -> str:
-    """``Sheet!A1`` of the first cell of the defined name :data:`INPUT_NAME`."""
+def input_cell(book: Path, name: str = INPUT_NAME) -> str:
+    """``Sheet!A1`` of the first cell of the defined name ``name``."""
     import openpyxl
 
     wb = openpyxl.load_workbook(book)
     try:
-        sheet, coord = next(iter(wb.defined_names[INPUT_NAME].destinations))
+        sheet, coord = next(iter(wb.defined_names[name].destinations))
     finally:
         wb.close()
     first = coord.replace("$", "").split(":")[0]
@@ -164,28 +131,29 @@ def _input_cell(book: Path) -> str:
     return f"{quoted}!{first}"
 
 
-def _import_cost() -> dict[str, float]:
-    """Seconds a fresh Python process spends importing ``xl_pricing.recalc`` and building
-    ``formulas``' function library (scipy) -- one-time costs, not per workbook."""
-    code = (
-        "import json, time\n"
-        "t0 = time.perf_counter()\n"
-        "import xl_pricing.recalc as rc\n"
-        "t1 = time.perf_counter()\n"
-        "import formulas.functions\n"
-        "formulas.functions.get_functions(); rc.register_udfs()\n"
-        "t2 = time.perf_counter()\n"
-        "print(json.dumps({'import': t1 - t0, 'functions': t2 - t1}))\n"
-    )
-    t0 = time.perf_counter()
-    out = _run([sys.executable, "-c", code], 300, "measuring the import cost")
-    wall = time.perf_counter() - t0
-    return {**_json_line(out, "measuring the import cost"), "process": wall}
+def _copies(paths: list[Path], folder: Path) -> list[Path]:
+    """LibreOffice's own copies (it takes a lock file beside what it opens)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for p in paths:
+        shutil.copyfile(p, folder / p.name)
+        out.append(folder / p.name)
+    return out
 
 
-# -- LibreOffice warm -----------------------------------------------------------------------
+def _same_totals(ours: list[Any], lo: list[Any], what: str) -> None:
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(ours, lo))
+           if not isinstance(a, (int, float)) or not isinstance(b, (int, float))
+           or abs(a - b) > 0.5]
+    if bad:
+        _say(f"WARNING {what}: {TOTAL_NAME} differs (index, ours, LibreOffice): {bad[:5]}")
+    else:
+        _say(f"check {what}: {TOTAL_NAME} agrees on all {len(ours)} workbooks")
 
-def _write_profile(parent: Path) -> Path:
+
+# -- the LibreOffice listener -----------------------------------------------------------------
+
+def write_profile(parent: Path) -> Path:
     """A fresh LibreOffice user profile forcing recalculation on load (the settings
     ``xl_pricing.libreoffice`` uses)."""
     from xl_pricing.libreoffice import RECALC_SETTINGS
@@ -203,12 +171,14 @@ def _write_profile(parent: Path) -> Path:
     return profile
 
 
-class _Listener:
-    """One headless soffice listening on a private pipe, in its own process group."""
+class Listener:
+    """One headless soffice listening on a private pipe, in its own process group, with a
+    fresh profile in ``work``."""
 
     def __init__(self, soffice: str, work: Path):
+        work.mkdir(parents=True, exist_ok=True)
         self.accept = f"pipe,name=xlp_bench_{os.getpid()}_{secrets.token_hex(4)};urp;"
-        profile = _write_profile(work)
+        profile = write_profile(work)
         self.log = open(work / "soffice.log", "wb")
         self.command = [soffice, "--headless", "--invisible", "--norestore", "--nologo",
                         "--nodefault", "--nolockcheck",
@@ -216,31 +186,69 @@ class _Listener:
                         f"--accept={self.accept}"]
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> float:
-        """Start soffice; seconds until a UNO client could connect."""
-        t0 = time.perf_counter()
+    def __enter__(self) -> "Listener":
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        self.client(["--ping", "--connect-timeout", "60"], 90, "connecting to soffice")
-        return time.perf_counter() - t0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.proc is not None:
+                kill_group(self.proc)
+        finally:
+            self.log.close()
 
     def client(self, args: list[str], timeout: float, what: str) -> dict[str, Any]:
         if self.proc is None or self.proc.poll() is not None:
             raise RuntimeError(f"{what}: the soffice listener is not running "
                                f"(command: {' '.join(self.command)})")
-        out = _run([SYSTEM_PYTHON, str(LO_WARM), "--accept", self.accept, *args], timeout,
-                   what)
-        return _json_line(out, what)
-
-    def stop(self) -> None:
-        try:
-            if self.proc is not None:
-                kill_group(self.proc, self.proc.pid)
-        finally:
-            self.log.close()
+        _, out = run_timed([SYSTEM_PYTHON, str(LO_WARM), "--accept", self.accept,
+                            "--connect-timeout", "60", *args], timeout, what)
+        return last_json(out, what)
 
 
-def _values(n: int, counter: list[int]) -> list[int]:
+# -- recalc_session_vs_lo -----------------------------------------------------------------------
+
+def session(soffice: str, books: list[Path], lo_books: list[Path], rounds: int,
+            work: Path) -> tuple[float, float]:
+    """Median seconds (ours, LibreOffice) to recalculate ``books`` from a cold start."""
+    ours_list, lo_list = work / "ours.txt", work / "lo.txt"
+    ours_list.write_text("\n".join(map(str, books)) + "\n", encoding="utf-8")
+    lo_list.write_text("\n".join(map(str, lo_books)) + "\n", encoding="utf-8")
+    totals: dict[str, list[Any]] = {}
+    runs = [0]
+
+    def ours() -> float:
+        s, out = run_timed([sys.executable, "-c", SESSION_SCRIPT, str(ours_list), TOTAL_NAME],
+                           60 + 10 * len(books), "ours: a session of recalculations")
+        totals["ours"] = last_json(out, "ours session")["totals"]
+        return s
+
+    def lo() -> float:
+        runs[0] += 1
+        t0 = time.perf_counter()
+        with Listener(soffice, work / f"lo-{runs[0]}") as listener:
+            got = listener.client(["--workbooks", str(lo_list), "--total-name", TOTAL_NAME],
+                                  120 + 10 * len(books), "LibreOffice warm session")
+            seconds = time.perf_counter() - t0
+        totals["lo"] = got["totals"]
+        phases = ", ".join(f"{k} {ms(statistics.median(v))}" for k, v in got["phases"].items())
+        _say(f"LibreOffice session: {seconds:.2f} s, of which workbooks "
+             f"{sum(got['seconds']):.2f} s (medians per workbook: {phases})")
+        return seconds
+
+    s, b = alternate(ours, lo, rounds)
+    _same_totals(totals["ours"], totals["lo"], "session")
+    our_med, lo_med = statistics.median(s), statistics.median(b)
+    _say(f"session of {len(books)} workbooks: ours (fresh process) {our_med:.2f} s "
+         f"{[round(x, 2) for x in s]}, LibreOffice (its start included) {lo_med:.2f} s "
+         f"{[round(x, 2) for x in b]}")
+    return our_med, lo_med
+
+
+# -- recalc_warm_vs_lo and recalc_input_ms -------------------------------------------------------
+
+def _hours(counter: list[int], n: int) -> list[int]:
     """``n`` different hours for the input cell (100, 105, ... 295, then again)."""
     out = []
     for _ in range(n):
@@ -249,178 +257,133 @@ def _values(n: int, counter: list[int]) -> list[int]:
     return out
 
 
-def _warm(soffice: str, book: Path, lo_book: Path, cell: str, rounds: int, block: int,
-          work: Path) -> tuple[float, float]:
+def warm(soffice: str, book: Path, lo_book: Path, cell: str, rounds: int, block: int,
+         work: Path) -> tuple[float, float]:
+    """Median seconds (ours, LibreOffice) to load + set + recalculate + read ``book`` in a
+    running process."""
+    from xl_pricing.recalc import recalculate
+
+    t0 = time.perf_counter()
+    recalculate(book, inputs={cell: WARMUP_HOURS})  # the engine starts here: not timed
+    _say(f"ours: first recalculate() in this process {time.perf_counter() - t0:.2f} s "
+         "(engine start; not timed)")
+    ours_s: list[float] = []
+    lo_s: list[float] = []
+    ours_total: dict[int, Any] = {}
+    lo_total: dict[int, Any] = {}
+    counter = [0]
+    with Listener(soffice, work / "lo-warm") as listener:
+        listener.client(["--ping"], 90, "connecting to soffice")
+
+        def lo_block(values: list[int]) -> None:
+            got = listener.client(
+                ["--workbook", str(lo_book), "--values",
+                 ",".join(map(str, [WARMUP_HOURS, *values])), "--warmup", "1",
+                 "--input-name", INPUT_NAME, "--total-name", TOTAL_NAME],
+                120 + 20 * len(values), "LibreOffice warm block")
+            lo_s.extend(got["seconds"])
+            lo_total.update(zip(values, got["totals"]))
+
+        def our_block(values: list[int]) -> None:
+            for v in values:
+                t = time.perf_counter()
+                got = recalculate(book, inputs={cell: v})
+                ours_s.append(time.perf_counter() - t)
+                ours_total[v] = got.get(TOTAL_NAME)
+
+        for r in range(rounds):
+            values = _hours(counter, block)
+            for side in (lo_block, our_block) if r % 2 == 0 else (our_block, lo_block):
+                side(values)
+    common = sorted(set(ours_total) & set(lo_total))
+    _same_totals([ours_total[v] for v in common], [lo_total[v] for v in common], "warm")
+    our_med, lo_med = statistics.median(ours_s), statistics.median(lo_s)
+    _say(f"warm load+recalculate+read: ours {ms(our_med)} (min {ms(min(ours_s))}), "
+         f"LibreOffice {ms(lo_med)} (min {ms(min(lo_s))}) over {len(ours_s)} each")
+    return our_med, lo_med
+
+
+def input_change(book: Path, cell: str, changes: int) -> float:
+    """Median seconds of ``Recalculator.values({cell: hours})`` on a loaded workbook."""
     from xl_pricing.recalc import Recalculator
 
     t0 = time.perf_counter()
-    ours = Recalculator(book)
-    ours.values({cell: WARMUP_HOURS})  # warm-up
-    _say(f"ours: Recalculator(book) + one warm-up .values() took "
-         f"{time.perf_counter() - t0:.2f} s (not timed); evaluator: {ours.evaluator}")
-
-    lo_s: list[float] = []
-    lo_phases: dict[str, list[float]] = {}
-    our_s: list[float] = []
-    lo_totals: dict[int, Any] = {}
-    our_totals: dict[int, Any] = {}
+    recalc = Recalculator(book)
+    recalc.values({cell: WARMUP_HOURS})
+    _say(f"Recalculator(book) + first .values() {ms(time.perf_counter() - t0)} (not timed); "
+         f"engine: {getattr(recalc, 'engine', '?')}")
+    seconds = []
     counter = [0]
-    listener = _Listener(soffice, work)
-    try:
-        started = listener.start()
-        _say(f"LibreOffice listener: started and accepting UNO connections after "
-             f"{started * 1000:.0f} ms (not timed)")
-
-        def lo_block(timed: list[int]) -> None:
-            values = [WARMUP_HOURS, *timed]  # the first is the untimed warm-up load
-            got = listener.client(
-                ["--workbook", str(lo_book), "--values", ",".join(map(str, values)),
-                 "--warmup", "1", "--input-name", INPUT_NAME, "--total-name", TOTAL_NAME,
-                 "--read", "sheets"],
-                120 + 20 * len(values), "LibreOffice warm block")
-            lo_s.extend(got["seconds"])
-            for k, v in got["phases"].items():
-                lo_phases.setdefault(k, []).extend(v)
-            lo_totals.update(zip(values[1:], got["totals"]))
-
-        def our_block(timed: list[int]) -> None:
-            for v in timed:
-                t = time.perf_counter()
-                result = ours.values({cell: v})
-                our_s.append(time.perf_counter() - t)
-                our_totals[v] = result.get(TOTAL_NAME)
-
-        for r in range(rounds):
-            timed = _values(block, counter)  # the same inputs for both sides
-            for side in ((lo_block, our_block) if r % 2 == 0 else (our_block, lo_block)):
-                side(timed)
-    finally:
-        listener.stop()
-
-    lo_med, our_med = statistics.median(lo_s), statistics.median(our_s)
-    phases = ", ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in lo_phases.items())
-    _say(f"LibreOffice warm: median {lo_med * 1000:.1f} ms/workbook (min "
-         f"{min(lo_s) * 1000:.1f}, max {max(lo_s) * 1000:.1f}; medians in ms: {phases}) over "
-         f"{len(lo_s)} workbooks in {rounds} blocks of {block} after a warm-up load each")
-    _say(f"ours warm: median {our_med * 1000:.1f} ms/recalculation (min "
-         f"{min(our_s) * 1000:.1f}, max {max(our_s) * 1000:.1f}) of .values({{{cell!r}: "
-         f"hours}}) over {len(our_s)} recalculations in {rounds} blocks of {block}")
-    _check_totals(lo_totals, our_totals)
-    return lo_med, our_med
+    for v in _hours(counter, changes):
+        t = time.perf_counter()
+        recalc.values({cell: v})
+        seconds.append(time.perf_counter() - t)
+    med = statistics.median(seconds)
+    _say(f"one input changed + recalculate + read: median {ms(med)} (min "
+         f"{ms(min(seconds))}, max {ms(max(seconds))}) over {changes}")
+    return med
 
 
-def _check_totals(lo: dict[int, Any], ours: dict[int, Any]) -> None:
-    """Both sides computed the same ``Total`` for the same input (where both ran it)."""
-    common = sorted(set(lo) & set(ours))
-    bad = [(v, lo[v], ours[v]) for v in common
-           if not isinstance(lo[v], (int, float)) or not isinstance(ours[v], (int, float))
-           or abs(lo[v] - ours[v]) > 0.5]
-    if bad:
-        _say(f"WARNING: {TOTAL_NAME} differs between LibreOffice and ours (hours, LO, ours): "
-             f"{bad[:5]}")
-    elif common:
-        _say(f"check: {TOTAL_NAME} agrees for the {len(common)} input values both sides ran")
+# -- recalc_single_vs_lo --------------------------------------------------------------------------
 
+def single(book: Path, lo_book: Path, rounds: int, work: Path) -> tuple[float, float]:
+    """Median seconds (ours as a whole ``xl-pricing recalc --json`` process, one cold
+    LibreOffice convert)."""
+    from xl_pricing.libreoffice import recalculate as lo_recalculate
 
-# -- cold -----------------------------------------------------------------------------------
-
-def _cold(book: Path, rounds: int, work: Path) -> tuple[float, float, float, float]:
-    from xl_pricing.libreoffice import recalculate
-    from xl_pricing.recalc import Recalculator
-
-    lo_s: list[float] = []
-    our_s: list[float] = []
-    our_load: list[float] = []
     out_dir = work / "cold"
 
-    def lo_once() -> None:
+    def ours() -> float:
+        s, out = run_timed([sys.executable, "-m", "xl_pricing", "recalc", str(book), "--json"],
+                           300, "xl-pricing recalc --json")
+        if TOTAL_NAME not in json.loads(out):  # the whole output is one JSON object
+            raise RuntimeError(f"xl-pricing recalc --json gave no {TOTAL_NAME}")
+        return s
+
+    def lo() -> float:
         t = time.perf_counter()
-        recalculate(book, out_dir, timeout=120)
-        lo_s.append(time.perf_counter() - t)
+        lo_recalculate(lo_book, out_dir, timeout=180)
+        return time.perf_counter() - t
 
-    evaluators: set[str] = set()
-
-    def our_once() -> None:
-        t = time.perf_counter()
-        recalc = Recalculator(book)
-        t1 = time.perf_counter()
-        recalc.values()
-        our_s.append(time.perf_counter() - t)
-        our_load.append(t1 - t)
-        evaluators.add(recalc.evaluator)
-
-    for r in range(rounds):
-        for side in ((lo_once, our_once) if r % 2 == 0 else (our_once, lo_once)):
-            side()
-    lo_med, our_med = statistics.median(lo_s), statistics.median(our_s)
-    load_med = statistics.median(our_load)
-    _say(f"LibreOffice cold: median {lo_med * 1000:.0f} ms/workbook (min "
-         f"{min(lo_s) * 1000:.0f}, max {max(lo_s) * 1000:.0f}) of "
-         f"xl_pricing.libreoffice.recalculate() (fresh soffice each) over {len(lo_s)}")
-    _say(f"ours cold: median {our_med * 1000:.0f} ms/workbook (min {min(our_s) * 1000:.0f}, "
-         f"max {max(our_s) * 1000:.0f}; load+compile {load_med * 1000:.0f}) of "
-         f"Recalculator(book).values() in-process, imports excluded, over {len(our_s)}; "
-         f"evaluator: {', '.join(sorted(evaluators))}")
-    return lo_med, our_med, load_med, statistics.median(
-        [a - b for a, b in zip(our_s, our_load)])
+    s, b = alternate(ours, lo, rounds)
+    our_med, lo_med = statistics.median(s), statistics.median(b)
+    _say(f"single workbook as a whole process: ours {our_med:.2f} s "
+         f"{[round(x, 2) for x in s]}, LibreOffice cold convert {lo_med:.2f} s "
+         f"{[round(x, 2) for x in b]}")
+    return our_med, lo_med
 
 
-# -- entry point ----------------------------------------------------------------------------
+# -- entry point -------------------------------------------------------------------------------
 
 def run(quick: bool) -> dict[str, float]:
-    """Measure; ``{"recalc_warm_vs_lo": ..., "recalc_cold_vs_lo": ...}`` (LibreOffice
-    seconds ÷ ours; higher is better for us).  ``quick``: fewer rounds (well under 90 s on
-    2 cores); otherwise a few minutes.
-
-    Raises:
-        RuntimeError: LibreOffice or python3-uno is missing (the message says how to
-            install them), or a LibreOffice process failed or timed out.
-    """
+    """Measure; the four recalculation figures.  RuntimeError when LibreOffice or
+    python3-uno is missing (the message says how to install them) or a child fails."""
     size = SIZES[bool(quick)]
-    started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # nothing on stdout, whatever prints
-        soffice = _check_prerequisites()
-        work = Path(tempfile.mkdtemp(prefix="xlp-bench-lo-"))
+        soffice = check_prerequisites()
+        work = Path(tempfile.mkdtemp(prefix="xlp-bench-recalc-"))
         try:
-            book = _standard_workbook(work / "book")
-            lo_book = work / "lo" / book.name  # LibreOffice's copy (it may lock what it opens)
-            lo_book.parent.mkdir()
-            shutil.copyfile(book, lo_book)
-            cell = _input_cell(book)
-            _say(f"workbook: {book.name} ({book.stat().st_size} bytes); input: first cell "
-                 f"of {INPUT_NAME} = {cell}; {'quick' if quick else 'full'} run")
-
-            cost = _import_cost()
-            _say(f"import cost (one-time per Python process, NOT in the ratios): import "
-                 f"xl_pricing.recalc {cost['import'] * 1000:.0f} ms + formulas' function "
-                 f"library (scipy) and XLP_ registration {cost['functions'] * 1000:.0f} ms = "
-                 f"{(cost['import'] + cost['functions']) * 1000:.0f} ms (whole fresh "
-                 f"`python -c` {cost['process'] * 1000:.0f} ms)")
-
-            lo_warm, our_warm = _warm(soffice, book, lo_book, cell, size["warm_rounds"],
-                                      size["warm_block"], work)
-            warm_ratio = lo_warm / our_warm
-            _say(f"recalc_warm_vs_lo = {lo_warm * 1000:.1f} / {our_warm * 1000:.1f} ms = "
-                 f"{warm_ratio:.3f} (goal >= 1.5)")
-
-            lo_cold, our_cold, _, _ = _cold(book, size["cold_rounds"], work)
-            cold_ratio = lo_cold / our_cold
-            _say(f"recalc_cold_vs_lo = {lo_cold * 1000:.0f} / {our_cold * 1000:.0f} ms = "
-                 f"{cold_ratio:.3f} (goal >= 2.5)")
-            fresh = our_cold + cost["process"]
-            _say(f"for information: with a fresh Python process per workbook (its whole "
-                 f"import start-up added) ours would be {fresh * 1000:.0f} ms, ratio "
-                 f"{lo_cold / fresh:.3f}")
+            t0 = time.perf_counter()
+            books = projects.build_native(projects.generate(size["session_books"]),
+                                          work / "books")
+            book = standard_workbook(work / "standard")
+            lo_books = _copies(books, work / "lo-books")
+            lo_book = _copies([book], work / "lo-standard")[0]
+            cell = input_cell(book)
+            _say(f"built {len(books)} generated native workbooks and the standard one in "
+                 f"{time.perf_counter() - t0:.1f} s; input cell {cell}")
+            our_session, lo_session = session(soffice, books, lo_books,
+                                              size["session_rounds"], work)
+            our_warm, lo_warm = warm(soffice, book, lo_book, cell, size["warm_rounds"],
+                                     size["warm_block"], work)
+            input_s = input_change(book, cell, size["input_changes"])
+            our_single, lo_single = single(book, lo_book, size["single_rounds"], work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        _say(f"done in {time.perf_counter() - started:.1f} s")
-    return {"recalc_warm_vs_lo": warm_ratio, "recalc_cold_vs_lo": cold_ratio}
-
-
-if __name__ == "__main__":
-    import argparse
-
-    ap = argparse.ArgumentParser(description="Recalculation speed: ours vs LibreOffice.")
-    ap.add_argument("--quick", action="store_true")
-    result = run(ap.parse_args().quick)
-    print(json.dumps(result))
+    return {"recalc_session_vs_lo": round(lo_session / our_session, 3),
+            "recalc_session_s": [round(our_session, 2), round(lo_session, 2)],
+            "recalc_warm_vs_lo": round(lo_warm / our_warm, 3),
+            "recalc_warm_ms": [round(our_warm * 1000, 1), round(lo_warm * 1000, 1)],
+            "recalc_input_ms": round(input_s * 1000, 2),
+            "recalc_single_vs_lo": round(lo_single / our_single, 3),
+            "recalc_single_s": [round(our_single, 2), round(lo_single, 2)]}
