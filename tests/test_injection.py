@@ -20,7 +20,7 @@ from conftest import EXAMPLES, load_project
 from xl_pricing import InputError, parse_project
 from xl_pricing import libreoffice as lo
 from xl_pricing.pricing import quote
-from xl_pricing.recalc import recalc
+from xl_pricing.recalc import recalculate
 from xl_pricing.workbook import (TARGETS, build, build_workbook, expected_names,
                                  project_texts, workbook_bytes)
 
@@ -123,7 +123,7 @@ def check_workbooks(data: dict[str, Any], card, folder: Path, marked: bool) -> N
                 if len(t) >= 6 and not re.fullmatch(r"\w+", t, re.ASCII):
                     assert t not in f, (t, f)
     path = build(card, project, "native", folder, force=True)
-    values = recalc(path)
+    values = recalculate(path)
     for name, amount in expected_names(project, card).items():
         assert values[name] == int(amount), (name, values[name], amount)
     assert values["Total"] == int(quote(project, card).total)
@@ -170,7 +170,7 @@ def test_wildcard_categories_price_as_the_engine(jp, approach, tmp_path):
                        2027 + i % 2} for i, c in enumerate(WILD)]
     data["direct"].append({"category": "other", "amount": 4_000_000})
     project = parse_project(data, "test")
-    values = recalc(build(jp, project, "native", tmp_path))
+    values = recalculate(build(jp, project, "native", tmp_path))
     expected = expected_names(project, jp)
     names = [n for n in expected if f"{approach}_direct_" in n]
     assert len(names) == len(WILD) + 1
@@ -201,7 +201,7 @@ def test_wildcard_category_in_the_fa_base_and_field(full, tmp_path):
                       {"category": "equipment", "amount": 2_000_000}]
     for target in ("native", "udf"):
         project = parse_project(data, "test")
-        values = recalc(build(full, project, target, tmp_path, force=True))
+        values = recalculate(build(full, project, target, tmp_path, force=True))
         for name, amount in expected_names(project, full).items():
             assert values[name] == int(amount), (target, name)
 

@@ -93,18 +93,10 @@ RatesOpt = typer.Option(None, "--rates", "-r", help="Rate card: a .toml path or 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
 
-def _read_card(ref: Optional[str], field: str) -> RateCard:
-    try:
-        return load_card(ref)
-    except RecursionError:  # the TOML parser and pydantic recurse once per level
-        raise InputError(field, ref, "a rate card without lists or tables nested "
-                         "hundreds of levels deep") from None
-
-
 def _card(rates: Optional[str]) -> RateCard:
     """The card ``--rates`` names (default: jp-default)."""
     try:
-        return _read_card(rates, "--rates")
+        return load_card(rates)
     except InputError as exc:
         # An unknown card id names the option it came from.
         raise (InputError("--rates", exc.value, exc.expected) if exc.field == "card"
@@ -301,7 +293,7 @@ def rates_check(cards: list[str] = typer.Argument(..., metavar="CARD...",
                                                   help="Rate card paths or ids.")) -> None:
     """Validate rate cards; print each card's id, version and sha256."""
     for ref in cards:
-        card = _read_card(ref, "CARD")
+        card = load_card(ref)
         typer.echo(f"ok  {card.id} v{card.version}  sha256 {card.sha256}  ({card.path})")
 
 
@@ -310,7 +302,7 @@ def rates_check(cards: list[str] = typer.Argument(..., metavar="CARD...",
 def rates_show(card_ref: str = typer.Argument("jp-default", metavar="CARD"),
                as_json: bool = JsonOpt) -> None:
     """Show a rate card as a readable table."""
-    card = _read_card(card_ref, "CARD")
+    card = load_card(card_ref)
     if as_json:
         _print_json({"rate_card": card.provenance(),
                      "content": json.loads(card.model.model_dump_json())})

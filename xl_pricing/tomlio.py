@@ -16,7 +16,7 @@ from .errors import InputError
 
 
 MiB = 1024 * 1024
-PROJECT_LIMIT = 4 * MiB  # a project file: far above any real one (a few KiB)
+PROJECT_LIMIT = 1 * MiB  # a project file: far above any real one (a few KiB)
 CARD_LIMIT = 1 * MiB  # a rate card: the shipped ones are under 10 KiB
 MAX_DEPTH = 32  # tables and lists inside each other; real cards and projects use 4
 
