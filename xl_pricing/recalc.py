@@ -627,7 +627,8 @@ class _Engine:
     defined: dict[str, str]         # workbook-level defined name -> its definition
 
     def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
-                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+                  name_inputs: Mapping[str, Any], names: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Any], list[CellProblem]]:
         raise NotImplementedError
 
     def read(self, area: _Area) -> list[list[Any]]:
@@ -808,7 +809,8 @@ class _Formulon(_Engine):
             self._set(key, original.to_python())
 
     def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
-                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+                  name_inputs: Mapping[str, Any], names: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Any], list[CellProblem]]:
         if not cell_inputs and not name_inputs and self._first is not None:
             return dict(self._first), []  # the workbook as loaded: read once already
         self._first = None
@@ -832,7 +834,8 @@ class _Formulon(_Engine):
             self._saved_names.setdefault(name, self.defined[name])
             self.wb.set_defined_name(name, _constant(value))
         self.wb.recalc()
-        return {n: self._name_value(n) for n in self.defined}, []
+        # formulon answers one cell per call (~30-70 µs each): read only what is asked for.
+        return {n: self._name_value(n) for n in (self.defined if names is None else names)}, []
 
 
 _ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
@@ -1001,7 +1004,8 @@ class _Formulas(_Engine):
         return keys
 
     def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
-                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+                  name_inputs: Mapping[str, Any], names: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Any], list[CellProblem]]:
         import numpy as np
         import schedula as sh
 
@@ -1102,7 +1106,8 @@ class _LibreOffice(_Engine):
         self._values: dict[str, Any] = {}
 
     def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
-                  name_inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[CellProblem]]:
+                  name_inputs: Mapping[str, Any], names: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Any], list[CellProblem]]:
         from . import libreoffice
 
         with tempfile.TemporaryDirectory(prefix="xlp-recalc-") as tmp:
@@ -1242,18 +1247,29 @@ class Recalculator:
     # -- public ---------------------------------------------------------------------------
 
     def calculate(self, inputs: Mapping[str, Any] | None = None, *,
-                  override: bool = False) -> Recalculation:
+                  override: bool = False, names: Iterable[str] | None = None
+                  ) -> Recalculation:
         """Recalculate with ``inputs`` (defined names or cell references → new values) and
-        return every defined name's value and the cells XLP_ functions rejected.
+        return the values of ``names`` (default: every defined name) and the cells XLP_
+        functions rejected.
 
         Each input is checked against its cell's data validation, and a formula cell is
-        refused unless ``override``."""
+        refused unless ``override``.  Asking for the few names you need (``names=
+        ["Total"]``) is much quicker with formulon, which reads one cell per call."""
+        wanted = self.names if names is None else [self._name(n) for n in names]
         cell_inputs, name_inputs = self._inputs(inputs or {}, override)
-        values, errors = self._engine.calculate(cell_inputs, name_inputs)
-        return Recalculation({n: values[n] for n in self.names}, errors)
+        values, errors = self._engine.calculate(cell_inputs, name_inputs, wanted)
+        return Recalculation({n: values[n] for n in wanted}, errors)
+
+    def _name(self, name: str) -> str:
+        spelt = self._upper.get(str(name).upper())
+        if spelt is None:
+            raise InputError("name", name, "a defined name of the workbook")
+        return spelt
 
     def values(self, inputs: Mapping[str, Any] | None = None, *, strict: bool = True,
-               override: bool = False, dates: bool = False) -> dict[str, Any]:
+               override: bool = False, dates: bool = False,
+               names: Iterable[str] | None = None) -> dict[str, Any]:
         """``{defined name: value}`` after recalculating with ``inputs``.
 
         A single cell gives a scalar, a range a list of lists (``None`` for an empty
@@ -1262,7 +1278,7 @@ class Recalculator:
         the function's message.  With ``dates`` a number in a cell formatted as a date is
         given as a ``datetime.date``.
         """
-        result = self.calculate(inputs, override=override)
+        result = self.calculate(inputs, override=override, names=names)
         if strict and result.errors:
             raise RecalcError(result.errors, self.source)
         if dates:
