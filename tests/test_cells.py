@@ -39,6 +39,7 @@ def test_numbers_as_offices_type_them(given, expected):
 @pytest.mark.parametrize("given", [
     float("nan"), float("inf"), float("-inf"), "NaN", "Infinity", "-inf", "1e999999", 1e308,
     "abc", "1.2.3", True, False, [1], {"a": 1}, np.float64("nan"), "¥", "円",
+    "1,5", "1,0000", "12,34,567", ",000",
 ])
 def test_non_numbers_are_refused_with_the_field(given):
     with pytest.raises(InputError) as err:

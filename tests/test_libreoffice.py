@@ -253,7 +253,7 @@ def test_registry_forces_recalculation_of_excel_files():
 
 
 def test_bad_input_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="expected an existing Excel workbook"):
+    with pytest.raises(InputError, match=r"expected an existing .xlsx workbook \(no such file\)"):
         lo.recalculate(tmp_path / "missing.xlsx")
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputError, match="notes.txt"):

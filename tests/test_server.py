@@ -112,7 +112,7 @@ def test_malformed_calls_are_client_errors(anonymous, body, expected):
     ("XLP_TIMECHARGE", [1, 2, None, 4], "XLP_TIMECHARGE = '4 arguments'"),
     ("XLP_EFFORT_HOURS", [1860, 2, 12], "effort = 2: expected a number <= 1"),
     ("XLP_INDIRECT", [1e6, 30], "rate = 30: expected a number <= 5"),
-    ("XLP_ALLOCATE", [[[1, 2, 3]]], "amounts row 1 component = 1"),
+    ("XLP_ALLOCATE", [[[1, 2]]], "amounts row 1 component = 1"),
     ("XLP_RATE", ["associate_professor", "full-features"], "rate_source = 'rank'"),
     ("XLP_FA_RATE", ["research", "on", None, None, 1e9], "date = 1000000000.0"),
     ("XLP_QUOTE", ["approach"], "inputs row 1 = ['approach']"),

@@ -184,7 +184,7 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("err-indirect-rate-places", "XLP_INDIRECT", [1e6, 0.30001],
      Err("rate = 0.30001: expected a number with at most 4 decimal places")),
     ("err-apply-rate-above-5", "XLP_APPLY_RATE", [1e6, 10], Err("rate = 10: expected a number <= 5")),
-    ("err-allocate-number-component", "XLP_ALLOCATE", [[[1, 2, 3]]],
+    ("err-allocate-number-component", "XLP_ALLOCATE", [[[1, 2]]],
      Err("amounts row 1 component = 1: expected a component name")),
 ]
 IDS = [c[0] for c in CASES]

@@ -15,6 +15,7 @@ module, so there is one rule for what counts as a number or a date:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ DATE_KEYS = ("start", "end", "date")
 MAX_KEY_PARTS = 16  # project keys have at most 5 (``project.outcome.sales.1.base``)
 
 _CURRENCY = ("¥", "￥", "円", "JPY", "yen")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 def _numpy_scalar(value: Any) -> Any:
@@ -61,7 +63,14 @@ def _from_text(text: str) -> Decimal | None:
             t = t[len(mark):].strip()
         if t.endswith(mark):
             t = t[:-len(mark)].strip()
-    t = t.replace(",", "").replace("_", "").replace(" ", "")
+    t = t.replace(" ", "")
+    if "," in t:
+        # A comma separates thousands (1,000,000): "1,5" is no Japanese way of writing 1.5
+        # or 15, so it is refused rather than guessed.
+        if not _GROUPED.fullmatch(t):
+            return None
+        t = t.replace(",", "")
+    t = t.replace("_", "")
     if not t:
         return None
     try:

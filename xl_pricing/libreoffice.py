@@ -387,12 +387,7 @@ def _check_workbook(path: str | os.PathLike, field: str = "path",
     This comes before anything opens the file: a 4.7 KB workbook whose last cell is
     XFD1048576 would otherwise keep openpyxl or LibreOffice busy for minutes.
     """
-    p = Path(path)
-    expected = "an existing Excel workbook (.xlsx or .xlsm)"
-    if not p.is_file():
-        raise InputError(field, str(path), expected)
-    if p.suffix.lower() not in _WORKBOOK_SUFFIXES or not zipfile.is_zipfile(p):
-        raise InputError(field, str(path), expected)
+    p = Path(path)  # check_workbook says what is wrong: missing, suffix, not a zip ...
     what = f"checking {p}"
     check_workbook(p, field, None if deadline is None else lambda: deadline.remaining(what))
     return p

@@ -251,6 +251,8 @@ def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
         if len(row) < 2:
             raise InputError("amounts", row, "two columns: component and amount")
         comp, amount = row[0], row[1]
+        if any(not is_missing(v) for v in row[2:]):  # a third column would be ignored
+            raise InputError(f"amounts row {i + 1}", row, "two columns: component and amount")
         if is_missing(comp) and is_missing(amount):
             continue
         if not isinstance(comp, str):  # 1.0 is no component name
@@ -263,9 +265,16 @@ def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
     return rows
 
 
+def _required(value: Any, name: str, expected: str) -> str:
+    text = _text(value, name, expected)
+    if text is None:
+        raise InputError(name, InputError.MISSING, expected)
+    return text
+
+
 def _fa_row(c: RateCard, activity: Any, location: Any, field: Any, on: Any = None) -> Any:
-    return c.fa_rate(_text(activity, "activity", "research, instruction or other") or "",
-                     _text(location, "location", "on or off") or "",
+    return c.fa_rate(_required(activity, "activity", "research, instruction or other"),
+                     _required(location, "location", "on or off"),
                      _text(field, "field", "a field name such as natural_sciences"),
                      _date(on, "date"))
 
@@ -322,7 +331,7 @@ def XLP_RATE(rank, card=None):
     """Hourly rate of a rank from the card's rank table (yen per hour). A rank the card
     prices by salary only has none: use XLP_STANDARD_RATE (a quote refuses it alike)."""
     c = _card(card)
-    return float(c.rank_hourly(_text(rank, "rank", "a rank name such as 'professor'") or ""))
+    return float(c.rank_hourly(_required(rank, "rank", "a rank name such as 'professor'")))
 
 
 # -- F&A, indirect and strategic ----------------------------------------------------------
