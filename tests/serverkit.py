@@ -85,3 +85,56 @@ def payload(func: str, args: list[Any]) -> dict[str, Any]:
 def unwrap(result: Any) -> Any:
     return result[0][0] if isinstance(result, list) and len(result) == 1 and \
         isinstance(result[0], list) and len(result[0]) == 1 else result
+
+
+CALL = "/xlwings/custom-functions-call"
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """POST JSON to ``url`` (loopback only); the status and the text, errors included."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json",
+                                             **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@contextlib.contextmanager
+def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``xl-pricing excel serve`` on a free port of 127.0.0.1, as a real process; yields
+    the URL of the function call once the server answers (60 s at most), and stops it."""
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    full_env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial",
+                "XLWINGS_ENVIRONMENT": "prod", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "xl_pricing", "excel", "serve", "--port",
+                             str(port), *args], env=full_env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True, cwd=cwd)
+    url = f"http://127.0.0.1:{port}{CALL}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                post(url, b"")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None
+                                         else "server did not answer in 60 s") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # it may have died: keep its message
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass

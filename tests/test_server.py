@@ -13,19 +13,12 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import RATES
-from serverkit import payload, server_modules
+from serverkit import payload, post, server_modules, serving
 from xl_pricing import InputError
 from xl_pricing.server import auth_environment, is_loopback
 from xl_pricing.server.guard import check_call
@@ -245,56 +238,19 @@ def test_serve_refuses_before_listening(tmp_path):
     assert r.exit_code == 2 and "--ssl-keyfile is missing" in r.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def test_real_server_with_custom_auth_on_loopback(tmp_path):
     """`xl-pricing excel serve --auth custom` on 127.0.0.1: no token → 401, the token →
     the answer."""
     import xlwings
-    port = _free_port()
-    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_ENVIRONMENT": "prod",
-           "XL_PRICING_AUTH_TOKENS": DIGEST}
-    proc = subprocess.Popen([sys.executable, "-m", "xl_pricing", "excel", "serve", "--port",
-                             str(port), "--auth", "custom"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}{CALL}"
     body = json.dumps({**payload("XLP_TIMECHARGE", [50000, 12]),
                        "version": xlwings.__version__}).encode()
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _ = _post(url, body, {})
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None
-                                         else "server did not answer in 60 s") from None
-                time.sleep(0.3)
-        assert status == 401
-        assert _post(url, body, {"Authorization": "Bearer nope"})[0] == 401
-        status, text = _post(url, body, {"Authorization": f"Bearer {TOKEN}"})
+    with serving(tmp_path, "--auth", "custom", env={"XL_PRICING_AUTH_TOKENS": DIGEST}) as url:
+        assert post(url, body)[0] == 401
+        assert post(url, body, {"Authorization": "Bearer nope"})[0] == 401
+        status, text = post(url, body, {"Authorization": f"Bearer {TOKEN}"})
         assert status == 200 and json.loads(text)["result"] == [[600000]]
-        status, text = _post(url, b"", {"Authorization": f"Bearer {TOKEN}"})
+        status, text = post(url, b"", {"Authorization": f"Bearer {TOKEN}"})
         assert status == 400 and "body is missing" in text
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
 
 
 def test_the_pyodide_workaround_is_only_in_the_serve_app():

@@ -15,17 +15,10 @@ range); the payload form is derived from that the way Excel would send it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import importlib.util
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import tomllib
-import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,7 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import EXAMPLES
-from serverkit import payload, server_modules, unwrap
+from serverkit import payload, post, server_modules, serving, unwrap
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
 from xl_pricing.cells import EXCEL_EPOCH, project_to_pairs
@@ -441,43 +434,17 @@ def test_xlwings_server_manifest_namespace(server_client):
     assert 'DefaultValue="XLP"' in manifest                # so Excel shows XLP.TIMECHARGE
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_server_on_loopback(tmp_path):
     # Only look for the extra: importing xlwings_server here would switch this process's
     # xlwings into server mode.
     if importlib.util.find_spec("xlwings_server") is None:
         pytest.skip("the optional [server] extra")
     import xlwings
-    port = _free_port()
-    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_ENVIRONMENT": "prod"}
-    proc = subprocess.Popen([sys.executable, "-m", "xl_pricing", "excel", "serve", "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
-    try:
-        url = f"http://127.0.0.1:{port}/xlwings/custom-functions-call"
-        body = json.dumps({**payload("XLP_TIMECHARGE", [50000, 12]),
-                           "version": xlwings.__version__}).encode()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(req, timeout=5) as resp:
-                    assert json.loads(resp.read())["result"] == [[600000]]
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None
-                                         else "server did not answer in 60 s") from None
-                time.sleep(0.3)
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # it may have died: keep its message
-            os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+    body = json.dumps({**payload("XLP_TIMECHARGE", [50000, 12]),
+                       "version": xlwings.__version__}).encode()
+    with serving(tmp_path) as url:
+        status, text = post(url, body)
+    assert status == 200 and json.loads(text)["result"] == [[600000]]
 
 
 # -- XLP_QUOTE agrees with `xl-pricing quote --json` ------------------------------------------

@@ -326,3 +326,17 @@ def project_to_pairs(data: dict[str, Any]) -> list[tuple[str, Any]]:
 
     walk("", data)
     return rows
+
+
+def split_ref(text: str) -> tuple[str | None, str]:
+    """A reference split into its sheet (unquoted) and the rest; no sheet: ``None``.
+
+    >>> split_ref("'Bob''s'!$B$2"), split_ref("Hours"), split_ref("='見積 2025'!B3")
+    (("Bob's", '$B$2'), (None, 'Hours'), ('見積 2025', 'B3'))
+    """
+    sheet, bang, ref = text.strip().lstrip("=").rpartition("!")
+    if not bang:
+        return None, ref
+    if len(sheet) >= 2 and sheet[0] == sheet[-1] == "'":
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, ref

@@ -411,17 +411,15 @@ def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
         raise typer.Exit(2)
 
 
-def _plain(value: Any) -> Any:
-    """A recalculated value as JSON: whole floats as int, tables as lists, dates as ISO."""
+def _json(value: Any) -> Any:
+    """A recalculated value as JSON: whole numbers as int, tables as lists, dates as ISO."""
+    from .recalc import plain  # recalc loads the engines: only for this command
+
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
+        return [_json(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return plain(value)
 
 
 @app.command("recalc")
@@ -441,7 +439,7 @@ def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
     name with its value."""
     from .recalc import parse_inputs, recalculate
 
-    values = {k: _plain(v) for k, v in recalculate(workbook, parse_inputs(set_),
+    values = {k: _json(v) for k, v in recalculate(workbook, parse_inputs(set_),
                                                    engine=engine, override=override,
                                                    dates=True).items()}
     if as_json:

@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 
-def _plain(value: Any) -> str:
+def as_typed(value: Any) -> str:
     """A value as a person typed it: no ``Decimal('...')`` wrappers."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_plain(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k} = {as_typed(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
+        return "[" + ", ".join(as_typed(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
@@ -37,7 +37,7 @@ def _plain(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = _plain(value)
+    text = as_typed(value)
     # Strings (often file paths) are shown whole up to a generous length; tables and lists
     # are cut sooner so one message stays readable.
     limit = 300 if isinstance(value, str) else 120

@@ -53,6 +53,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from xl_pricing.cells import split_ref
 from xl_pricing.errors import InputError
 from xl_pricing.files import refuse_inputs, write_file
 from xl_pricing.xlsx import check_workbook
@@ -520,22 +521,6 @@ _AREA = rf"{_SHEET}!\$?[A-Za-z]{{1,3}}\$?\d+(?::\$?[A-Za-z]{{1,3}}\$?\d+)?"
 _REFS_RE = re.compile(rf"^=?\s*{_AREA}(?:,{_AREA})*\s*$")
 
 
-def _split_ref(ref: str) -> tuple[str | None, str]:
-    """``'Sheet 1'!A1`` -> (``Sheet 1``, ``A1``); ``A1`` -> (None, ``A1``).
-
-    >>> _split_ref("'見積 2025'!$B$3")
-    ('見積 2025', '$B$3')
-    >>> _split_ref("Total")
-    (None, 'Total')
-    """
-    if "!" not in ref:
-        return None, ref
-    sheet, _, rest = ref.rpartition("!")
-    if len(sheet) >= 2 and sheet[0] == sheet[-1] == "'":
-        sheet = sheet[1:-1].replace("''", "'")
-    return sheet, rest
-
-
 def _constant(text: str) -> tuple[bool, Any]:
     """(True, value) when a defined name's text is a literal constant.
 
@@ -641,7 +626,7 @@ def computed_values(path: str | os.PathLike, cells_or_names: Iterable[str] | Non
 
 def _resolve(item: str, names: dict[str, Any], sheetnames: list[str], source: str,
              skip_formulas: bool) -> tuple | None:
-    sheet, rest = _split_ref(item)
+    sheet, rest = split_ref(item)
     key = None
     if item in names:
         key = item

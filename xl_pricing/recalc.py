@@ -160,20 +160,6 @@ def _quote_sheet(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-def _split_ref(text: str) -> tuple[str | None, str]:
-    """``("Sheet1", "B2")`` from ``Sheet1!B2``; ``(None, "Hours")`` from a bare name.
-
-    >>> _split_ref("'Bob''s'!$B$2"), _split_ref("Hours")
-    (("Bob's", '$B$2'), (None, 'Hours'))
-    """
-    sheet, bang, ref = text.strip().lstrip("=").rpartition("!")
-    if not bang:
-        return None, ref
-    if sheet.startswith("'") and sheet.endswith("'") and len(sheet) > 1:
-        sheet = sheet[1:-1].replace("''", "'")
-    return sheet, ref
-
-
 @dataclass(frozen=True)
 class _Area:
     """A rectangle of cells: sheet title, 1-based first/last row and column."""
@@ -208,7 +194,7 @@ def _area(text: str, sheets: Mapping[str, str]) -> _Area | None:
     >>> _area("0.3", {"CALC": "Calc"}) is None
     True
     """
-    sheet, ref = _split_ref(text)
+    sheet, ref = cells.split_ref(text)
     if sheet is None or sheet.upper() not in sheets or not _A1.fullmatch(ref.strip()):
         return None
     try:
@@ -250,7 +236,7 @@ def formula_problems(formula: str, functions: Mapping[str, Any] | set[str],
             elif unsupported(key):
                 out.append(f"function {fname} is not supported by the recalculation engine")
         elif t.type == Token.OPERAND and t.subtype == Token.RANGE and "[" not in t.value:
-            sheet, ref = _split_ref(t.value)
+            sheet, ref = cells.split_ref(t.value)
             if sheet is not None and sheet.upper() not in sheets:
                 out.append(f"unknown sheet {sheet}")
             elif not (_A1.fullmatch(ref) or ref.upper() in names or local_names
@@ -300,10 +286,10 @@ def _xlp_calls(formula: str) -> list[tuple[str, bool]]:
 
 # -- values in and out ---------------------------------------------------------------------
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """An engine's scalar as plain Python: whole floats as ``int``.
 
-    >>> _plain(3.0), _plain(2.5), _plain(True), _plain(None)
+    >>> plain(3.0), plain(2.5), plain(True), plain(None)
     (3, 2.5, True, None)
     """
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -320,8 +306,8 @@ def _scalar_input(value: Any, field: str) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (dt.date, dt.datetime)):
-        return _plain(float(cells.excel_serial(value)))
-    return _plain(float(cells.number(value, field)))
+        return plain(float(cells.excel_serial(value)))
+    return plain(float(cells.number(value, field)))
 
 
 def _as_rows(value: Any, area: _Area, field: str) -> list[list[Any]]:
@@ -470,7 +456,7 @@ def _cell(value: Any) -> Any:
         return None
     if isinstance(value, XlError):
         raise _ErrorArgument(value)
-    return _plain(value) if hasattr(value, "item") else value
+    return plain(value) if hasattr(value, "item") else value
 
 
 def _table(value: Any) -> list[list[Any]]:
@@ -522,7 +508,7 @@ def _excel_scalar(value: Any) -> Any:
     import schedula as sh
     from formulas import NUM
 
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return sh.EMPTY
     if isinstance(value, float) and math.isnan(value):
@@ -730,7 +716,7 @@ class _Formulon(_Engine):
         if kind in (self._fm.ValueKind.ARRAY, self._fm.ValueKind.REF,
                     self._fm.ValueKind.LAMBDA):
             return "#VALUE!"
-        return _plain(value.to_python())
+        return plain(value.to_python())
 
     def read(self, area: _Area) -> list[list[Any]]:
         s = self._index[area.sheet.upper()]
@@ -860,7 +846,7 @@ def _constant(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
         return '"' + value.replace('"', '""') + '"'
-    return repr(_plain(value))
+    return repr(plain(value))
 
 
 class _Formulas(_Engine):
@@ -1037,7 +1023,7 @@ class _Formulas(_Engine):
                 return None
             if isinstance(v, XlError):
                 return str(v)
-            return _plain(v)
+            return plain(v)
 
         if isinstance(value, Ranges):
             value = value.value
@@ -1053,7 +1039,7 @@ class _Formulas(_Engine):
             for r, c in row:
                 value = self._python(self._solution.get(self._key(area.sheet, r, c)))
                 if value is None:  # a constant cell no formula reads: as openpyxl has it
-                    value = _plain(self.facts.book[area.sheet].cell(r, c).value)
+                    value = plain(self.facts.book[area.sheet].cell(r, c).value)
                 values.append(value)
             out.append(values)
         return out
@@ -1144,12 +1130,12 @@ class _LibreOffice(_Engine):
                 and len(value[0]) == 1:
             value = value[0][0]  # a one-cell range: a scalar, as the other engines give it
         if isinstance(value, (dt.date, dt.datetime)):
-            return _plain(float(cells.excel_serial(value)))
-        return _plain(value)
+            return plain(float(cells.excel_serial(value)))
+        return plain(value)
 
     def read(self, area: _Area) -> list[list[Any]]:
         ws = self.facts.book[area.sheet]
-        return [[_plain(ws.cell(r, c).value) for r, c in row] for row in area.cells()]
+        return [[plain(ws.cell(r, c).value) for r, c in row] for row in area.cells()]
 
 
 class _Missing(Exception):
@@ -1329,7 +1315,7 @@ class Recalculator:
     def _target(self, ref: str, depth: int = 0) -> _Area | str:
         """The cells an input sets, or the name itself for a name holding a constant."""
         sheets = self._engine.sheets
-        sheet, cell = _split_ref(ref)
+        sheet, cell = cells.split_ref(ref)
         if sheet is None:
             name = self._upper.get(cell.strip().upper())
             if name is None:
@@ -1344,7 +1330,7 @@ class Recalculator:
             alias = text.strip().lstrip("=")
             if alias.upper() in self._upper and depth < 10:
                 return self._target(alias, depth + 1)  # a name of a name
-            if _split_ref(text)[0] is not None or ":" in text:
+            if cells.split_ref(text)[0] is not None or ":" in text:
                 raise _Missing(f"the name refers to {text}, not to one range of cells")
             if re.search(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(|!", text):
                 raise _Missing(f"the name holds the formula ={text}, not cells or a constant")
@@ -1453,7 +1439,7 @@ def _outside(value: float, operator: str, low: float | None, high: float | None
     ('a number >= 0', None)
     """
     def show(x: float | None) -> str:
-        return _show(_plain(x))
+        return _show(plain(x))
 
     checks = {
         "between": (lambda v: low is None or high is None or low <= v <= high,
@@ -1473,7 +1459,7 @@ def _outside(value: float, operator: str, low: float | None, high: float | None
 
 def _show(value: Any) -> str:
     if isinstance(value, float):
-        value = _plain(value)
+        value = plain(value)
     return str(value)
 
 

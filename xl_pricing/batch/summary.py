@@ -25,10 +25,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
-from ..errors import _plain
+from ..errors import as_typed
 from ..files import OutputExists, write_file
 from ..rates import RateCard
+from ..workbook.book import looks_like_formula
 from ..workbook.save import workbook_bytes
+from ..workbook.styles import YEN
 
 __all__ = ["RowError", "QuoteRecord", "BatchResult", "summary_workbook", "write_summary",
            "sanitize", "SUMMARY_NAME", "LARGE_CONTRACT", "WRITTEN", "PRESENT"]
@@ -120,8 +122,6 @@ class BatchResult:
 
 # -- the summary workbook ------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@")
-YEN = '"¥"#,##0'
 PCT = "0.0%"
 _BOLD = Font(bold=True)
 _HEAD = Font(bold=True, color="FFFFFF")
@@ -134,7 +134,7 @@ _CONTRACT_ORDER = {c: i for i, c in enumerate(("joint", "sponsored", "consulting
 
 def _text(value: Any) -> Any:
     """A value as text for a cell that shows what was typed."""
-    return value if value is None or isinstance(value, str) else _plain(value)
+    return value if value is None or isinstance(value, str) else as_typed(value)
 
 
 def _cell(ws: Any, value: Any, *, number_format: str | None = None, font: Font | None = None,
@@ -144,7 +144,7 @@ def _cell(ws: Any, value: Any, *, number_format: str | None = None, font: Font |
     if isinstance(value, str):
         value = sanitize(value)
     c = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and looks_like_formula(value):
         c.data_type = "s"
         c.quotePrefix = True
     if number_format:

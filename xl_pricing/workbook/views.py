@@ -14,7 +14,7 @@ from ..rates import PARTIES
 from .book import Book, a1, col, formula, put
 from .inputs import COMPONENTS
 from .quotes import QuoteSheet
-from .styles import print_setup, protect
+from .styles import YEN, print_setup, protect
 
 
 def chosen(expr: str) -> str:
@@ -52,7 +52,7 @@ def compare_sheet(book: Book) -> Worksheet:
     chart.type = "col"
     chart.title = "Total by approach / 方式別の合計"
     chart.y_axis.title = "JPY"
-    chart.y_axis.numFmt = '"¥"#,##0'
+    chart.y_axis.numFmt = YEN
     chart.add_data(Reference(ws, min_col=2, min_row=5, max_row=9), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=6, max_row=9))
     chart.legend = None
@@ -175,7 +175,7 @@ def allocation_sheet(book: Book) -> Worksheet:
     chart = BarChart()
     chart.type = "col"
     chart.title = "Proceeds by party / 配分先別"
-    chart.y_axis.numFmt = '"¥"#,##0'
+    chart.y_axis.numFmt = YEN
     chart.add_data(Reference(ws, min_col=3, max_col=2 + len(PARTIES), min_row=total_row),
                    from_rows=True, titles_from_data=False)
     chart.set_categories(Reference(ws, min_col=3, max_col=2 + len(PARTIES), min_row=5))
