@@ -20,7 +20,8 @@ from xl_pricing import libreoffice as lo
 from xl_pricing import InputError, load_project, parse_project, quote
 from xl_pricing.cli import app
 from xl_pricing.recalc import Recalculator
-from xl_pricing.workbook import build, expected_names
+from engine_names import expected_names, expected_views
+from xl_pricing.workbook import build
 
 needs_lo = pytest.mark.skipif(lo.find_soffice() is None,
                               reason="LibreOffice (soffice) is not installed")
@@ -40,6 +41,19 @@ def assert_agrees(values: dict, project, card, where: str) -> None:
     for name, amount in expected.items():
         got = values[name]
         assert got == int(amount), f"{where}: {name} = {got}, engine {amount}"
+    # The sheets that follow the approach: both forms, the industrial view, C's scenarios,
+    # B's ratio (forms.current_form / new_form, industrial.fully_loaded).
+    for name, amount in expected_views(project, card).items():
+        if name == "Industrial_lines":
+            lines = sorted((int(k.split("_")[1]), v) for k, v in values.items()
+                           if re.fullmatch(r"Industrial_\d+", k))
+            shown = [v for _, v in lines if v]
+            assert shown == [int(a) for a in amount if a], f"{where}: Industrial lines {shown}"
+        elif name == "B_Ratio":
+            assert abs(values[name] - float(amount)) < 1e-9, f"{where}: B_Ratio"
+        else:
+            assert values[name] == int(amount), f"{where}: {name} = {values[name]}, " \
+                                                f"engine {amount}"
     prefix = f"{ap}_"
     skip = ("_Total", "_Comp", "_Tot")
     for name, got in values.items():

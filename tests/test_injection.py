@@ -21,7 +21,8 @@ from xl_pricing import InputError, parse_project
 from xl_pricing import libreoffice as lo
 from xl_pricing.pricing import quote
 from xl_pricing.recalc import recalculate
-from xl_pricing.workbook import (TARGETS, build, build_workbook, expected_names,
+from engine_names import expected_names
+from xl_pricing.workbook import (TARGETS, build, build_workbook,
                                  project_texts, workbook_bytes)
 
 # Issue 12 item 2's payload, and other text Excel would read as a formula or a pattern.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -189,73 +188,3 @@ def build(card: RateCard, project: Project | None, target: Target, out_dir: Path
     wb = build_workbook(card, project, target)
     return write_atomic(Path(out_dir) / output_name(card, project, target),
                         workbook_bytes(wb), force=force, field=field)
-
-
-def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
-    """The engine's amount for each named line cell of the project's approach sheet, and
-    the approach total (``<approach>_Total``) and ``Total``.
-
-    Named line cells not listed here must be zero: they are lines the engine does not have
-    for this project (a spare researcher row, no discount, no consumption tax ...).
-    """
-    from ..pricing import quote
-    from ..pricing.fiscal import direct_by_year
-    from .quotes import category_slugs
-
-    direct_names = category_slugs(list(direct_by_year(project)))
-
-    q = quote(project, card)
-    ap = project.project.approach
-    out: dict[str, Decimal] = {}
-
-    def add(name: str, amount: Decimal) -> None:
-        out[name] = out.get(name, Decimal(0)) + amount
-
-    def build_up_names(kind: str, lines) -> list[str]:
-        """Names of X or A lines on their own sheet, in the engine's line order."""
-        counters: dict[str, int] = {}
-        names = []
-        for ln in lines:
-            if ln.component == "direct":
-                names.append(f"direct_{direct_names[ln.detail]}")
-            elif ln.component in ("time_charge", "option"):
-                counters[ln.component] = counters.get(ln.component, 0) + 1
-                names.append(f"{ln.component}_{counters[ln.component]}")
-            else:
-                names.append(ln.component)
-        return names
-
-    if ap in ("X", "A"):
-        for name, ln in zip(build_up_names(ap, q.lines), q.lines):
-            add(f"{ap}_{name}", ln.amount)
-    elif ap == "B":
-        book_as = project.total.book_as if project.total else None
-        names = build_up_names(book_as or "B", q.lines)
-        for name, ln in zip(names, q.lines):
-            if ln.component in ("direct", "indirect", "value_added", "consumption_tax") \
-                    or book_as is None:
-                add(f"B_{name}", ln.amount)
-            else:
-                add(f"B_{book_as.lower()}_{name}", ln.amount)
-    else:
-        out_terms = project.outcome
-        assert out_terms is not None
-        achieved = {"milestone": [i + 1 for i, m in enumerate(out_terms.milestones)
-                                  if m.achieved],
-                    "kpi": [i + 1 for i, m in enumerate(out_terms.kpis) if m.achieved]}
-        seen = {"milestone": 0, "kpi": 0}
-        floor_lines = [ln for ln in q.lines if ln.source.startswith("floor (approach X)")]
-        for name, ln in zip(build_up_names("X", floor_lines), floor_lines):
-            add(f"C_x_{name}", ln.amount)
-        for ln in q.lines:
-            if ln in floor_lines:
-                continue
-            if ln.component in seen:
-                idx = achieved[ln.component][seen[ln.component]]
-                seen[ln.component] += 1
-                add(f"C_{ln.component}_{idx}", ln.amount)
-            else:
-                add(f"C_{ln.component}", ln.amount)
-    out[f"{ap}_Total"] = q.total
-    out["Total"] = q.total
-    return out
