@@ -172,7 +172,7 @@ def test_existing_files_are_kept_without_force_and_replaced_with_it(tmp_path, ca
     # The summary exists now: a second run refuses before doing anything.
     with pytest.raises(InputError) as exc:
         run_batch(table, out, workers=1, progress=False)
-    assert exc.value.field == "--out" and SUMMARY_NAME in exc.value.value
+    assert exc.value.field == "out_dir" and SUMMARY_NAME in exc.value.value
     r = run_batch(table, out, workers=1, force=True, progress=False)
     assert (r.written, r.present, r.failed) == (2, 0, 0)
     assert "Total" in load_workbook(old).defined_names
@@ -298,7 +298,7 @@ def test_two_runs_into_one_folder_never_replace_each_others_files(tmp_path):
         t.join()
     runs = [r for r in results if not isinstance(r, InputError)]
     for exc in (r for r in results if isinstance(r, InputError)):
-        assert exc.field == "--out" and SUMMARY_NAME in exc.value
+        assert exc.field == "out_dir" and SUMMARY_NAME in exc.value
     assert runs and all(r.failed == 0 and r.written + r.present == 6 for r in runs)
     assert sum(r.written for r in runs) == 6          # every workbook written exactly once
     assert len({r.summary for r in runs}) == len(runs)  # summary.xlsx, summary-2.xlsx
@@ -341,7 +341,7 @@ def test_an_output_is_never_the_input_even_with_force(tmp_path):
     before = first.summary.read_bytes()
     with pytest.raises(InputError) as e:
         run_batch(out / SUMMARY_NAME, out, workers=1, force=True, progress=False)
-    assert e.value.field == "--out" and "never overwritten" in e.value.expected
+    assert e.value.field == "out_dir" and "never overwritten" in e.value.expected
     res = CliRunner().invoke(app, ["batch", str(out / SUMMARY_NAME), "--out", str(out),
                                    "--force", "--workers", "1"])
     assert res.exit_code == 2 and "Traceback" not in res.output

@@ -398,8 +398,13 @@ def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
     """Price a table of projects: one workbook per row and a summary workbook."""
     from .batch import run_batch, sanitize
 
-    result = run_batch(table, out, card=rates, target=target, workers=workers,
-                       on_error=on_error, force=force, progress=sys.stderr.isatty())
+    try:
+        result = run_batch(table, out, card=rates, target=target, workers=workers,
+                           on_error=on_error, force=force, progress=sys.stderr.isatty())
+    except InputError as exc:  # the Python API's argument names as this command's options
+        flag = {"out_dir": "--out", "target": "--target"}.get(exc.field)
+        raise (InputError(flag, exc.value, exc.expected, exc.source) if flag else exc) \
+            from None
     con = _console()
     present = f", {result.present} already present" if result.present else ""
     con.print(f"{result.written} workbooks written{present}, {result.failed} rows failed; total "

@@ -156,7 +156,7 @@ def _process(job: _Job, number: int, row: dict[str, Any], stop: Any = None) -> _
         if stop is not None and stop.is_set():
             return _Outcome(number, cancelled=True)
         try:
-            write_file(path, data, replace=job.force, field="--out")
+            write_file(path, data, replace=job.force, field="out_dir")
         except OutputExists:  # another run wrote it a moment ago: kept, not replaced
             return _Outcome(number, replace(record, status=PRESENT))
         except InputError as exc:  # the file cannot be written (name too long, disk full)
@@ -268,7 +268,7 @@ def run_batch(table: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     if on_error not in ("skip", "stop"):
         raise InputError("--on-error", on_error, "skip or stop")
     if target not in TARGETS:
-        raise InputError("--target", target, ", ".join(TARGETS))
+        raise InputError("target", target, ", ".join(TARGETS))
     if workers is None:
         workers = os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -276,12 +276,12 @@ def run_batch(table: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     rate_card = card if isinstance(card, RateCard) else load_card(card)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise InputError("--out", str(out), "a folder (this is a file)")
+        raise InputError("out_dir", str(out), "a folder (this is a file)")
     summary_path = out / SUMMARY_NAME
-    refuse_inputs([summary_path], [table], field="--out")
+    refuse_inputs([summary_path], [table], field="out_dir")
     if summary_path.exists() and not force:
-        raise InputError("--out", str(summary_path), "a folder without a summary.xlsx yet "
-                         "(or --force to replace it)")
+        raise InputError("out_dir", str(summary_path), "a folder without a summary.xlsx yet "
+                         "(or replace it: force, --force)")
     opened = open_table(table)
     estimate = opened.estimate
     if estimate is not None:

@@ -294,12 +294,12 @@ def write_summary(out_dir: Path, data: bytes, *, replace: bool = False) -> Path:
     replaces another's.  Names are claimed atomically (:func:`xl_pricing.files.write_file`).
     """
     if replace:
-        return write_file(out_dir / SUMMARY_NAME, data, replace=True, field="--out")
+        return write_file(out_dir / SUMMARY_NAME, data, replace=True, field="out_dir")
     stem, suffix = SUMMARY_NAME.rsplit(".", 1)
     for n in range(1, MAX_SUMMARIES + 1):
         name = SUMMARY_NAME if n == 1 else f"{stem}-{n}.{suffix}"
         try:
-            return write_file(out_dir / name, data, field="--out")
+            return write_file(out_dir / name, data, field="out_dir")
         except OutputExists:
             continue
-    raise OutputExists(out_dir / SUMMARY_NAME, "--out")
+    raise OutputExists(out_dir / SUMMARY_NAME, "out_dir")

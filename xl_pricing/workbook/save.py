@@ -64,7 +64,7 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return fixed_dates(buf.getvalue(), {ARC_CORE: core})
 
 
-def write_atomic(path: Path, data: bytes, force: bool = False, field: str = "--out") -> Path:
+def write_atomic(path: Path, data: bytes, force: bool = False, field: str = "output") -> Path:
     """Write ``data`` to ``path`` through :func:`xl_pricing.files.write_file` (kept for the
     callers of the former helper; ``force`` replaces an existing file, keeping its mode).
 
