@@ -61,7 +61,9 @@ def project(i: int, rng: random.Random) -> dict[str, Any]:
         "researchers": _researchers(rng),
     }
     if approach == "B":
-        data["total"] = {"agreed": rng.randrange(5_000_000, 50_000_000, 100_000)}
+        # agreed at or above the direct costs, as the engine requires
+        direct = sum(d["amount"] for d in data["direct"])
+        data["total"] = {"agreed": direct + rng.randrange(0, 40_000_000, 100_000)}
     if approach == "C":
         base = rng.randrange(10_000_000, 200_000_000, 1_000_000)
         data["outcome"] = {

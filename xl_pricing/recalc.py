@@ -625,6 +625,16 @@ class _Engine:
         """Raise :class:`_Missing` when no formula or name reads a cell of ``area``."""
 
 
+@functools.lru_cache(maxsize=1)
+def _formulon_functions() -> frozenset[str]:
+    """The functions formulon knows, upper-case (fixed for the installed version; asked once
+    per process: one call a name)."""
+    import formulon
+
+    return frozenset(formulon.Workbook.function_name_at(i).upper()
+                     for i in range(formulon.Workbook.function_count()))
+
+
 class _Formulon(_Engine):
     """formulon: load from bytes, set inputs through its setters, ``recalc()``, read."""
 
@@ -663,8 +673,7 @@ class _Formulon(_Engine):
         """Unknown functions, names and sheets (cells that are ``#NAME?``) and circular
         references (cells that are ``#REF!`` and read themselves)."""
         out = []
-        known = {self._fm.Workbook.function_name_at(i).upper()
-                 for i in range(self._fm.Workbook.function_count())}
+        known = _formulon_functions()
         names = {n.upper() for n in self.defined}
         cycle: list[str] | None = None
         for s, title in enumerate(self.sheets.values()):
@@ -759,8 +768,7 @@ class _Formulon(_Engine):
 
     def shadowed(self) -> list[str]:
         """Defined names spelt like one of formulon's functions (see Recalculator)."""
-        functions = {self._fm.Workbook.function_name_at(i).upper()
-                     for i in range(self._fm.Workbook.function_count())}
+        functions = _formulon_functions()
         return [n for n in self.defined if n.upper() in functions]
 
     def check_used(self, area: _Area) -> None:
