@@ -19,22 +19,19 @@ from xl_pricing.rates import RateCard
 from xl_pricing.workbook.quotes import category_slugs
 
 
-def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
-    """The engine's amount for each named line cell of the project's approach sheet, and
-    the approach total (``<approach>_Total``) and ``Total``.
-
-    Named line cells not listed here must be zero: they are lines the engine does not have
-    for this project (a spare researcher row, no discount, no consumption tax ...).
+def expected_lines(project: Project, card: RateCard) -> dict[str, list[Any]]:
+    """The engine's lines behind each named line cell of the project's approach sheet (a
+    cell may pool several lines: the direct costs of categories without a row of their own).
     """
 
     direct_names = category_slugs(list(direct_by_year(project)))
 
     q = quote(project, card)
     ap = project.project.approach
-    out: dict[str, Decimal] = {}
+    named: dict[str, list[Any]] = {}
 
-    def add(name: str, amount: Decimal) -> None:
-        out[name] = out.get(name, Decimal(0)) + amount
+    def add(name: str, line: Any) -> None:
+        named.setdefault(name, []).append(line)
 
     def build_up_names(kind: str, lines) -> list[str]:
         """Names of X or A lines on their own sheet, in the engine's line order."""
@@ -52,16 +49,16 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
 
     if ap in ("X", "A"):
         for name, ln in zip(build_up_names(ap, q.lines), q.lines):
-            add(f"{ap}_{name}", ln.amount)
+            add(f"{ap}_{name}", ln)
     elif ap == "B":
         book_as = project.total.book_as if project.total else None
         names = build_up_names(book_as or "B", q.lines)
         for name, ln in zip(names, q.lines):
             if ln.component in ("direct", "indirect", "value_added", "consumption_tax") \
                     or book_as is None:
-                add(f"B_{name}", ln.amount)
+                add(f"B_{name}", ln)
             else:
-                add(f"B_{book_as.lower()}_{name}", ln.amount)
+                add(f"B_{book_as.lower()}_{name}", ln)
     else:
         out_terms = project.outcome
         assert out_terms is not None
@@ -71,18 +68,43 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
         seen = {"milestone": 0, "kpi": 0}
         floor_lines = [ln for ln in q.lines if ln.source.startswith("floor (approach X)")]
         for name, ln in zip(build_up_names("X", floor_lines), floor_lines):
-            add(f"C_x_{name}", ln.amount)
+            add(f"C_x_{name}", ln)
         for ln in q.lines:
             if ln in floor_lines:
                 continue
             if ln.component in seen:
                 idx = achieved[ln.component][seen[ln.component]]
                 seen[ln.component] += 1
-                add(f"C_{ln.component}_{idx}", ln.amount)
+                add(f"C_{ln.component}_{idx}", ln)
             else:
-                add(f"C_{ln.component}", ln.amount)
-    out[f"{ap}_Total"] = q.total
-    out["Total"] = q.total
+                add(f"C_{ln.component}", ln)
+    return named
+
+
+def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
+    """The engine's amount for each named line cell of the project's approach sheet, and
+    the approach total (``<approach>_Total``) and ``Total``.
+
+    Named line cells not listed here must be zero: they are lines the engine does not have
+    for this project (a spare researcher row, no discount, no consumption tax ...).
+    """
+    out = {name: sum((ln.amount for ln in lines), Decimal(0))
+           for name, lines in expected_lines(project, card).items()}
+    total = quote(project, card).total
+    out[f"{project.project.approach}_Total"] = total
+    out["Total"] = total
+    return out
+
+
+def expected_by_year(project: Project, card: RateCard) -> dict[str, dict[int, Decimal]]:
+    """The engine's amount of each named line cell per fiscal year (the line's
+    ``by_year``: each year rounded once, the years adding up to the line)."""
+    out: dict[str, dict[int, Decimal]] = {}
+    for name, lines in expected_lines(project, card).items():
+        years = out.setdefault(name, {})
+        for ln in lines:
+            for fy, amount in (ln.by_year or ()):
+                years[fy] = years.get(fy, Decimal(0)) + amount
     return out
 
 

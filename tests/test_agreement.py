@@ -20,7 +20,7 @@ from xl_pricing import libreoffice as lo
 from xl_pricing import InputError, load_project, parse_project, quote
 from xl_pricing.cli import app
 from xl_pricing.recalc import Recalculator
-from engine_names import expected_names, expected_views
+from engine_names import expected_by_year, expected_names, expected_views
 from xl_pricing.workbook import build
 
 needs_lo = pytest.mark.skipif(lo.find_soffice() is None,
@@ -68,10 +68,15 @@ def assert_agrees(values: dict, project, card, where: str) -> None:
 def test_libreoffice_confirms_native_workbooks(path, tmp_path, jp):
     project = load_project(path)
     book = build(jp, project, "native", tmp_path)
-    values = Recalculator(book, engine="libreoffice").values()
+    by_lo = Recalculator(book, engine="libreoffice")
+    values = by_lo.values()
     assert_agrees(values, project, jp, "LibreOffice")
     assert values["Form_Total"] == values["Total"] == int(quote(project, jp).total)
-    assert_same_names(Recalculator(book).values(), values, "formulon", "LibreOffice")
+    by_formulon = Recalculator(book)
+    assert_same_names(by_formulon.values(), values, "formulon", "LibreOffice")
+    for engine, where in ((by_formulon, "formulon"), (by_lo, "LibreOffice"),
+                          (Recalculator(book, engine="formulas"), "formulas")):
+        assert_years_agree(engine, book, project, jp, where)
 
 
 def _b_and_c(project, data):
@@ -120,9 +125,11 @@ def test_generated_projects_agree_everywhere(tmp_path_factory, pc, data):
     out = tmp_path_factory.mktemp("agree")
     native = build(card, project, "native", out)
     udf = build(card, project, "udf", out)
-    by_formulon = Recalculator(native).values()
-    by_formulas = Recalculator(udf).values()
-    by_lo = Recalculator(native, engine="libreoffice").values()
+    books = {"formulon": Recalculator(native), "formulas": Recalculator(udf),
+             "LibreOffice": Recalculator(native, engine="libreoffice")}
+    for where, book in books.items():
+        assert_years_agree(book, native if where != "formulas" else udf, project, card, where)
+    by_formulon, by_formulas, by_lo = (b.values() for b in books.values())
     for values, where in ((by_formulon, "native (formulon)"), (by_formulas, "udf (formulas)"),
                           (by_lo, "native (LibreOffice)")):
         assert_agrees(values, project, card, where)
@@ -141,6 +148,40 @@ def _same(value):
     if isinstance(value, float) and not value.is_integer():
         return float(f"{value:.12g}")
     return None if value == "" else value
+
+
+def assert_years_agree(book: Recalculator, path, project, card, where: str) -> None:
+    """Every per-fiscal-year cell of every named line on the approach's sheet equals the
+    engine's line for that year (each year rounded once)."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    from xl_pricing.cells import split_ref
+
+    names = load_workbook(path, read_only=False).defined_names
+    years = sorted(project.fiscal_years)
+    last = get_column_letter(3 + len(years))
+    wanted = {}
+    for name, by_year in expected_by_year(project, card).items():
+        sheet, ref = split_ref(names[name].attr_text)
+        wanted[name] = (sheet, int(ref.replace("$", "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+                        by_year)
+    checked = 0
+    for sheet in {s for s, _, _ in wanted.values()}:
+        bottom = max(row for s, row, _ in wanted.values() if s == sheet)
+        quoted = "'" + sheet.replace("'", "''") + "'"
+        block = book.cells(f"{quoted}!D4:{last}{bottom}")  # one read a sheet
+        if sheet in ("Quote B", "Quote C") and block[0] != years:
+            continue  # B's and C's sheets show totals only (the engine splits them by year)
+        assert block[0] == years, f"{where}: {sheet} year columns {block[0]}, {years}"
+        for name, (s, row, by_year) in wanted.items():
+            if s != sheet:
+                continue
+            shown = block[row - 4]
+            assert shown == [int(by_year.get(fy, 0)) for fy in years], \
+                f"{where}: {name} by year {shown}, engine {dict(by_year)}"
+            checked += len(years)
+    assert checked or project.project.approach in "BC", f"{where}: no line compared"
 
 
 def assert_same_names(a: dict, b: dict, left: str, right: str, skip=()) -> None:

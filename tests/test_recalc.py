@@ -682,3 +682,15 @@ def test_only_the_names_asked_for_are_read(twelve_natives, engine):
     assert some["Total"] == quote(parse_project(data), JP).total  # the engine's, to the yen
     with pytest.raises(InputError, match="name = 'Nope': expected a defined name"):
         book.values(names=["Nope"])
+
+
+@pytest.mark.parametrize("engine", ["formulon", "formulas"])
+def test_cells_reads_a_rectangle_after_the_last_calculation(twelve_natives, engine):
+    """Per-fiscal-year cells of the multi-year example: consumables of 600,000, 1,200,000
+    and 600,000 yen in FY2027-2029 (its project file), and the sheet's own header."""
+    path = next(p for p in twelve_natives if "A-2027-005" in p.name)
+    book = Recalculator(path, engine=engine)
+    assert book.cells("'Quote A'!D4:G5") == [[2027, 2028, 2029, "合計 / Total"],
+                                             [600000, 1200000, 600000, 2400000]]
+    with pytest.raises(InputError, match="cells = 'Nowhere!A1'"):
+        book.cells("Nowhere!A1")

@@ -1098,28 +1098,22 @@ class _LibreOffice(_Engine):
         self.sheets, self.defined = facts.sheets, facts.defined
         self.problems: list[CellProblem] = []
         self._values: dict[str, Any] = {}
+        self._run: tempfile.TemporaryDirectory[str] | None = None
+        self._book: Path = path
+        self._output: Path | None = None
 
     def calculate(self, cell_inputs: Mapping[_Area, list[list[Any]]],
                   name_inputs: Mapping[str, Any], names: Iterable[str] | None = None
                   ) -> tuple[dict[str, Any], list[CellProblem]]:
         from . import libreoffice
 
-        with tempfile.TemporaryDirectory(prefix="xlp-recalc-") as tmp:
-            book = self.path
-            if cell_inputs or name_inputs:
-                import openpyxl
-
-                wb = openpyxl.load_workbook(self.path, keep_links=False)
-                for area, rows in cell_inputs.items():
-                    ws = wb[area.sheet]
-                    for cell_row, value_row in zip(area.cells(), rows):
-                        for (r, c), v in zip(cell_row, value_row):
-                            ws.cell(r, c).value = v
-                for name, value in name_inputs.items():
-                    wb.defined_names[name].attr_text = _constant(value)
-                book = Path(tmp) / self.path.name
-                wb.save(book)
-            found = libreoffice.read_defined_names(book)
+        # The copy with the inputs and LibreOffice's result are kept until the next
+        # calculation, so that cells() reads the same result.
+        self._run = tempfile.TemporaryDirectory(prefix="xlp-recalc-")
+        book = self._with_inputs(cell_inputs, name_inputs, Path(self._run.name))
+        self._book = book
+        self._output = libreoffice.recalculate(book, self._run.name)
+        found = libreoffice.read_defined_names(book, recalculated=self._output)
         values = {}
         for name in self.defined:
             value = self._cell(found.get(name))
@@ -1132,6 +1126,25 @@ class _LibreOffice(_Engine):
         self._values = values
         return values, []
 
+    def _with_inputs(self, cell_inputs: Mapping[_Area, list[list[Any]]],
+                     name_inputs: Mapping[str, Any], folder: Path) -> Path:
+        """The workbook, or a copy in ``folder`` with the inputs written into it."""
+        if not cell_inputs and not name_inputs:
+            return self.path
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path, keep_links=False)
+        for area, rows in cell_inputs.items():
+            ws = wb[area.sheet]
+            for cell_row, value_row in zip(area.cells(), rows):
+                for (r, c), v in zip(cell_row, value_row):
+                    ws.cell(r, c).value = v
+        for name, value in name_inputs.items():
+            wb.defined_names[name].attr_text = _constant(value)
+        book = folder / self.path.name
+        wb.save(book)
+        return book
+
     @staticmethod
     def _cell(value: Any) -> Any:
         if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) \
@@ -1142,8 +1155,20 @@ class _LibreOffice(_Engine):
         return plain(value)
 
     def read(self, area: _Area) -> list[list[Any]]:
-        ws = self.facts.book[area.sheet]
-        return [[plain(ws.cell(r, c).value) for r, c in row] for row in area.cells()]
+        """The cells of the last calculation's result (LibreOffice's recalculated copy)."""
+        from openpyxl.utils import get_column_letter
+
+        from . import libreoffice
+
+        ref = (f"'{area.sheet.replace(chr(39), chr(39) * 2)}'!"
+               f"{get_column_letter(area.min_col)}{area.min_row}:"
+               f"{get_column_letter(area.max_col)}{area.max_row}")
+        if self._output is None:
+            self.calculate({}, {})
+        value = libreoffice.computed_values(self._book, [ref], recalculated=self._output)[ref]
+        rows = value if isinstance(value, list) else [[value]]
+        return [[self._cell(v) for v in (row if isinstance(row, list) else [row])]
+                for row in rows]
 
 
 class _Missing(Exception):
@@ -1199,6 +1224,7 @@ class Recalculator:
             reason = exc.expected if exc.field == self.source else exc.message
             raise RecalcError([CellProblem(None, None, reason)], self.source) from None
         self._facts: _Facts | None = None
+        self._calculated = False
         self._data = self.path.read_bytes()  # read once: the engines and openpyxl share it
         auto = engine == "auto"
         if auto:
@@ -1253,7 +1279,24 @@ class Recalculator:
         wanted = self.names if names is None else [self._name(n) for n in names]
         cell_inputs, name_inputs = self._inputs(inputs or {}, override)
         values, errors = self._engine.calculate(cell_inputs, name_inputs, wanted)
+        self._calculated = True
         return Recalculation({n: values[n] for n in wanted}, errors)
+
+    def cells(self, ref: str) -> list[list[Any]]:
+        """The computed values of a rectangle of cells (``'Quote A'!D5:F20``), as the last
+        calculation left them (the workbook as loaded when none has run yet): a list of
+        rows, ``None`` for an empty cell, an Excel error as its text.
+
+        Raises:
+            InputError: ``ref`` is not one rectangle on a sheet of the workbook.
+        """
+        area = _area(str(ref), self._engine.sheets)
+        if area is None:
+            raise InputError("cells", ref, "a rectangle of cells on a sheet of the workbook, "
+                             "such as 'Quote A'!D5:F20")
+        if not self._calculated:
+            self.calculate(names=())
+        return self._engine.read(area)
 
     def _name(self, name: str) -> str:
         spelt = self._upper.get(str(name).upper())
