@@ -67,7 +67,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import (get_column_letter, range_boundaries)
 
-from . import cells, udfs, xlsx
+from . import cells, xlsx
 from .errors import InputError
 
 __all__ = ["CellProblem", "ENGINES", "OFFICE_JS_PREFIX", "RecalcError", "Recalculation",
@@ -76,6 +76,7 @@ __all__ = ["CellProblem", "ENGINES", "OFFICE_JS_PREFIX", "RecalcError", "Recalcu
 
 ENGINES = ("auto", "formulon", "formulas", "libreoffice")
 OFFICE_JS_PREFIX = "_XLDUDF_"  # Excel saves Office.js function XLP.FA as _xldudf_XLP_FA
+XLP_PREFIX = "XLP_"  # the functions of xl_pricing.udfs (its PREFIX)
 _XLP_CALL = re.compile(rb"(?i)xlp_")  # cheap pre-check of the sheet XML (see _calls_xlp)
 
 
@@ -265,7 +266,7 @@ def _xlp_calls(formula: str) -> list[tuple[str, bool]]:
             continue
         if t.type == Token.FUNC and t.subtype == Token.OPEN:
             name = t.value[:-1]
-            if name.upper().removeprefix(OFFICE_JS_PREFIX).startswith(udfs.PREFIX):
+            if name.upper().removeprefix(OFFICE_JS_PREFIX).startswith(XLP_PREFIX):
                 out.append((name, False))
                 stack.append(len(out) - 1)
             else:
@@ -592,6 +593,8 @@ def register_udfs() -> list[str]:
     """
     import formulas
     from formulas.functions import wrap_func
+
+    from . import udfs  # xlwings and pandas: only for workbooks that call XLP_ functions
 
     registry = formulas.get_functions()
     names = []
