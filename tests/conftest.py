@@ -91,3 +91,18 @@ def one_sheet(tmp_path: Path, cells: dict[str, Any], names: dict[str, str] | Non
               file: str = "book.xlsx", title: str = "Sheet1") -> Path:
     """A one-sheet workbook ``tmp_path / file`` with ``cells`` and defined ``names``."""
     return build(tmp_path / file, {title: cells}, names)
+
+
+def truncated(src: Path, out: Path, part: str = "xl/worksheets/sheet1.xml",
+              keep: float = 0.5) -> Path:
+    """A copy of workbook ``src`` whose ``part`` is cut to ``keep`` of its bytes (a damaged
+    file, as an interrupted copy or download leaves it)."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == part:
+                data = data[: int(len(data) * keep)]
+            zout.writestr(item, data)
+    return out

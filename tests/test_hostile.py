@@ -31,6 +31,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from conftest import truncated
 from serverkit import payload, server_modules
 from xl_pricing import InputError, udfs
 from xl_pricing.batch import run_batch
@@ -339,12 +340,7 @@ def _zip(path: Path, parts: dict[str, bytes]) -> Path:
 
 
 def _truncated(path: Path) -> Path:
-    with zipfile.ZipFile(STANDARD) as zin, zipfile.ZipFile(path, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            zout.writestr(info, data[: len(data) // 3] if "worksheets/sheet2" in
-                          info.filename else data)
-    return path
+    return truncated(STANDARD, path, "xl/worksheets/sheet2.xml", keep=1 / 3)
 
 
 def _far(path: Path) -> Path:

@@ -21,7 +21,7 @@ import typer
 from openpyxl.worksheet.formula import ArrayFormula
 from xlwings.conversion import pandas_conv
 
-from conftest import build, one_sheet
+from conftest import build, one_sheet, truncated
 from xl_pricing import InputError, load_card, quote, udfs
 from xl_pricing.cli import handles_input_errors
 from xl_pricing.cells import project_from_pairs
@@ -608,14 +608,7 @@ def test_dates_are_printed_as_iso_dates():
 # -- damaged and oversize files (issue 12) ---------------------------------------------------
 
 def _truncated(tmp_path: Path) -> Path:
-    src, out = STANDARD / "jp-default-native.xlsx", tmp_path / "cut.xlsx"
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
-        for item in zin.infolist():
-            data = zin.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2]
-            zout.writestr(item, data)
-    return out
+    return truncated(STANDARD / "jp-default-native.xlsx", tmp_path / "cut.xlsx")
 
 
 def _huge_range(tmp_path: Path) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from conftest import truncated
 from xl_pricing.errors import InputError
 from xl_pricing.xlsx import MAX_AREA, check_workbook
 
@@ -39,13 +40,7 @@ def test_styled_empty_cell_far_out_counts_for_the_used_range(tmp_path):
 
 
 def test_truncated_sheet_xml_is_named(tmp_path):
-    bad = tmp_path / "trunc.xlsx"
-    with zipfile.ZipFile(STANDARD) as zin, zipfile.ZipFile(bad, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2]
-            zout.writestr(info, data)
+    bad = truncated(STANDARD, tmp_path / "trunc.xlsx")
     with pytest.raises(InputError, match=r"sheet1.xml is damaged"):
         check_workbook(bad)
 
