@@ -523,3 +523,49 @@ def test_the_battery_is_large():
             + len(XLSX_ROWS) + 1 + len(SETS_REFUSED) + len(SETS_ACCEPTED) + 1
             + 2 * len(NOT_WORKBOOKS) + 2 * len(CALLS))
     assert here >= 300 and here + len(CASES) + len(HOSTILE) >= 500, (here, len(CASES))
+
+
+# -- found by a review after the battery was written --------------------------------------
+
+def test_a_card_named_like_the_output_is_never_replaced(tmp_path):
+    """``--rates`` names an input too: a card file called like the workbook (or the batch
+    summary) used to be replaced by it with --force."""
+    card = tmp_path / "jp-default-X-2027-001-udf.xlsx"
+    card.write_bytes((ROOT / "templates/rates/jp-default.toml").read_bytes())
+    before = card.read_bytes()
+    code, out = cli("build", "--project", str(ROOT / "templates/projects/x-cost-joint.toml"),
+                    "--rates", str(card), "--out", str(tmp_path), "--force")
+    assert code == 2 and "never overwritten" in out, out
+    summary = tmp_path / "summary.xlsx"
+    summary.write_bytes(before)
+    code, out = cli("batch", str(ROOT / "templates/projects/batch-example.csv"), "--rates",
+                    str(summary), "--out", str(tmp_path), "--force", "--workers", "1")
+    assert code == 2 and "never overwritten" in out, out
+    assert card.read_bytes() == summary.read_bytes() == before
+
+
+def test_a_dotted_key_deeper_than_any_project_is_refused_before_parsing(tmp_path):
+    deep = tmp_path / "dotted.toml"
+    deep.write_text("a" + ".a" * 100_000 + " = 1\n", encoding="utf-8")  # was: out of memory
+    code, out = cli("quote", str(deep))
+    assert code == 2 and "line 1" in out and "dotted parts" in out, out
+
+
+@pytest.mark.parametrize("start,end", [("0001-01-01", "0001-03-31"),
+                                       ("1899-04-01", "1900-03-31")])
+def test_dates_excel_cannot_hold_are_refused_by_every_command(tmp_path, start, end):
+    p = tmp_path / "p.toml"
+    p.write_text(f'[project]\nid = "D"\ncontract = "joint"\napproach = "X"\nstart = {start}\n'
+                 f'end = {end}\n[[direct]]\ncategory = "travel"\namount = 1\n', "utf-8")
+    for args in (["quote", str(p)], ["build", "--project", str(p), "--out",
+                                       str(tmp_path / "out")], ["project", "check", str(p)]):
+        code, out = cli(*args)
+        assert code == 2 and "project.start" in out and "1900-01-01" in out, (args, out)
+    assert not (tmp_path / "out").exists()
+
+
+@needs_server
+def test_other_xlwings_routes_are_refused_not_a_server_error(server_client):
+    r = server_client.post("/xlwings/custom-scripts-call/x", content=b'{"a": 1}',
+                           headers={"Content-Type": "application/json"})
+    assert r.status_code == 404 and "serves Excel functions only" in r.text

@@ -36,6 +36,8 @@ def _approach(v: Any) -> Any:
 
 
 FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
+# Dates a workbook can hold (Excel's 1900 date system); 0001-01-01 crashed the builder.
+ExcelDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
 
 
 def fiscal_year(d: date) -> int:
@@ -70,8 +72,8 @@ class ProjectInfo(_Model):
     activity: Activity = "research"
     location: Location = "on"
     field: str | None = None
-    start: date
-    end: date
+    start: ExcelDate
+    end: ExcelDate
     department: str = ""
     company: str = ""
     escalation: Fraction | None = None

@@ -93,6 +93,7 @@ def read_document(path: Path, limit: int = PROJECT_LIMIT) -> dict[str, Any]:
                 raise InputError(f"JSON syntax (line {exc.lineno}, column {exc.colno})",
                                  exc.msg, "valid JSON", source=src) from None
         else:
+            _refuse_deep_keys(text, src)
             try:
                 data = tomllib.loads(text, parse_float=Decimal)
             except tomllib.TOMLDecodeError as exc:
@@ -109,6 +110,18 @@ def read_document(path: Path, limit: int = PROJECT_LIMIT) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("(top level)", type(data).__name__, "a table of keys", source=src)
     return data
+
+
+def _refuse_deep_keys(text: str, src: str) -> None:
+    """Refuse, before parsing, a TOML key or table header of more than MAX_DEPTH dotted
+    parts: tomllib builds such a key's tables without recursing, and a 200 KB line
+    ``a.a.a…=1`` took all the machine's memory."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        key = line.split("=", 1)[0]
+        if key.count(".") >= MAX_DEPTH:
+            raise InputError(f"line {n}", key.strip()[:40] + "...", f"a key of at most "
+                             f"{MAX_DEPTH} dotted parts (tables nested at most {MAX_DEPTH} "
+                             "levels deep)", source=src)
 
 
 def depth(data: Any) -> int:

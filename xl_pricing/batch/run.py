@@ -278,7 +278,7 @@ def run_batch(table: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     if out.exists() and not out.is_dir():
         raise InputError("out_dir", str(out), "a folder (this is a file)")
     summary_path = out / SUMMARY_NAME
-    refuse_inputs([summary_path], [table], field="out_dir")
+    refuse_inputs([summary_path], [table, Path(rate_card.path)], field="out_dir")
     if summary_path.exists() and not force:
         raise InputError("out_dir", str(summary_path), "a folder without a summary.xlsx yet "
                          "(or replace it: force, --force)")
@@ -289,7 +289,8 @@ def run_batch(table: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     out.mkdir(parents=True, exist_ok=True)
     clean_old_temporaries(out)
     source = Path(table).name
-    job = _Job(rate_card, target, out, force, source, (Path(table),))
+    inputs = (Path(table), Path(rate_card.path))  # the card is an input too: never replaced
+    job = _Job(rate_card, target, out, force, source, inputs)
     result = BatchResult(table=Path(table), out_dir=out)
 
     pool, stop = None, None

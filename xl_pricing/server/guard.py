@@ -101,8 +101,17 @@ class PayloadGuard:
         self.functions = frozenset(functions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or \
-                not scope.get("path", "").endswith(CALL_PATH):
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.startswith("/xlwings/") and not path.endswith(CALL_PATH):
+            # xl-pricing serves Excel functions only; xlwings Server's other routes (custom
+            # scripts) parse their body before authentication and answer odd bodies with 500.
+            await _reply(send, 404, InputError("path", path, f"{CALL_PATH} (xl-pricing "
+                                               "serves Excel functions only)").message)
+            return
+        if not path.endswith(CALL_PATH):
             await self.app(scope, receive, send)
             return
         body = b""

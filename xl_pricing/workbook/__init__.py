@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ..errors import InputError
 from ..project import Project, fiscal_year, parse_project
 from ..rates import RateCard, resolve_card
+from ..files import refuse_inputs
 from ..validation import check_against_card
 from .book import TARGETS, Book, Target
 from .inputs import fa_resolution, project_sheet, rates_sheet
@@ -186,5 +187,7 @@ def build(card: RateCard, project: Project | None, target: Target, out_dir: Path
         InputError: bad project text, or a folder that cannot be written.
     """
     wb = build_workbook(card, project, target)
-    return write_atomic(Path(out_dir) / output_name(card, project, target),
+    path = Path(out_dir) / output_name(card, project, target)
+    refuse_inputs([path], [card.path], field)  # a card named like the output stays a card
+    return write_atomic(path,
                         workbook_bytes(wb), force=force, field=field)
