@@ -88,7 +88,6 @@ RECALC_SETTINGS: tuple[tuple[str, str, int], ...] = (
     ("/org.openoffice.Office.Calc/Formula/Load", "ODFRecalcMode", 0),
 )
 
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 # Where LibreOffice usually lives when it is not on PATH.
 _COMMON_PATHS = (

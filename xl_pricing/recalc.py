@@ -1256,11 +1256,6 @@ class Recalculator:
             raise RecalcError(problems, self.source)
 
     @property
-    def evaluator(self) -> str:
-        """The engine's name (kept for the benchmarks' reports)."""
-        return self.engine
-
-    @property
     def facts(self) -> _Facts:
         """openpyxl's reading of the workbook (loaded when first needed)."""
         if self._facts is None:
