@@ -55,15 +55,6 @@ UNITS: dict[str, Words] = {
     "day": ("日", "day"),
     "month": ("月", "month"),
 }
-# Contract types as offices write them on forms, mapped to the codes.
-CONTRACT_NAMES: dict[str, str] = {
-    "共同研究": "joint", "受託研究": "sponsored", "学術指導": "consulting",
-    "joint research": "joint", "sponsored research": "sponsored",
-    "academic consulting": "consulting",
-}
-LOCATION_NAMES: dict[str, str] = {"学内": "on", "学外": "off",
-                                  "on campus": "on", "off campus": "off"}
-
 
 def both(words: Words, sep: str = " / ") -> str:
     """``"受託研究 / sponsored research"``: Japanese first, English beside it.
