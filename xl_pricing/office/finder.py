@@ -80,10 +80,11 @@ def label_parts(text: str) -> list[str]:
     >>> label_parts("合計（税込） / Total incl. tax")
     ['合計', 'total incl. tax']
     """
-    t = unicodedata.normalize("NFKC", text)
     out = []
-    for part in t.split("/"):
-        p = _NOTE.sub("", _BOX.sub("", part.strip())).strip()
+    for part in text.replace("／", "/").split("/"):
+        # box numbers first: NFKC turns ② into a bare 2
+        p = unicodedata.normalize("NFKC", _BOX.sub("", part.strip()))
+        p = _NOTE.sub("", _BOX.sub("", p.strip())).strip()
         p = re.sub(r"\s+", " ", p).casefold()
         if p:
             out.append(p)
