@@ -427,6 +427,25 @@ def _json(value: Any) -> Any:
     return plain(value)
 
 
+def _recalc_cells(workbook: Path, inputs: dict[str, Any], engine: str, override: bool,
+                  refs: list[str], all_formulas: bool) -> dict[str, Any]:
+    """``recalc --cells`` / ``--all-formulas``: computed cells by 'Sheet'!A1 (office)."""
+    from .recalc import Recalculator
+
+    book = Recalculator(workbook, engine=engine)
+    book.calculate(inputs, override=override, names=())
+    out: dict[str, Any] = {}
+    for ref in refs:
+        try:
+            out.update(book.cell_values(ref, dates=True))
+        except InputError as exc:
+            raise InputError("--cells", ref, exc.expected) from None
+    if all_formulas:
+        for ref in book.formula_cells():
+            out.update(book.cell_values(ref, dates=True, empty=True))
+    return {k: _json(v) for k, v in out.items()}
+
+
 @app.command("recalc")
 @handles_input_errors
 def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
@@ -439,22 +458,33 @@ def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
                                              help="Let --set replace a formula cell."),
                engine: str = typer.Option("auto", "--engine",
                                           help="auto, formulon, formulas or libreoffice."),
-               as_json: bool = JsonOpt) -> None:
+               as_json: bool = JsonOpt,
+               cells_: list[str] = typer.Option([], "--cells", metavar="SHEET!A1:D40",
+                                                help="Report these computed cells "
+                                                     "(repeatable) instead of the defined "
+                                                     "names; empty cells are left out."),
+               all_formulas: bool = typer.Option(False, "--all-formulas",
+                                                 help="Report every formula cell's "
+                                                      "computed value.")) -> None:
     """Recalculate a workbook headlessly (XLP_ functions included) and print every defined
-    name with its value."""
+    name with its value (or, with --cells / --all-formulas, computed cells)."""
     from .recalc import parse_inputs, recalculate
 
-    values = {k: _json(v) for k, v in recalculate(workbook, parse_inputs(set_),
-                                                   engine=engine, override=override,
-                                                   dates=True).items()}
+    if cells_ or all_formulas:
+        values = _recalc_cells(workbook, parse_inputs(set_), engine, override, cells_,
+                               all_formulas)
+    else:
+        values = {k: _json(v) for k, v in recalculate(workbook, parse_inputs(set_),
+                                                       engine=engine, override=override,
+                                                       dates=True).items()}
     if as_json:
         _print_json(values)
         return
     t = Table(title=escape(str(workbook)), title_justify="left")
-    t.add_column("Name")
+    t.add_column("セル / Cell" if cells_ or all_formulas else "Name")
     t.add_column("Value", justify="right")
     for k, v in values.items():
-        t.add_row(k, escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool)
+        t.add_row(escape(k), escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool)
                             else str(v)))
     _console().print(t)
 
