@@ -19,7 +19,7 @@ import officebooks as ob
 from xl_pricing import load_card
 from xl_pricing.cli import app
 from xl_pricing.office import load_map
-from xl_pricing.office.check import check_workbook, compare
+from xl_pricing.office.check import check_against_engine, compare
 from xl_pricing.office.finder import find_labels, label_parts
 
 runner = CliRunner()
@@ -73,7 +73,7 @@ def test_the_wrong_indirect_reference_by_the_numbers(folder):
     # 間接経費 = (2,000,000 + 4,700,000) × 10% (the strategic rate F19) = 670,000 against
     # the engine's 2,010,000: −1,340,000 at '積算'!F20, and so on the form's ③ and 合計.
     m = load_map(folder / "joint_current.map.toml")
-    result = check_workbook(folder / "joint_current-wrong_ref.xlsx", m, load_card())
+    result = check_against_engine(folder / "joint_current-wrong_ref.xlsx", m, load_card())
     diffs = {o.cell: int(o.difference) for o in result.differing}
     assert diffs == {"'積算'!F20": -1_340_000, "'申込書'!F12": -1_340_000,
                      "'申込書'!F14": -1_340_000}
@@ -177,3 +177,12 @@ def test_map_init_of_the_us_budget_checks_with_its_card(folder, tmp_path):
     res = runner.invoke(app, ["check", str(folder / "us_budget.xlsx"), "--map", str(out),
                               "--rates", ob.card_ref("us_budget", folder)])
     assert res.exit_code == 0, res.output
+
+
+def test_a_map_without_outputs_has_nothing_to_check(folder, tmp_path):
+    empty = tmp_path / "empty.map.toml"
+    empty.write_text('[inputs]\nstart = "\'申込書\'!D6"\n', encoding="utf-8")
+    res = runner.invoke(app, ["check", str(folder / "joint_current.xlsx"), "--map",
+                              str(empty)])
+    assert res.exit_code == 2 and "outputs is missing: expected at least one output" \
+        in res.output

@@ -701,13 +701,13 @@ def check_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
               as_json: bool = JsonOpt) -> None:
     """Check an office's own workbook against the engine: every mapped output's workbook
     value, the engine's and the difference. Exit 0 all agree, 1 any differ, 2 bad input."""
-    from .office.check import check_workbook
+    from .office.check import check_against_engine
     from .office.figures import output_label
     from .office.map import load_map
 
     m = load_map(map_file, workbook)
     card = _card(rates)
-    result = check_workbook(workbook, m, card, engine=engine)
+    result = check_against_engine(workbook, m, card, engine=engine)
     if as_json:
         _print_json(result.to_dict())
     else:

@@ -12,7 +12,7 @@ formula that does not round is a difference.
 
 Example (the clean 共同研究申込書 of the tests)::
 
-    result = check_workbook("申込書.xlsx", load_map("map.toml"), load_card("jp-default"))
+    result = check_against_engine("申込書.xlsx", load_map("map.toml"), load_card("jp-default"))
     result.agrees                                  # True
     [o.cell for o in result.outputs if not o.agrees]
 """
@@ -109,7 +109,7 @@ def compare(key: str, cell: str, value: Any, figure: Decimal) -> Output:
     return Output(key, cell, value, figure, diff)
 
 
-def check_workbook(workbook: str | os.PathLike[str], m: OfficeMap, card: RateCard,
+def check_against_engine(workbook: str | os.PathLike[str], m: OfficeMap, card: RateCard,
                    engine: str = "auto") -> CheckResult:
     """Compare every mapped output of ``workbook`` with the engine.
 
@@ -119,6 +119,9 @@ def check_workbook(workbook: str | os.PathLike[str], m: OfficeMap, card: RateCar
     """
     from ..recalc import Recalculator
 
+    if not m.outputs:
+        raise InputError("outputs", InputError.MISSING, "at least one output cell to check "
+                         "([outputs] total = \"'申込書'!F14\")", m.source)
     path = Path(workbook)
     r = Recalculator(path, engine=engine)
     project = read_inputs(m, r, card)
