@@ -186,3 +186,35 @@ def test_a_map_without_outputs_has_nothing_to_check(folder, tmp_path):
                               str(empty)])
     assert res.exit_code == 2 and "outputs is missing: expected at least one output" \
         in res.output
+
+
+def test_map_init_of_the_consulting_sheet_uses_the_cards_consulting_rate(folder, tmp_path):
+    # one adviser, no table: 指導時間 is researchers.1.hours, priced at the card's
+    # consulting rate (20,000 yen/h), so check compares the sheet's rate cell with the card
+    out = tmp_path / "cf.map.toml"
+    assert runner.invoke(app, ["map", "init", str(folder / "consulting_fee.xlsx"), "--out",
+                               str(out)]).exit_code == 0
+    data = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert data["inputs"]["researchers.1.hours"] == "'学術指導料'!F10"
+    assert data["inputs"]["researchers.1.name"] == "'学術指導料'!D5"
+    assert data["values"]["researchers.1.rate_source"] == "consulting"
+    res = runner.invoke(app, ["check", str(folder / "consulting_fee.xlsx"), "--map", str(out),
+                              "--rates", ob.card_ref("consulting_fee", folder)])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_period_label_gives_start_and_end(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "様式"
+    ws["A1"], ws["B1"], ws["C1"], ws["D1"] = ("研究期間", dt.date(2026, 10, 1), "〜",
+                                              dt.date(2027, 9, 30))
+    ws["A2"], ws["C2"] = "合計 / Total", "=1+1"
+    wb.save(tmp_path / "p.xlsx")
+    found = find_labels(tmp_path / "p.xlsx")
+    assert {p.key: p.cell for p in found.inputs} == {"start": "'様式'!B1", "end": "'様式'!D1"}
+    assert {p.key: p.cell for p in found.outputs} == {"total": "'様式'!C2"}

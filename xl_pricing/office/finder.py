@@ -50,7 +50,12 @@ INPUT_LABELS: dict[str, tuple[str, ...]] = {
     "end": ("終了日", "研究終了日", "契約終了日", "End", "End date"),
     "title": ("研究題目", "研究課題名", "Title", "Project title"),
     "total.agreed": ("合意した総額", "総額", "Agreed total"),
+    # one adviser's sheet (学術指導): no researchers' table
+    "researchers.1.name": ("指導者", "指導教員", "Adviser", "Consultant"),
+    "researchers.1.hours": ("指導時間", "関与時間", "Hours", "Consulting hours"),
 }
+# a period label followed by two dates: start and end
+PERIOD_LABELS = ("期間", "研究期間", "契約期間", "指導期間", "Period", "Project period")
 # table columns: header label -> project column ("" = a computed column, skipped)
 RESEARCHER_COLUMNS = {"氏名": "name", "name": "name", "職名": "rank", "職位": "rank",
                       "rank": "rank", "時間": "hours", "hours": "hours", "関与時間": "hours",
@@ -98,6 +103,7 @@ def _index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 _OUT = _index(OUTPUT_LABELS)
 _IN = _index(INPUT_LABELS)
+_PERIOD = {p for lab in PERIOD_LABELS for p in label_parts(lab)}
 
 
 @dataclass(frozen=True)
@@ -236,10 +242,19 @@ def find_labels(workbook: str | Path) -> Found:
                         rows.append((category, _ref(sheet, got[0], cell.row), v,
                                      _ref(sheet, cell.column, cell.row)))
                     continue
+                if key is None and _PERIOD & set(parts):
+                    dates = [c for c in range(cell.column + 1, cell.column + 7)
+                             if isinstance(ws.cell(cell.row, c).value, dt.date)]
+                    for k, c in zip(("start", "end"), dates):
+                        candidates.setdefault(k, []).append(
+                            (_ref(sheet, c, cell.row), v, _ref(sheet, cell.column,
+                                                                 cell.row), ""))
+                    continue
                 if key is None:
                     continue
                 at = _ref(sheet, cell.column, cell.row)
-                got = _beside(ws, cell.row, cell.column, text_ok=key == "title")
+                got = _beside(ws, cell.row, cell.column,
+                              text_ok=key in ("title", "researchers.1.name"))
                 if got is None:
                     if not (header_r or header_d):
                         unplaced.append((at, v, "値のセルが右にない / no value beside it"))
@@ -262,7 +277,13 @@ def find_labels(workbook: str | Path) -> Found:
         others = tuple(c[0] for c in cands if c is not chosen)
         placed = Placed(key, chosen[0], chosen[1], chosen[2], others)
         (inputs if key in INPUT_LABELS else outputs).append(placed)
+    if any(t[0] == "researchers" for t in tables):  # the table has them
+        inputs = [p for p in inputs if not p.key.startswith("researchers.")]
     values = _guess_values(Path(workbook), text, tables, candidates)
+    if any(p.key == "researchers.1.hours" for p in inputs):
+        # the card's rate: check then tests the sheet's rate cell against the card
+        values["researchers.1.rate_source"] = ("consulting" if values["contract"]
+                                               == "consulting" else "rank")
     if not any(t[0] == "direct" for t in tables):
         for n, (category, at, label, label_at) in enumerate(rows, start=1):
             values[f"direct.{n}.category"] = category
