@@ -218,3 +218,25 @@ def test_a_period_label_gives_start_and_end(tmp_path):
     found = find_labels(tmp_path / "p.xlsx")
     assert {p.key: p.cell for p in found.inputs} == {"start": "'様式'!B1", "end": "'様式'!D1"}
     assert {p.key: p.cell for p in found.outputs} == {"total": "'様式'!C2"}
+
+
+def test_map_init_writes_a_valid_map_for_awkward_labels_and_sheet_names(tmp_path):
+    import openpyxl
+
+    from xl_pricing.office import load_map
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Bob's 見積"
+    ws["A1"], ws["B1"] = "合計\n[bold]x[/bold] = \"y\" / Total", "=2*3"
+    ws["A2"], ws["B2"] = "間接経費", 30
+    book = tmp_path / "odd.xlsx"
+    wb.save(book)
+    out = tmp_path / "odd.map.toml"
+    res = runner.invoke(app, ["map", "init", str(book), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    m = load_map(out, book)
+    # the first line with more text is no 合計, its English side is; the newline in the
+    # label stays out of the map's comment, the markup is printed as typed
+    assert m.outputs == {"total": ("'Bob''s 見積'!B1",), "form.indirect": ("'Bob''s 見積'!B2",)}
+    assert "[bold]x[/bold]" in res.output

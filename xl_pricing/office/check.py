@@ -19,6 +19,7 @@ Example (the clean 共同研究申込書 of the tests)::
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -87,6 +88,8 @@ class CheckResult:
 
 
 def _json_number(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and value.is_integer():

@@ -326,6 +326,11 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _comment(text: str) -> str:
+    """Text for a TOML comment: one line, no control characters."""
+    return "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
+
+
 def map_text(found: Found, workbook: str | Path) -> str:
     """The TOML of a starting map for what :func:`find_labels` found."""
     lines = ["# 自動生成された対応表（xl-pricing map init）: 確認してから使ってください。",
@@ -337,7 +342,7 @@ def map_text(found: Found, workbook: str | Path) -> str:
     lines += [f"{_q(k)} = {_q(v)}" for k, v in found.values.items()]
     lines += ["", "[inputs]"]
     for p in found.inputs:
-        lines.append(f"{_q(p.key)} = {_q(p.cell)}   # {p.label_cell} {p.label}")
+        lines.append(f"{_q(p.key)} = {_q(p.cell)}   # {_comment(p.label_cell + ' ' + p.label)}")
     for key, rng, cols in found.tables:
         lines += ["", "[[tables]]", f"key = {_q(key)}", f"range = {_q(rng)}",
                   "columns = [" + ", ".join(_q(c) for c in cols) + "]"]
@@ -346,5 +351,5 @@ def map_text(found: Found, workbook: str | Path) -> str:
         note = f"   # {p.label_cell} {p.label}"
         if p.others:
             note += " (also / 他に: " + ", ".join(p.others) + ")"
-        lines.append(f"{_q(p.key)} = {_q(p.cell)}{note.replace(chr(10), ' ')}")
+        lines.append(f"{_q(p.key)} = {_q(p.cell)}{_comment(note)}")
     return "\n".join(lines) + "\n"
