@@ -240,3 +240,20 @@ def test_map_init_writes_a_valid_map_for_awkward_labels_and_sheet_names(tmp_path
     # label stays out of the map's comment, the markup is printed as typed
     assert m.outputs == {"total": ("'Bob''s 見積'!B1",), "form.indirect": ("'Bob''s 見積'!B2",)}
     assert "[bold]x[/bold]" in res.output
+
+
+def test_libreoffice_finds_the_same_origin_independently(folder):
+    # the independent engine: the wrong indirect reference differs at '積算'!F20 by the
+    # same −1,340,000 yen, everything else agrees
+    from xl_pricing.libreoffice import find_soffice
+
+    if find_soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed: `bash .ci/setup-libreoffice`")
+    m = load_map(folder / "joint_current.map.toml")
+    wrong = check_against_engine(folder / "joint_current-wrong_ref.xlsx", m, load_card(),
+                                 engine="libreoffice")
+    assert wrong.engine == "libreoffice"
+    assert [(o.cell, int(o.difference)) for o in wrong.differing if o.origin] == [
+        ("'積算'!F20", -1_340_000)]
+    # the six outputs the wrong reference does not reach agree with the engine to the yen
+    assert len(wrong.outputs) - len(wrong.differing) == 6
