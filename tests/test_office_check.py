@@ -12,10 +12,10 @@ import tomllib
 from decimal import Decimal
 from pathlib import Path
 
+import officebooks as ob
 import pytest
 from typer.testing import CliRunner
 
-import officebooks as ob
 from xl_pricing import load_card
 from xl_pricing.cli import app
 from xl_pricing.office import load_map

@@ -141,7 +141,7 @@ def _origins(outputs: list[Output], r: Any) -> list[Output]:
     The form's ③ 間接経費 = '積算'!F20 and 合計 = SUM(...) differ because '積算'!F20
     does: only '積算'!F20 is an origin.
     """
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     bad = {o.cell for o in outputs if not o.agrees}
     out = []

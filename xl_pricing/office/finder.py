@@ -337,7 +337,8 @@ def map_text(found: Found, workbook: str | Path) -> str:
              "# A starting office map written by `xl-pricing map init`: check every line.",
              "[map]", f"workbook = {_q(Path(workbook).name)}"]
     if "form_new.remuneration" in {p.key for p in found.outputs}:
-        lines.append('new_form = "B"   # (1) 報酬 と (2) 経費の負担: [A] か [B] を確認 / check A or B')
+        lines.append('new_form = "B"   # (1) 報酬, (2) 経費の負担: [A] か [B] を確認 / '
+                     'check A or B')
     lines += ["", "[values]   # 推定 / guessed: 確認してください / confirm"]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in found.values.items()]
     lines += ["", "[inputs]"]

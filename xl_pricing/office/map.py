@@ -277,9 +277,9 @@ def parse_map(data: dict[str, Any], source: str = "office map",
             outside the sheet, a table whose columns are not project keys — naming the map
             file, the key and the value.
     """
-    for section in data:
+    for section, content in data.items():
         if section not in SECTIONS:
-            raise InputError(section, data[section], "a section of an office map: "
+            raise InputError(section, content, "a section of an office map: "
                              + ", ".join(f"[{s}]" for s in SECTIONS), source)
     for section in ("map", "values", "inputs", "outputs"):
         if not isinstance(data.get(section, {}), dict):
