@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 
 from ..cells import split_ref
+from ..errors import InputError
 
 # output key -> the labels that name it (compared after normalising, case-insensitive)
 OUTPUT_LABELS: dict[str, tuple[str, ...]] = {
@@ -211,7 +212,11 @@ def find_labels(workbook: str | Path) -> Found:
     """Find the labelled cells of ``workbook`` (read with openpyxl, formulas as written)."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(workbook, keep_links=False)
+    try:
+        wb = openpyxl.load_workbook(workbook, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl: any unreadable file
+        raise InputError("WORKBOOK", str(workbook), "an .xlsx workbook openpyxl can read "
+                         f"({type(exc).__name__}: {exc})") from None
     candidates: dict[str, list[tuple[str, str, str, str]]] = {}  # key -> (cell, label, at, f)
     unplaced: list[tuple[str, str, str]] = []
     tables: list[tuple[str, str, tuple[str, ...]]] = []

@@ -377,7 +377,11 @@ def workbook_sheets(workbook: str | os.PathLike[str], field: str = "WORKBOOK") -
     from ..xlsx import check_workbook
 
     check_workbook(workbook, field)
-    wb = openpyxl.load_workbook(workbook, read_only=True, keep_links=False)
+    try:
+        wb = openpyxl.load_workbook(workbook, read_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl: any unreadable file
+        raise InputError(field, str(workbook), "an .xlsx workbook openpyxl can read "
+                         f"({type(exc).__name__}: {exc})") from None
     try:
         return list(wb.sheetnames)
     finally:
