@@ -56,6 +56,9 @@ def test_a_clean_book_agrees_with_the_engine(folder, kind):
     assert all(o["workbook"] == o["engine"] and o["difference"] == 0 for o in out["outputs"])
     assert set(out["outputs"][0]) >= {"key", "cell", "workbook", "engine", "difference",
                                       "agrees"}
+    # what was read, cell by cell: the period is on every book
+    read = {i["key"]: (i["cell"], i["value"]) for i in out["inputs"]}
+    assert read["start"][1] == "2026-04-01"  # the cell holds serial 46113
 
 
 @pytest.mark.parametrize("kind", ob.KINDS)
