@@ -260,3 +260,15 @@ def test_libreoffice_finds_the_same_origin_independently(folder):
         ("'積算'!F20", -1_340_000)]
     # the six outputs the wrong reference does not reach agree with the engine to the yen
     assert len(wrong.outputs) - len(wrong.differing) == 6
+
+
+@pytest.mark.parametrize("command", ["check", "map"])
+def test_a_file_that_is_no_workbook_is_one_message(folder, tmp_path, command):
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"PK\x03\x04 not really a zip")
+    args = (["check", str(fake), "--map", str(folder / "joint_current.map.toml")]
+            if command == "check" else ["map", "init", str(fake)])
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error:") and res.output.count("error:") == 1
+    assert not (tmp_path / "fake.map.toml").exists()
