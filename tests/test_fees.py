@@ -319,3 +319,18 @@ def test_cards_without_new_keys_price_as_before(jp):
     assert [(ln.component, int(ln.amount)) for ln in q.lines] == [
         ("direct", 1_000_000), ("indirect", 300_000), ("strategic", 100_000)]
     assert line(q, "indirect").source == "jp-default: indirect rate 30% of direct"
+
+
+def test_rates_show_lists_the_rules():
+    rows = dict(card(**deep_merge(deep_merge(KYOTO, FUKUSHIMA), JAIST)).summary_rows())
+    assert rows["indirect base"] == "direct + research_fee"
+    assert rows["indirect case 1"] == "20% when kind support"   # JAIST's cases replace
+    assert rows["kind support"] == "支援型 / support-type"
+    assert rows["fee research_fee (研究料)"] == ("¥440,000 per 12 months per "
+                                                "company_researcher; ¥220,000 for ≤ 6 months")
+    assert rows["rate changes"] == "at_award"
+    nitech = dict(card(**NITECH).summary_rows())
+    assert nitech["unit fee endowed_lab (寄附研究部門経費)"] == (
+        "faculty ¥300,000 for 2 faculty; space ¥500,000 for 200 space_m2, ±¥20,000 per 10; "
+        "extra staff ¥0 for 0 extra_staff, +¥100,000 per 1 a month")
+    assert not card().rule_rows()                       # jp-default: no rules, no rows

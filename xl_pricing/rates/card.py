@@ -399,4 +399,59 @@ class RateCard:
             price = f"¥{o.amount:,}" if o.method == "fixed" else f"{fmt_rate(o.rate)} of {o.base}"
             rows.append((f"option {name}", price))
         rows.append(("R&D tax credit", fmt_rate(m.tax_credit.rate)))
+        return rows + self.rule_rows()
+
+    def rule_rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows of the card's rules beyond flat rates: conditional rates,
+        bases, kinds, 研究料, unit fees, consumption tax and rate changes (none for a card
+        that has none of them)."""
+        m = self.model
+        rows: list[tuple[str, str]] = []
+        for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+            if spec.base_includes or spec.base_excludes:
+                parts = ["direct"] + (["less " + ", ".join(spec.base_excludes)]
+                                      if spec.base_excludes else [])
+                parts += [f"+ {p}" for p in spec.base_includes]
+                rows.append((f"{key} base", " ".join(parts)))
+        cased = [("indirect", m.indirect.cases), ("strategic", m.strategic.cases),
+                 ("time_charge.consulting", m.time_charge.consulting_cases),
+                 *((f"options.{n}", o.cases) for n, o in m.options.items())]
+        for key, cases in cased:
+            for i, c in enumerate(cases):
+                shown = (fmt_rate(c.rate) if key != "time_charge.consulting"
+                         else f"¥{c.rate:,} per hour")
+                rows.append((f"{key} case {i + 1}", f"{shown} when {c.when.describe()}"
+                             + (f" ({c.note})" if c.note else "")))
+        for code, k in m.kinds.items():
+            rows.append((f"kind {code}", f"{k.label_ja} / {k.label_en}"))
+        for name, f in m.fees.items():
+            text = f"¥{f.amount:,} per {f.period_months} months per {f.per}"
+            if f.short_months is not None:
+                text += f"; ¥{f.short_amount:,} for ≤ {f.short_months} months"
+            elif f.proration == "monthly":
+                text += ", prorated by month"
+            if f.when is not None:
+                text += f"; when {f.when.describe()}"
+            rows.append((f"fee {name} ({f.label_ja})", text))
+        for name, u in m.unit_fees.items():
+            items = []
+            for it in u.items:
+                t = f"{it.label_en} ¥{it.amount:,}"
+                if it.quantity is not None:
+                    t += f" for {it.included.normalize():f} {it.quantity}"
+                    if it.step_amount:
+                        t += (f", {'±' if it.below else '+'}¥{it.step_amount:,} per "
+                              f"{it.step.normalize():f}")
+                items.append(t)
+            rows.append((f"unit fee {name} ({u.label_ja})", "; ".join(items) + " a month"))
+        ct = m.consumption_tax
+        if ct.applies_to and ct.rate:
+            text = f"{fmt_rate(ct.rate)} on {', '.join(ct.applies_to)}"
+            if ct.components:
+                text += f" (of {', '.join(ct.components)})"
+            if ct.prices_include_tax:
+                text += ", prices include it"
+            rows.append(("consumption tax", text))
+        if any(cases for _, cases in cased):
+            rows.append(("rate changes", m.rate_change.method))
         return rows
