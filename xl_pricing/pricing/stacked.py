@@ -15,7 +15,8 @@ from ..errors import InputError
 from ..money import ZERO, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
-from .cost import direct_lines, rated_line, yearly_totals
+from .cost import direct_lines, rated_line, strategic_line, yearly_totals
+from .fees import fee_lines, project_facts
 from .fiscal import escalated_rates, rate_date, split_by_months
 from .quote import Line, yearly_line
 from .timecharge import floor_warning, involvement, resolve_rate
@@ -140,7 +141,8 @@ def option_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
             bases = {fy: d_y[fy] + (tc_y[fy] if opt.base == "direct_plus_tc" else ZERO)
                      for fy in d_y}
             lines.append(rated_line("option", bases, opt.rate, card.rounding,
-                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}",
+                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}"
+                                    + card.chosen_by(f"options.{choice.name}"),
                                     detail=opt.label_en))
     return lines
 
@@ -184,16 +186,15 @@ def stacked_lines(project: Project, card: RateCard) -> tuple[list[Line], list[st
     d_y = yearly_totals(direct, years)
     tc_y = yearly_totals(tc, years)
     fal = fa_lines(project, card, d_y, tc_y)
-    lines = [*direct, *tc, *fal]
-    st = card.model.strategic
-    if st.rate > 0:
-        fa_y = yearly_totals(fal, years)
-        base = {fy: d_y[fy]
-                + (tc_y[fy] if st.base in ("direct_plus_tc", "subtotal") else ZERO)
-                + (fa_y[fy] if st.base in ("direct_plus_indirect", "subtotal") else ZERO)
-                for fy in years}
-        lines.append(rated_line("strategic", base, st.rate, card.rounding,
-                                f"{card.id}: strategic {fmt_rate(st.rate)} of {st.base}"))
+    # The card's 研究料 and unit fees, and strategic on its base (fees: pricing/fees.py).
+    facts = project_facts(project, card)
+    fees = fee_lines(project, card, facts)
+    lines = [*direct, *fees, *tc, *fal]
+    parts = {"time_charge": tc_y, "indirect": yearly_totals(fal, years),
+             **{c: yearly_totals([f for f in fees if f.component == c], years)
+                for c in ("research_fee", "unit_fee")}}
+    if (st := strategic_line(project, card, facts, parts)) is not None:
+        lines.append(st)
     lines += option_lines(project, card, d_y, tc_y)
     disc = discount_line(project, card, total(ln.amount for ln in lines), years)
     if disc is not None:
