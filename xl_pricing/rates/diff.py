@@ -128,11 +128,16 @@ def _key_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
 
 
+# Words that describe an entry rather than identify it: a changed note is a change of
+# the entry, not a new entry.
+DESCRIPTIVE = frozenset({"note", "label", "label_ja", "label_en", "description", "source"})
+
+
 def _entry_keys(items: list[Any]) -> list[str] | None:
     """Names for the entries of a list of tables, so an entry is compared with its
     counterpart even when others were inserted before it: the entry's text and date
-    settings (``research/on``, ``cambridge-professor``, ``research/on/2027-07-01``), then
-    with whole numbers too (``publications/50``).  ``None`` when that does not tell every
+    settings other than descriptive text (``research/on``, ``cambridge-professor``,
+    ``research/on/2027-07-01``), then with whole numbers too (``publications/50``).  ``None`` when that does not tell every
     entry apart (a list of ``{rate, when}`` cases): then entries pair by position, which is
     what an ordered, first-match list means."""
     if not items or not all(isinstance(i, dict) for i in items):
@@ -140,8 +145,9 @@ def _entry_keys(items: list[Any]) -> list[str] | None:
     for with_ints in (False, True):
         keys = []
         for item in items:
-            parts = [_key_text(v) for v in item.values()
-                     if v is not None and not isinstance(v, (bool, Decimal, dict, list))
+            parts = [_key_text(v) for k, v in item.items()
+                     if k not in DESCRIPTIVE and v is not None and v != ""
+                     and not isinstance(v, (bool, Decimal, dict, list))
                      and (with_ints or not isinstance(v, int))]
             keys.append("/".join(parts))
         if all(keys) and len(set(keys)) == len(keys):
