@@ -334,3 +334,75 @@ def test_rates_show_lists_the_rules():
         "faculty ¥300,000 for 2 faculty; space ¥500,000 for 200 space_m2, ±¥20,000 per 10; "
         "extra staff ¥0 for 0 extra_staff, +¥100,000 per 1 a month")
     assert not card().rule_rows()                       # jp-default: no rules, no rows
+
+
+def test_xlp_indirect_uses_the_conditional_rate(tmp_path):
+    from datetime import date
+
+    from xl_pricing import udfs
+    path = tmp_path / "fukushima.toml"
+    path.write_text('''[card]
+id = "fukushima-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[indirect]
+rate = 0.10
+[[indirect.cases]]
+rate = 0.08
+when = { direct_at_most = 1_000_000 }
+[[indirect.cases]]
+rate = 0.08
+when = { location = "off" }
+''', encoding="utf-8")
+    c = str(path)
+    assert udfs.XLP_INDIRECT(1_000_000, None, c) == 80_000            # ≤ 1M: 8%
+    assert udfs.XLP_INDIRECT(2_000_000, None, c) == 200_000           # 10%
+    assert udfs.XLP_INDIRECT(2_000_000, None, c, "joint", "off") == 160_000
+    assert udfs.XLP_INDIRECT(2_000_000, 0.3, c, "joint", "off") == 600_000  # a rate given
+    with pytest.raises(InputError, match="location = 'moon'"):
+        udfs.XLP_INDIRECT(2_000_000, None, c, "joint", "moon")
+    with pytest.raises(InputError, match="kind = '支援型'"):
+        udfs.XLP_INDIRECT(2_000_000, None, c, None, None, "支援型")
+    # blended by days over start–end, as the engine does (FY2027: 91 days 30%, 275 35%)
+    path.write_text(path.read_text("utf-8").split("[indirect]")[0] + '''
+[rate_change]
+method = "blend_by_days"
+[indirect]
+rate = 0.35
+[[indirect.cases]]
+rate = 0.30
+when = { start_before = 2027-07-01 }
+''', encoding="utf-8")
+    assert udfs.XLP_INDIRECT(1_000_000, None, c, None, None, None, date(2027, 4, 1),
+                             date(2028, 3, 31)) == 337_568
+    assert udfs.XLP_INDIRECT(1_000_000, None, c, None, None, None, "2027-04-01") == 300_000
+
+
+def test_xlp_quote_takes_kind_and_quantities(tmp_path):
+    from xl_pricing import udfs
+    path = tmp_path / "kek.toml"
+    path.write_text('''[card]
+id = "kek-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[indirect]
+rate = 0.10
+[strategic]
+rate = 0
+[fees.research_fee]
+amount = 432_000
+proration = "monthly"
+''', encoding="utf-8")
+    rows = [["id", "K1"], ["contract", "joint"], ["approach", "X"], ["start", "2027-04-01"],
+            ["end", "2028-03-31"], ["direct.consumables", 1_000_000],
+            ["quantities.company_researcher", 1]]
+    out = dict((r[0], r[1]) for r in udfs.XLP_QUOTE(rows, str(path)) if r and r[0])
+    # 1,000,000 + 研究料 432,000 + indirect 10% of direct 100,000
+    assert any(v == 432_000 for v in out.values())
+    assert 1_532_000 in out.values()
