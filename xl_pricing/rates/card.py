@@ -445,7 +445,8 @@ class RateCard:
                 items.append(t)
             rows.append((f"unit fee {name} ({u.label_ja})", "; ".join(items) + " a month"))
         ct = m.consumption_tax
-        if ct.applies_to and ct.rate:
+        # (the rate and contracts alone are shown as before: rows only for the new keys)
+        if ct.applies_to and ct.rate and (ct.components or ct.prices_include_tax):
             text = f"{fmt_rate(ct.rate)} on {', '.join(ct.applies_to)}"
             if ct.components:
                 text += f" (of {', '.join(ct.components)})"
