@@ -313,6 +313,38 @@ def test_at_award_keeps_the_start_rate_for_the_life_of_the_project():
     assert dict(line(quote(two, b), "indirect").by_year) == {2027: 337_568, 2028: 350_000}
 
 
+def test_by_default_each_fiscal_year_takes_the_rate_on_its_first_day():
+    two = make(project={"approach": "X", "contract": "joint", "start": "2027-05-01",
+                        "end": "2029-03-31"},
+               direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
+                       {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
+    # FY2027 judged on 2027-05-01 (before 2027-07-01): 30%; FY2028 on 2028-04-01: 35%
+    assert dict(line(quote(two, card(**STEP)), "indirect").by_year) == {2027: 300_000,
+                                                                       2028: 350_000}
+
+
+FA_STEP = dict(strategic={"rate": 0}, fa={"base": "direct_plus_tc", "rates": [
+    {"activity": "research", "location": "on", "rate": 0.30},
+    {"activity": "research", "location": "on", "rate": 0.35, "effective_from": "2027-07-01"}]})
+
+
+def test_fa_rates_with_effective_dates_follow_the_rate_change_method():
+    one = make(direct=[{"category": "c", "amount": 1_000_000}])       # approach A, FY2027
+    blend = quote(one, card(**FA_STEP, rate_change={"method": "blend_by_days"}))
+    # 1,000,000 × (30% × 91 + 35% × 275) ÷ 366 = 337,568.3 → 337,568
+    assert blend.amount_of("fa") == 337_568
+    assert "FY2027 30% × 91 days + 35% × 275 days" in line(blend, "fa").source
+    # the default (fiscal_year) and at_award both take the row in force on 2027-04-01
+    assert quote(one, card(**FA_STEP)).amount_of("fa") == 300_000
+    two = make(project={"end": "2029-03-31"},
+               direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
+                       {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
+    assert dict(line(quote(two, card(**FA_STEP)), "fa").by_year) == {2027: 300_000,
+                                                                     2028: 350_000}
+    award = card(**FA_STEP, rate_change={"method": "at_award"})
+    assert dict(line(quote(two, award), "fa").by_year) == {2027: 300_000, 2028: 300_000}
+
+
 def test_cards_without_new_keys_price_as_before(jp):
     # jp-default: 30% indirect + 10% strategic of direct, no tax on joint research
     q = quote(x(1_000_000), jp)
@@ -328,7 +360,7 @@ def test_rates_show_lists_the_rules():
     assert rows["kind support"] == "支援型 / support-type"
     assert rows["fee research_fee (研究料)"] == ("¥440,000 per 12 months per "
                                                 "company_researcher; ¥220,000 for ≤ 6 months")
-    assert rows["rate changes"] == "at_award"
+    assert rows["rate changes"] == "fiscal_year"
     nitech = dict(card(**NITECH).summary_rows())
     assert nitech["unit fee endowed_lab (寄附研究部門経費)"] == (
         "faculty ¥300,000 for 2 faculty; space ¥500,000 for 200 space_m2, ±¥20,000 per 10; "

@@ -86,10 +86,13 @@ def pick(cases: list[RateCase] | list[YenCase], default: Decimal, path: str, fac
     return default, default_source
 
 
-def split_days(cases: list[RateCase] | list[YenCase], start: date, end: date
-               ) -> list[tuple[date, date]]:
-    """[start, end] cut at every date a case's condition changes on (inclusive spans)."""
-    cuts = sorted({d for c in cases for d in c.when.dates() if start < d <= end})
+def split_at(dates: list[date], start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at every date inside it where a rate can change (inclusive spans).
+
+    >>> split_at([date(2027, 7, 1)], date(2027, 4, 1), date(2028, 3, 31))
+    [(datetime.date(2027, 4, 1), datetime.date(2027, 6, 30)), (datetime.date(2027, 7, 1), datetime.date(2028, 3, 31))]
+    """
+    cuts = sorted({d for d in dates if start < d <= end})
     spans, begin = [], start
     for d in cuts:
         spans.append((begin, d - timedelta(days=1)))
@@ -201,19 +204,23 @@ class RateCard:
         return pick(cases, default, path, facts, on, src)
 
     def rates_over(self, key: str, facts: Facts, start: date, end: date) -> list[Choice]:
-        """The rate ``key`` over the days ``start``–``end`` (inclusive): one choice at the
-        project's start with ``rate_change.method = "at_award"``; with ``"blend_by_days"``
-        one per span between the dates the card's cases change on.
+        """The rate ``key`` over the days ``start``–``end`` (inclusive; a fiscal year's
+        part of the project): one choice — the rate on ``start`` with
+        ``rate_change.method = "fiscal_year"``, on the project's start with ``"at_award"``
+        —, or with ``"blend_by_days"`` one per span between the dates the card's cases
+        change on.
 
         Example: 30% until 2027-06-30, 35% from 2027-07-01, blended over FY2027 →
         [30% × 91 days, 35% × 275 days].
         """
         cases = self._cases(key, facts)[0]
-        if self.model.rate_change.method == "at_award":
-            rate, src = self.rate_for(key, facts)
+        method = self.model.rate_change.method
+        if method != "blend_by_days":
+            rate, src = self.rate_for(key, facts, facts.start if method == "at_award"
+                                      else start)
             return [Choice(rate, (end - start).days + 1, src)]
         out: list[Choice] = []
-        for a, b in split_days(cases, start, end):
+        for a, b in split_at([d for c in cases for d in c.when.dates()], start, end):
             rate, src = self.rate_for(key, facts, a)
             if out and out[-1].rate == rate and out[-1].source == src:
                 out[-1] = Choice(rate, out[-1].days + (b - a).days + 1, src)
@@ -321,6 +328,39 @@ class RateCard:
                              f"{on.isoformat()} (it has: {', '.join(have) or 'none'})")
         found.sort(key=lambda t: (t[0], t[1]))
         return found[-1][2]
+
+    def fa_rates_over(self, activity: str, location: str, field: str | None, start: date,
+                      end: date, award: date) -> list[Choice]:
+        """The F&A rate over ``start``–``end`` (a fiscal year's part of the project) by the
+        card's ``rate_change.method``: the row in force on ``start`` (``fiscal_year``), on
+        the project's start ``award`` (``at_award``), or — ``blend_by_days`` — each row in
+        force for its days, the span cut at every row's ``effective_from`` inside it.
+
+        Example (full-features: research/on 30%, 32% from 2028-04-01) blended over
+        2027-10-01–2028-09-30 … cut at 2028-04-01.
+        """
+        method = self.model.rate_change.method
+        days = (end - start).days + 1
+        if method != "blend_by_days":
+            row = self.fa_rate(activity, location, field,
+                               award if method == "at_award" else start)
+            return [Choice(row.rate, days, self._fa_source(row))]
+        cuts = [r.effective_from for r in self.model.fa.rates
+                if r.activity == activity and r.location == location
+                and r.effective_from is not None]
+        out: list[Choice] = []
+        for a, b in split_at(cuts, start, end):
+            row = self.fa_rate(activity, location, field, a)
+            n = (b - a).days + 1
+            if out and out[-1].rate == row.rate:
+                out[-1] = Choice(row.rate, out[-1].days + n, out[-1].source)
+            else:
+                out.append(Choice(row.rate, n, self._fa_source(row)))
+        return out
+
+    def _fa_source(self, row: FARate) -> str:
+        since = row.effective_from or self.model.card.effective_from
+        return f"fa.rates {row.activity}/{row.location} from {since.isoformat()}"
 
     def achievement_rate(self, basis: str, value: int) -> AchievementTier:
         """Highest achievement tier of ``basis`` whose ``min`` is <= ``value``."""
