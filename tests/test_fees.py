@@ -438,3 +438,35 @@ proration = "monthly"
     assert udfs.XLP_QUOTE(rows, str(path)) == [
         ["component", "amount"], ["direct: consumables", 1_000_000], ["research_fee", 432_000],
         ["indirect", 100_000], ["total", 1_532_000]]
+
+
+def test_rules_in_use_name_what_native_workbooks_would_need():
+    assert card(**KYOTO).rules_in_use() == ["indirect.base_includes", "fees.research_fee"]
+    assert card(**JAIST).rules_in_use() == ["indirect.cases[0]", "kinds.support"]
+    assert card(**STEP, rate_change={"method": "blend_by_days"}).rules_in_use() == [
+        "indirect.cases[0]", "rate_change.method"]
+
+
+def test_json_schemas_carry_the_new_keys():
+    from xl_pricing.project import Project
+    from xl_pricing.rates import RateCardModel
+    card_schema = RateCardModel.model_json_schema()
+    for key in ("kinds", "fees", "unit_fees", "rate_change"):
+        assert key in card_schema["properties"]
+    defs = card_schema["$defs"]
+    assert set(defs["When"]["properties"]) == {
+        "direct_at_most", "direct_above", "direct_per_year_at_least", "location", "contract",
+        "kind", "start_from", "start_before"}
+    assert {"cases", "base_includes", "base_excludes"} <= set(defs["Indirect"]["properties"])
+    assert "consulting_cases" in defs["TimeCharge"]["properties"]
+    assert {"components", "prices_include_tax"} <= set(defs["ConsumptionTax"]["properties"])
+    project_schema = Project.model_json_schema()
+    assert "quantities" in project_schema["properties"]
+    assert "kind" in project_schema["$defs"]["ProjectInfo"]["properties"]
+
+
+def test_project_check_refuses_an_unknown_kind_with_the_file_named():
+    from xl_pricing.validation import check_against_card
+    with pytest.raises(InputError) as err:
+        check_against_card(x(kind="研究型"), card(**JAIST), "p.toml")
+    assert str(err.value).startswith("p.toml: project.kind = '研究型': expected a project kind")

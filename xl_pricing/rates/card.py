@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from ..errors import InputError
-from ..money import Rounding, fmt_rate
+from ..money import Rounding, div, fmt_rate, mul
 from .schema import (AchievementTier, DayRate, FARate, Option, Rank, RateCardModel, RateCase,
                      When, YenCase)
 
@@ -39,7 +39,7 @@ class Facts:
         """
         if self.months <= 12:
             return self.direct
-        return self.direct * 12 / self.months
+        return div(mul(self.direct, Decimal(12)), Decimal(self.months))
 
 
 def holds(when: When, facts: Facts, on: date | None = None) -> bool:
@@ -440,6 +440,30 @@ class RateCard:
             rows.append((f"option {name}", price))
         rows.append(("R&D tax credit", fmt_rate(m.tax_credit.rate)))
         return rows + self.rule_rows()
+
+    def rules_in_use(self) -> list[str]:
+        """Key paths of the card's rules beyond flat rates that it uses (conditional cases,
+        kinds, 研究料, unit fees, bases, consumption tax by component or included, a rate
+        change method other than the default) — what a native-formula workbook would have
+        to express to agree with the engine.  Empty for the cards shipped before them.
+
+        >>> from xl_pricing import load_card
+        >>> load_card("jp-default").rules_in_use()
+        []
+        """
+        m = self.model
+        out = [path.rsplit(".when", 1)[0] for path, _ in m.conditions()]
+        out += [f"kinds.{k}" for k in m.kinds]
+        for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+            out += [f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)]
+        ct = m.consumption_tax
+        out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax")
+                if getattr(ct, k)]
+        out += [f"fees.{n}" for n, f in m.fees.items() if f.when is None]
+        out += [f"unit_fees.{n}" for n, f in m.unit_fees.items() if f.when is None]
+        if m.rate_change.method != "fiscal_year":
+            out.append("rate_change.method")
+        return out
 
     def rule_rows(self) -> list[tuple[str, str]]:
         """(label, value) rows of the card's rules beyond flat rates: conditional rates,
