@@ -313,6 +313,38 @@ def test_at_award_keeps_the_start_rate_for_the_life_of_the_project():
     assert dict(line(quote(two, b), "indirect").by_year) == {2027: 337_568, 2028: 350_000}
 
 
+def test_by_default_each_fiscal_year_takes_the_rate_on_its_first_day():
+    two = make(project={"approach": "X", "contract": "joint", "start": "2027-05-01",
+                        "end": "2029-03-31"},
+               direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
+                       {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
+    # FY2027 judged on 2027-05-01 (before 2027-07-01): 30%; FY2028 on 2028-04-01: 35%
+    assert dict(line(quote(two, card(**STEP)), "indirect").by_year) == {2027: 300_000,
+                                                                       2028: 350_000}
+
+
+FA_STEP = dict(strategic={"rate": 0}, fa={"base": "direct_plus_tc", "rates": [
+    {"activity": "research", "location": "on", "rate": 0.30},
+    {"activity": "research", "location": "on", "rate": 0.35, "effective_from": "2027-07-01"}]})
+
+
+def test_fa_rates_with_effective_dates_follow_the_rate_change_method():
+    one = make(direct=[{"category": "c", "amount": 1_000_000}])       # approach A, FY2027
+    blend = quote(one, card(**FA_STEP, rate_change={"method": "blend_by_days"}))
+    # 1,000,000 × (30% × 91 + 35% × 275) ÷ 366 = 337,568.3 → 337,568
+    assert blend.amount_of("fa") == 337_568
+    assert "FY2027 30% × 91 days + 35% × 275 days" in line(blend, "fa").source
+    # the default (fiscal_year) and at_award both take the row in force on 2027-04-01
+    assert quote(one, card(**FA_STEP)).amount_of("fa") == 300_000
+    two = make(project={"end": "2029-03-31"},
+               direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
+                       {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
+    assert dict(line(quote(two, card(**FA_STEP)), "fa").by_year) == {2027: 300_000,
+                                                                     2028: 350_000}
+    award = card(**FA_STEP, rate_change={"method": "at_award"})
+    assert dict(line(quote(two, award), "fa").by_year) == {2027: 300_000, 2028: 300_000}
+
+
 def test_cards_without_new_keys_price_as_before(jp):
     # jp-default: 30% indirect + 10% strategic of direct, no tax on joint research
     q = quote(x(1_000_000), jp)
@@ -328,9 +360,113 @@ def test_rates_show_lists_the_rules():
     assert rows["kind support"] == "支援型 / support-type"
     assert rows["fee research_fee (研究料)"] == ("¥440,000 per 12 months per "
                                                 "company_researcher; ¥220,000 for ≤ 6 months")
-    assert rows["rate changes"] == "at_award"
+    assert rows["rate changes"] == "fiscal_year"
     nitech = dict(card(**NITECH).summary_rows())
     assert nitech["unit fee endowed_lab (寄附研究部門経費)"] == (
         "faculty ¥300,000 for 2 faculty; space ¥500,000 for 200 space_m2, ±¥20,000 per 10; "
         "extra staff ¥0 for 0 extra_staff, +¥100,000 per 1 a month")
     assert not card().rule_rows()                       # jp-default: no rules, no rows
+
+
+def test_xlp_indirect_uses_the_conditional_rate(tmp_path):
+    from datetime import date
+
+    from xl_pricing import udfs
+    path = tmp_path / "fukushima.toml"
+    path.write_text('''[card]
+id = "fukushima-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[indirect]
+rate = 0.10
+[[indirect.cases]]
+rate = 0.08
+when = { direct_at_most = 1_000_000 }
+[[indirect.cases]]
+rate = 0.08
+when = { location = "off" }
+''', encoding="utf-8")
+    c = str(path)
+    assert udfs.XLP_INDIRECT(1_000_000, None, c) == 80_000            # ≤ 1M: 8%
+    assert udfs.XLP_INDIRECT(2_000_000, None, c) == 200_000           # 10%
+    assert udfs.XLP_INDIRECT(2_000_000, None, c, "joint", "off") == 160_000
+    assert udfs.XLP_INDIRECT(2_000_000, 0.3, c, "joint", "off") == 600_000  # a rate given
+    with pytest.raises(InputError, match="location = 'moon'"):
+        udfs.XLP_INDIRECT(2_000_000, None, c, "joint", "moon")
+    with pytest.raises(InputError, match="kind = '支援型'"):
+        udfs.XLP_INDIRECT(2_000_000, None, c, None, None, "支援型")
+    # blended by days over start–end, as the engine does (FY2027: 91 days 30%, 275 35%)
+    path.write_text(path.read_text("utf-8").split("[indirect]")[0] + '''
+[rate_change]
+method = "blend_by_days"
+[indirect]
+rate = 0.35
+[[indirect.cases]]
+rate = 0.30
+when = { start_before = 2027-07-01 }
+''', encoding="utf-8")
+    assert udfs.XLP_INDIRECT(1_000_000, None, c, None, None, None, date(2027, 4, 1),
+                             date(2028, 3, 31)) == 337_568
+    assert udfs.XLP_INDIRECT(1_000_000, None, c, None, None, None, "2027-04-01") == 300_000
+
+
+def test_xlp_quote_takes_kind_and_quantities(tmp_path):
+    from xl_pricing import udfs
+    path = tmp_path / "kek.toml"
+    path.write_text('''[card]
+id = "kek-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[indirect]
+rate = 0.10
+[strategic]
+rate = 0
+[fees.research_fee]
+amount = 432_000
+proration = "monthly"
+''', encoding="utf-8")
+    rows = [["id", "K1"], ["contract", "joint"], ["approach", "X"], ["start", "2027-04-01"],
+            ["end", "2028-03-31"], ["direct.consumables", 1_000_000],
+            ["quantities.company_researcher", 1]]
+    # 1,000,000 + 研究料 432,000 + indirect 10% of direct 100,000
+    assert udfs.XLP_QUOTE(rows, str(path)) == [
+        ["component", "amount"], ["direct: consumables", 1_000_000], ["research_fee", 432_000],
+        ["indirect", 100_000], ["total", 1_532_000]]
+
+
+def test_rules_in_use_name_what_native_workbooks_would_need():
+    assert card(**KYOTO).rules_in_use() == ["indirect.base_includes", "fees.research_fee"]
+    assert card(**JAIST).rules_in_use() == ["indirect.cases[0]", "kinds.support"]
+    assert card(**STEP, rate_change={"method": "blend_by_days"}).rules_in_use() == [
+        "indirect.cases[0]", "rate_change.method"]
+
+
+def test_json_schemas_carry_the_new_keys():
+    from xl_pricing.project import Project
+    from xl_pricing.rates import RateCardModel
+    card_schema = RateCardModel.model_json_schema()
+    for key in ("kinds", "fees", "unit_fees", "rate_change"):
+        assert key in card_schema["properties"]
+    defs = card_schema["$defs"]
+    assert set(defs["When"]["properties"]) == {
+        "direct_at_most", "direct_above", "direct_per_year_at_least", "location", "contract",
+        "kind", "start_from", "start_before"}
+    assert {"cases", "base_includes", "base_excludes"} <= set(defs["Indirect"]["properties"])
+    assert "consulting_cases" in defs["TimeCharge"]["properties"]
+    assert {"components", "prices_include_tax"} <= set(defs["ConsumptionTax"]["properties"])
+    project_schema = Project.model_json_schema()
+    assert "quantities" in project_schema["properties"]
+    assert "kind" in project_schema["$defs"]["ProjectInfo"]["properties"]
+
+
+def test_project_check_refuses_an_unknown_kind_with_the_file_named():
+    from xl_pricing.validation import check_against_card
+    with pytest.raises(InputError) as err:
+        check_against_card(x(kind="研究型"), card(**JAIST), "p.toml")
+    assert str(err.value).startswith("p.toml: project.kind = '研究型': expected a project kind")

@@ -16,11 +16,12 @@ project names only kinds and quantities the card knows (:func:`check_fee_inputs`
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from ..errors import InputError
 from ..money import ZERO, div, mul, total
-from ..project import Project
+from ..project import Project, months_by_fiscal_year
 from ..rates import RateCard
 from ..rates.card import Facts, holds
 from ..rates.schema import ResearchFee, UnitFee, UnitFeeItem
@@ -39,6 +40,19 @@ def project_facts(project: Project, card: RateCard) -> Facts:
                  months=sum(project.fiscal_years.values()), location=info.location,
                  contract=info.contract, kind=card.kind(info.kind), start=info.start,
                  end=info.end)
+
+
+def facts_of(direct: Decimal, contract: str, location: str, kind: str | None, start: date,
+             end: date, whole_year: bool = False) -> Facts:
+    """Facts from separate values (an Excel function's arguments): the months are the
+    calendar months of start–end, or 12 with ``whole_year`` (no end given).
+
+    >>> facts_of(Decimal(5), "joint", "on", None, date(2027, 4, 1), date(2028, 9, 30)).months
+    18
+    """
+    months = 12 if whole_year else sum(months_by_fiscal_year(start, end).values())
+    return Facts(direct=direct, months=months, location=location, contract=contract,
+                 kind=kind, start=start, end=end)
 
 
 def check_fee_inputs(project: Project, card: RateCard) -> None:

@@ -15,9 +15,10 @@ from ..errors import InputError
 from ..money import ZERO, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
-from .cost import direct_lines, rated_line, strategic_line, yearly_totals
+from .cost import (blended, direct_lines, fiscal_spans, rated_line, strategic_line,
+                   yearly_totals)
 from .fees import fee_lines, project_facts
-from .fiscal import escalated_rates, rate_date, split_by_months
+from .fiscal import escalated_rates, split_by_months
 from .quote import Line, yearly_line
 from .timecharge import floor_warning, involvement, resolve_rate
 
@@ -94,17 +95,21 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
     base_d = mtdc(project, card) if f.base == "mtdc" else d_y
     bases = {fy: base_d[fy] + (tc_y[fy] if f.base == "direct_plus_tc" else ZERO)
              for fy in d_y}
+    # The rate(s) of each fiscal year by the card's rate_change method (default: the row in
+    # force on the year's first day in the project; blend_by_days: each row for its days).
+    spans = fiscal_spans(project)
     try:
-        rows = {fy: card.fa_rate(info.activity, info.location, info.field,
-                                 rate_date(project, fy)) for fy in d_y}
+        rows = {fy: card.fa_rates_over(info.activity, info.location, info.field, *spans[fy],
+                                       info.start) for fy in d_y}
     except InputError as exc:
         raise InputError(*_fa_culprit(project, card), exc.expected) from None
-    by_year = {fy: card.rounding.apply(fa(bases[fy], rows[fy].rate)) for fy in d_y}
-    distinct = {r.rate for r in rows.values()}
+    by_year = {fy: card.rounding.apply(blended(bases[fy], rows[fy])) for fy in d_y}
+    distinct = {c.rate for cs in rows.values() for c in cs}
     rate = distinct.pop() if len(distinct) == 1 else None
     where = f"{info.activity}/{info.location}" + (f"/{info.field}" if info.field else "")
     shown = fmt_rate(rate) if rate is not None else " / ".join(
-        f"FY{fy} {fmt_rate(r.rate)}" for fy, r in rows.items())
+        f"FY{fy} " + " + ".join(fmt_rate(c.rate) + (f" × {c.days} days" if len(cs) > 1 else "")
+                                for c in cs) for fy, cs in rows.items())
     return [yearly_line("fa", by_year, base=total(bases.values()), rate=rate,
                         source=f"{card.id}: F&A {where} {shown} of {f.base}")]
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from ..errors import InputError
-from ..money import Rounding, fmt_rate
+from ..money import Rounding, div, fmt_rate, mul
 from .schema import (AchievementTier, DayRate, FARate, Option, Rank, RateCardModel, RateCase,
                      When, YenCase)
 
@@ -39,7 +39,7 @@ class Facts:
         """
         if self.months <= 12:
             return self.direct
-        return self.direct * 12 / self.months
+        return div(mul(self.direct, Decimal(12)), Decimal(self.months))
 
 
 def holds(when: When, facts: Facts, on: date | None = None) -> bool:
@@ -86,10 +86,13 @@ def pick(cases: list[RateCase] | list[YenCase], default: Decimal, path: str, fac
     return default, default_source
 
 
-def split_days(cases: list[RateCase] | list[YenCase], start: date, end: date
-               ) -> list[tuple[date, date]]:
-    """[start, end] cut at every date a case's condition changes on (inclusive spans)."""
-    cuts = sorted({d for c in cases for d in c.when.dates() if start < d <= end})
+def split_at(dates: list[date], start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at every date inside it where a rate can change (inclusive spans).
+
+    >>> split_at([date(2027, 7, 1)], date(2027, 4, 1), date(2028, 3, 31))
+    [(datetime.date(2027, 4, 1), datetime.date(2027, 6, 30)), (datetime.date(2027, 7, 1), datetime.date(2028, 3, 31))]
+    """
+    cuts = sorted({d for d in dates if start < d <= end})
     spans, begin = [], start
     for d in cuts:
         spans.append((begin, d - timedelta(days=1)))
@@ -201,19 +204,23 @@ class RateCard:
         return pick(cases, default, path, facts, on, src)
 
     def rates_over(self, key: str, facts: Facts, start: date, end: date) -> list[Choice]:
-        """The rate ``key`` over the days ``start``–``end`` (inclusive): one choice at the
-        project's start with ``rate_change.method = "at_award"``; with ``"blend_by_days"``
-        one per span between the dates the card's cases change on.
+        """The rate ``key`` over the days ``start``–``end`` (inclusive; a fiscal year's
+        part of the project): one choice — the rate on ``start`` with
+        ``rate_change.method = "fiscal_year"``, on the project's start with ``"at_award"``
+        —, or with ``"blend_by_days"`` one per span between the dates the card's cases
+        change on.
 
         Example: 30% until 2027-06-30, 35% from 2027-07-01, blended over FY2027 →
         [30% × 91 days, 35% × 275 days].
         """
         cases = self._cases(key, facts)[0]
-        if self.model.rate_change.method == "at_award":
-            rate, src = self.rate_for(key, facts)
+        method = self.model.rate_change.method
+        if method != "blend_by_days":
+            rate, src = self.rate_for(key, facts, facts.start if method == "at_award"
+                                      else start)
             return [Choice(rate, (end - start).days + 1, src)]
         out: list[Choice] = []
-        for a, b in split_days(cases, start, end):
+        for a, b in split_at([d for c in cases for d in c.when.dates()], start, end):
             rate, src = self.rate_for(key, facts, a)
             if out and out[-1].rate == rate and out[-1].source == src:
                 out[-1] = Choice(rate, out[-1].days + (b - a).days + 1, src)
@@ -322,6 +329,39 @@ class RateCard:
         found.sort(key=lambda t: (t[0], t[1]))
         return found[-1][2]
 
+    def fa_rates_over(self, activity: str, location: str, field: str | None, start: date,
+                      end: date, award: date) -> list[Choice]:
+        """The F&A rate over ``start``–``end`` (a fiscal year's part of the project) by the
+        card's ``rate_change.method``: the row in force on ``start`` (``fiscal_year``), on
+        the project's start ``award`` (``at_award``), or — ``blend_by_days`` — each row in
+        force for its days, the span cut at every row's ``effective_from`` inside it.
+
+        Example (full-features: research/on 30%, 32% from 2028-04-01) blended over
+        2027-10-01–2028-09-30 … cut at 2028-04-01.
+        """
+        method = self.model.rate_change.method
+        days = (end - start).days + 1
+        if method != "blend_by_days":
+            row = self.fa_rate(activity, location, field,
+                               award if method == "at_award" else start)
+            return [Choice(row.rate, days, self._fa_source(row))]
+        cuts = [r.effective_from for r in self.model.fa.rates
+                if r.activity == activity and r.location == location
+                and r.effective_from is not None]
+        out: list[Choice] = []
+        for a, b in split_at(cuts, start, end):
+            row = self.fa_rate(activity, location, field, a)
+            n = (b - a).days + 1
+            if out and out[-1].rate == row.rate:
+                out[-1] = Choice(row.rate, out[-1].days + n, out[-1].source)
+            else:
+                out.append(Choice(row.rate, n, self._fa_source(row)))
+        return out
+
+    def _fa_source(self, row: FARate) -> str:
+        since = row.effective_from or self.model.card.effective_from
+        return f"fa.rates {row.activity}/{row.location} from {since.isoformat()}"
+
     def achievement_rate(self, basis: str, value: int) -> AchievementTier:
         """Highest achievement tier of ``basis`` whose ``min`` is <= ``value``."""
         tiers = [t for t in self.model.time_charge.achievement if t.basis == basis]
@@ -401,6 +441,30 @@ class RateCard:
         rows.append(("R&D tax credit", fmt_rate(m.tax_credit.rate)))
         return rows + self.rule_rows()
 
+    def rules_in_use(self) -> list[str]:
+        """Key paths of the card's rules beyond flat rates that it uses (conditional cases,
+        kinds, 研究料, unit fees, bases, consumption tax by component or included, a rate
+        change method other than the default) — what a native-formula workbook would have
+        to express to agree with the engine.  Empty for the cards shipped before them.
+
+        >>> from xl_pricing import load_card
+        >>> load_card("jp-default").rules_in_use()
+        []
+        """
+        m = self.model
+        out = [path.rsplit(".when", 1)[0] for path, _ in m.conditions()]
+        out += [f"kinds.{k}" for k in m.kinds]
+        for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+            out += [f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)]
+        ct = m.consumption_tax
+        out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax")
+                if getattr(ct, k)]
+        out += [f"fees.{n}" for n, f in m.fees.items() if f.when is None]
+        out += [f"unit_fees.{n}" for n, f in m.unit_fees.items() if f.when is None]
+        if m.rate_change.method != "fiscal_year":
+            out.append("rate_change.method")
+        return out
+
     def rule_rows(self) -> list[tuple[str, str]]:
         """(label, value) rows of the card's rules beyond flat rates: conditional rates,
         bases, kinds, 研究料, unit fees, consumption tax and rate changes (none for a card
@@ -445,7 +509,8 @@ class RateCard:
                 items.append(t)
             rows.append((f"unit fee {name} ({u.label_ja})", "; ".join(items) + " a month"))
         ct = m.consumption_tax
-        if ct.applies_to and ct.rate:
+        # (the rate and contracts alone are shown as before: rows only for the new keys)
+        if ct.applies_to and ct.rate and (ct.components or ct.prices_include_tax):
             text = f"{fmt_rate(ct.rate)} on {', '.join(ct.applies_to)}"
             if ct.components:
                 text += f" (of {', '.join(ct.components)})"

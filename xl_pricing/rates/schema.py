@@ -469,12 +469,14 @@ class UnitFee(_Model):
 
 
 class RateChange(_Model):
-    """How a rate that changes during the project is applied (dated rate cases):
-    ``at_award`` — the rate in force at the project's start for its whole life (2 CFR 200
-    App. III C.7); ``blend_by_days`` — each fiscal year's amount is base × Σ rate × days ÷
-    the year's days of the project, rounded once."""
+    """How a rate that changes during the project is applied (dated rate cases, and F&A
+    rates with an ``effective_from``): ``fiscal_year`` (default, as before) — each fiscal
+    year at the rate in force on its first day in the project; ``at_award`` — the rate in
+    force at the project's start for its whole life (2 CFR 200 App. III C.7);
+    ``blend_by_days`` — each fiscal year's amount is base × Σ rate × days ÷ the year's days
+    of the project, rounded once (a budget period split at each rate's start date)."""
 
-    method: Literal["at_award", "blend_by_days"] = "at_award"
+    method: Literal["fiscal_year", "at_award", "blend_by_days"] = "fiscal_year"
 
 
 class OutcomeDefaults(_Model):
