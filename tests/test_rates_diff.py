@@ -72,6 +72,16 @@ def test_entries_added_removed_and_changed_are_found_without_a_list_of_keys(tmp_
     assert not any(p.startswith("fa.rates[research/on].") for p in got)
 
 
+def test_an_optional_table_set_on_one_side_is_added_setting_by_setting(tmp_path):
+    text = JP.replace('[time_charge.laureate]\nhourly = 300000\nlabel = "Laureate tier (Nobel, '
+                      'Fields, ...)"\n', "", 1)
+    assert text != JP
+    old, new = load_card(changed_copy(tmp_path, text)), load_card("jp-default")
+    assert rows(diff_cards(old, new)) == {
+        "time_charge.laureate.hourly": (ABSENT, Decimal(300_000)),
+        "time_charge.laureate.label": (ABSENT, "Laureate tier (Nobel, Fields, ...)")}
+
+
 def test_ordered_cases_compare_by_position(tmp_path):
     case = "\n[[indirect.cases]]\nrate = 0.08\nwhen = { direct_at_most = %d }\n"
     old = load_card(changed_copy(tmp_path, JP + case % 1_000_000, "a"))

@@ -351,7 +351,7 @@ def rates_diff(old_ref: str = typer.Argument(..., metavar="OLD", help="The card 
     t = Table(title=escape(f"料金表の変更 / Rate-card changes: {old.id} v{old.version} → "
                            f"{new.id} v{new.version}"), title_justify="left")
     for name in ("項目 / Setting", "旧 / Old", "新 / New", "種類 / Change"):
-        t.add_column(name)
+        t.add_column(name, overflow="fold")
     for row in change_rows(changes):
         t.add_row(*(escape(x) for x in row))
     con.print(t)

@@ -156,7 +156,8 @@ def _entry_keys(items: list[Any]) -> list[str] | None:
 
 
 def _leaves(path: str, value: Any) -> Iterator[tuple[str, Any]]:
-    """Every setting inside ``value`` (a whole added or removed table, one row each)."""
+    """Every setting inside ``value`` (a whole added or removed table, one row each);
+    settings left unset inside it (``None``, empty) are not rows."""
     if isinstance(value, dict) and value:
         for k, v in value.items():
             yield from _leaves(f"{path}.{k}", v)
@@ -164,11 +165,19 @@ def _leaves(path: str, value: Any) -> Iterator[tuple[str, Any]]:
         keys = _entry_keys(value)
         for i, v in enumerate(value):
             yield from _leaves(f"{path}[{keys[i] if keys else i}]", v)
-    else:
+    elif value is not None and value != "" and value != {} and value != []:
         yield path, value
 
 
 def _walk(path: str, old: Any, new: Any) -> Iterator[Change]:
+    # An optional table set on one side only (``laureate``, ``floor``): its settings are
+    # added or removed one by one.
+    if old is None and isinstance(new, (dict, list)) and new:
+        yield from (Change(p, ABSENT, v) for p, v in _leaves(path, new))
+        return
+    if new is None and isinstance(old, (dict, list)) and old:
+        yield from (Change(p, v, ABSENT) for p, v in _leaves(path, old))
+        return
     if isinstance(old, dict) and isinstance(new, dict):
         for k in [*old, *(k for k in new if k not in old)]:
             sub = f"{path}.{k}" if path else str(k)
