@@ -470,3 +470,13 @@ def test_project_check_refuses_an_unknown_kind_with_the_file_named():
     with pytest.raises(InputError) as err:
         check_against_card(x(kind="研究型"), card(**JAIST), "p.toml")
     assert str(err.value).startswith("p.toml: project.kind = '研究型': expected a project kind")
+
+
+def test_the_company_sees_the_research_fee_as_a_loaded_line():
+    from xl_pricing.pricing.industrial import fully_loaded
+    q = quote(x(1_000_000, quantities={"company_researcher": 1}), card(**KEK))
+    # direct 1,000,000 and 研究料 432,000 carry indirect 100,000 in proportion, each share
+    # rounded down: 100,000 × 1,000,000 ÷ 1,432,000 = 69,832.4 → 69,832 and
+    # 100,000 × 432,000 ÷ 1,432,000 = 30,167.6 → 30,167; the 1 yen left to the largest line
+    assert fully_loaded(q) == [("Direct costs (consumables)", 1_069_833),
+                               ("Research fee", 462_167)]
