@@ -470,3 +470,101 @@ def test_project_check_refuses_an_unknown_kind_with_the_file_named():
     with pytest.raises(InputError) as err:
         check_against_card(x(kind="研究型"), card(**JAIST), "p.toml")
     assert str(err.value).startswith("p.toml: project.kind = '研究型': expected a project kind")
+
+
+def test_the_company_sees_the_research_fee_as_a_loaded_line():
+    from xl_pricing.pricing.industrial import fully_loaded
+    q = quote(x(1_000_000, quantities={"company_researcher": 1}), card(**KEK))
+    # direct 1,000,000 and 研究料 432,000 carry indirect 100,000 in proportion, each share
+    # rounded down: 100,000 × 1,000,000 ÷ 1,432,000 = 69,832.4 → 69,832 and
+    # 100,000 × 432,000 ÷ 1,432,000 = 30,167.6 → 30,167; the 1 yen left to the largest line
+    assert fully_loaded(q) == [("Direct costs (consumables)", 1_069_833),
+                               ("Research fee", 462_167)]
+
+
+KEK_TOML = '''[card]
+id = "kek-like"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[indirect]
+rate = 0.10
+[strategic]
+rate = 0
+[fees.research_fee]
+amount = 432_000
+proration = "monthly"
+'''
+
+
+def test_cli_quote_and_project_check_with_a_fee_card(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    runner = CliRunner()
+    (tmp_path / "kek-like.toml").write_text(KEK_TOML, encoding="utf-8")
+    proj = tmp_path / "p.toml"
+    proj.write_text('''[project]
+id = "K-1"
+contract = "joint"
+approach = "X"
+start = 2027-04-01
+end = 2028-03-31
+
+[[direct]]
+category = "consumables"
+amount = 1_000_000
+
+[quantities]
+company_researcher = 2
+''', encoding="utf-8")
+    card_path = str(tmp_path / "kek-like.toml")
+    res = runner.invoke(app, ["quote", str(proj), "--rates", card_path, "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    fee = [ln for ln in d["lines"] if ln["component"] == "research_fee"][0]
+    assert (fee["amount"], fee["label_ja"], fee["label_en"]) == (864_000, "研究料", "Research fee")
+    assert d["total"] == 1_000_000 + 864_000 + 100_000
+    # a quantity the card does not price: exit 2, one message naming file, key and value
+    proj.write_text(proj.read_text("utf-8").replace("company_researcher = 2", "faculty = 2"),
+                    encoding="utf-8")
+    res = runner.invoke(app, ["project", "check", str(proj), "--rates", card_path])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert f"{proj}: quantities.faculty = 2: expected a quantity card 'kek-like' prices: " \
+           "company_researcher" in res.stderr
+
+
+@pytest.mark.parametrize("over, field, words", [
+    ({"fees": {"f": {"amount": -1}}}, "fees.f.amount", "a number > 0"),
+    ({"fees": {"f": {"amount": 1, "period_months": 6, "short_months": 6,
+                     "short_amount": 1}}}, "fees.f.short_months", "fewer months"),
+    ({"fees": {"f": {"amount": 1, "short_months": 6}}}, "fees.f.short_amount", "both"),
+    ({"indirect": {"cases": [{"rate": 0.1, "when": {"direct_at_mots": 1}}]}},
+     "indirect.cases[0].when.direct_at_mots", "did you mean 'direct_at_most'"),
+    ({"indirect": {"cases": [{"rate": 30, "when": {"location": "off"}}]}},
+     "indirect.cases[0].rate", "rates are fractions"),
+    ({"indirect": {"cases": [{"rate": 0.1, "when": {"location": "moon"}}]}},
+     "indirect.cases[0].when.location[0]", "'on' or 'off'"),
+    ({"indirect": {"base_includes": ["tax"]}}, "indirect.base_includes[0]", "consumption_tax"),
+    ({"rate_change": {"method": "blend"}}, "rate_change.method", "blend_by_days"),
+    ({"unit_fees": {"lab": {"label_ja": "a", "label_en": "b", "items": []}}},
+     "unit_fees.lab.items", "at least 1"),
+    ({"options": {"know_how": {"cases": [{"rate": 0.1, "when": {"contract": "joint"}}]}}},
+     "options.know_how.cases", "no rate cases on a fixed-price option"),
+])
+def test_bad_rules_are_refused_naming_the_key(over, field, words):
+    with pytest.raises(InputError) as err:
+        card(**over)
+    e = err.value.errors[0] if hasattr(err.value, "errors") else err.value
+    assert e.field == field and words in e.expected, str(err.value)
+
+
+def test_bad_quantities_in_a_project_are_refused():
+    with pytest.raises(InputError, match=r"quantities.space_m2 = -1: expected a number >= 0"):
+        x(quantities={"space_m2": -1})
+    with pytest.raises(InputError, match=r"quantities.Space"):
+        x(quantities={"Space": 1})
