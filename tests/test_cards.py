@@ -20,7 +20,7 @@ from xl_pricing.rates import RateCardModel, TimeCharge, shipped_cards
 from xl_pricing.workbook import build_workbook
 
 REAL = ["kek", "kyoto", "fukushima", "jaist", "ryukyu", "toyohashi", "nagasaki", "otaru",
-        "yamaguchi", "nitech", "cambridge", "uk-fec"]
+        "yamaguchi", "nitech", "cambridge", "uk-fec", "nara-k"]
 US = ["harvard", "yale", "stanford", "mit", "princeton"]
 
 
@@ -142,6 +142,17 @@ def test_nagasaki_ten_percent_fee_not_prorated_and_consumption_tax():
     assert amounts(q) == {"direct": 1_000_000, "research_fee": 420_000, "indirect": 100_000,
                           "consumption_tax": 152_000}
     assert q.total == 1_672_000
+
+
+def test_nara_college_fee_per_started_six_months_not_prorated():
+    nara = load_card("nara-k")
+    # Eight months (2027-04 … 2027-11): two started six-month periods × 210,000 = 420,000
+    # (the last two months pay a full period); direct 1,000,000; indirect 30% of direct =
+    # 300,000 → 1,720,000.
+    q = quote(project(direct=1_000_000, end="2027-11-30",
+                      quantities={"company_researcher": 1}), nara)
+    assert amounts(q) == {"direct": 1_000_000, "research_fee": 420_000, "indirect": 300_000}
+    assert q.total == 1_720_000
 
 
 def _consulting(hours: int, start: str, end: str) -> Any:
