@@ -12,9 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import RATES
 from xl_pricing import InputError, load_card, parse_project, quote
+from xl_pricing.cli import app
 from xl_pricing.pricing import allocate
 from xl_pricing.rates import RateCardModel, TimeCharge, shipped_cards
 from xl_pricing.workbook import build_workbook
@@ -61,6 +63,17 @@ def test_twelve_real_cards_ship_and_each_names_its_source_and_date():
 def test_blank_template_of_each_card_builds(cid):
     wb = build_workbook(load_card(cid), None, "native")
     assert {"Project", "Rates", "Quote X", "Quote A"} <= set(wb.sheetnames)
+
+
+def test_rates_check_and_build_from_the_card_files(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["rates", "check", *(str(RATES / f"{c}.toml") for c in REAL)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("ok  ") == len(REAL)
+    res = runner.invoke(app, ["build", "--rates", str(RATES / "kek.toml"), "--target", "native",
+                              "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "kek-native.xlsx").is_file()
 
 
 # -- Japanese institutions --------------------------------------------------------------
