@@ -47,6 +47,11 @@ def test_indirect_rate_version_and_date_are_the_only_changes(tmp_path):
         "indirect.rate": (Decimal("0.30"), Decimal("0.35"))}
     assert [c.kind for c in diff_cards(old, new)] == ["changed"] * 3
     assert diff_cards(old, old) == []
+    # The same rate spelled 0.3 instead of 0.30 is no change.
+    same = JP.replace("[indirect]           # approach X: indirect = direct × rate\nrate = 0.30",
+                      "[indirect]\nrate = 0.3", 1)
+    assert same != JP
+    assert diff_cards(old, load_card(changed_copy(tmp_path, same, "same"))) == []
 
 
 def test_entries_added_removed_and_changed_are_found_without_a_list_of_keys(tmp_path):

@@ -313,8 +313,9 @@ def _quote_file(path: Path, old: RateCard, new: RateCard, shown: str) -> Affecte
     except InputError:
         return None  # not a readable JSON document: not a quote of ours
     card = data.get("rate_card")
-    if not isinstance(card, dict) or card.get("sha256") != old.sha256:
-        return None
+    if not isinstance(card, dict) or card.get("sha256") != old.sha256 or not isinstance(
+            data.get("lines"), list):
+        return None  # another card's, or not a quote (compare / backsolve output)
     project = data.get("project") if isinstance(data.get("project"), str) else None
     try:
         old_total: Decimal | None = Decimal(int(data["total"]))
