@@ -185,7 +185,9 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
     """Price a project by its approach and print the quote."""
     project, card, q = _checked(project_file, rates)
     if as_json:
-        _print_json(quote_to_dict(q, project, card))
+        # The inputs travel with the quote, so `rates diff --scan` can re-price it later.
+        _print_json({**quote_to_dict(q, project, card),
+                     "inputs": project.model_dump(mode="json", exclude_none=True)})
         return
     con = _console()
     info = project.project
@@ -320,6 +322,61 @@ def rates_list() -> None:
     """List the shipped rate cards."""
     for cid, path in shipped_cards().items():
         typer.echo(f"{cid}\t{path}")
+
+
+@rates_app.command("diff")
+@handles_input_errors
+def rates_diff(old_ref: str = typer.Argument(..., metavar="OLD", help="The card as it was "
+                                             "(a path or an id)."),
+               new_ref: str = typer.Argument(..., metavar="NEW", help="The card as it is "
+                                             "now (a path or an id)."),
+               scan_dir: Optional[Path] = typer.Option(
+                   None, "--scan", help="Folder of quotes (JSON from `quote --json`) and "
+                   "workbooks (from `build`): those made with OLD are re-priced with NEW."),
+               as_json: bool = JsonOpt) -> None:
+    """What changed between two versions of a rate card, and what it moves (--scan)."""
+    from .rates.diff import change_rows, diff_cards, scan
+
+    old, new = load_card(old_ref), load_card(new_ref)
+    changes = diff_cards(old, new)
+    found = scan(scan_dir, old, new) if scan_dir is not None else None
+    if as_json:
+        out: dict[str, Any] = {"old": old.provenance(), "new": new.provenance(),
+                               "changes": [c.to_dict() for c in changes]}
+        if found is not None:
+            out["scan"] = found.to_dict()
+        _print_json(out)
+        return
+    con = _console()
+    t = Table(title=escape(f"料金表の変更 / Rate-card changes: {old.id} v{old.version} → "
+                           f"{new.id} v{new.version}"), title_justify="left")
+    for name in ("項目 / Setting", "旧 / Old", "新 / New", "種類 / Change"):
+        t.add_column(name, overflow="fold")
+    for row in change_rows(changes):
+        t.add_row(*(escape(x) for x in row))
+    con.print(t)
+    if not changes:
+        con.print("変更なし / no changes", markup=False)
+    con.print(f"sha256 {old.sha256[:16]}… → {new.sha256[:16]}…", markup=False)
+    if found is None:
+        return
+    s = Table(title=escape(f"旧料金表で作成したファイル / Files made with {old.id} "
+                           f"v{old.version} in {scan_dir}"), title_justify="left")
+    for name, just in (("ファイル / File", "left"), ("種類 / Kind", "left"),
+                       ("案件 / Project", "left"), ("旧合計 / Old total", "right"),
+                       ("新合計 / New total", "right"), ("差 / Change", "right"),
+                       ("備考 / Note", "left")):
+        s.add_column(name, justify=just)  # type: ignore[arg-type]
+    kinds = {"quote": "見積 / quote", "workbook": "ブック / workbook"}
+    for a in found.affected:
+        d = a.difference
+        s.add_row(escape(a.file), kinds[a.kind], escape(a.project or ""),
+                  "" if a.old_total is None else fmt_yen(a.old_total),
+                  "" if a.new_total is None else fmt_yen(a.new_total),
+                  "" if d is None else ("+" if d > 0 else "") + fmt_yen(d), escape(a.note))
+    con.print(s)
+    con.print(f"{len(found.affected)} 件が旧料金表で作成 / made with the old card; "
+              f"{found.other_files} 件はその他 / other files left alone", markup=False)
 
 
 @rates_app.command("schema")

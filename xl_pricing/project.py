@@ -77,6 +77,9 @@ class ProjectInfo(_Model):
     department: str = ""
     company: str = ""
     escalation: Fraction | None = None
+    # A kind of project the card distinguishes (JAIST's 支援型): its code or label, checked
+    # against the card's [kinds].
+    kind: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _period(self) -> "ProjectInfo":
@@ -252,6 +255,11 @@ class Project(_Model):
     total: TotalTerms | None = None
     outcome: Outcome | None = None
     tax: TaxIntent = TaxIntent()
+    # Quantities the card's fees are priced by: company researchers for a 研究料, faculty,
+    # m² of space or extra staff for a monthly unit fee (names are the card's).
+    quantities: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
+                     Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False),
+                               places(2)]] = {}
 
     @model_validator(mode="after")
     def _approach_terms(self) -> "Project":

@@ -46,6 +46,8 @@ from .errors import InputError
 from .pricing import quote as _quote
 from .pricing.allocation import allocate_components as _allocate_components
 from .pricing.cost import apply_rate as _apply_rate
+from .pricing.cost import blended as _blended
+from .pricing.fees import facts_of as _facts_of
 from .pricing.cost import indirect as _indirect
 from .pricing.cost import strategic as _strategic
 from .pricing.outcome import milestones as _milestones
@@ -61,6 +63,7 @@ from .pricing.total import total_ratio as _total_ratio
 from .project import Researcher
 from .rates import (PARTIES, Fraction, Hours2, RateCard, load_card, load_card_id,
                     validate_value)
+from .rates.card import Facts
 from .validation import from_pydantic
 
 PREFIX = "XLP_"
@@ -357,16 +360,69 @@ def XLP_FA(base, activity, location, field=None, card=None, date=None):
 
 
 @xlp(direct="Direct costs in yen.",
-     rate="Optional indirect rate as a fraction (0.3 = 30%); default: the card's.",
-     card=CARD)
-def XLP_INDIRECT(direct, rate=None, card=None):
+     rate="Optional indirect rate as a fraction (0.3 = 30%); default: the card's rate for "
+          "the project (its conditional cases judged on the arguments below).",
+     card=CARD,
+     contract="Optional contract type: joint, sponsored or consulting.",
+     location="Optional location: on or off (campus).",
+     kind="Optional project kind of the card (e.g. 支援型).",
+     start="Optional start date of the project (default: the card's effective date).",
+     end="Optional end date (for rates that change during the project, and direct costs "
+         "per year).")
+def XLP_INDIRECT(direct, rate=None, card=None, contract=None, location=None, kind=None,
+                 start=None, end=None):
     """Indirect costs (approach X) = direct × rate, in yen, rounded by the card's rule; a
-    rate is checked as a card's rate (a fraction up to 5, at most 4 decimals)."""
+    rate is checked as a card's rate (a fraction up to 5, at most 4 decimals).  Without a
+    rate, the card's conditional rate for a project of these direct costs, contract,
+    location, kind and dates (Fukushima: 8% up to 1,000,000 yen, else 10%); a card that
+    blends rate changes by days blends them over start–end."""
     c = _card(card)
-    r = c.indirect_rate() if is_missing(rate) else validate_value(
-        Fraction, nonnegative(rate, "rate", "a fraction >= 0 (0.3 = 30%)"), "rate")
-    return _yen(c.rounding.apply(_indirect(
-        nonnegative(direct, "direct", "direct costs in yen >= 0"), r)))
+    d = nonnegative(direct, "direct", "direct costs in yen >= 0")
+    if not is_missing(rate):
+        r = validate_value(Fraction, nonnegative(rate, "rate", "a fraction >= 0 (0.3 = 30%)"),
+                           "rate")
+        return _yen(c.rounding.apply(_indirect(d, r)))
+    facts = _facts(c, d, contract, location, kind, start, end)
+    return _yen(c.rounding.apply(_blended(d, c.rates_over("indirect", facts, facts.start,
+                                                           facts.end))))
+
+
+def _facts(c: RateCard, direct: Decimal, contract: Any, location: Any, kind: Any,
+           start: Any, end: Any) -> Facts:
+    """What a card's conditions are judged on, from Excel arguments (omitted: a
+    condition on it does not hold; dates default to the card's effective date)."""
+    def word(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+        if is_missing(value):
+            return ""
+        text = str(_text(value, name, "one of " + ", ".join(allowed))).lower()
+        if text not in allowed:
+            raise InputError(name, value, "one of " + ", ".join(allowed))
+        return text
+
+    def day(value: Any, name: str, default: dt.date) -> dt.date:
+        if is_missing(value):
+            return default
+        got = excel_date(value, name)
+        if isinstance(got, dt.datetime):
+            return got.date()
+        if isinstance(got, dt.date):
+            return got
+        try:
+            return dt.date.fromisoformat(str(got).strip())
+        except ValueError:
+            raise InputError(name, value, "a date such as 2027-04-01") from None
+
+    first = day(start, "start", c.model.card.effective_from)
+    last = day(end, "end", first)
+    if last < first:
+        raise InputError("end", end, f"a date on or after start ({first})")
+    try:
+        code = c.kind(_text(kind, "kind", "a project kind of the card (text)"))
+    except InputError as exc:
+        raise InputError("kind", kind, exc.expected) from None
+    return _facts_of(direct, word(contract, "contract", ("joint", "sponsored", "consulting")),
+                     word(location, "location", ("on", "off")), code, first, last,
+                     whole_year=is_missing(end))
 
 
 @xlp(base="An amount in yen.", rate="A rate as a fraction, e.g. 0.1 for 10%.", card=CARD)

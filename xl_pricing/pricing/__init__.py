@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
+from ..money import ZERO
 from ..project import APPROACH_NAMES, Project
 from ..rates import RateCard
 from .allocation import Allocation, allocate, split
 from .cost import cost_lines
+from .fees import check_fee_inputs, project_facts
 from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
 from .stacked import stacked_lines
-from .tax import TaxCredit, consumption_tax_line, tax_credit
+from .tax import TaxCredit, consumption_tax_line, tax_credit, tax_included
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
 
@@ -40,6 +42,10 @@ def quote(project: Project, card: RateCard) -> Quote:
         10000000
     """
     info = project.project
+    check_fee_inputs(project, card)
+    # Conditional rates (a card's cases) resolved once for this project; same card
+    # provenance.
+    card = card.for_project(project_facts(project, card))
     check_names(project, card)
     extras: dict[str, Any] = {}
     warnings: list[str] = []
@@ -54,6 +60,9 @@ def quote(project: Project, card: RateCard) -> Quote:
     tax = consumption_tax_line(lines, card, info.contract)
     if tax is not None:
         lines.append(tax)
+    included = tax_included(sum((ln.amount for ln in lines), ZERO), card, info.contract)
+    if included is not None:
+        extras = {**extras, "consumption_tax_included": int(included)}
     return Quote(project_id=info.id, title=info.title, contract=info.contract,
                  approach=info.approach, lines=tuple(lines), rate_card=card.provenance(),
                  extras=extras, warnings=tuple(warnings))

@@ -26,6 +26,9 @@ CURRENT_FORM_BOX: dict[str, str] = {
     "indirect": "indirect", "fa": "indirect",
     "strategic": "strategic",
     "consumption_tax": "tax",
+    # 研究料 is box ② in KEK-style forms (直接経費 / 研究料); a monthly lab charge is a
+    # direct charge for the space and people provided.
+    "research_fee": "academic", "unit_fee": "direct",
 }
 BOX_LABELS = {"direct": ("① 直接経費", "Direct costs"),
               "academic": ("② 学術貢献費", "Academic contribution"),

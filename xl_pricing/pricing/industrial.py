@@ -11,7 +11,7 @@ from .quote import Quote
 
 # Lines a company recognises as work it pays for; the rest is overhead folded into them.
 LOADED = ("direct", "time_charge", "option", "floor", "lump_sum", "milestone", "kpi",
-          "royalty")
+          "royalty", "research_fee", "unit_fee")
 
 
 def fully_loaded(q: Quote) -> list[tuple[str, Decimal]]:

@@ -25,6 +25,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi": ("KPI成功報酬", "KPI success fee"),
     "royalty": ("ランニングロイヤリティ（期待値）", "Running royalty (expected value)"),
     "consumption_tax": ("消費税", "Consumption tax"),
+    "research_fee": ("研究料", "Research fee"),
+    "unit_fee": ("月額利用料", "Recurring unit fee"),
 }
 
 

@@ -15,8 +15,10 @@ from ..errors import InputError
 from ..money import ZERO, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
-from .cost import direct_lines, rated_line, yearly_totals
-from .fiscal import escalated_rates, rate_date, split_by_months
+from .cost import (blended, direct_lines, fiscal_spans, rated_line, strategic_line,
+                   yearly_totals)
+from .fees import fee_lines, project_facts
+from .fiscal import escalated_rates, split_by_months
 from .quote import Line, yearly_line
 from .timecharge import floor_warning, involvement, resolve_rate
 
@@ -93,17 +95,21 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
     base_d = mtdc(project, card) if f.base == "mtdc" else d_y
     bases = {fy: base_d[fy] + (tc_y[fy] if f.base == "direct_plus_tc" else ZERO)
              for fy in d_y}
+    # The rate(s) of each fiscal year by the card's rate_change method (default: the row in
+    # force on the year's first day in the project; blend_by_days: each row for its days).
+    spans = fiscal_spans(project)
     try:
-        rows = {fy: card.fa_rate(info.activity, info.location, info.field,
-                                 rate_date(project, fy)) for fy in d_y}
+        rows = {fy: card.fa_rates_over(info.activity, info.location, info.field, *spans[fy],
+                                       info.start) for fy in d_y}
     except InputError as exc:
         raise InputError(*_fa_culprit(project, card), exc.expected) from None
-    by_year = {fy: card.rounding.apply(fa(bases[fy], rows[fy].rate)) for fy in d_y}
-    distinct = {r.rate for r in rows.values()}
+    by_year = {fy: card.rounding.apply(blended(bases[fy], rows[fy])) for fy in d_y}
+    distinct = {c.rate for cs in rows.values() for c in cs}
     rate = distinct.pop() if len(distinct) == 1 else None
     where = f"{info.activity}/{info.location}" + (f"/{info.field}" if info.field else "")
     shown = fmt_rate(rate) if rate is not None else " / ".join(
-        f"FY{fy} {fmt_rate(r.rate)}" for fy, r in rows.items())
+        f"FY{fy} " + " + ".join(fmt_rate(c.rate) + (f" × {c.days} days" if len(cs) > 1 else "")
+                                for c in cs) for fy, cs in rows.items())
     return [yearly_line("fa", by_year, base=total(bases.values()), rate=rate,
                         source=f"{card.id}: F&A {where} {shown} of {f.base}")]
 
@@ -140,7 +146,8 @@ def option_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
             bases = {fy: d_y[fy] + (tc_y[fy] if opt.base == "direct_plus_tc" else ZERO)
                      for fy in d_y}
             lines.append(rated_line("option", bases, opt.rate, card.rounding,
-                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}",
+                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}"
+                                    + card.chosen_by(f"options.{choice.name}"),
                                     detail=opt.label_en))
     return lines
 
@@ -184,16 +191,15 @@ def stacked_lines(project: Project, card: RateCard) -> tuple[list[Line], list[st
     d_y = yearly_totals(direct, years)
     tc_y = yearly_totals(tc, years)
     fal = fa_lines(project, card, d_y, tc_y)
-    lines = [*direct, *tc, *fal]
-    st = card.model.strategic
-    if st.rate > 0:
-        fa_y = yearly_totals(fal, years)
-        base = {fy: d_y[fy]
-                + (tc_y[fy] if st.base in ("direct_plus_tc", "subtotal") else ZERO)
-                + (fa_y[fy] if st.base in ("direct_plus_indirect", "subtotal") else ZERO)
-                for fy in years}
-        lines.append(rated_line("strategic", base, st.rate, card.rounding,
-                                f"{card.id}: strategic {fmt_rate(st.rate)} of {st.base}"))
+    # The card's 研究料 and unit fees, and strategic on its base (fees: pricing/fees.py).
+    facts = project_facts(project, card)
+    fees = fee_lines(project, card, facts)
+    lines = [*direct, *fees, *tc, *fal]
+    parts = {"time_charge": tc_y, "indirect": yearly_totals(fal, years),
+             **{c: yearly_totals([f for f in fees if f.component == c], years)
+                for c in ("research_fee", "unit_fee")}}
+    if (st := strategic_line(project, card, facts, parts)) is not None:
+        lines.append(st)
     lines += option_lines(project, card, d_y, tc_y)
     disc = discount_line(project, card, total(ln.amount for ln in lines), years)
     if disc is not None:

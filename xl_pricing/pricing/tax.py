@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..errors import InputError
-from ..money import ZERO, Rounding, fmt_rate, mul
+from ..money import ZERO, Rounding, div, fmt_rate, mul
 from ..rates import RateCard
 from .quote import Line
 
@@ -73,20 +73,46 @@ def tax_credit(company_borne: Decimal, card: RateCard, partner: str = "universit
 
 
 def consumption_tax_line(lines: list[Line], card: RateCard, contract: str) -> Line | None:
-    """Consumption tax on the price when the card applies it to this contract type."""
+    """Consumption tax (消費税) on the price when the card applies it to this contract type.
+
+    tax = the card's rate × the lines it is charged on (``components``; every line when the
+    card lists none), per fiscal year when every line has a yearly split, rounded by the
+    card's rule.  ``None`` when the contract carries no tax, or when the card's prices
+    already include it (``prices_include_tax``: see :func:`tax_included`).
+
+    Example: 10% on joint research, charged on every component: 7,000,000 → 700,000.
+    """
     ct = card.model.consumption_tax
-    if contract not in ct.applies_to or ct.rate == 0:
+    if contract not in ct.applies_to or ct.rate == 0 or ct.prices_include_tax:
+        return None
+    taxed = [ln for ln in lines if not ct.components or ln.component in ct.components]
+    if not taxed:
         return None
     years: dict[int, Decimal] = {}
-    for ln in lines:
+    for ln in taxed:
         for fy, a in ln.by_year:
             years[fy] = years.get(fy, ZERO) + a
     src = f"{card.id}: consumption tax {fmt_rate(ct.rate)}"
-    if years and all(ln.by_year for ln in lines):
+    if ct.components:
+        src += f" of {', '.join(ct.components)} (consumption_tax.components)"
+    if years and all(ln.by_year for ln in taxed):
         by_year = tuple((fy, card.rounding.apply(mul(b, ct.rate))) for fy, b in
                         sorted(years.items()))
         return Line("consumption_tax", sum((a for _, a in by_year), ZERO),
                     base=sum(years.values(), ZERO), rate=ct.rate, source=src, by_year=by_year)
-    base = sum((ln.amount for ln in lines), ZERO)
+    base = sum((ln.amount for ln in taxed), ZERO)
     return Line("consumption_tax", card.rounding.apply(mul(base, ct.rate)), base=base,
                 rate=ct.rate, source=src)
+
+
+def tax_included(total_price: Decimal, card: RateCard, contract: str) -> Decimal | None:
+    """The consumption tax contained in a price quoted including tax
+    (``prices_include_tax``): price × rate ÷ (1 + rate), rounded down to the yen; ``None``
+    when the card's prices exclude tax or the contract carries none.
+
+    Example (Otaru before 2025-10-01: 10,000 JPY/h including 10% tax): 110,000 → 10,000.
+    """
+    ct = card.model.consumption_tax
+    if not ct.prices_include_tax or contract not in ct.applies_to or ct.rate == 0:
+        return None
+    return _TAX_ROUNDING.apply(div(mul(total_price, ct.rate), Decimal(1) + ct.rate))

@@ -148,7 +148,8 @@ def resolve_rate(r: Researcher, card: RateCard) -> Rate:
         return Rate(to_yen.apply(standard_rate(salary, tc.annual_hours)), "hour",
                     f"{card.id}: 平均基準単価 = {where} ÷ {tc.annual_hours} h/year")
     if src == "consulting":
-        return Rate(tc.consulting_rate, "hour", f"{card.id}: academic-consulting rate")
+        return Rate(tc.consulting_rate, "hour", f"{card.id}: academic-consulting rate"
+                    + card.chosen_by("time_charge.consulting_rate"))
     if src == "achievement":
         basis = r.achievement_basis or ""
         value = getattr(r, basis)

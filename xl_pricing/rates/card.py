@@ -1,16 +1,104 @@
 """A validated rate card and its lookups: rank, activity × location × field × date,
-achievement tier, day rate, option, tax partner, allocation shares."""
+achievement tier, day rate, option, tax partner, allocation shares, and conditional rates
+(cases chosen by what the project is: :class:`Facts`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
 from ..errors import InputError
-from ..money import Rounding, fmt_rate
-from .schema import AchievementTier, DayRate, FARate, Option, Rank, RateCardModel
+from ..money import Rounding, div, fmt_rate, mul
+from .schema import (AchievementTier, DayRate, FARate, Option, Rank, RateCardModel, RateCase,
+                     When, YenCase)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What conditions of a card are judged on: the project's direct costs (yen, all
+    years), months (calendar months of the period), location, contract, kind and period."""
+
+    direct: Decimal
+    months: int
+    location: str
+    contract: str
+    kind: str | None
+    start: date
+    end: date
+
+    @property
+    def direct_per_year(self) -> Decimal:
+        """Direct costs per year: the total for up to 12 months, else the monthly average ×
+        12 (Nagasaki judges 特定共同研究 of longer projects this way).
+
+        >>> Facts(Decimal(24_000_000), 24, "on", "joint", None, date(2027, 4, 1),
+        ...       date(2029, 3, 31)).direct_per_year
+        Decimal('12000000')
+        """
+        if self.months <= 12:
+            return self.direct
+        return div(mul(self.direct, Decimal(12)), Decimal(self.months))
+
+
+def holds(when: When, facts: Facts, on: date | None = None) -> bool:
+    """Whether every condition of ``when`` holds for ``facts``; date conditions are judged
+    on ``on`` (default: the project's start).
+
+    >>> f = Facts(Decimal(900_000), 12, "on", "joint", None, date(2027, 4, 1),
+    ...           date(2028, 3, 31))
+    >>> holds(When(direct_at_most=1_000_000), f), holds(When(location="off"), f)
+    (True, False)
+    """
+    on = on or facts.start
+    checks = (
+        when.direct_at_most is None or facts.direct <= when.direct_at_most,
+        when.direct_above is None or facts.direct > when.direct_above,
+        when.direct_per_year_at_least is None
+        or facts.direct_per_year >= when.direct_per_year_at_least,
+        when.location is None or facts.location in when.location,
+        when.contract is None or facts.contract in when.contract,
+        when.kind is None or facts.kind in when.kind,
+        when.start_from is None or on >= when.start_from,
+        when.start_before is None or on < when.start_before,
+    )
+    return all(checks)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A rate chosen for a span of days: the rate, the days and where it came from."""
+
+    rate: Decimal
+    days: int
+    source: str
+
+
+def pick(cases: list[RateCase] | list[YenCase], default: Decimal, path: str, facts: Facts,
+         on: date | None = None, default_source: str = "") -> tuple[Decimal, str]:
+    """The first case (of the list at key ``path``) whose condition holds, else
+    ``default``; with the source in words (``indirect.cases[0] (direct ≤ 1,000,000 yen)``).
+    """
+    for i, case in enumerate(cases):
+        if holds(case.when, facts, on):
+            return case.rate, f"{path}[{i}] ({case.when.describe()})"
+    return default, default_source
+
+
+def split_at(dates: list[date], start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at every date inside it where a rate can change (inclusive spans).
+
+    >>> split_at([date(2027, 7, 1)], date(2027, 4, 1), date(2028, 3, 31))
+    [(datetime.date(2027, 4, 1), datetime.date(2027, 6, 30)), (datetime.date(2027, 7, 1), datetime.date(2028, 3, 31))]
+    """
+    cuts = sorted({d for d in dates if start < d <= end})
+    spans, begin = [], start
+    for d in cuts:
+        spans.append((begin, d - timedelta(days=1)))
+        begin = d
+    spans.append((begin, end))
+    return spans
 
 
 @dataclass(frozen=True)
@@ -20,6 +108,10 @@ class RateCard:
     model: RateCardModel
     sha256: str
     path: str
+    # key → the case that chose a rate for one project (see :meth:`for_project`)
+    chosen: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # the card as written, when this one has its conditional rates resolved for a project
+    written: RateCardModel | None = field(default=None, compare=False, repr=False)
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -68,11 +160,143 @@ class RateCard:
         return rank.hourly
 
     def indirect_rate(self, contract: str | None = None) -> Decimal:
-        """Approach-X indirect rate, the contract-specific one where the card has it."""
+        """Approach-X indirect rate, the contract-specific one where the card has it
+        (without looking at conditional cases: :meth:`rates_over` does)."""
         ind = self.model.indirect
         if contract is not None and contract in ind.by_contract:
             return ind.by_contract[contract]  # type: ignore[index]
         return ind.rate
+
+    # -- conditional rates ---------------------------------------------------------------
+    def _cases(self, key: str, facts: Facts) -> tuple[list[RateCase] | list[YenCase],
+                                                      str, Decimal, str]:
+        """The cases of the rate called ``key``, their key path, the default rate and the
+        default's key path."""
+        m = self.written or self.model
+        if key == "indirect":
+            c = facts.contract
+            if c in m.indirect.by_contract:
+                return (m.indirect.cases, "indirect.cases",
+                        m.indirect.by_contract[c], f"indirect.by_contract.{c}")  # type: ignore[index]
+            return m.indirect.cases, "indirect.cases", m.indirect.rate, "indirect.rate"
+        if key == "strategic":
+            return m.strategic.cases, "strategic.cases", m.strategic.rate, "strategic.rate"
+        if key == "time_charge.consulting_rate":
+            tc = m.time_charge
+            return (tc.consulting_cases, "time_charge.consulting_cases", tc.consulting_rate,
+                    "time_charge.consulting_rate")
+        if key.startswith("options."):
+            self.option(key.removeprefix("options."))  # an unknown option is refused
+            opt = m.options[key.removeprefix("options.")]
+            return opt.cases, f"{key}.cases", opt.rate or Decimal(0), f"{key}.rate"
+        raise KeyError(key)
+
+    def rate_for(self, key: str, facts: Facts, on: date | None = None) -> tuple[Decimal, str]:
+        """The rate ``key`` (``indirect``, ``strategic``, ``time_charge.consulting_rate``,
+        ``options.NAME``) for a project, judged on ``on`` (default its start), and the
+        card key (with the condition) that gave it.
+
+        Example (a Fukushima-like card: 10%, 8% when direct ≤ 1,000,000 JPY):
+        ``card.rate_for("indirect", facts)`` → ``(Decimal('0.08'),
+        'indirect.cases[0] (direct ≤ 1,000,000 yen)')``.
+        """
+        cases, path, default, src = self._cases(key, facts)
+        return pick(cases, default, path, facts, on, src)
+
+    def rates_over(self, key: str, facts: Facts, start: date, end: date) -> list[Choice]:
+        """The rate ``key`` over the days ``start``–``end`` (inclusive; a fiscal year's
+        part of the project): one choice — the rate on ``start`` with
+        ``rate_change.method = "fiscal_year"``, on the project's start with ``"at_award"``
+        —, or with ``"blend_by_days"`` one per span between the dates the card's cases
+        change on.
+
+        Example: 30% until 2027-06-30, 35% from 2027-07-01, blended over FY2027 →
+        [30% × 91 days, 35% × 275 days].
+        """
+        cases = self._cases(key, facts)[0]
+        method = self.model.rate_change.method
+        if method != "blend_by_days":
+            rate, src = self.rate_for(key, facts, facts.start if method == "at_award"
+                                      else start)
+            return [Choice(rate, (end - start).days + 1, src)]
+        out: list[Choice] = []
+        for a, b in split_at([d for c in cases for d in c.when.dates()], start, end):
+            rate, src = self.rate_for(key, facts, a)
+            if out and out[-1].rate == rate and out[-1].source == src:
+                out[-1] = Choice(rate, out[-1].days + (b - a).days + 1, src)
+            else:
+                out.append(Choice(rate, (b - a).days + 1, src))
+        return out
+
+    def kind(self, name: str | None) -> str | None:
+        """A project kind as the card's code: the code itself or its Japanese or English
+        label (``"支援型"``); ``None`` stays ``None``.  A kind the card does not list is
+        refused, naming the kinds it has."""
+        if name is None:
+            return None
+        kinds = self.model.kinds
+        if name in kinds:
+            return name
+        for code, k in kinds.items():
+            if name.strip() in (k.label_ja, k.label_en):
+                return code
+        known = ", ".join(f"{c} ({k.label_ja} / {k.label_en})" for c, k in kinds.items())
+        raise InputError("project.kind", name, f"a project kind of card {self.id!r}: "
+                         + (known or "none (the card lists no kinds)"))
+
+    def quantities(self) -> dict[str, str]:
+        """Project quantities the card prices (unit fees, fees per unit), with labels."""
+        out: dict[str, str] = {}
+        for f in self.model.unit_fees.values():
+            for item in f.items:
+                if item.quantity is not None:
+                    out.setdefault(item.quantity, f"{item.label_ja} / {item.label_en}")
+        for f in self.model.fees.values():
+            if f.per != "project":
+                out.setdefault(f.per, f"{f.label_ja} / {f.label_en}: per {f.per}")
+        return out
+
+    def for_project(self, facts: Facts) -> "RateCard":
+        """This card with each conditional rate resolved for one project (at its start):
+        the plain rates (``indirect.rate``, ``strategic.rate``, ``consulting_rate``, each
+        rate option's ``rate``) replaced by the case that holds, and :attr:`chosen` naming
+        it.  Same id, version and sha256: the card is not changed, only read for the
+        project.  A card without cases is returned as it is."""
+        if self.written is not None:
+            return self
+        m = self.model
+        keys = [k for k, cases in (("indirect", m.indirect.cases),
+                                   ("strategic", m.strategic.cases),
+                                   ("time_charge.consulting_rate",
+                                    m.time_charge.consulting_cases),
+                                   *((f"options.{n}", o.cases) for n, o in m.options.items()))
+                if cases]
+        if not keys:
+            return self
+        chosen = {k: self.rate_for(k, facts) for k in keys}
+        upd: dict[str, object] = {}
+        if "indirect" in chosen:
+            rate = chosen["indirect"][0]
+            upd["indirect"] = m.indirect.model_copy(update={
+                "rate": rate, "by_contract": {c: rate for c in m.indirect.by_contract}})
+        if "strategic" in chosen:
+            upd["strategic"] = m.strategic.model_copy(update={"rate": chosen["strategic"][0]})
+        if "time_charge.consulting_rate" in chosen:
+            upd["time_charge"] = m.time_charge.model_copy(update={
+                "consulting_rate": chosen["time_charge.consulting_rate"][0]})
+        opts = {n: o.model_copy(update={"rate": chosen[f"options.{n}"][0]})
+                if f"options.{n}" in chosen else o for n, o in m.options.items()}
+        if opts != m.options:
+            upd["options"] = opts
+        return RateCard(m.model_copy(update=upd), self.sha256, self.path,
+                        tuple((k, v[1]) for k, v in chosen.items()), m)
+
+    def chosen_by(self, key: str) -> str:
+        """`` (card key and condition)`` that chose rate ``key`` for this project, or ``""``."""
+        for k, v in self.chosen:
+            if k == key:
+                return f" ({v})"
+        return ""
 
     def fa_rate(self, activity: str, location: str, field: str | None = None,
                 on: date | None = None) -> FARate:
@@ -104,6 +328,39 @@ class RateCard:
                              f"{on.isoformat()} (it has: {', '.join(have) or 'none'})")
         found.sort(key=lambda t: (t[0], t[1]))
         return found[-1][2]
+
+    def fa_rates_over(self, activity: str, location: str, field: str | None, start: date,
+                      end: date, award: date) -> list[Choice]:
+        """The F&A rate over ``start``–``end`` (a fiscal year's part of the project) by the
+        card's ``rate_change.method``: the row in force on ``start`` (``fiscal_year``), on
+        the project's start ``award`` (``at_award``), or — ``blend_by_days`` — each row in
+        force for its days, the span cut at every row's ``effective_from`` inside it.
+
+        Example (full-features: research/on 30%, 32% from 2028-04-01) blended over
+        2027-10-01–2028-09-30 … cut at 2028-04-01.
+        """
+        method = self.model.rate_change.method
+        days = (end - start).days + 1
+        if method != "blend_by_days":
+            row = self.fa_rate(activity, location, field,
+                               award if method == "at_award" else start)
+            return [Choice(row.rate, days, self._fa_source(row))]
+        cuts = [r.effective_from for r in self.model.fa.rates
+                if r.activity == activity and r.location == location
+                and r.effective_from is not None]
+        out: list[Choice] = []
+        for a, b in split_at(cuts, start, end):
+            row = self.fa_rate(activity, location, field, a)
+            n = (b - a).days + 1
+            if out and out[-1].rate == row.rate:
+                out[-1] = Choice(row.rate, out[-1].days + n, out[-1].source)
+            else:
+                out.append(Choice(row.rate, n, self._fa_source(row)))
+        return out
+
+    def _fa_source(self, row: FARate) -> str:
+        since = row.effective_from or self.model.card.effective_from
+        return f"fa.rates {row.activity}/{row.location} from {since.isoformat()}"
 
     def achievement_rate(self, basis: str, value: int) -> AchievementTier:
         """Highest achievement tier of ``basis`` whose ``min`` is <= ``value``."""
@@ -182,4 +439,84 @@ class RateCard:
             price = f"¥{o.amount:,}" if o.method == "fixed" else f"{fmt_rate(o.rate)} of {o.base}"
             rows.append((f"option {name}", price))
         rows.append(("R&D tax credit", fmt_rate(m.tax_credit.rate)))
+        return rows + self.rule_rows()
+
+    def rules_in_use(self) -> list[str]:
+        """Key paths of the card's rules beyond flat rates that it uses (conditional cases,
+        kinds, 研究料, unit fees, bases, consumption tax by component or included, a rate
+        change method other than the default) — what a native-formula workbook would have
+        to express to agree with the engine.  Empty for the cards shipped before them.
+
+        >>> from xl_pricing import load_card
+        >>> load_card("jp-default").rules_in_use()
+        []
+        """
+        m = self.model
+        out = [path.rsplit(".when", 1)[0] for path, _ in m.conditions()]
+        out += [f"kinds.{k}" for k in m.kinds]
+        for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+            out += [f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)]
+        ct = m.consumption_tax
+        out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax")
+                if getattr(ct, k)]
+        out += [f"fees.{n}" for n, f in m.fees.items() if f.when is None]
+        out += [f"unit_fees.{n}" for n, f in m.unit_fees.items() if f.when is None]
+        if m.rate_change.method != "fiscal_year":
+            out.append("rate_change.method")
+        return out
+
+    def rule_rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows of the card's rules beyond flat rates: conditional rates,
+        bases, kinds, 研究料, unit fees, consumption tax and rate changes (none for a card
+        that has none of them)."""
+        m = self.model
+        rows: list[tuple[str, str]] = []
+        for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+            if spec.base_includes or spec.base_excludes:
+                parts = ["direct"] + (["less " + ", ".join(spec.base_excludes)]
+                                      if spec.base_excludes else [])
+                parts += [f"+ {p}" for p in spec.base_includes]
+                rows.append((f"{key} base", " ".join(parts)))
+        cased = [("indirect", m.indirect.cases), ("strategic", m.strategic.cases),
+                 ("time_charge.consulting", m.time_charge.consulting_cases),
+                 *((f"options.{n}", o.cases) for n, o in m.options.items())]
+        for key, cases in cased:
+            for i, c in enumerate(cases):
+                shown = (fmt_rate(c.rate) if key != "time_charge.consulting"
+                         else f"¥{c.rate:,} per hour")
+                rows.append((f"{key} case {i + 1}", f"{shown} when {c.when.describe()}"
+                             + (f" ({c.note})" if c.note else "")))
+        for code, k in m.kinds.items():
+            rows.append((f"kind {code}", f"{k.label_ja} / {k.label_en}"))
+        for name, f in m.fees.items():
+            text = f"¥{f.amount:,} per {f.period_months} months per {f.per}"
+            if f.short_months is not None:
+                text += f"; ¥{f.short_amount:,} for ≤ {f.short_months} months"
+            elif f.proration == "monthly":
+                text += ", prorated by month"
+            if f.when is not None:
+                text += f"; when {f.when.describe()}"
+            rows.append((f"fee {name} ({f.label_ja})", text))
+        for name, u in m.unit_fees.items():
+            items = []
+            for it in u.items:
+                t = f"{it.label_en} ¥{it.amount:,}"
+                if it.quantity is not None:
+                    t += f" for {it.included.normalize():f} {it.quantity}"
+                    if it.step_amount:
+                        t += (f", {'±' if it.below else '+'}¥{it.step_amount:,} per "
+                              f"{it.step.normalize():f}")
+                items.append(t)
+            rows.append((f"unit fee {name} ({u.label_ja})", "; ".join(items) + " a month"))
+        ct = m.consumption_tax
+        # (the rate and contracts alone are shown as before: rows only for the new keys)
+        if ct.applies_to and ct.rate and (ct.components or ct.prices_include_tax):
+            text = f"{fmt_rate(ct.rate)} on {', '.join(ct.applies_to)}"
+            if ct.components:
+                text += f" (of {', '.join(ct.components)})"
+            if ct.prices_include_tax:
+                text += ", prices include it"
+            rows.append(("consumption tax", text))
+        if any(cases for _, cases in cased):
+            rows.append(("rate changes", m.rate_change.method))
         return rows

@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      model_validator)
 
 from ..errors import InputError
 from ..validation import from_pydantic
@@ -32,6 +33,9 @@ PARTIES: tuple[Party, ...] = ("researcher", "lab", "department", "university", "
 Base = Literal["direct", "direct_plus_tc", "mtdc"]
 StrategicBase = Literal["direct", "direct_plus_tc", "direct_plus_indirect", "subtotal"]
 Contract = Literal["joint", "sponsored", "consulting"]
+# What an indirect or strategic base may add to its direct costs (rules of issue 16 item 4).
+BasePart = Literal["time_charge", "research_fee", "unit_fee", "consumption_tax"]
+BASE_PARTS: tuple[str, ...] = ("time_charge", "research_fee", "unit_fee", "consumption_tax")
 
 def places(n: int) -> AfterValidator:
     """At most ``n`` decimal places: keeps every product an exact integer in Excel too."""
@@ -80,6 +84,93 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+def _listed(v: Any) -> Any:
+    # A condition on one value may be written as the value itself: location = "off".
+    return [v] if isinstance(v, str) else v
+
+
+class When(_Model):
+    """Conditions on the project under which a rate case (or a fee) applies; every
+    condition given must hold.
+
+    ``direct_at_most`` / ``direct_above``: the project's direct costs (yen, all years) ≤ /
+    > the amount; ``direct_per_year_at_least``: direct costs per year ≥ the amount, a
+    project longer than 12 months judged on its monthly average × 12 (Nagasaki's
+    特定共同研究); ``location``, ``contract``, ``kind``: one of the values listed;
+    ``start_from`` / ``start_before``: the start date (the rate's date) ≥ / < the date.
+
+    Example: ``when = { direct_at_most = 1_000_000 }`` (Fukushima: 8% up to 1,000,000 JPY).
+    """
+
+    direct_at_most: Yen | None = None
+    direct_above: Yen | None = None
+    direct_per_year_at_least: Yen | None = None
+    location: Annotated[list[Location], BeforeValidator(_listed), Field(min_length=1)] | None = None
+    contract: Annotated[list[Contract], BeforeValidator(_listed), Field(min_length=1)] | None = None
+    kind: Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_listed),
+                    Field(min_length=1)] | None = None
+    start_from: date | None = None
+    start_before: date | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> "When":
+        if all(getattr(self, k) is None for k in type(self).model_fields):
+            raise ValueError("@direct_at_most: at least one condition (direct_at_most, "
+                             "direct_above, direct_per_year_at_least, location, contract, "
+                             "kind, start_from, start_before)")
+        if (self.start_from is not None and self.start_before is not None
+                and self.start_before <= self.start_from):
+            raise ValueError(f"@start_before: a date after start_from ({self.start_from})")
+        return self
+
+    def dates(self) -> list[date]:
+        """The dates at which this condition can change its answer (for blending by days)."""
+        return [d for d in (self.start_from, self.start_before) if d is not None]
+
+    def describe(self) -> str:
+        """The condition in words: ``direct ≤ 1,000,000 yen``, ``location off`` …"""
+        parts = []
+        if self.direct_at_most is not None:
+            parts.append(f"direct ≤ {self.direct_at_most:,} yen")
+        if self.direct_above is not None:
+            parts.append(f"direct > {self.direct_above:,} yen")
+        if self.direct_per_year_at_least is not None:
+            parts.append(f"direct per year ≥ {self.direct_per_year_at_least:,} yen")
+        for key in ("location", "contract", "kind"):
+            vals = getattr(self, key)
+            if vals is not None:
+                parts.append(f"{key} {' or '.join(vals)}")
+        if self.start_from is not None:
+            parts.append(f"from {self.start_from.isoformat()}")
+        if self.start_before is not None:
+            parts.append(f"before {self.start_before.isoformat()}")
+        return ", ".join(parts)
+
+
+class RateCase(_Model):
+    """One case of a conditional rate (a fraction): ``{ rate = 0.08, when = {...} }``.
+    Cases are checked in order; the first that holds wins, else the plain ``rate``."""
+
+    rate: Fraction
+    when: When
+    note: str = ""
+
+
+class YenCase(_Model):
+    """One case of a conditional rate in yen per hour (the academic-consulting rate)."""
+
+    rate: PositiveYen
+    when: When
+    note: str = ""
+
+
+class Kind(_Model):
+    """A project kind the card knows (JAIST's 支援型 …), named in Japanese and English."""
+
+    label_ja: Annotated[str, Field(min_length=1)]
+    label_en: Annotated[str, Field(min_length=1)]
+
+
 class CardInfo(_Model):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
     institution: Annotated[str, Field(min_length=1)]
@@ -96,17 +187,35 @@ class RoundingSpec(_Model):
 
 
 class Indirect(_Model):
-    """Approach X: indirect = direct × rate (by custom 30%); optionally per contract type."""
+    """Approach X: indirect = base × rate (by custom 30% of direct).
+
+    The rate: the first of ``cases`` whose ``when`` holds, else ``by_contract`` for the
+    project's contract, else ``rate``.  The base: direct costs less the categories in
+    ``base_excludes``, plus the parts in ``base_includes`` (``research_fee``, ``unit_fee``,
+    and ``consumption_tax`` — the tax on those parts, when the contract carries tax).
+
+    Example (Kyoto): ``rate = 0.30``, ``base_includes = ["research_fee"]``: indirect = 30% of
+    (direct + 研究料).
+    """
 
     rate: Fraction
     by_contract: dict[Contract, Fraction] = {}
+    cases: list[RateCase] = []
+    base_includes: list[BasePart] = []
+    base_excludes: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class Strategic(_Model):
-    """Strategic collaboration expense = base × rate (kept apart from indirect)."""
+    """Strategic collaboration expense = base × rate (kept apart from indirect).
+
+    ``cases``, ``base_includes`` and ``base_excludes`` as for :class:`Indirect`.
+    """
 
     rate: Fraction = Decimal(0)
     base: StrategicBase = "direct"
+    cases: list[RateCase] = []
+    base_includes: list[BasePart] = []
+    base_excludes: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class Rank(_Model):
@@ -153,6 +262,9 @@ class TimeCharge(_Model):
     annual_hours: Hours2
     hours_per_day: Annotated[Decimal, Field(gt=0, le=24), places(2)] = Decimal("7.5")
     consulting_rate: PositiveYen
+    # Conditional consulting rates (yen/h), first match wins, else consulting_rate: e.g.
+    # Otaru's 20,000 JPY/h for contracts from 2025-10-01.
+    consulting_cases: list[YenCase] = []
     escalation: Fraction = Decimal(0)
     ranks: dict[str, Rank]
     achievement: list[AchievementTier] = []
@@ -210,6 +322,7 @@ class Option(_Model):
     amount: Yen | None = None
     rate: Fraction | None = None
     base: Literal["direct", "direct_plus_tc"] = "direct_plus_tc"
+    cases: list[RateCase] = []   # conditional rates (method "rate"), first match wins
 
     @model_validator(mode="after")
     def _priced(self) -> "Option":
@@ -217,6 +330,8 @@ class Option(_Model):
             raise ValueError("@amount: an amount (yen) for a fixed-price option")
         if self.method == "rate" and self.rate is None:
             raise ValueError("@rate: a rate (fraction) for a rate-priced option")
+        if self.method == "fixed" and self.cases:
+            raise ValueError("@cases: no rate cases on a fixed-price option (method 'rate')")
         return self
 
 
@@ -260,8 +375,108 @@ class TaxCredit(_Model):
 
 
 class ConsumptionTax(_Model):
+    """Consumption tax (消費税) on the price: ``rate``, the contract types that carry it
+    (``applies_to``), the price components it is charged on (``components``; empty: every
+    line), and whether the card's prices already include it (``prices_include_tax``: no
+    tax line is added, the tax contained is reported).  Whether an indirect or strategic
+    base includes it is said there (``base_includes = ["consumption_tax"]``)."""
+
     rate: Fraction = Decimal(0)
     applies_to: list[Contract] = []
+    components: list[Annotated[str, Field(min_length=1)]] = []
+    prices_include_tax: bool = False
+
+
+class ResearchFee(_Model):
+    """A fixed fee (研究料) per quantity (a company researcher …) and period of N months.
+
+    Each full period of ``period_months`` costs ``amount``; a last, shorter period costs
+    ``short_amount`` when it is at most ``short_months`` long, else — ``proration =
+    "monthly"`` — amount × its months ÷ period_months, or — ``"none"`` — the full amount.
+    The fee is per unit of the project's ``quantities.<per>`` (``per = "project"``: once).
+    Each period is charged in the fiscal year it starts in.
+
+    Examples: KEK 432,000 a year per researcher (``proration = "monthly"``); Kyoto 440,000
+    a year, 220,000 for six months or less (``short_months = 6``, ``short_amount =
+    220_000``); a national college 210,000 per six months, not prorated
+    (``period_months = 6``).
+    """
+
+    label_ja: Annotated[str, Field(min_length=1)] = "研究料"
+    label_en: Annotated[str, Field(min_length=1)] = "Research fee"
+    amount: PositiveYen
+    period_months: Annotated[int, Field(ge=1, le=120)] = 12
+    proration: Literal["none", "monthly"] = "none"
+    short_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    short_amount: PositiveYen | None = None
+    per: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "company_researcher"
+    when: When | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _short(self) -> "ResearchFee":
+        if (self.short_months is None) != (self.short_amount is None):
+            missing = "short_amount" if self.short_amount is None else "short_months"
+            raise ValueError(f"@{missing}: both short_months and short_amount (a last "
+                             "period of at most short_months costs short_amount)")
+        if self.short_months is not None and self.short_months >= self.period_months:
+            raise ValueError(f"@short_months: fewer months than period_months "
+                             f"({self.period_months})")
+        return self
+
+
+Quantity = Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False), places(2)]
+
+
+class UnitFeeItem(_Model):
+    """One part of a monthly unit fee: ``amount`` a month for ``included`` units of the
+    project's ``quantities.<quantity>``, ± ``step_amount`` per ``step`` units above (each
+    started step) or below (each full step, only when ``below`` is true) the included ones.
+
+    Monthly amount = amount + step_amount × steps.  Example (NITech): space, 500,000 for
+    200 m², ±20,000 per 10 m² → 230 m² costs 560,000 a month, 180 m² 460,000.
+    """
+
+    quantity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    label_ja: Annotated[str, Field(min_length=1)]
+    label_en: Annotated[str, Field(min_length=1)]
+    amount: Yen = Decimal(0)
+    included: Quantity = Decimal(0)
+    step: Annotated[Quantity, Field(gt=0)] = Decimal(1)
+    step_amount: Yen = Decimal(0)
+    below: bool = False
+
+    @model_validator(mode="after")
+    def _priced(self) -> "UnitFeeItem":
+        if self.quantity is None and self.step_amount:
+            raise ValueError("@quantity: the project quantity the step amount is per")
+        return self
+
+
+class UnitFee(_Model):
+    """A recurring monthly fee priced by quantities (an endowed or joint-research lab).
+
+    Each fiscal year: Σ items' monthly amounts × the project's months in that year, rounded
+    once.  Example (NITech endowed lab): 300,000 for two faculty + 500,000 for 200 m² =
+    800,000 a month; +100,000 per extra staff; ±20,000 per 10 m².
+    """
+
+    label_ja: Annotated[str, Field(min_length=1)]
+    label_en: Annotated[str, Field(min_length=1)]
+    items: Annotated[list[UnitFeeItem], Field(min_length=1)]
+    when: When | None = None
+    source: str = ""
+
+
+class RateChange(_Model):
+    """How a rate that changes during the project is applied (dated rate cases, and F&A
+    rates with an ``effective_from``): ``fiscal_year`` (default, as before) — each fiscal
+    year at the rate in force on its first day in the project; ``at_award`` — the rate in
+    force at the project's start for its whole life (2 CFR 200 App. III C.7);
+    ``blend_by_days`` — each fiscal year's amount is base × Σ rate × days ÷ the year's days
+    of the project, rounded once (a budget period split at each rate's start date)."""
+
+    method: Literal["fiscal_year", "at_award", "blend_by_days"] = "fiscal_year"
 
 
 class OutcomeDefaults(_Model):
@@ -289,6 +504,34 @@ class RateCardModel(_Model):
     tax_credit: TaxCredit
     consumption_tax: ConsumptionTax = ConsumptionTax()
     outcome: OutcomeDefaults = OutcomeDefaults()
+    kinds: dict[Annotated[str, Field(min_length=1, max_length=64)], Kind] = {}
+    fees: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ResearchFee] = {}
+    unit_fees: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], UnitFee] = {}
+    rate_change: RateChange = RateChange()
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> "RateCardModel":
+        # A condition naming a kind the card does not list could never hold: a typo.
+        for where, when in self.conditions():
+            for k in (when.kind or []):
+                if k not in self.kinds:
+                    known = ", ".join(self.kinds) or "none: add a [kinds] table"
+                    raise ValueError(f"@{where}.kind: a kind listed in [kinds] ({known}); "
+                                     f"got {k!r}")
+        return self
+
+    def conditions(self) -> list[tuple[str, When]]:
+        """Every condition of the card with its key path (``indirect.cases[0].when``)."""
+        out: list[tuple[str, When]] = []
+        for key, cases in (("indirect", self.indirect.cases), ("strategic", self.strategic.cases),
+                           ("time_charge.consulting_cases", self.time_charge.consulting_cases),
+                           *((f"options.{n}", o.cases) for n, o in self.options.items())):
+            path = key if key.endswith("_cases") else f"{key}.cases"
+            out += [(f"{path}[{i}].when", c.when) for i, c in enumerate(cases)]
+        for group, fees in (("fees", self.fees), ("unit_fees", self.unit_fees)):
+            out += [(f"{group}.{n}.when", f.when) for n, f in fees.items()
+                    if f.when is not None]
+        return out
 
 
 def validate_value(kind: Any, value: Decimal, field: str, source: str | None = None) -> Any:
