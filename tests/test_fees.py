@@ -568,3 +568,30 @@ def test_bad_quantities_in_a_project_are_refused():
         x(quantities={"space_m2": -1})
     with pytest.raises(InputError, match=r"quantities.Space"):
         x(quantities={"Space": 1})
+
+
+def test_otaru_consulting_rate_including_tax_before_2025_10_01_excluding_it_after():
+    c = card(card={"effective_from": "2025-04-01"},
+             consumption_tax={"rate": 0.10, "applies_to": ["consulting"],
+                              "included_before": "2025-10-01"},
+             indirect={"rate": 0}, strategic={"rate": 0},
+             fa={"rates": [{"activity": "research", "location": "on", "rate": 0}]},
+             time_charge={"consulting_rate": 10_000, "consulting_cases": [
+                 {"rate": 20_000, "when": {"start_from": "2025-10-01"}}]})
+
+    def consult(start, end):
+        return make(project={"contract": "consulting", "start": start, "end": end},
+                    researchers=[{"name": "Ito", "rate_source": "consulting", "hours": 11}])
+    from xl_pricing.pricing import quote_to_dict
+    old = consult("2025-06-01", "2025-09-30")
+    q = quote(old, c)
+    # 10,000 JPY/h including tax × 11 h = 110,000 (no F&A), no tax line; the tax
+    # contained: 110,000 × 0.10 ÷ 1.10 = 10,000
+    assert q.total == 110_000 and q.amount_of("consumption_tax") == 0
+    assert quote_to_dict(q, old, c)["consumption_tax_included"] == 10_000
+    q = quote(consult("2025-10-01", "2026-03-31"), c)
+    # 20,000 JPY/h excluding tax × 11 h = 220,000 + 10% = 242,000
+    assert q.amount_of("time_charge") == 220_000 and q.amount_of("consumption_tax") == 22_000
+    assert q.total == 242_000
+    assert dict(c.summary_rows())["consumption tax"] == (
+        "10% on consulting, prices include it for projects starting before 2025-10-01")
