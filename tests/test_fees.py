@@ -595,3 +595,19 @@ def test_otaru_consulting_rate_including_tax_before_2025_10_01_excluding_it_afte
     assert q.total == 242_000
     assert dict(c.summary_rows())["consumption tax"] == (
         "10% on consulting, prices include it for projects starting before 2025-10-01")
+
+
+def test_an_agreed_total_booked_as_x_books_the_research_fee_too():
+    c = card(**KYOTO)
+    p = make(project={"approach": "B", "contract": "joint"},
+             direct=[{"category": "c", "amount": 2_000_000}],
+             total={"agreed": 4_000_000, "book_as": "X"}, quantities={"company_researcher": 1})
+    q = quote(p, c)
+    # build-up 2,000,000 + 440,000 + 732,000 = 3,172,000; value added 828,000
+    assert q.amount_of("research_fee") == 440_000
+    assert q.amount_of("value_added") == 828_000 and q.total == 4_000_000
+    with pytest.raises(InputError, match="approach-X build-up \\(3,172,000 yen\\)"):
+        quote(make(project={"approach": "B", "contract": "joint"},
+                   direct=[{"category": "c", "amount": 2_000_000}],
+                   total={"agreed": 3_000_000, "book_as": "X"},
+                   quantities={"company_researcher": 1}), c)
