@@ -319,8 +319,9 @@ def test_by_default_each_fiscal_year_takes_the_rate_on_its_first_day():
                direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
                        {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
     # FY2027 judged on 2027-05-01 (before 2027-07-01): 30%; FY2028 on 2028-04-01: 35%
-    assert dict(line(quote(two, card(**STEP)), "indirect").by_year) == {2027: 300_000,
-                                                                       2028: 350_000}
+    ind = line(quote(two, card(**STEP)), "indirect")
+    assert dict(ind.by_year) == {2027: 300_000, 2028: 350_000}
+    assert "FY2027 30% / FY2028 35% of direct" in ind.source
 
 
 FA_STEP = dict(strategic={"rate": 0}, fa={"base": "direct_plus_tc", "rates": [
