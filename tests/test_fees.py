@@ -612,3 +612,24 @@ def test_an_agreed_total_booked_as_x_books_the_research_fee_too():
                    direct=[{"category": "c", "amount": 2_000_000}],
                    total={"agreed": 3_000_000, "book_as": "X"},
                    quantities={"company_researcher": 1}), c)
+
+
+def test_xlp_strategic_uses_the_conditional_rate(tmp_path):
+    from xl_pricing import udfs
+    path = tmp_path / "st.toml"
+    path.write_text('''[card]
+id = "st-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[strategic]
+rate = 0.10
+[[strategic.cases]]
+rate = 0.05
+when = { contract = "joint" }
+''', encoding="utf-8")
+    assert udfs.XLP_STRATEGIC(1_000_000, str(path)) == 100_000            # 10%
+    assert udfs.XLP_STRATEGIC(1_000_000, str(path), None, "joint") == 50_000   # joint: 5%
+    assert udfs.XLP_STRATEGIC(5_000_000) == 500_000                        # jp-default
