@@ -46,3 +46,13 @@ def test_multi_year_x_rounds_per_fiscal_year(jp):
     ind = [ln for ln in q.lines if ln.component == "indirect"][0]
     assert dict(ind.by_year) == {2027: 30_000, 2028: 30_000}   # 30,000.3 each, down
     assert q.by_year() == {2027: 140_001, 2028: 140_001}
+
+
+def test_blended_rate_rounds_once_at_the_end():
+    from xl_pricing.rates.card import Choice
+    from xl_pricing.pricing.cost import blended
+    # 1,000,000 × (0.30 × 91 + 0.35 × 275) ÷ 366 = 337,568.306…, exact (the line rounds it)
+    got = blended(Decimal(1_000_000), [Choice(Decimal("0.30"), 91, ""),
+                                       Choice(Decimal("0.35"), 275, "")])
+    assert Decimal("337568.30") < got < Decimal("337568.31")
+    assert blended(Decimal(1_000_000), [Choice(Decimal("0.30"), 366, "")]) == 300_000

@@ -319,8 +319,9 @@ def test_by_default_each_fiscal_year_takes_the_rate_on_its_first_day():
                direct=[{"category": "c", "amount": 1_000_000, "fiscal_year": 2027},
                        {"category": "c", "amount": 1_000_000, "fiscal_year": 2028}])
     # FY2027 judged on 2027-05-01 (before 2027-07-01): 30%; FY2028 on 2028-04-01: 35%
-    assert dict(line(quote(two, card(**STEP)), "indirect").by_year) == {2027: 300_000,
-                                                                       2028: 350_000}
+    ind = line(quote(two, card(**STEP)), "indirect")
+    assert dict(ind.by_year) == {2027: 300_000, 2028: 350_000}
+    assert "FY2027 30% / FY2028 35% of direct" in ind.source
 
 
 FA_STEP = dict(strategic={"rate": 0}, fa={"base": "direct_plus_tc", "rates": [
@@ -568,3 +569,67 @@ def test_bad_quantities_in_a_project_are_refused():
         x(quantities={"space_m2": -1})
     with pytest.raises(InputError, match=r"quantities.Space"):
         x(quantities={"Space": 1})
+
+
+def test_otaru_consulting_rate_including_tax_before_2025_10_01_excluding_it_after():
+    c = card(card={"effective_from": "2025-04-01"},
+             consumption_tax={"rate": 0.10, "applies_to": ["consulting"],
+                              "included_before": "2025-10-01"},
+             indirect={"rate": 0}, strategic={"rate": 0},
+             fa={"rates": [{"activity": "research", "location": "on", "rate": 0}]},
+             time_charge={"consulting_rate": 10_000, "consulting_cases": [
+                 {"rate": 20_000, "when": {"start_from": "2025-10-01"}}]})
+
+    def consult(start, end):
+        return make(project={"contract": "consulting", "start": start, "end": end},
+                    researchers=[{"name": "Ito", "rate_source": "consulting", "hours": 11}])
+    from xl_pricing.pricing import quote_to_dict
+    old = consult("2025-06-01", "2025-09-30")
+    q = quote(old, c)
+    # 10,000 JPY/h including tax × 11 h = 110,000 (no F&A), no tax line; the tax
+    # contained: 110,000 × 0.10 ÷ 1.10 = 10,000
+    assert q.total == 110_000 and q.amount_of("consumption_tax") == 0
+    assert quote_to_dict(q, old, c)["consumption_tax_included"] == 10_000
+    q = quote(consult("2025-10-01", "2026-03-31"), c)
+    # 20,000 JPY/h excluding tax × 11 h = 220,000 + 10% = 242,000
+    assert q.amount_of("time_charge") == 220_000 and q.amount_of("consumption_tax") == 22_000
+    assert q.total == 242_000
+    assert dict(c.summary_rows())["consumption tax"] == (
+        "10% on consulting, prices include it for projects starting before 2025-10-01")
+
+
+def test_an_agreed_total_booked_as_x_books_the_research_fee_too():
+    c = card(**KYOTO)
+    p = make(project={"approach": "B", "contract": "joint"},
+             direct=[{"category": "c", "amount": 2_000_000}],
+             total={"agreed": 4_000_000, "book_as": "X"}, quantities={"company_researcher": 1})
+    q = quote(p, c)
+    # build-up 2,000,000 + 440,000 + 732,000 = 3,172,000; value added 828,000
+    assert q.amount_of("research_fee") == 440_000
+    assert q.amount_of("value_added") == 828_000 and q.total == 4_000_000
+    with pytest.raises(InputError, match="approach-X build-up \\(3,172,000 yen\\)"):
+        quote(make(project={"approach": "B", "contract": "joint"},
+                   direct=[{"category": "c", "amount": 2_000_000}],
+                   total={"agreed": 3_000_000, "book_as": "X"},
+                   quantities={"company_researcher": 1}), c)
+
+
+def test_xlp_strategic_uses_the_conditional_rate(tmp_path):
+    from xl_pricing import udfs
+    path = tmp_path / "st.toml"
+    path.write_text('''[card]
+id = "st-test"
+institution = "Test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[strategic]
+rate = 0.10
+[[strategic.cases]]
+rate = 0.05
+when = { contract = "joint" }
+''', encoding="utf-8")
+    assert udfs.XLP_STRATEGIC(1_000_000, str(path)) == 100_000            # 10%
+    assert udfs.XLP_STRATEGIC(1_000_000, str(path), None, "joint") == 50_000   # joint: 5%
+    assert udfs.XLP_STRATEGIC(5_000_000) == 500_000                        # jp-default

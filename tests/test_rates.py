@@ -277,3 +277,41 @@ def test_validate_value_uses_the_card_schema():
         validate_value(Fraction, Decimal("0.12345"), "rate")
     with pytest.raises(InputError, match="annual_hours = 0: expected a number > 0"):
         validate_value(Hours2, Decimal(0), "annual_hours")
+
+
+# -- conditional rates (issue 16): the card's lookups ---------------------------------------
+
+def _facts(direct=1_000_000, location="on", contract="joint", kind=None,
+           start=date(2027, 4, 1), end=date(2028, 3, 31), months=12):
+    from xl_pricing.rates.card import Facts
+    return Facts(Decimal(direct), months, location, contract, kind, start, end)
+
+
+def test_rate_for_checks_cases_in_order_then_by_contract_then_rate(full):
+    from xl_pricing.rates import deep_merge, parse_card, read_card_document
+    data = deep_merge(read_card_document(RATES / "full-features.toml"), {"indirect": {"cases": [
+        {"rate": 0.08, "when": {"direct_at_most": 1_000_000}},
+        {"rate": 0.05, "when": {"direct_at_most": 500_000}}]}})    # never reached first
+    card = parse_card(data, "t.toml")
+    assert card.rate_for("indirect", _facts(400_000)) == (
+        Decimal("0.08"), "indirect.cases[0] (direct ≤ 1,000,000 yen)")
+    assert card.rate_for("indirect", _facts(2_000_000, contract="consulting")) == (
+        Decimal("0.10"), "indirect.by_contract.consulting")
+    assert card.rate_for("indirect", _facts(2_000_000)) == (Decimal("0.30"), "indirect.rate")
+    # resolved for one project: same provenance, the plain rate replaced, the case named
+    resolved = card.for_project(_facts(400_000))
+    assert resolved.sha256 == card.sha256 and resolved.model.indirect.rate == Decimal("0.08")
+    assert resolved.chosen_by("indirect") == " (indirect.cases[0] (direct ≤ 1,000,000 yen))"
+    assert full.for_project(_facts()) is full                  # no cases: the card itself
+
+
+def test_rates_over_splits_a_year_at_each_case_date():
+    from xl_pricing.rates import deep_merge, parse_card, read_card_document
+    data = deep_merge(read_card_document(RATES / "jp-default.toml"), {
+        "rate_change": {"method": "blend_by_days"},
+        "indirect": {"rate": 0.35, "cases": [{"rate": 0.30,
+                                              "when": {"start_before": "2027-07-01"}}]}})
+    card = parse_card(data, "t.toml")
+    got = card.rates_over("indirect", _facts(), date(2027, 4, 1), date(2028, 3, 31))
+    # April–June 2027: 30 + 31 + 30 = 91 days; July 2027 – March 2028: 275 days (leap Feb)
+    assert [(c.rate, c.days) for c in got] == [(Decimal("0.30"), 91), (Decimal("0.35"), 275)]

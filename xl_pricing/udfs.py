@@ -47,9 +47,8 @@ from .pricing import quote as _quote
 from .pricing.allocation import allocate_components as _allocate_components
 from .pricing.cost import apply_rate as _apply_rate
 from .pricing.cost import blended as _blended
-from .pricing.fees import facts_of as _facts_of
 from .pricing.cost import indirect as _indirect
-from .pricing.cost import strategic as _strategic
+from .pricing.fees import facts_of as _facts_of
 from .pricing.outcome import milestones as _milestones
 from .pricing.outcome import royalty as _royalty
 from .pricing.outcome import success_fee as _success_fee
@@ -436,12 +435,23 @@ def XLP_APPLY_RATE(base, rate, card=None):
         nonnegative(base, "base", "an amount in yen >= 0"), r)))
 
 
-@xlp(base="The base in yen (what the card's strategic base names).", card=CARD)
-def XLP_STRATEGIC(base, card=None):
-    """Strategic collaboration expense = base × the card's strategic rate, in yen."""
+@xlp(base="The base in yen (what the card's strategic base names).", card=CARD,
+     direct="Optional direct costs in yen the card's conditions look at (default: base).",
+     contract="Optional contract type: joint, sponsored or consulting.",
+     location="Optional location: on or off (campus).",
+     kind="Optional project kind of the card (e.g. 支援型).",
+     start="Optional start date of the project (default: the card's effective date).",
+     end="Optional end date (for rates that change during the project).")
+def XLP_STRATEGIC(base, card=None, direct=None, contract=None, location=None, kind=None,
+                  start=None, end=None):
+    """Strategic collaboration expense = base × the card's strategic rate, in yen; the
+    rate is the card's conditional rate for these arguments (as ``XLP_INDIRECT``'s)."""
     c = _card(card)
-    return _yen(c.rounding.apply(_strategic(nonnegative(base, "base", "a base in yen >= 0"),
-                                            c.model.strategic.rate)))
+    b = nonnegative(base, "base", "a base in yen >= 0")
+    d = b if is_missing(direct) else nonnegative(direct, "direct", "direct costs in yen >= 0")
+    facts = _facts(c, d, contract, location, kind, start, end)
+    return _yen(c.rounding.apply(_blended(b, c.rates_over("strategic", facts, facts.start,
+                                                           facts.end))))
 
 
 # -- approach B ---------------------------------------------------------------------------

@@ -57,10 +57,11 @@ def quote(project: Project, card: RateCard) -> Quote:
         lines, extras, warnings = total_lines(project, card)
     else:
         lines, extras = outcome_lines(project, card)
-    tax = consumption_tax_line(lines, card, info.contract)
+    tax = consumption_tax_line(lines, card, info.contract, info.start)
     if tax is not None:
         lines.append(tax)
-    included = tax_included(sum((ln.amount for ln in lines), ZERO), card, info.contract)
+    included = tax_included(sum((ln.amount for ln in lines), ZERO), card, info.contract,
+                            info.start)
     if included is not None:
         extras = {**extras, "consumption_tax_included": int(included)}
     return Quote(project_id=info.id, title=info.title, contract=info.contract,

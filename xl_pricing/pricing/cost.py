@@ -118,7 +118,8 @@ def conditional_line(component: str, key: str, bases: dict[int, Decimal], projec
         shown = fmt_rate(rate)
     else:
         shown = " / ".join(
-            f"FY{fy} " + " + ".join(f"{fmt_rate(c.rate)} × {c.days} days" for c in cs)
+            f"FY{fy} " + " + ".join(fmt_rate(c.rate) + (f" × {c.days} days" if len(cs) > 1
+                                                         else "") for c in cs)
             for fy, cs in over.items())
     why = [s for s in sources if s not in ("indirect.rate", "strategic.rate")]
     src = f"{card.id}: {label} {shown} of {base_text}" + (f" ({'; '.join(why)})" if why else "")
@@ -126,9 +127,11 @@ def conditional_line(component: str, key: str, bases: dict[int, Decimal], projec
 
 
 def taxed(project: Project, card: RateCard) -> bool:
-    """Whether the project's contract carries consumption tax under the card."""
+    """Whether consumption tax is added to the project's price under the card: its
+    contract carries tax and the card's prices for it do not already include it."""
     ct = card.model.consumption_tax
-    return ct.rate > 0 and project.project.contract in ct.applies_to
+    return (ct.rate > 0 and project.project.contract in ct.applies_to
+            and not ct.includes_tax(project.project.start))
 
 
 def rule_base(spec: Indirect | Strategic, project: Project, card: RateCard,

@@ -10,6 +10,7 @@ minimum total) are rate-card data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from ..errors import InputError
@@ -72,18 +73,20 @@ def tax_credit(company_borne: Decimal, card: RateCard, partner: str = "universit
     return TaxCredit(True, company_borne, rate, credit, capped, reason)
 
 
-def consumption_tax_line(lines: list[Line], card: RateCard, contract: str) -> Line | None:
+def consumption_tax_line(lines: list[Line], card: RateCard, contract: str,
+                         start: date | None = None) -> Line | None:
     """Consumption tax (消費税) on the price when the card applies it to this contract type.
 
     tax = the card's rate × the lines it is charged on (``components``; every line when the
     card lists none), per fiscal year when every line has a yearly split, rounded by the
     card's rule.  ``None`` when the contract carries no tax, or when the card's prices
-    already include it (``prices_include_tax``: see :func:`tax_included`).
+    already include it for a project starting on ``start`` (``prices_include_tax``, or a
+    start before ``included_before``: see :func:`tax_included`).
 
     Example: 10% on joint research, charged on every component: 7,000,000 → 700,000.
     """
     ct = card.model.consumption_tax
-    if contract not in ct.applies_to or ct.rate == 0 or ct.prices_include_tax:
+    if contract not in ct.applies_to or ct.rate == 0 or ct.includes_tax(start):
         return None
     taxed = [ln for ln in lines if not ct.components or ln.component in ct.components]
     if not taxed:
@@ -105,14 +108,16 @@ def consumption_tax_line(lines: list[Line], card: RateCard, contract: str) -> Li
                 rate=ct.rate, source=src)
 
 
-def tax_included(total_price: Decimal, card: RateCard, contract: str) -> Decimal | None:
+def tax_included(total_price: Decimal, card: RateCard, contract: str,
+                 start: date | None = None) -> Decimal | None:
     """The consumption tax contained in a price quoted including tax
-    (``prices_include_tax``): price × rate ÷ (1 + rate), rounded down to the yen; ``None``
-    when the card's prices exclude tax or the contract carries none.
+    (``prices_include_tax``, or a project starting before ``included_before``): price ×
+    rate ÷ (1 + rate), rounded down to the yen; ``None`` when the prices exclude tax or the
+    contract carries none.
 
     Example (Otaru before 2025-10-01: 10,000 JPY/h including 10% tax): 110,000 → 10,000.
     """
     ct = card.model.consumption_tax
-    if not ct.prices_include_tax or contract not in ct.applies_to or ct.rate == 0:
+    if not ct.includes_tax(start) or contract not in ct.applies_to or ct.rate == 0:
         return None
     return _TAX_ROUNDING.apply(div(mul(total_price, ct.rate), Decimal(1) + ct.rate))

@@ -457,8 +457,8 @@ class RateCard:
         for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
             out += [f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)]
         ct = m.consumption_tax
-        out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax")
-                if getattr(ct, k)]
+        out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax",
+                                                 "included_before") if getattr(ct, k)]
         out += [f"fees.{n}" for n, f in m.fees.items() if f.when is None]
         out += [f"unit_fees.{n}" for n, f in m.unit_fees.items() if f.when is None]
         if m.rate_change.method != "fiscal_year":
@@ -510,12 +510,16 @@ class RateCard:
             rows.append((f"unit fee {name} ({u.label_ja})", "; ".join(items) + " a month"))
         ct = m.consumption_tax
         # (the rate and contracts alone are shown as before: rows only for the new keys)
-        if ct.applies_to and ct.rate and (ct.components or ct.prices_include_tax):
+        if ct.applies_to and ct.rate and (ct.components or ct.prices_include_tax
+                                          or ct.included_before):
             text = f"{fmt_rate(ct.rate)} on {', '.join(ct.applies_to)}"
             if ct.components:
                 text += f" (of {', '.join(ct.components)})"
             if ct.prices_include_tax:
                 text += ", prices include it"
+            elif ct.included_before is not None:
+                text += (f", prices include it for projects starting before "
+                         f"{ct.included_before.isoformat()}")
             rows.append(("consumption tax", text))
         if any(cases for _, cases in cased):
             rows.append(("rate changes", m.rate_change.method))

@@ -385,6 +385,16 @@ class ConsumptionTax(_Model):
     applies_to: list[Contract] = []
     components: list[Annotated[str, Field(min_length=1)]] = []
     prices_include_tax: bool = False
+    # Prices of projects starting before this date include tax, later ones exclude it
+    # (Otaru: 10,000 JPY/h including tax, 20,000 JPY/h excluding tax from 2025-10-01).
+    included_before: date | None = None
+
+    def includes_tax(self, start: date | None) -> bool:
+        """Whether prices include the tax for a project starting on ``start``."""
+        if self.prices_include_tax:
+            return True
+        return (self.included_before is not None and start is not None
+                and start < self.included_before)
 
 
 class ResearchFee(_Model):
