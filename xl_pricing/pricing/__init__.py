@@ -16,7 +16,7 @@ from .allocation import Allocation, allocate, split
 from .cost import cost_lines
 from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
-from .stacked import stacked_lines
+from .stacked import internal_view, stacked_lines
 from .tax import TaxCredit, consumption_tax_line, tax_credit
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
@@ -54,6 +54,9 @@ def quote(project: Project, card: RateCard) -> Quote:
     tax = consumption_tax_line(lines, card, info.contract)
     if tax is not None:
         lines.append(tax)
+    internal = internal_view(project, card)  # costing rules: university-only figures
+    if internal:
+        extras = {**extras, "internal": internal}
     return Quote(project_id=info.id, title=info.title, contract=info.contract,
                  approach=info.approach, lines=tuple(lines), rate_card=card.provenance(),
                  extras=extras, warnings=tuple(warnings))

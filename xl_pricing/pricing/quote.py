@@ -40,6 +40,8 @@ class Line:
         source: where the rate came from, in words (card key, method, reference).
         detail: which item (researcher name, cost category, option, milestone).
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
+        fte: for a time-charge line, the researcher's full-time equivalent (hours ÷ the
+            card's FTE hours per year of the period, 4 decimals), when the hours are known.
     """
 
     component: str
@@ -49,6 +51,7 @@ class Line:
     source: str = ""
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
+    fte: Decimal | None = None
 
     @property
     def label_ja(self) -> str:
@@ -71,6 +74,7 @@ class Line:
             "rate": _num(self.rate),
             "source": self.source,
             "by_year": {str(y): yen_int(a) for y, a in self.by_year},
+            **({"fte": float(self.fte)} if self.fte is not None else {}),
         }
 
 

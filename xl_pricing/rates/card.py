@@ -63,6 +63,9 @@ class RateCard:
         """
         rank = self.rank(name)
         if rank.hourly is None:
+            if rank.salary is None:  # a rank priced by the month only
+                raise InputError("rate_source", "rank", f"'monthly' (rank {name!r} has only "
+                                 f"a monthly rate in card {self.id!r})")
             raise InputError("rate_source", "rank",
                              f"'salary' (rank {name!r} has only a salary in card {self.id!r})")
         return rank.hourly
