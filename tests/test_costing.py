@@ -197,3 +197,108 @@ def test_mtdc_categories_match_exactly_and_near_misses_are_warned():
     assert len(q.warnings) == 2
     assert "direct[1].category 'Equipment'" in q.warnings[0]
     assert "excludes 'equipment'" in q.warnings[1]
+
+
+# -- time charge by the month, and FTE --------------------------------------------------
+
+MONTHLY = {"time_charge": {"ranks": {"professor": {"monthly": 400_000}}}}
+
+
+def test_monthly_rate_from_the_card_and_the_researcher():
+    card = card_with("jp-default", **MONTHLY)
+    p = make(researchers=[
+        {"name": "A", "rank": "professor", "rate_source": "monthly", "months": 6},
+        {"name": "B", "rate_source": "monthly", "monthly_rate": 250_000, "months": 3,
+         "effort": "0.2"}])
+    q = quote(p, card)
+    tc = {ln.detail: ln for ln in q.lines if ln.component == "time_charge"}
+    assert tc["A"].amount == 2_400_000            # 400,000 yen/month × 6 months
+    assert tc["A"].unit == "month" and tc["A"].base == 6
+    assert "time_charge.ranks.professor.monthly" in tc["A"].source
+    assert tc["A"].fte is None                    # no effort: the hours are unknown
+    assert tc["B"].amount == 750_000              # 250,000 × 3
+    # effort 0.2 estimates the hours: 1,860 × 0.2 × 3 ÷ 12 = 93 h; over the 12-month
+    # project 93 ÷ 1,860 = 0.05 FTE
+    assert tc["B"].fte == Decimal("0.0500")
+    assert tc["B"].to_dict()["fte"] == 0.05
+
+
+def test_monthly_rate_over_two_fiscal_years_escalates():
+    card = card_with("jp-default", **MONTHLY)
+    # 2027-10 … 2028-09: 6 months in FY2027, 6 in FY2028; 12 months × 300,000, 3% a year
+    p = make(project={"start": "2027-10-01", "end": "2028-09-30", "escalation": "0.03"},
+             researchers=[{"rate_source": "monthly", "monthly_rate": 300_000,
+                           "months": 12}])
+    ln = [ln for ln in quote(p, card).lines if ln.component == "time_charge"][0]
+    # FY2027 6 × 300,000 = 1,800,000; FY2028 6 × 309,000 = 1,854,000
+    assert dict(ln.by_year) == {2027: 1_800_000, 2028: 1_854_000}
+
+
+def test_monthly_needs_months_and_a_monthly_rate(jp):
+    with pytest.raises(InputError) as e:
+        make(researchers=[{"rank": "professor", "rate_source": "monthly", "hours": 10}])
+    assert "researchers[0].months" in str(e.value)
+    with pytest.raises(InputError) as e:
+        quote(make(researchers=[{"rank": "professor", "rate_source": "monthly",
+                                 "months": 2}]), jp)
+    assert e.value.field == "researchers[0].monthly_rate"
+    assert "a monthly rate (rank 'professor' has none in card 'jp-default')" in str(e.value)
+    with pytest.raises(InputError) as e:
+        make(researchers=[{"rank": "professor", "monthly_rate": 1, "hours": 1}])
+    assert "researchers[0].monthly_rate" in str(e.value)
+
+
+def test_a_rank_priced_by_the_month_only():
+    card = card_with("jp-default", time_charge={"ranks": {"visiting": {
+        "label_ja": "客員教授", "label_en": "Visiting professor", "monthly": 500_000}}})
+    p = make(researchers=[{"rank": "visiting", "rate_source": "monthly", "months": 2}])
+    assert quote(p, card).amount_of("time_charge") == 1_000_000
+    with pytest.raises(InputError) as e:
+        quote(make(researchers=[{"rank": "visiting", "hours": 2}]), card)
+    assert "'monthly' (rank 'visiting' has only a monthly rate" in str(e.value)
+
+
+def test_fte_uk_1650_hours():
+    from xl_pricing.pricing.timecharge import fte
+    # UK TRAC: 1,650 h a year; 220 h = 0.1333 FTE (half up at 4 decimals: 0.13333…)
+    assert fte(Decimal(220), Decimal(1650)) == Decimal("0.1333")
+    assert fte(Decimal(825), Decimal(1650)) == Decimal("0.5000")
+    assert fte(Decimal(1), Decimal(6)) == Decimal("0.1667")          # 0.16666… half up
+    card = card_with("jp-default", time_charge={"fte_hours": 1650})
+    q = quote(make(researchers=[{"rank": "professor", "hours": 220}]), card)
+    ln = [ln for ln in q.lines if ln.component == "time_charge"][0]
+    assert ln.fte == Decimal("0.1333") and ln.to_dict()["fte"] == 0.1333
+    # Over a 24-month project 440 h is the same 0.1333 FTE.
+    p = make(project={"start": "2027-04-01", "end": "2029-03-31"},
+             researchers=[{"rank": "professor", "hours": 440}])
+    ln = [ln for ln in quote(p, card).lines if ln.component == "time_charge"][0]
+    assert ln.fte == Decimal("0.1333")
+
+
+def test_fte_of_days_uses_hours_per_day(full):
+    # full-features: 1,650 h a year, 7.5 h a day; 22 days = 165 h = 0.1 FTE
+    q = quote(make(researchers=[{"rank": "professor", "days": 22}]), full)
+    assert [ln.fte for ln in q.lines if ln.component == "time_charge"] == [Decimal("0.1000")]
+
+
+def test_cli_table_shows_fte_and_months(tmp_path):
+    from typer.testing import CliRunner
+    from xl_pricing.cli import app
+    (tmp_path / "p.toml").write_text(
+        '[project]\nid = "M-1"\ncontract = "sponsored"\napproach = "A"\n'
+        'start = 2027-04-01\nend = 2028-03-31\n'
+        '[[researchers]]\nname = "P"\nrank = "professor"\nhours = 220\n'
+        '[[researchers]]\nname = "M"\nrate_source = "monthly"\nmonthly_rate = 100000\n'
+        'months = 3\neffort = 0.5\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["quote", str(tmp_path / "p.toml")],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    # jp-default: 1,860 h a year → 220 h = 0.1183 FTE; 1,860 × 0.5 × 3 ÷ 12 = 232.5 h
+    # → 0.1250 FTE; 3 months × 100,000 = 300,000
+    assert "0.1183 FTE" in res.output and "0.1250 FTE" in res.output
+    assert "3 months" in res.output and "¥100,000/month" in res.output
+    res = CliRunner().invoke(app, ["quote", str(tmp_path / "p.toml"), "--json"])
+    tc = [ln for ln in __import__("json").loads(res.output)["lines"]
+          if ln["component"] == "time_charge"]
+    assert [ln["fte"] for ln in tc] == [0.1183, 0.125]
+    assert [ln["amount"] for ln in tc] == [6_600_000, 300_000]

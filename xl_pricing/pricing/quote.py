@@ -42,6 +42,8 @@ class Line:
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
         fte: for a time-charge line, the researcher's full-time equivalent (hours ÷ the
             card's FTE hours per year of the period, 4 decimals), when the hours are known.
+        unit: for a time-charge line, what ``base`` counts and ``rate`` is per: ``hour``,
+            ``day`` or ``month``.
     """
 
     component: str
@@ -52,6 +54,7 @@ class Line:
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
     fte: Decimal | None = None
+    unit: str = ""   # a time charge's unit: "hour", "day" or "month" (the base's unit)
 
     @property
     def label_ja(self) -> str:

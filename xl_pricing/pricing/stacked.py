@@ -152,7 +152,8 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
         lines.append(yearly_line("time_charge", by_year, base=quantity, rate=rate.price,
                                  source=source + per,
                                  detail=r.name or r.rank or f"#{i + 1}",
-                                 fte=researcher_fte(r, card, sum(months.values()))))
+                                 fte=researcher_fte(r, card, sum(months.values())),
+                                 unit=rate.unit))
         if (w := floor_warning(r, rate, card)) is not None:
             warnings.append(w)
     return lines, warnings
