@@ -302,3 +302,170 @@ def test_cli_table_shows_fte_and_months(tmp_path):
           if ln["component"] == "time_charge"]
     assert [ln["fte"] for ln in tc] == [0.1183, 0.125]
     assert [ln["amount"] for ln in tc] == [6_600_000, 300_000]
+
+
+# -- institute vs applied F&A: the under-recovery (Kuali Coeus) --------------------------
+
+def _capped(**info: Any):
+    return make(project=info, direct=[{"category": "consumables", "amount": 1_000_000}])
+
+
+def test_sponsor_cap_rate_prices_applied_fa_and_keeps_under_recovery_internal():
+    from xl_pricing.pricing import quote_to_dict
+    from xl_pricing.pricing.forms import current_form
+    from xl_pricing.pricing.industrial import fully_loaded
+    mit = card_with("mit")
+    p = _capped(sponsor_cap_rate="0.15")
+    q = quote(p, mit)
+    # applied 15% × 1,000,000 = 150,000; institute 54.7% = 547,000; under-recovery 397,000
+    assert q.amount_of("fa") == 150_000
+    assert q.total == 1_000_000 + 150_000 + 100_000          # + jp-default strategic 10%
+    internal = q.extras["internal"]["fa"]
+    assert (internal["institute_fa"], internal["applied_fa"], internal["under_recovery"]) \
+        == (547_000, 150_000, 397_000)
+    assert internal["by_year"] == {"2027": 397_000}
+    # Never on the company's side: lines, forms and the industrial view add up to the
+    # applied price and name no under-recovery.
+    assert all("under" not in ln.source.lower() for ln in q.lines)
+    assert current_form(q).total == q.total == sum(a for _, a in fully_loaded(q))
+    d = quote_to_dict(q, p, mit)
+    assert d["internal"]["fa"]["under_recovery"] == 397_000
+    assert d["allocation"]["under_recovery"] == 397_000
+    assert d["allocation"]["total"] == d["total"] == 1_250_000
+
+
+def test_applied_rate_above_institute_gives_negative_under_recovery():
+    q = quote(_capped(applied_fa_rate="0.60"), card_with("mit"))
+    # 60% × 1,000,000 = 600,000 applied; 547,000 − 600,000 = −53,000
+    assert q.amount_of("fa") == 600_000
+    assert q.extras["internal"]["fa"]["under_recovery"] == -53_000
+    # A cap above the institute rate does not bind: 54.7% applies, nothing under-recovered.
+    q = quote(_capped(sponsor_cap_rate="0.70"), card_with("mit"))
+    assert q.amount_of("fa") == 547_000
+    assert q.extras["internal"]["fa"]["under_recovery"] == 0
+
+
+def test_sponsor_type_from_the_card_and_unknown_type():
+    card = card_with("mit", fa={"sponsor_caps": {"foundation": {
+        "label_en": "private foundation", "rate": 0.10}}})
+    q = quote(_capped(sponsor_type="foundation"), card)
+    assert q.amount_of("fa") == 100_000                      # 10% × 1,000,000
+    assert q.extras["internal"]["fa"]["under_recovery"] == 447_000
+    assert "fa.sponsor_caps.foundation" in q.extras["internal"]["fa"]["source"]
+    with pytest.raises(InputError) as e:
+        quote(_capped(sponsor_type="nih"), card)
+    assert e.value.field == "project.sponsor_type"
+    assert "a sponsor type of card 'mit': foundation" in e.value.message
+
+
+def test_sponsor_cap_on_the_base_over_the_whole_award():
+    p = make(project={"start": "2027-04-01", "end": "2029-03-31",
+                      "sponsor_cap_base": 3_000_000},
+             direct=[{"category": "consumables", "amount": 2_000_000, "fiscal_year": 2027},
+                     {"category": "consumables", "amount": 2_000_000, "fiscal_year": 2028}])
+    q = quote(p, card_with("mit"))
+    fa = [ln for ln in q.lines if ln.component == "fa"][0]
+    # applied bases 2,000,000 and 1,000,000 (3,000,000 in all): 1,094,000 and 547,000
+    assert dict(fa.by_year) == {2027: 1_094_000, 2028: 547_000}
+    assert q.extras["internal"]["fa"]["by_year"] == {"2027": 0, "2028": 547_000}
+
+
+def test_no_cap_no_internal_section(jp):
+    assert "internal" not in quote(_capped(), jp).extras
+    with pytest.raises(InputError) as e:
+        _capped(applied_fa_rate="0.5", sponsor_cap_rate="0.1")
+    assert "project.applied_fa_rate" in str(e.value) and "not both" in str(e.value)
+
+
+# -- split of proceeds: tiers, multiples, cost recovery ----------------------------------
+
+INVENTOR = [{"up_to": 100_000, "shares": {"researcher": 0.5, "department": 0.25,
+                                         "university": 0.25}},
+            {"shares": {"researcher": 0.25, "department": 0.375, "university": 0.375}}]
+
+
+def test_tiers_on_net_income():
+    from xl_pricing.pricing.allocation import allocate_components
+    card = card_with("jp-default", allocation={"tiers": {"royalty": INVENTOR}})
+    alloc = allocate_components([("royalty", Decimal(250_001))], card)
+    parts = dict(alloc.rows[0][2])
+    # first 100,000: 50,000 / 25,000 / 25,000; the 150,001 above: 37,500.25 /
+    # 56,250.375 / 56,250.375 → 87,500 / 81,250 / 81,250 and the 1 yen left to university
+    assert (parts["researcher"], parts["department"], parts["university"]) == \
+        (87_500, 81_250, 81_251)
+    assert sum(parts.values()) == 250_001
+    # within the first band only
+    parts = dict(allocate_components([("royalty", Decimal(80_000))], card).rows[0][2])
+    assert parts["researcher"] == 40_000
+
+
+@pytest.mark.parametrize("k,amount,researcher,university", [
+    ("2", 3_000_000, 1_000_000, 2_000_000),         # Daikin, k = 2: 1 : 2
+    ("3", 4_000_000, 1_000_000, 3_000_000),         # k = 3
+    ("2.5", 1_000_001, 285_714, 714_287),           # 1,000,001 ÷ 3.5 = 285,714.57…;
+])                                                  # 714,286.43… + the 1 yen left
+def test_university_paid_k_times_the_researchers_royalty(k, amount, researcher, university):
+    from xl_pricing.pricing.allocation import allocate_components
+    card = card_with("jp-default", allocation={"multiples": {"royalty": {
+        "party": "university", "of": "researcher", "k": k}}})
+    parts = dict(allocate_components([("royalty", Decimal(amount))], card).rows[0][2])
+    assert (parts["researcher"], parts["university"]) == (researcher, university)
+    assert sum(parts.values()) == amount
+
+
+def test_cost_recovery_first_then_thirds():
+    from xl_pricing.pricing.allocation import allocate_components
+    card = card_with("jp-default", allocation={
+        "cost_recovery": {"components": ["royalty"], "to": "university"},
+        "shares": {"royalty": {"researcher": 0.3333, "department": 0.3333,
+                               "university": 0.3334}}})
+    alloc = allocate_components([("royalty", Decimal(1_000_000))], card, Decimal(100_000))
+    rows = {c: (a, dict(p)) for c, a, p in alloc.rows}
+    assert rows["cost_recovery"][0] == 100_000
+    assert rows["cost_recovery"][1]["university"] == 100_000
+    # net 900,000 in thirds: 299,970 / 299,970 / 300,060
+    assert rows["royalty"][0] == 900_000
+    assert (rows["royalty"][1]["researcher"], rows["royalty"][1]["university"]) == \
+        (299_970, 300_060)
+    assert alloc.total == 1_000_000 and alloc.unrecovered == 0
+    # costs above the income: everything repays costs, 200,000 stays unrecovered
+    alloc = allocate_components([("royalty", Decimal(1_000_000))], card, Decimal(1_200_000))
+    assert alloc.rows[0][1] == 1_000_000 and alloc.unrecovered == 200_000
+    assert alloc.to_dict()["unrecovered_costs"] == 200_000
+    assert alloc.total == 1_000_000
+
+
+def test_outcome_quote_recovers_costs_then_tiers(jp):
+    from xl_pricing.pricing import quote_to_dict
+    card = card_with("jp-default", allocation={
+        "cost_recovery": {"components": ["royalty"]}, "tiers": {"royalty": INVENTOR}})
+    p = make(project={"approach": "C"}, proceeds={"costs": 100_000},
+             outcome={"floor": 1_000_000, "royalty_rate": "0.03",
+                      "sales": [{"fiscal_year": 2027, "low": 10_000_000,
+                                 "base": 10_000_000, "high": 10_000_000}]})
+    q = quote(p, card)
+    assert q.total == 1_300_000                       # floor + 3% × 10,000,000
+    d = quote_to_dict(q, p, card)["allocation"]
+    rows = {r["component"]: r for r in d["by_component"]}
+    assert rows["cost_recovery"]["parts"]["university"] == 100_000
+    # net royalty 200,000: researcher 50% × 100,000 + 25% × 100,000 = 75,000
+    assert rows["royalty"]["amount"] == 200_000
+    assert rows["royalty"]["parts"]["researcher"] == 75_000
+    assert d["total"] == 1_300_000
+    # A card that repays no costs refuses them, naming the project key.
+    with pytest.raises(InputError) as e:
+        from xl_pricing.validation import check_against_card
+        check_against_card(p, jp, "p.toml")
+    assert str(e.value).startswith("p.toml: proceeds.costs = 100000: expected no costs")
+
+
+def test_allocation_rule_validation():
+    with pytest.raises(InputError) as e:
+        card_with("jp-default", allocation={"tiers": {"royalty": [
+            {"up_to": 100, "shares": {"researcher": 1}},
+            {"up_to": 50, "shares": {"researcher": 1}}, {"shares": {"researcher": 1}}]}})
+    assert "allocation.tiers.royalty[1].up_to" in str(e.value)
+    with pytest.raises(InputError) as e:
+        card_with("jp-default", allocation={"multiples": {"royalty": {
+            "party": "researcher", "of": "researcher", "k": 2}}})
+    assert "allocation.multiples.royalty.of" in str(e.value)

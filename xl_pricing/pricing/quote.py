@@ -25,6 +25,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi": ("KPI成功報酬", "KPI success fee"),
     "royalty": ("ランニングロイヤリティ（期待値）", "Running royalty (expected value)"),
     "consumption_tax": ("消費税", "Consumption tax"),
+    # costing rules: a split-of-proceeds row (costs repaid before any share), never a line
+    "cost_recovery": ("費用回収（配分前）", "Cost recovery (before shares)"),
 }
 
 
