@@ -469,3 +469,79 @@ def test_allocation_rule_validation():
         card_with("jp-default", allocation={"multiples": {"royalty": {
             "party": "researcher", "of": "researcher", "k": 2}}})
     assert "allocation.multiples.royalty.of" in str(e.value)
+
+
+# -- Excel functions, rates show, checks for every approach ------------------------------
+
+COSTING_CARD = '''[card]
+id = "costing-test"
+institution = "test"
+version = "1"
+effective_from = 2026-04-01
+extends = "jp-default"
+[rounding]
+unit = 1000
+[floor]
+multiples = { keeps_ip = 1.0, non_exclusive = 1.2, exclusive = 1.4 }
+[allocation]
+cost_recovery = { components = ["royalty"] }
+multiples = { royalty = { party = "university", of = "researcher", k = 2 } }
+[fa]
+sponsor_caps = { foundation = { rate = 0.15, label_en = "private foundation" } }
+'''
+
+
+def test_excel_functions_for_the_costing_rules(tmp_path):
+    from xl_pricing import udfs
+    path = tmp_path / "costing-test.toml"
+    path.write_text(COSTING_CARD, encoding="utf-8")
+    card = str(path)
+    # 140% of 7,654,321 = 10,716,049.4 → up to the 1,000 yen: 10,717,000
+    assert udfs.XLP_FLOOR(7_654_321, "exclusive", card) == 10_717_000
+    assert udfs.XLP_FLOOR(7_654_321, "keeps_ip", card) == 7_655_000
+    with pytest.raises(InputError, match="ip_terms = 'sold': expected IP terms with a price "
+                                         "floor in card 'costing-test'"):
+        udfs.XLP_FLOOR(1, "sold", card)
+    # costs 100,000 first, then 2,900,000 split 1 : 2 (researcher : university)
+    table = udfs.XLP_ALLOCATE([["royalty", 3_000_000]], card, 100_000)
+    rows = {r["component"]: r for r in table.to_dict("records")}
+    assert rows["cost_recovery"]["university"] == 100_000
+    assert rows["royalty"]["researcher"] == 966_666     # 2,900,000 ÷ 3 = 966,666.67
+    assert rows["royalty"]["university"] == 1_933_334   # 1,933,333.33 + 1 yen left
+    assert rows["total"]["amount"] == 3_000_000
+    with pytest.raises(InputError, match="costs = 5: expected no costs: card 'jp-default'"):
+        udfs.XLP_ALLOCATE([["royalty", 3_000_000]], None, 5)
+    assert udfs.XLP_FTE(440, 24, "full-features") == 0.1333
+    with pytest.raises(InputError, match="months = 0: expected a number of months > 0"):
+        udfs.XLP_FTE(440, 0)
+    # rounded once each: 547,000 − 150,000 (jp-default: down to the yen)
+    assert udfs.XLP_UNDER_RECOVERY(1_000_000, 0.547, 0.60) == -53_000
+    with pytest.raises(InputError, match="applied_rate = 15: expected a number <= 5"):
+        udfs.XLP_UNDER_RECOVERY(1_000_000, 0.547, 15)
+
+
+def test_rates_show_lists_the_costing_rules(tmp_path):
+    from xl_pricing.rates import load_card
+    path = tmp_path / "costing-test.toml"
+    path.write_text(COSTING_CARD, encoding="utf-8")
+    rows = dict(load_card(str(path)).summary_rows())
+    assert rows["price floor exclusive / 最低価格"].startswith("140% of full cost")
+    assert rows["split multiple royalty / 倍率配分"] == "university = 2 × researcher"
+    assert rows["cost recovery first / 費用の先取り"] == "from royalty to university"
+    assert rows["sponsor cap foundation / 助成元の上限"] == "rate 15%"
+    # a card without the rules shows none of them
+    from xl_pricing import load_card as load
+    assert load("jp-default").costing_rows() == []
+
+
+def test_costing_terms_are_checked_for_every_approach(jp):
+    # An approach-X project naming IP terms or a sponsor type the card lacks is refused
+    # with the message approach A gives.
+    with pytest.raises(InputError) as e:
+        quote(make(project={"approach": "X", "ip_terms": "exclusive"},
+                   direct=[{"category": "c", "amount": 1}]), jp)
+    assert e.value.field == "project.ip_terms"
+    with pytest.raises(InputError) as e:
+        quote(make(project={"approach": "X", "sponsor_type": "nih"},
+                   direct=[{"category": "c", "amount": 1}]), jp)
+    assert e.value.field == "project.sponsor_type"

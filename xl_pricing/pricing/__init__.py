@@ -16,7 +16,7 @@ from .allocation import Allocation, allocate, split
 from .cost import cost_lines
 from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
-from .stacked import internal_view, stacked_lines
+from .stacked import check_costing_names, internal_view, stacked_lines
 from .tax import TaxCredit, consumption_tax_line, tax_credit
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
@@ -86,6 +86,7 @@ def check_names(project: Project, card: RateCard) -> None:
         except InputError as exc:
             raise InputError(f"options[{i}]", choice.name, exc.expected) from None
     card.tax_rate(project.tax.partner)
+    check_costing_names(project, card)
 
 
 def quote_to_dict(q: Quote, project: Project, card: RateCard) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ..errors import InputError
-from ..money import ZERO, fmt_rate, mul, total
+from ..money import ZERO, Rounding, fmt_rate, mul, total
 from ..project import Project
 from ..rates import RateCard
 from ..vocabulary import MTDC_CATEGORIES, code_for
@@ -247,6 +247,19 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
     return [yearly_line("fa", by_year, base=total(bases.values()), rate=rate, source=src)]
 
 
+def under_recovery_amount(base: Decimal, institute_rate: Decimal, applied_rate: Decimal,
+                          rounding: Rounding = Rounding()) -> Decimal:
+    """Under-recovery of F&A (Kuali Coeus) = institute F&A − applied F&A, each rounded
+    once by the card's rule: base × (institute rate − applied rate) to the yen; negative
+    when the applied rate is higher.
+
+    Example: MTDC 1,000,000 at MIT's 54.7% with a sponsor paying 15%:
+        >>> under_recovery_amount(Decimal(1_000_000), Decimal("0.547"), Decimal("0.15"))
+        Decimal('397000')
+    """
+    return rounding.apply(fa(base, institute_rate)) - rounding.apply(fa(base, applied_rate))
+
+
 def under_recovery(project: Project, card: RateCard, d_y: dict[int, Decimal],
                    tc_y: dict[int, Decimal]) -> dict[str, Any] | None:
     """Institute F&A beside the sponsor's applied F&A, and the under-recovery between them
@@ -269,7 +282,7 @@ def under_recovery(project: Project, card: RateCard, d_y: dict[int, Decimal],
     a_bases, a_rates, _ = applied_fa(project, card, bases, rates)
     inst = {fy: card.rounding.apply(fa(bases[fy], rates[fy])) for fy in d_y}
     appl = {fy: card.rounding.apply(fa(a_bases[fy], a_rates[fy])) for fy in d_y}
-    under = {fy: inst[fy] - appl[fy] for fy in d_y}
+    under = {fy: inst[fy] - appl[fy] for fy in d_y}  # = under_recovery_amount per year
     return {"source": source,
             "label_ja": "間接経費の回収不足（機関率 − 適用率）",
             "label_en": "F&A under-recovery (institute − applied)",
@@ -373,6 +386,17 @@ def minimum_price(cost: Decimal, multiple: Decimal, unit: int = 1) -> Decimal:
     return (mul(cost, multiple) / u).to_integral_value(ROUND_CEILING) * u
 
 
+def floor_minimum(cost: Decimal, terms: str, card: RateCard, field: str = "ip_terms"
+                  ) -> Decimal:
+    """The card's minimum price for ``terms`` on a full cost (:func:`minimum_price`)."""
+    fl = card.model.floor
+    if fl is None or terms not in fl.multiples:
+        have = ", ".join(fl.multiples) if fl is not None and fl.multiples else "none"
+        raise InputError(field, terms, f"IP terms with a price floor in card {card.id!r} "
+                                       f"({have})")
+    return minimum_price(cost, fl.multiples[terms], card.model.rounding.unit)  # type: ignore[index]
+
+
 def floor_terms(project: Project, card: RateCard) -> str | None:
     """The IP terms a project's floor is chosen by: ``project.ip_terms`` or the card's
     ``floor.default_terms``; refused when the card has no multiple for them."""
@@ -429,6 +453,14 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
                         f"{fmt_rate(fl.warn_below)} of full cost: {price:,} yen < "
                         f"{fl.warn_below} × {cost:,} yen{who} ({card.id}: floor.warn_below)")
     return line, warnings
+
+
+def check_costing_names(project: Project, card: RateCard) -> None:
+    """Refuse costing terms the card does not have, whatever the approach: IP terms without
+    a price floor, a sponsor type without a cap (the messages approach A gives)."""
+    floor_terms(project, card)
+    if project.project.sponsor_type is not None:
+        sponsor_terms(project, card)
 
 
 def internal_view(project: Project, card: RateCard) -> dict[str, Any]:
