@@ -46,6 +46,7 @@ def test_floor_lifts_price_to_multiple_of_full_cost(terms, floor, total):
     if floor:
         ln = [ln for ln in q.lines if ln.component == "floor"][0]
         assert ln.base == 5_200_000 and f"floor.multiples.{terms}" in ln.source
+        assert ln.label_ja.startswith("最低価格（") and ln.label_en.startswith("Floor price (")
         assert dict(ln.by_year) == {2027: floor}
     assert not q.warnings
 
@@ -157,6 +158,7 @@ def test_mtdc_counts_each_subaward_once_over_the_award():
     # 54.7% × 8,000,000 = 4,376,000; × 9,000,000 = 4,923,000
     assert dict(fa.by_year) == {2025: 4_376_000, 2026: 4_923_000}
     assert fa.base == 17_000_000
+    assert "each subaward up to 7,500,000 over the award: fa.subaward_thresholds" in fa.source
 
 
 def test_mtdc_threshold_before_the_revised_uniform_guidance():
@@ -545,3 +547,24 @@ def test_costing_terms_are_checked_for_every_approach(jp):
         quote(make(project={"approach": "X", "sponsor_type": "nih"},
                    direct=[{"category": "c", "amount": 1}]), jp)
     assert e.value.field == "project.sponsor_type"
+
+
+@pytest.mark.parametrize("extra,message", [
+    ('ip_terms = "sold"', "project.ip_terms = 'sold': expected one of 'keeps_ip', "
+                          "'non_exclusive' or 'exclusive'"),
+    ('ip_terms = "exclusive"', "project.ip_terms = 'exclusive': expected IP terms with a "
+                               "price floor in card 'jp-default' (none)"),
+    ('sponsor_cap_rate = 15', "project.sponsor_cap_rate = 15: expected a number <= 5"),
+    ('\n[proceeds]\ncosts = 5', "proceeds.costs = 5: expected no costs: card 'jp-default' "
+                                "repays none first"),
+])
+def test_cli_refuses_bad_costing_terms_with_one_message(tmp_path, extra, message):
+    from typer.testing import CliRunner
+    from xl_pricing.cli import app
+    f = tmp_path / "p.toml"
+    f.write_text('[project]\nid = "E-1"\ncontract = "sponsored"\napproach = "A"\n'
+                 f'start = 2027-04-01\nend = 2028-03-31\n{extra}\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["quote", str(f)], env={"COLUMNS": "300"})
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.output, lines

@@ -244,6 +244,13 @@ def fa_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
     src = f"{card.id}: F&A {where} {shown} of {f.base}"
     if capped:
         src = f"{capped}: sponsor's applied F&A {shown} of {f.base}"
+    if f.base == "mtdc" and any(i.category == "subaward" for i in project.direct):
+        cap = subaward_threshold(card, award_date(project))
+        if cap is not None:
+            key = ("fa.subaward_thresholds" if any(
+                t.effective_from <= award_date(project) for t in f.subaward_thresholds)
+                else "fa.subaward_included_up_to")
+            src += f" (each subaward up to {cap:,} over the award: {key})"
     return [yearly_line("fa", by_year, base=total(bases.values()), rate=rate, source=src)]
 
 
@@ -442,7 +449,7 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
             if fl.action == "lift":
                 by_year = {fy: (minimum - price if fy == years[0] else ZERO) for fy in years}
                 line = yearly_line("floor", by_year, base=cost, rate=multiple, source=what,
-                                   detail=f"{fmt_rate(multiple)} of full cost")
+                                   detail=fmt_rate(multiple))
                 price = minimum
             else:
                 warnings.append(f"最低価格を下回っています / below the price floor: {price:,} "
