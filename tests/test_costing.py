@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import RATES, make
 from xl_pricing import InputError, quote
@@ -49,6 +51,17 @@ def test_floor_lifts_price_to_multiple_of_full_cost(terms, floor, total):
         assert ln.label_ja.startswith("最低価格（") and ln.label_en.startswith("Floor price (")
         assert dict(ln.by_year) == {2027: floor}
     assert not q.warnings
+
+
+def test_industrial_view_folds_the_floor_uplift():
+    from xl_pricing.pricing.industrial import fully_loaded
+    q = quote(_floor_project(ip_terms="exclusive"), card_with("jp-default", floor=CAMBRIDGE))
+    loaded = fully_loaded(q)
+    # direct 1,000,000 and TC 3,000,000 carry the 3,280,000 of F&A, strategic and floor:
+    # 1,000,000 + 3,280,000 × 1/4 = 1,820,000; 3,000,000 + 3,280,000 × 3/4 = 5,460,000
+    assert [a for _, a in loaded] == [1_820_000, 5_460_000]
+    assert sum(a for _, a in loaded) == q.total == 7_280_000
+    assert not any("Floor" in label for label, _ in loaded)
 
 
 def test_floor_warns_instead_of_lifting():
@@ -568,3 +581,38 @@ def test_cli_refuses_bad_costing_terms_with_one_message(tmp_path, extra, message
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.output, lines
+
+
+def test_xlp_quote_takes_the_costing_keys():
+    from xl_pricing import udfs
+    rows = [["id", "Q"], ["approach", "A"], ["contract", "sponsored"],
+            ["start", "2027-04-01"], ["end", "2028-03-31"], ["sponsor_cap_rate", 0.15],
+            ["direct.1.category", "subaward"], ["direct.1.amount", 1_000_000],
+            ["direct.1.subaward", "S1"], ["researchers.1.rate_source", "monthly"],
+            ["researchers.1.monthly_rate", 100_000], ["researchers.1.months", 3]]
+    # MIT on MTDC (subaward 1,000,000 within its 3,750,000): F&A capped at 15% = 150,000;
+    # 3 months × 100,000; strategic 10% of direct (jp-default)
+    assert udfs.XLP_QUOTE(rows, "mit") == [
+        ["component", "amount"], ["direct: subaward", 1_000_000],
+        ["time_charge: #1", 300_000], ["fa", 150_000], ["strategic", 100_000],
+        ["total", 1_550_000]]
+
+
+# -- properties: rounded parts add up ----------------------------------------------------
+
+
+
+@settings(max_examples=150, deadline=None)
+@given(amount=st.integers(-10**9, 10**12), k=st.decimals("0.0001", "10", places=4),
+       bound=st.integers(1, 10**9), share=st.decimals("0", "1", places=4))
+def test_tiers_and_multiples_add_up(amount, k, bound, share):
+    from xl_pricing.pricing.allocation import split_multiple, split_tiers
+    from xl_pricing.rates import Multiple, Tier
+    a = Decimal(amount)
+    tiers = [Tier(up_to=bound, shares={"researcher": share, "university": 1 - share}),
+             Tier(shares={"researcher": Decimal("0.25"), "department": Decimal("0.75")})]
+    assert sum(split_tiers(a, tiers).values()) == a
+    parts = split_multiple(a, Multiple(party="university", of="researcher", k=k))
+    assert sum(parts.values()) == a
+    # university ≈ k × researcher: off by less than the two truncations (1 + k yen) + 1
+    assert abs(parts["university"] - k * parts["researcher"]) <= 2 + k
