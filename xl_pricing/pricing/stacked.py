@@ -475,7 +475,8 @@ def internal_view(project: Project, card: RateCard) -> dict[str, Any]:
     under-recovery (when the project has a sponsor cap) and the costs the split of proceeds
     repays first (``proceeds.costs``).  Empty when neither applies."""
     out: dict[str, Any] = {}
-    if project.project.approach == "A":
+    rate, base_cap, _, _ = sponsor_terms(project, card)
+    if project.project.approach == "A" and (rate is not None or base_cap is not None):
         years = list(project.fiscal_years)
         d_y = yearly_totals(direct_lines(project), years)
         tc_y = yearly_totals(time_charge_lines(project, card)[0], years)
