@@ -616,3 +616,37 @@ def test_tiers_and_multiples_add_up(amount, k, bound, share):
     assert sum(parts.values()) == a
     # university ≈ k × researcher: off by less than the two truncations (1 + k yen) + 1
     assert abs(parts["university"] - k * parts["researcher"]) <= 2 + k
+
+
+def test_json_schemas_carry_the_costing_keys():
+    from xl_pricing.project import Project
+    from xl_pricing.rates import RateCardModel
+    card = RateCardModel.model_json_schema()
+    assert {"floor"} <= set(card["properties"])
+    defs = card["$defs"]
+    assert {"multiples", "warn_below", "action", "full_cost"} <= set(
+        defs["PriceFloor"]["properties"])
+    assert {"subaward_thresholds", "sponsor_caps"} <= set(defs["FA"]["properties"])
+    assert {"tiers", "multiples", "cost_recovery"} <= set(defs["Allocation"]["properties"])
+    assert "monthly" in defs["Rank"]["properties"]
+    proj = Project.model_json_schema()["$defs"]
+    assert {"ip_terms", "sponsor_type", "sponsor_cap_rate", "sponsor_cap_base",
+            "applied_fa_rate", "award_date"} <= set(proj["ProjectInfo"]["properties"])
+    assert "subaward" in proj["DirectItem"]["properties"]
+    assert "monthly_rate" in proj["Researcher"]["properties"]
+
+
+def test_cli_quote_prints_the_under_recovery_as_internal(tmp_path):
+    from typer.testing import CliRunner
+    from xl_pricing.cli import app
+    f = tmp_path / "p.toml"
+    f.write_text('[project]\nid = "U-1"\ncontract = "sponsored"\napproach = "A"\n'
+                 'start = 2027-04-01\nend = 2028-03-31\nsponsor_cap_rate = 0.15\n'
+                 '[[direct]]\ncategory = "consumables"\namount = 1000000\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["quote", str(f), "--rates", "mit"],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    # 547,000 − 150,000 (see the under-recovery tests above)
+    assert "internal: 間接経費の回収不足（機関率 − 適用率） / F&A under-recovery (institute − " \
+           "applied) ¥397,000 (institute ¥547,000 − applied ¥150,000)" in " ".join(
+               res.output.split())  # the console wraps long lines

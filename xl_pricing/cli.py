@@ -218,6 +218,15 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
     alloc = allocate(q, card)
     con.print("split of proceeds: " + ", ".join(
         f"{p} {fmt_yen(a)}" for p, a in alloc.by_party.items() if a))
+    fa_int = q.extras.get("internal", {}).get("fa")  # costing rules: internal figures only
+    if fa_int:
+        con.print(f"内部 / internal: {fa_int['label_ja']} / {fa_int['label_en']} "
+                  f"{fmt_yen(Decimal(fa_int['under_recovery']))} (institute "
+                  f"{fmt_yen(Decimal(fa_int['institute_fa']))} − applied "
+                  f"{fmt_yen(Decimal(fa_int['applied_fa']))})", markup=False)
+    if alloc.unrecovered:
+        con.print(f"内部 / internal: 未回収の費用 / unrecovered costs "
+                  f"{fmt_yen(alloc.unrecovered)}", markup=False)
     if project.tax.use_credit:
         tc = tax_credit(q.pre_tax_total(), card, project.tax.partner, project.tax.corporate_tax)
         con.print(f"R&D tax credit for the company: {fmt_yen(tc.credit)} ({tc.reason})")
