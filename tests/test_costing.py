@@ -650,3 +650,15 @@ def test_cli_quote_prints_the_under_recovery_as_internal(tmp_path):
     assert "internal: 間接経費の回収不足（機関率 − 適用率） / F&A under-recovery (institute − " \
            "applied) ¥397,000 (institute ¥547,000 − applied ¥150,000)" in " ".join(
                res.output.split())  # the console wraps long lines
+
+
+def test_total_booked_as_a_keeps_the_under_recovery_internal():
+    # B booked with an A build-up: F&A at the capped 15% (150,000); the agreed 2,000,000
+    # leaves 2,000,000 − 1,250,000 = 750,000 of value added; 397,000 under-recovered.
+    p = make(project={"approach": "B", "sponsor_cap_rate": "0.15"},
+             direct=[{"category": "consumables", "amount": 1_000_000}],
+             total={"agreed": 2_000_000, "book_as": "A"})
+    q = quote(p, card_with("mit"))
+    assert q.amount_of("fa") == 150_000 and q.amount_of("value_added") == 750_000
+    assert q.total == 2_000_000
+    assert q.extras["internal"]["fa"]["under_recovery"] == 397_000

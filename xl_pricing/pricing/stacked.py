@@ -197,8 +197,9 @@ def sponsor_terms(project: Project, card: RateCard) -> tuple[Decimal | None, Dec
         rate, base = cap.rate, cap.base
         source = f"{card.id}: fa.sponsor_caps.{info.sponsor_type}"
     if info.applied_fa_rate is not None:
-        return info.applied_fa_rate, info.sponsor_cap_base or base, True, \
-            "project.applied_fa_rate"
+        return (info.applied_fa_rate,
+                info.sponsor_cap_base if info.sponsor_cap_base is not None else base, True,
+                "project.applied_fa_rate")
     if info.sponsor_cap_rate is not None:
         rate, source = info.sponsor_cap_rate, "project.sponsor_cap_rate"
     if info.sponsor_cap_base is not None:
@@ -476,7 +477,10 @@ def internal_view(project: Project, card: RateCard) -> dict[str, Any]:
     repays first (``proceeds.costs``).  Empty when neither applies."""
     out: dict[str, Any] = {}
     rate, base_cap, _, _ = sponsor_terms(project, card)
-    if project.project.approach == "A" and (rate is not None or base_cap is not None):
+    info = project.project
+    built_on_a = info.approach == "A" or (info.approach == "B" and project.total is not None
+                                          and project.total.book_as == "A")
+    if built_on_a and (rate is not None or base_cap is not None):
         years = list(project.fiscal_years)
         d_y = yearly_totals(direct_lines(project), years)
         tc_y = yearly_totals(time_charge_lines(project, card)[0], years)
