@@ -662,3 +662,15 @@ def test_total_booked_as_a_keeps_the_under_recovery_internal():
     assert q.amount_of("fa") == 150_000 and q.amount_of("value_added") == 750_000
     assert q.total == 2_000_000
     assert q.extras["internal"]["fa"]["under_recovery"] == 397_000
+
+
+def test_costing_features_name_what_workbooks_cannot_express_yet(jp):
+    from xl_pricing.pricing.stacked import costing_features
+    assert costing_features(make(direct=[{"category": "subaward", "amount": 1}]), jp) == []
+    p = make(project={"sponsor_cap_rate": "0.1"},
+             researchers=[{"rate_source": "monthly", "monthly_rate": 1, "months": 1}])
+    assert costing_features(p, jp) == ["researchers[0].rate_source", "project.sponsor_cap_rate"]
+    card = card_with("mit", fa=UG, floor=CAMBRIDGE)
+    p = make(project={"ip_terms": "exclusive"},
+             direct=[{"category": "subaward", "subaward": "S", "amount": 1}])
+    assert costing_features(p, card) == ["floor", "direct.subaward"]

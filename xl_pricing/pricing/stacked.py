@@ -463,6 +463,30 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
     return line, warnings
 
 
+def costing_features(project: Project, card: RateCard) -> list[str]:
+    """The costing rules a project priced with ``card`` uses (key paths), for callers that
+    cannot express them yet — the standard workbooks' formulas do not: a workbook builder
+    can refuse such a project rather than show other numbers than the engine.
+
+    Example: a project with a monthly-rate researcher → ``["researchers[0].rate_source"]``.
+    """
+    info = project.project
+    out = [f"researchers[{i}].rate_source" for i, r in enumerate(project.researchers)
+           if r.rate_source == "monthly"]
+    out += [f"project.{k}" for k in ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base",
+                                     "applied_fa_rate") if getattr(info, k) is not None]
+    if floor_terms(project, card) is not None or (card.model.floor is not None
+                                                   and card.model.floor.warn_below):
+        out.append("floor")
+    if card.model.fa.base == "mtdc" and any(i.category == "subaward" for i in project.direct):
+        if any(i.subaward is not None for i in project.direct) or card.model.fa.subaward_thresholds:
+            out.append("direct.subaward")
+    al = card.model.allocation
+    if al.tiers or al.multiples or (project.proceeds is not None and project.proceeds.costs):
+        out.append("allocation")
+    return out
+
+
 def check_costing_names(project: Project, card: RateCard) -> None:
     """Refuse costing terms the card does not have, whatever the approach: IP terms without
     a price floor, a sponsor type without a cap (the messages approach A gives)."""
