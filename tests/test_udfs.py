@@ -109,6 +109,12 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
       ["indirect", 1_500_000, 0, 0, 750_000, 750_000, 0],
       ["strategic", 500_000, 0, 0, 0, 350_000, 150_000],
       ["total", 7_000_000, 0, 5_000_000, 750_000, 1_100_000, 150_000]]),
+    # costing rules (figures with floors and caps: tests/test_costing.py)
+    ("fte", "XLP_FTE", [220, 12, "full-features"], 0.1333),   # 220 ÷ 1,650 h
+    ("floor-needs-terms-the-card-has", "XLP_FLOOR", [5_200_000, "exclusive"],
+     Err("ip_terms = 'exclusive': expected IP terms with a price floor in card "
+         "'jp-default' (none)")),
+    ("under-recovery", "XLP_UNDER_RECOVERY", [1_000_000, 0.547, 0.15], 397_000),
     ("card", "XLP_CARD", [], [["id", "jp-default"], ["version", "2026.1"], ["sha256", JP_SHA]]),
     ("quote-x", "XLP_QUOTE",
      [{"id": "Q", "contract": "joint", "approach": "X", "start": serial("2027-04-01"),

@@ -147,20 +147,27 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
-def _rate_text(component: str, rate: Decimal | None) -> str:
+_PER = {"hour": "h", "day": "day", "month": "month"}  # a time charge's unit, as printed
+
+
+def _rate_text(component: str, rate: Decimal | None, unit: str = "") -> str:
     if rate is None:
         return ""
     if component == "time_charge":
-        return f"¥{rate.quantize(Decimal(1)):,}/h" if rate != rate.to_integral_value() \
-            else f"¥{int(rate):,}/h"
+        per = _PER.get(unit, "h")
+        return f"¥{rate.quantize(Decimal(1)):,}/{per}" if rate != rate.to_integral_value() \
+            else f"¥{int(rate):,}/{per}"
     return fmt_rate(rate)
 
 
-def _base_text(component: str, base: Decimal | None) -> str:
+def _base_text(component: str, base: Decimal | None, unit: str = "",
+               fte: Decimal | None = None) -> str:
+    """A line's base; a time charge's in its unit, with the FTE (4 decimals) under it."""
     if base is None:
         return ""
     if component == "time_charge":
-        return f"{base.normalize():f} h"
+        per = {"day": " days", "month": " months"}.get(unit, " h")
+        return f"{base.normalize():f}{per}" + (f"\n{fte:.4f} FTE" if fte is not None else "")
     return fmt_yen(base)
 
 
@@ -170,8 +177,10 @@ def _quote_table(q: Quote, title: str) -> Table:
                        ("Amount (JPY)", "right"), ("Source", "left")):
         t.add_column(name, justify=just)  # type: ignore[arg-type]
     for ln in q.lines:
-        t.add_row(escape(f"{ln.label_ja}\n{ln.label_en}"), _base_text(ln.component, ln.base),
-                  _rate_text(ln.component, ln.rate), fmt_yen(ln.amount), escape(ln.source))
+        t.add_row(escape(f"{ln.label_ja}\n{ln.label_en}"),
+                  _base_text(ln.component, ln.base, ln.unit, ln.fte),
+                  _rate_text(ln.component, ln.rate, ln.unit), fmt_yen(ln.amount),
+                  escape(ln.source))
     t.add_section()
     t.add_row("合計 / Total", "", "", f"[bold]{fmt_yen(q.total)}[/bold]", "")
     return t
@@ -211,6 +220,15 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
     alloc = allocate(q, card)
     con.print("split of proceeds: " + ", ".join(
         f"{p} {fmt_yen(a)}" for p, a in alloc.by_party.items() if a))
+    fa_int = q.extras.get("internal", {}).get("fa")  # costing rules: internal figures only
+    if fa_int:
+        con.print(f"内部 / internal: {fa_int['label_ja']} / {fa_int['label_en']} "
+                  f"{fmt_yen(Decimal(fa_int['under_recovery']))} (institute "
+                  f"{fmt_yen(Decimal(fa_int['institute_fa']))} − applied "
+                  f"{fmt_yen(Decimal(fa_int['applied_fa']))})", markup=False)
+    if alloc.unrecovered:
+        con.print(f"内部 / internal: 未回収の費用 / unrecovered costs "
+                  f"{fmt_yen(alloc.unrecovered)}", markup=False)
     if project.tax.use_credit:
         tc = tax_credit(q.pre_tax_total(), card, project.tax.partner, project.tax.corporate_tax)
         con.print(f"R&D tax credit for the company: {fmt_yen(tc.credit)} ({tc.reason})")

@@ -17,8 +17,8 @@ import pydantic
 from pydantic import BeforeValidator, Field, model_validator
 
 from .errors import InputError
-from .rates import (Activity, Contract, Fraction, Location, PositiveYen, Share, Yen, _Model,
-                    places)
+from .rates import (Activity, Contract, Fraction, IPTerms, Location, PositiveYen, Share, Yen,
+                    _Model, places)
 from .tomlio import read_document
 from .validation import from_pydantic
 
@@ -80,11 +80,22 @@ class ProjectInfo(_Model):
     # A kind of project the card distinguishes (JAIST's 支援型): its code or label, checked
     # against the card's [kinds].
     kind: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # -- costing rules (price floors, sponsor caps, MTDC award date) --
+    ip_terms: IPTerms | None = None
+    sponsor_type: Annotated[str, Field(min_length=1)] | None = None
+    sponsor_cap_rate: Fraction | None = None
+    sponsor_cap_base: Yen | None = None
+    applied_fa_rate: Fraction | None = None
+    award_date: ExcelDate | None = None
 
     @model_validator(mode="after")
     def _period(self) -> "ProjectInfo":
         if self.end < self.start:
             raise ValueError(f"@end: a date on or after start ({self.start})")
+        if self.applied_fa_rate is not None and self.sponsor_cap_rate is not None:
+            raise ValueError("@applied_fa_rate: either applied_fa_rate (the rate the sponsor "
+                             "pays) or sponsor_cap_rate (a cap on the institute rate), "
+                             "not both")
         return self
 
 
@@ -93,17 +104,30 @@ class DirectItem(_Model):
     amount: Yen
     fiscal_year: FiscalYear | None = None
     description: str = ""
+    # One subaward over the whole award (2 CFR 200.1 MTDC): items with the same id share
+    # the card's threshold across fiscal years.
+    subaward: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+
+    @model_validator(mode="after")
+    def _subaward_item(self) -> "DirectItem":
+        if self.subaward is not None and self.category != "subaward":
+            raise ValueError("@subaward: only on an item of category 'subaward' (a subaward "
+                             "id groups the items of one subaward)")
+        return self
 
 
 RateSource = Literal["rank", "salary", "consulting", "achievement", "laureate", "day_rate",
-                     "negotiated"]
+                     "negotiated", "monthly"]
 
 
 class Researcher(_Model):
     """A researcher's involvement: who, at what rate, for how long.
 
     Involvement is ``hours``; or ``months`` × ``effort`` (hours = annual hours × effort ×
-    months ÷ 12); or ``days`` (of the card's hours per day).
+    months ÷ 12); or ``days`` (of the card's hours per day).  ``rate_source = "monthly"``
+    prices ``months`` at a monthly rate (the researcher's ``monthly_rate`` or the rank's
+    ``monthly`` in the card; "△△円/月 × ○○ヶ月"); ``effort`` is then optional and only
+    estimates the hours (for the FTE).
     """
 
     name: str = ""
@@ -122,10 +146,21 @@ class Researcher(_Model):
     months: Annotated[Decimal, Field(gt=0, le=600, allow_inf_nan=False), places(2)] | None = None
     effort: Annotated[Share, Field(gt=0)] | None = None
     days: Annotated[Decimal, Field(ge=0, le=20_000, allow_inf_nan=False), places(2)] | None = None
+    monthly_rate: PositiveYen | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> "Researcher":
         given = [k for k in ("hours", "days") if getattr(self, k) is not None]
+        if self.rate_source == "monthly":
+            if self.months is None or given:
+                raise ValueError("@months: months of involvement for rate_source 'monthly' "
+                                 "(price = monthly rate × months; not hours or days)")
+            if self.monthly_rate is None and self.rank is None:
+                raise ValueError("@monthly_rate: a monthly rate, or a rank whose monthly "
+                                 "rate the card holds, for rate_source 'monthly'")
+            return self
+        if self.monthly_rate is not None:
+            raise ValueError("@monthly_rate: only with rate_source 'monthly'")
         if self.months is not None or self.effort is not None:
             if self.months is None or self.effort is None:
                 missing = "months" if self.months is None else "effort"
@@ -240,6 +275,13 @@ class Outcome(_Model):
         return self
 
 
+class ProceedsTerms(_Model):
+    """What the split of proceeds needs from the project: costs repaid before any share
+    (patent and licensing costs borne by the university; the card's ``cost_recovery``)."""
+
+    costs: Yen = Decimal(0)
+
+
 class TaxIntent(_Model):
     use_credit: bool = False
     partner: str = "university"
@@ -260,6 +302,7 @@ class Project(_Model):
     quantities: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
                      Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False),
                                places(2)]] = {}
+    proceeds: ProceedsTerms | None = None
 
     @model_validator(mode="after")
     def _approach_terms(self) -> "Project":

@@ -53,8 +53,11 @@ from .pricing.outcome import milestones as _milestones
 from .pricing.outcome import royalty as _royalty
 from .pricing.outcome import success_fee as _success_fee
 from .pricing.stacked import fa as _fa
+from .pricing.stacked import floor_minimum as _floor_minimum
+from .pricing.stacked import under_recovery_amount as _under_recovery_amount
 from .pricing.tax import tax_credit as _tax_credit
 from .pricing.timecharge import effort_hours as _effort_hours
+from .pricing.timecharge import fte as _fte
 from .pricing.timecharge import standard_rate as _standard_rate
 from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
@@ -525,16 +528,59 @@ def XLP_TAX_CREDIT(company_borne, card=None):
 
 @xlp(amounts="An amount in yen, or a two-column range of (component, amount) rows such as "
              "XLP_QUOTE's output.",
-     card="Optional rate card id with the split policy.")
-def XLP_ALLOCATE(amounts, card=None):
+     card="Optional rate card id with the split policy.",
+     costs="Optional costs in yen repaid before any share (the card's cost recovery).")
+def XLP_ALLOCATE(amounts, card=None, costs=None):
     """Split of proceeds to researcher, lab, department, university and reserve, by the
-    card's policy per component; spills a table with a header and a total row."""
-    alloc = _allocate_components(_component_rows(amounts), _card(card))
+    card's policy per component (shares, tiers, multiples; costs recovered first); spills
+    a table with a header and a total row."""
+    alloc = _allocate_components(_component_rows(amounts), _card(card),
+                                 _optional(costs, "costs", "costs in yen >= 0", Decimal(0)))
     rows = [[comp, _yen(amount), *[_yen(parts[p]) for p in PARTIES]]
             for comp, amount, parts in alloc.rows]
     rows.append(["total", _yen(alloc.total), *[_yen(a) for a in alloc.by_party.values()]])
     # xlwings' DataFrame converter writes the header row and the values.
     return pd.DataFrame(rows, columns=["component", "amount", *PARTIES])
+
+
+# -- costing rules: FTE, price floors, under-recovery -----------------------------------
+
+@xlp(hours="Involvement hours over the period, e.g. 220.",
+     months="Optional length of the period in months; default 12.",
+     card="Optional rate card id: its FTE hours a year (fte_hours, else annual_hours).")
+def XLP_FTE(hours, months=None, card=None):
+    """Full-time equivalent = hours ÷ (the card's FTE hours × months ÷ 12), to 4 decimals
+    (UK fEC: 220 h of 1,650 a year = 0.1333)."""
+    tc = _card(card).model.time_charge
+    h = nonnegative(hours, "hours", "a number of hours >= 0")
+    if h > 100_000:  # the bound of a researcher's hours in a project file
+        raise InputError("hours", h, "a number of hours >= 0 and <= 100000")
+    m = _optional(months, "months", "a number of months > 0 and <= 600", Decimal(12))
+    if not Decimal(0) < m <= 600:
+        raise InputError("months", m, "a number of months > 0 and <= 600")
+    return float(_fte(h, tc.fte_hours or tc.annual_hours, m))
+
+
+@xlp(full_cost="Full cost in yen (direct + time charge + indirect/F&A).",
+     ip_terms="keeps_ip, non_exclusive or exclusive.",
+     card="Rate card id with a price floor ([floor] multiples by IP terms).")
+def XLP_FLOOR(full_cost, ip_terms, card=None):
+    """Minimum price = full cost × the card's multiple for the IP terms, rounded up to the
+    card's unit (Cambridge: 100%, 120% or 140% of full economic cost)."""
+    cost = nonnegative(full_cost, "full_cost", "a full cost in yen >= 0")
+    terms = _required(ip_terms, "ip_terms", "keeps_ip, non_exclusive or exclusive")
+    return _yen(_floor_minimum(cost, terms, _card(card)))
+
+
+@xlp(base="F&A base in yen.", institute_rate="The institute's F&A rate (fraction).",
+     applied_rate="The rate the sponsor pays (fraction).", card=CARD)
+def XLP_UNDER_RECOVERY(base, institute_rate, applied_rate, card=None):
+    """F&A under-recovery = base × institute rate − base × applied rate, each rounded by
+    the card's rule; negative when the sponsor pays more (internal figure)."""
+    rates = [validate_value(Fraction, nonnegative(v, n, "a fraction >= 0 (0.3 = 30%)"), n)
+             for v, n in ((institute_rate, "institute_rate"), (applied_rate, "applied_rate"))]
+    return _yen(_under_recovery_amount(nonnegative(base, "base", "a cost base in yen >= 0"),
+                                       rates[0], rates[1], _card(card).rounding))
 
 
 # -- whole quotes and provenance ------------------------------------------------------------

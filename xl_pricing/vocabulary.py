@@ -48,6 +48,7 @@ RATE_SOURCES: dict[str, Words] = {
     "consulting": ("学術指導単価", "academic-consulting rate"),
     "day_rate": ("日額単価", "day rate"),
     "custom": ("個別単価", "custom rate"),
+    "monthly": ("月額単価", "monthly rate"),
 }
 # The unit a time charge is counted in, as printed beside a quantity and a rate.
 UNITS: dict[str, Words] = {
@@ -61,6 +62,25 @@ FIGURES: dict[str, Words] = {
     "pre_tax_total": ("合計（税抜）", "Total before consumption tax"),
     "mtdc": ("MTDC（修正直接経費総額）", "Modified total direct costs"),
 }
+# Direct-cost categories 2 CFR 200.1 leaves out of modified total direct costs (MTDC), by
+# the code a card's ``fa.mtdc_excluded`` lists (costing rules).
+MTDC_CATEGORIES: dict[str, Words] = {
+    "equipment": ("設備備品費", "equipment"),
+    "capital_expenditures": ("資本的支出", "capital expenditures"),
+    "patient_care": ("患者診療費", "patient care"),
+    "rental_costs": ("賃借料", "rental costs"),
+    "tuition_remission": ("授業料免除", "tuition remission"),
+    "scholarships_fellowships": ("奨学金・フェローシップ", "scholarships and fellowships"),
+    "participant_support": ("参加者支援費", "participant support costs"),
+    "subaward": ("再委託費", "subaward"),
+}
+# IP terms a price floor is chosen by (costing rules; Cambridge's three levels).
+IP_TERMS: dict[str, Words] = {
+    "keeps_ip": ("大学が知財を保有（オプション権のみ）", "university keeps the IP (option)"),
+    "non_exclusive": ("通常実施権の自動許諾", "automatic non-exclusive licence"),
+    "exclusive": ("独占的実施権・譲渡", "exclusive licence or assignment"),
+}
+
 
 def both(words: Words, sep: str = " / ") -> str:
     """``"受託研究 / sponsored research"``: Japanese first, English beside it.

@@ -18,7 +18,7 @@ from .cost import cost_lines
 from .fees import check_fee_inputs, project_facts
 from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
-from .stacked import stacked_lines
+from .stacked import check_costing_names, internal_view, stacked_lines
 from .tax import TaxCredit, consumption_tax_line, tax_credit, tax_included
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
@@ -64,6 +64,9 @@ def quote(project: Project, card: RateCard) -> Quote:
                             info.start)
     if included is not None:
         extras = {**extras, "consumption_tax_included": int(included)}
+    internal = internal_view(project, card)  # costing rules: university-only figures
+    if internal:
+        extras = {**extras, "internal": internal}
     return Quote(project_id=info.id, title=info.title, contract=info.contract,
                  approach=info.approach, lines=tuple(lines), rate_card=card.provenance(),
                  extras=extras, warnings=tuple(warnings))
@@ -93,6 +96,7 @@ def check_names(project: Project, card: RateCard) -> None:
         except InputError as exc:
             raise InputError(f"options[{i}]", choice.name, exc.expected) from None
     card.tax_rate(project.tax.partner)
+    check_costing_names(project, card)
 
 
 def quote_to_dict(q: Quote, project: Project, card: RateCard) -> dict[str, Any]:

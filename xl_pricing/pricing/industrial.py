@@ -7,11 +7,18 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 
 from ..money import ZERO, div, mul
-from .quote import Quote
+from .quote import Line, Quote
 
 # Lines a company recognises as work it pays for; the rest is overhead folded into them.
 LOADED = ("direct", "time_charge", "option", "floor", "lump_sum", "milestone", "kpi",
           "royalty", "research_fee", "unit_fee")
+
+
+def _uplift(q: Quote, ln: Line) -> bool:
+    # A floor line outside approach C lifts a build-up to the card's minimum (a multiple
+    # of full cost): a markup folded into the lines like overhead, not shown to the
+    # company; approach C's floor is the price itself and stays visible.
+    return ln.component == "floor" and q.approach != "C"
 
 
 def fully_loaded(q: Quote) -> list[tuple[str, Decimal]]:
@@ -22,9 +29,9 @@ def fully_loaded(q: Quote) -> list[tuple[str, Decimal]]:
     quote's total exactly.
 
     Example: direct 5,000,000 with indirect 1,500,000 and strategic 500,000 is one line of
-    7,000,000.
+    7,000,000.  A price-floor uplift of a build-up (approach A) is folded in the same way.
     """
-    visible = [ln for ln in q.lines if ln.component in LOADED]
+    visible = [ln for ln in q.lines if ln.component in LOADED and not _uplift(q, ln)]
     base = sum((ln.amount for ln in visible), ZERO)
     if not visible or base == 0:
         return [("Total", q.total)]

@@ -27,6 +27,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "consumption_tax": ("消費税", "Consumption tax"),
     "research_fee": ("研究料", "Research fee"),
     "unit_fee": ("月額利用料", "Recurring unit fee"),
+    # costing rules: a split-of-proceeds row (costs repaid before any share), never a line
+    "cost_recovery": ("費用回収（配分前）", "Cost recovery (before shares)"),
 }
 
 
@@ -42,6 +44,10 @@ class Line:
         source: where the rate came from, in words (card key, method, reference).
         detail: which item (researcher name, cost category, option, milestone).
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
+        fte: for a time-charge line, the researcher's full-time equivalent (hours ÷ the
+            card's FTE hours per year of the period, 4 decimals), when the hours are known.
+        unit: for a time-charge line, what ``base`` counts and ``rate`` is per: ``hour``,
+            ``day`` or ``month``.
     """
 
     component: str
@@ -51,6 +57,8 @@ class Line:
     source: str = ""
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
+    fte: Decimal | None = None
+    unit: str = ""   # a time charge's unit: "hour", "day" or "month" (the base's unit)
 
     @property
     def label_ja(self) -> str:
@@ -73,6 +81,7 @@ class Line:
             "rate": _num(self.rate),
             "source": self.source,
             "by_year": {str(y): yen_int(a) for y, a in self.by_year},
+            **({"fte": float(self.fte)} if self.fte is not None else {}),
         }
 
 

@@ -8,7 +8,7 @@ days, or as months × effort.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from ..errors import InputError
@@ -108,17 +108,66 @@ def day_rate_in_yen(amount: Decimal, jpy_per_unit: Decimal) -> Decimal:
     return mul(amount, jpy_per_unit)
 
 
+FTE_QUANTUM = Decimal("0.0001")
+
+
+def fte(hours: Decimal, fte_hours: Decimal, months: Decimal = Decimal(12)) -> Decimal:
+    """Full-time equivalent of ``hours`` over ``months``: hours ÷ (fte_hours × months ÷ 12),
+    rounded half up to 4 decimals (0.0001 FTE).
+
+    UK full economic costing (TRAC) counts 1,650 working hours a year (220 days × 7.5 h):
+    an investigator on 220 h over a year is 0.133 FTE.  Over a two-year project 440 h is
+    the same 0.1333 FTE (the FTE is per year of the period).
+
+    Args:
+        hours: involvement hours over the period.
+        fte_hours: hours of one full-time year (the card's ``fte_hours`` or
+            ``annual_hours``).
+        months: length of the period in months (default 12).
+
+    Example:
+        >>> fte(Decimal(220), Decimal(1650))
+        Decimal('0.1333')
+        >>> fte(Decimal(440), Decimal(1650), Decimal(24))
+        Decimal('0.1333')
+    """
+    if hours < 0:
+        raise InputError("hours", hours, "a number of hours >= 0")
+    if fte_hours <= 0 or months <= 0:
+        raise InputError("fte_hours/months", (fte_hours, months), "numbers > 0")
+    return div(mul(hours, Decimal(12)), mul(fte_hours, months)).quantize(
+        FTE_QUANTUM, ROUND_HALF_UP)
+
+
+def monthly_charge(rate: Decimal, months: Decimal) -> Decimal:
+    """Time charge by the month = monthly rate (yen/month) × months, exact (round it with
+    the card's rule).  Handbook: "△△万円/月×〇〇ヶ月" (the monthly involvement may be
+    estimated as annual hours × effort; the price is the monthly rate × the months).
+
+    Example: 400,000 yen a month for 6 months:
+        >>> monthly_charge(Decimal(400_000), Decimal(6))
+        Decimal('2400000')
+    """
+    if rate < 0:
+        raise InputError("monthly_rate", rate, "a monthly rate in yen >= 0")
+    if months < 0:
+        raise InputError("months", months, "a number of months >= 0")
+    return mul(rate, months)
+
+
 @dataclass(frozen=True)
 class Rate:
-    """A researcher's rate: whole ``price`` yen per ``unit`` (hour or day), and its source.
+    """A researcher's rate: whole ``price`` yen per ``unit`` (hour, day or month), and its
+    source.
 
     Rates are whole yen, as institutions publish them: a salary-based rate or a converted
     day rate is rounded to the yen by the card's rule.  A day-rate researcher whose
-    involvement is given in days is charged per day; otherwise per hour.
+    involvement is given in days is charged per day; a monthly-rate researcher per month;
+    otherwise per hour.
     """
 
     price: Decimal
-    unit: Literal["hour", "day"]
+    unit: Literal["hour", "day", "month"]
     source: str
 
 
@@ -129,7 +178,8 @@ def resolve_rate(r: Researcher, card: RateCard) -> Rate:
     hours), ``consulting`` (学術指導 rate), ``achievement`` (tiers by publications,
     citations or years), ``laureate``, ``day_rate`` (an overseas reference converted with the
     card's exchange rate), ``negotiated`` (an explicit rate: standards are a floor, there is
-    no cap).
+    no cap), ``monthly`` (the researcher's ``monthly_rate`` or the rank's ``monthly`` in the
+    card, per month).
     """
     tc = card.model.time_charge
     src = r.rate_source
@@ -171,14 +221,27 @@ def resolve_rate(r: Researcher, card: RateCard) -> Rate:
             return Rate(per_day, "day", where)
         return Rate(to_yen.apply(div(per_day, tc.hours_per_day)), "hour",
                     f"{where} ÷ {tc.hours_per_day} h/day")
+    if src == "monthly":
+        if r.monthly_rate is not None:
+            return Rate(r.monthly_rate, "month", "monthly rate given (月額)")
+        rank = card.rank(r.rank or "")
+        if rank.monthly is None:
+            raise InputError("monthly_rate", InputError.MISSING,
+                             f"a monthly rate (rank {r.rank!r} has none in card {card.id!r})")
+        return Rate(rank.monthly, "month", f"{card.id}: time_charge.ranks.{r.rank}.monthly "
+                                           "(月額単価)")
     assert r.hourly is not None  # validated by the project model
     return Rate(r.hourly, "hour", "negotiated rate")
 
 
 def involvement(r: Researcher, card: RateCard, rate: Rate) -> Decimal:
-    """Quantity in the rate's unit: days for a per-day rate; otherwise hours — ``hours``,
-    ``days`` × hours per day, or annual hours × effort × months ÷ 12 (to 0.01 h)."""
+    """Quantity in the rate's unit: days for a per-day rate, months for a monthly rate;
+    otherwise hours — ``hours``, ``days`` × hours per day, or annual hours × effort × months
+    ÷ 12 (to 0.01 h)."""
     tc = card.model.time_charge
+    if rate.unit == "month":
+        assert r.months is not None
+        return r.months
     if rate.unit == "day":
         assert r.days is not None
         return r.days
@@ -188,6 +251,30 @@ def involvement(r: Researcher, card: RateCard, rate: Rate) -> Decimal:
         return mul(r.days, tc.hours_per_day)
     assert r.months is not None and r.effort is not None
     return effort_hours(tc.annual_hours, r.effort, r.months)
+
+
+def involvement_hours(r: Researcher, card: RateCard) -> Decimal | None:
+    """The researcher's hours, whatever the rate's unit: ``hours``, ``days`` × hours per
+    day, or annual hours × effort × months ÷ 12; ``None`` for months without an effort
+    (a monthly rate says nothing about hours)."""
+    tc = card.model.time_charge
+    if r.hours is not None:
+        return r.hours
+    if r.days is not None:
+        return mul(r.days, tc.hours_per_day)
+    if r.months is not None and r.effort is not None:
+        return effort_hours(tc.annual_hours, r.effort, r.months)
+    return None
+
+
+def researcher_fte(r: Researcher, card: RateCard, months: int) -> Decimal | None:
+    """The FTE of a researcher's hours over a period of ``months``: hours ÷ (the card's
+    ``fte_hours``, default ``annual_hours``, × months ÷ 12), to 0.0001 (:func:`fte`)."""
+    hours = involvement_hours(r, card)
+    if hours is None:
+        return None
+    tc = card.model.time_charge
+    return fte(hours, tc.fte_hours or tc.annual_hours, Decimal(months))
 
 
 def floor_warning(r: Researcher, rate: Rate, card: RateCard) -> str | None:

@@ -19,6 +19,8 @@ from .schema import (FA, MAX_YEN, PARTIES, AchievementTier, Activity, Allocation
                      Option, OutcomeDefaults, Party, PositiveMoney, PositiveYen, Rank,
                      RateCardModel, RoundingSpec, Share, Strategic, StrategicBase,
                      TaxCredit, TimeCharge, Yen, _Model, places, validate_value)
+from .schema import (IP_TERMS, CostRecovery, IPTerms, Multiple, PriceFloor, SponsorCap,
+                     SubawardThreshold, Tier)
 
 __all__ = ["CARD_ID", "DEFAULT_CARD", "FA", "MAX_YEN", "PARTIES", "AchievementTier",
            "Activity", "Allocation", "Base", "CardInfo", "ConsumptionTax", "Contract",
@@ -28,4 +30,6 @@ __all__ = ["CARD_ID", "DEFAULT_CARD", "FA", "MAX_YEN", "PARTIES", "AchievementTi
            "RoundingSpec", "Share", "Strategic", "StrategicBase", "TaxCredit", "TimeCharge",
            "Yen", "_Model", "deep_merge", "load_card", "load_card_id", "parse_card", "places",
            "read_card_document", "resolve_card", "shipped_cards", "templates_dir",
-           "validate_value"]
+           "validate_value",
+           "IP_TERMS", "CostRecovery", "IPTerms", "Multiple", "PriceFloor", "SponsorCap",
+           "SubawardThreshold", "Tier"]

@@ -155,6 +155,9 @@ class RateCard:
         """
         rank = self.rank(name)
         if rank.hourly is None:
+            if rank.salary is None:  # a rank priced by the month only
+                raise InputError("rate_source", "rank", f"'monthly' (rank {name!r} has only "
+                                 f"a monthly rate in card {self.id!r})")
             raise InputError("rate_source", "rank",
                              f"'salary' (rank {name!r} has only a salary in card {self.id!r})")
         return rank.hourly
@@ -427,6 +430,8 @@ class RateCard:
                 parts.append(f"¥{r.hourly:,}/h")
             if r.salary is not None:
                 parts.append(f"salary ¥{r.salary:,}/year")
+            if r.monthly is not None:
+                parts.append(f"¥{r.monthly:,}/month")
             rows.append((f"rank {name} ({r.label_ja})", ", ".join(parts)))
         for fa in m.fa.rates:
             key = f"F&A {fa.activity}/{fa.location}" + (f"/{fa.field}" if fa.field else "")
@@ -439,7 +444,7 @@ class RateCard:
             price = f"¥{o.amount:,}" if o.method == "fixed" else f"{fmt_rate(o.rate)} of {o.base}"
             rows.append((f"option {name}", price))
         rows.append(("R&D tax credit", fmt_rate(m.tax_credit.rate)))
-        return rows + self.rule_rows()
+        return rows + self.rule_rows() + self.costing_rows()
 
     def rules_in_use(self) -> list[str]:
         """Key paths of the card's rules beyond flat rates that it uses (conditional cases,
@@ -523,4 +528,45 @@ class RateCard:
             rows.append(("consumption tax", text))
         if any(cases for _, cases in cased):
             rows.append(("rate changes", m.rate_change.method))
+        return rows
+
+    def costing_rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows of the costing rules: FTE hours, subaward thresholds,
+        sponsor caps, price floors and the split-of-proceeds rules (tiers, multiples, cost
+        recovery); none for a card without them."""
+        m = self.model
+        rows: list[tuple[str, str]] = []
+        if m.time_charge.fte_hours is not None:
+            rows.append(("FTE hours a year / 年間FTE時間", f"{m.time_charge.fte_hours}"))
+        for t in m.fa.subaward_thresholds:
+            rows.append((f"subaward in MTDC from {t.effective_from.isoformat()} / 再委託の算入上限",
+                         f"¥{t.amount:,} per subaward over the award"))
+        for name, c in m.fa.sponsor_caps.items():
+            caps = ([f"rate {fmt_rate(c.rate)}"] if c.rate is not None else []) + (
+                [f"base ≤ ¥{c.base:,}"] if c.base is not None else [])
+            rows.append((f"sponsor cap {name} / 助成元の上限", ", ".join(caps)))
+        fl = m.floor
+        if fl is not None:
+            for terms, k in fl.multiples.items():
+                rows.append((f"price floor {terms} / 最低価格",
+                             f"{fmt_rate(k)} of full cost ({' + '.join(fl.full_cost)}), "
+                             f"{'lifted' if fl.action == 'lift' else 'warned'}"
+                             + (" (default terms)" if terms == fl.default_terms else "")))
+            if fl.warn_below is not None:
+                rows.append(("warn below / 警告", f"{fmt_rate(fl.warn_below)} of full cost"
+                             + (f" ({fl.approval})" if fl.approval else "")))
+        al = m.allocation
+        for comp, tiers in al.tiers.items():
+            bands = []
+            for t in tiers:
+                upto = f"up to ¥{t.up_to:,}" if t.up_to is not None else "above"
+                bands.append(f"{upto}: " + ", ".join(f"{p} {fmt_rate(v)}"
+                                                     for p, v in t.shares.items() if v))
+            rows.append((f"split tiers {comp} / 段階配分", "; ".join(bands)))
+        for comp, mu in al.multiples.items():
+            rows.append((f"split multiple {comp} / 倍率配分", f"{mu.party} = {mu.k} × {mu.of}"))
+        if al.cost_recovery is not None:
+            rows.append(("cost recovery first / 費用の先取り",
+                         f"from {', '.join(al.cost_recovery.components)} to "
+                         f"{al.cost_recovery.to}"))
         return rows

@@ -36,6 +36,10 @@ Contract = Literal["joint", "sponsored", "consulting"]
 # What an indirect or strategic base may add to its direct costs (rules of issue 16 item 4).
 BasePart = Literal["time_charge", "research_fee", "unit_fee", "consumption_tax"]
 BASE_PARTS: tuple[str, ...] = ("time_charge", "research_fee", "unit_fee", "consumption_tax")
+# Costing rules: who keeps the IP decides the price floor (Cambridge: keeps IP / automatic
+# non-exclusive licence / exclusive licence or assignment).
+IPTerms = Literal["keeps_ip", "non_exclusive", "exclusive"]
+IP_TERMS: tuple[IPTerms, ...] = ("keeps_ip", "non_exclusive", "exclusive")
 
 def places(n: int) -> AfterValidator:
     """At most ``n`` decimal places: keeps every product an exact integer in Excel too."""
@@ -223,11 +227,15 @@ class Rank(_Model):
     label_en: str
     hourly: PositiveYen | None = None
     salary: PositiveYen | None = None
+    # 月額単価 (△△円/月): the price of a month of the rank's involvement, for
+    # ``rate_source = "monthly"`` (handbook: "△△万円/月×〇〇ヶ月").
+    monthly: PositiveYen | None = None
 
     @model_validator(mode="after")
     def _some_rate(self) -> "Rank":
-        if self.hourly is None and self.salary is None:
-            raise ValueError("@hourly: an hourly rate or an annual salary for the rank")
+        if self.hourly is None and self.salary is None and self.monthly is None:
+            raise ValueError("@hourly: an hourly rate or an annual salary for the rank "
+                             "(or a monthly rate)")
         return self
 
 
@@ -271,6 +279,9 @@ class TimeCharge(_Model):
     laureate: Laureate | None = None
     day_rates: list[DayRate] = []
     exchange_rates: dict[str, Annotated[PositiveMoney, places(4)]] = {}
+    # Hours of one full-time year for the FTE shown on a quote (UK fEC/TRAC: 1,650 h =
+    # 220 days × 7.5 h); default ``annual_hours``.
+    fte_hours: Hours2 | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "TimeCharge":
@@ -306,13 +317,100 @@ class FARate(_Model):
         return self
 
 
+class SubawardThreshold(_Model):
+    """The part of each subaward counted in MTDC for awards made on or after a date.
+
+    2 CFR 200.1 "modified total direct costs": the first 25,000 USD of each subaward,
+    50,000 USD for awards from 2024-10-01 (revised Uniform Guidance, 89 FR 30046); a card
+    states it in its currency (the shipped US cards: yen at 150 JPY/USD, 7,500,000).
+    """
+
+    effective_from: date
+    amount: Yen
+    note: str = ""
+
+
+class SponsorCap(_Model):
+    """A sponsor's limit on F&A (Kuali Coeus: the *applied* rate beside the institute rate).
+
+    ``rate``: the F&A rate the sponsor pays at most (a foundation's 15%); ``base``: the
+    F&A base the sponsor pays on at most over the whole award (yen).  What is not recovered
+    is the under-recovery, shown on the internal view only.
+    """
+
+    label_ja: str = ""
+    label_en: str = ""
+    rate: Fraction | None = None
+    base: Yen | None = None
+
+    @model_validator(mode="after")
+    def _some_cap(self) -> "SponsorCap":
+        if self.rate is None and self.base is None:
+            raise ValueError("@rate: a capped rate (fraction) or a capped base (yen)")
+        return self
+
+
 class FA(_Model):
-    """F&A cost = base × rate; the base and its exclusions are policy, not code."""
+    """F&A cost = base × rate; the base and its exclusions are policy, not code.
+
+    ``mtdc_excluded`` lists direct-cost categories left out of MTDC (matched exactly, as the
+    native workbook's EXACT does; 2 CFR 200.1 names equipment, capital expenditures, patient
+    care, rental costs, tuition remission, scholarships and fellowships, participant
+    support).  ``subaward_included_up_to`` is the part of each subaward in MTDC, and
+    ``subaward_thresholds`` replace it for awards from their dates; items carrying the same
+    ``subaward`` id are one subaward over the whole award.  ``sponsor_caps`` are applied
+    rates or base caps by sponsor type (``project.sponsor_type``).
+    """
 
     base: Base = "direct"
     mtdc_excluded: list[str] = []
     subaward_included_up_to: Yen | None = None
     rates: list[FARate] = []
+    subaward_thresholds: list[SubawardThreshold] = []
+    sponsor_caps: dict[str, SponsorCap] = {}
+
+    @model_validator(mode="after")
+    def _thresholds_dated_once(self) -> "FA":
+        dates = [t.effective_from for t in self.subaward_thresholds]
+        for j, d in enumerate(dates):
+            if d in dates[:j]:
+                raise ValueError(f"@subaward_thresholds[{j}].effective_from: one threshold "
+                                 f"per date ({d} is already subaward_thresholds"
+                                 f"[{dates.index(d)}])")
+        return self
+
+
+class PriceFloor(_Model):
+    """A minimum price as a multiple of full cost, chosen by IP terms, and a warning share.
+
+    Full cost = the sum of the quote's ``full_cost`` components — by default direct + time
+    charge + indirect + F&A, i.e. the approach-A subtotal before strategic expense, options
+    and discounts (UK full economic cost: directly incurred, directly allocated and indirect
+    costs).  University of Cambridge: >= 100% of fEC when the university keeps the IP,
+    >= 120% with an automatic non-exclusive licence, >= 140% with an exclusive licence or
+    assignment; University of Aberdeen: below 75% of fEC needs Head of School approval.
+
+    ``action = "lift"`` adds a ``floor`` line raising the price to the minimum;
+    ``"warn"`` only warns.  ``warn_below`` warns when the price is below that share of
+    full cost, whatever the terms.
+    """
+
+    multiples: dict[IPTerms, Annotated[Fraction, Field(gt=0)]] = {}
+    default_terms: IPTerms | None = None
+    action: Literal["lift", "warn"] = "lift"
+    warn_below: Annotated[Fraction, Field(gt=0)] | None = None
+    approval: str = ""
+    full_cost: list[Literal["direct", "time_charge", "indirect", "fa", "strategic",
+                            "option"]] = ["direct", "time_charge", "indirect", "fa"]
+
+    @model_validator(mode="after")
+    def _terms_priced(self) -> "PriceFloor":
+        if self.default_terms is not None and self.default_terms not in self.multiples:
+            raise ValueError(f"@default_terms: terms that have a multiple "
+                             f"({', '.join(self.multiples) or 'none'})")
+        if not self.full_cost:
+            raise ValueError("@full_cost: at least one component")
+        return self
 
 
 class Option(_Model):
@@ -343,6 +441,47 @@ class Contributions(_Model):
     max_discount_rate: Share = Decimal(0)
 
 
+class Tier(_Model):
+    """One band of a tiered split: the income up to ``up_to`` (cumulative yen; omitted on
+    the last band: everything above) is split by ``shares`` (adding up to 1)."""
+
+    up_to: PositiveYen | None = None
+    shares: dict[Party, Share]
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "Tier":
+        s = sum(self.shares.values(), Decimal(0))
+        if s != 1:
+            raise ValueError(f"@shares: shares that add up to 1 (they add up to {s})")
+        return self
+
+
+class Multiple(_Model):
+    """One party's share as ``k`` times another's: ``party`` = k × ``of``.
+
+    Daikin's model (handbook §5, 別冊 p.26): the university is paid 2–3 times the
+    researcher's business-contribution royalty.
+    """
+
+    party: Party
+    of: Party
+    k: Annotated[Decimal, Field(gt=0, le=1000, allow_inf_nan=False), places(4)]
+
+    @model_validator(mode="after")
+    def _two_parties(self) -> "Multiple":
+        if self.party == self.of:
+            raise ValueError(f"@of: a party other than {self.party!r}")
+        return self
+
+
+class CostRecovery(_Model):
+    """Costs repaid before any share: the project's ``proceeds.costs`` are taken from the
+    listed components' income first (in this order) and go to ``to``."""
+
+    components: Annotated[list[str], Field(min_length=1)]
+    to: Party = "university"
+
+
 class Allocation(_Model):
     """Split of proceeds: for each price component, the share of each party.
 
@@ -350,10 +489,17 @@ class Allocation(_Model):
     ``strategic``, ``option``, ``value_added``, ``royalty``, ...) or ``default`` to party
     shares that add up to 1.  Shares are floored to the yen; what remains of the amount goes
     to ``residual_to`` so the parts always add up to the amount.
+
+    ``tiers.COMPONENT`` splits a component's (net) income band by band instead (inventor
+    50% of the first 100,000 and 25% above); ``multiples.COMPONENT`` splits it so one party
+    gets k times another's part; ``cost_recovery`` repays costs first.
     """
 
     residual_to: Party = "university"
     shares: dict[str, dict[Party, Share]]
+    tiers: dict[str, Annotated[list[Tier], Field(min_length=1)]] = {}
+    multiples: dict[str, Multiple] = {}
+    cost_recovery: CostRecovery | None = None
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> "Allocation":
@@ -363,6 +509,19 @@ class Allocation(_Model):
             s = sum(parts.values(), Decimal(0))
             if s != 1:
                 raise ValueError(f"@shares.{comp}: shares that add up to 1 (they add up to {s})")
+        for comp, tiers in self.tiers.items():
+            last = len(tiers) - 1
+            for j, t in enumerate(tiers):
+                if (t.up_to is None) != (j == last):
+                    raise ValueError(f"@tiers.{comp}[{j}].up_to: an upper bound on every "
+                                     "band but the last (which takes the rest)")
+                if j and t.up_to is not None and tiers[j - 1].up_to is not None \
+                        and t.up_to <= tiers[j - 1].up_to:  # type: ignore[operator]
+                    raise ValueError(f"@tiers.{comp}[{j}].up_to: a bound above the previous "
+                                     f"band's {tiers[j - 1].up_to}")
+            if comp in self.multiples:
+                raise ValueError(f"@multiples.{comp}: one rule per component ({comp!r} "
+                                 "already has tiers)")
         return self
 
 
@@ -514,6 +673,7 @@ class RateCardModel(_Model):
     tax_credit: TaxCredit
     consumption_tax: ConsumptionTax = ConsumptionTax()
     outcome: OutcomeDefaults = OutcomeDefaults()
+    floor: PriceFloor | None = None   # costing rules: price floors by IP terms
     kinds: dict[Annotated[str, Field(min_length=1, max_length=64)], Kind] = {}
     fees: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ResearchFee] = {}
     unit_fees: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], UnitFee] = {}
