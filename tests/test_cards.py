@@ -18,7 +18,7 @@ from conftest import RATES
 from xl_pricing import InputError, load_card, parse_project, quote
 from xl_pricing.cli import app
 from xl_pricing.pricing import allocate
-from xl_pricing.rates import RateCardModel, TimeCharge, shipped_cards
+from xl_pricing.rates import shipped_cards
 from xl_pricing.workbook import build_workbook
 
 REAL = ["kek", "kyoto", "fukushima", "jaist", "ryukyu", "toyohashi", "nagasaki", "otaru",
@@ -248,16 +248,9 @@ def test_uk_fec_working_year_of_1650_hours():
     assert amounts(quote(days, uk))["time_charge"] == 49_500_000
 
 
-# Rules of branch `costing`: these tests run once it is merged, and fail until the
-# commented blocks at the end of cambridge.toml / in uk-fec.toml are switched on.
-FLOORS = "floor" in RateCardModel.model_fields
-FTE = "fte_hours" in TimeCharge.model_fields
-
-
-@pytest.mark.skipif(not FLOORS, reason="price floors by IP terms come with branch costing")
 def test_cambridge_price_floor_by_ip_terms():
     cam = load_card("cambridge")
-    assert cam.model.floor is not None, "uncomment [floor] at the end of cambridge.toml"
+    assert cam.model.floor is not None
     # Approach A: direct 1,000,000 + professor 100 h × 30,000 = 3,000,000 + F&A 30% of
     # 4,000,000 = 1,200,000 → full cost 5,200,000 = the price (no strategic).
     def priced(terms):
@@ -271,10 +264,9 @@ def test_cambridge_price_floor_by_ip_terms():
     assert priced("exclusive").total == 7_280_000
 
 
-@pytest.mark.skipif(not FTE, reason="FTE on the quote comes with branch costing")
 def test_uk_fec_220_hours_are_0_133_fte():
     uk = load_card("uk-fec")
-    assert uk.model.time_charge.fte_hours == 1650, "add fte_hours = 1650 to uk-fec.toml"
+    assert uk.model.time_charge.fte_hours == 1650
     # 220 h ÷ 1,650 h over a 12-month project = 0.1333 FTE.
     q = quote(project(approach="A", direct=None,
                       researchers=[{"rank": "professor", "hours": 220}]), uk)
