@@ -72,6 +72,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -80,7 +81,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from openpyxl.formula.tokenizer import Token, Tokenizer
+from openpyxl.formula.tokenizer import Token
 from openpyxl.formula.translate import Translator
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
@@ -169,6 +170,7 @@ RATE_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def is_total_label(text: str) -> bool:
     """Whether a label names a total: 合計, 小計, 総計, 直接経費計, Total, Subtotal.
 
@@ -178,6 +180,7 @@ def is_total_label(text: str) -> bool:
     return bool(_TOTAL.search(_norm(text)))
 
 
+@functools.lru_cache(maxsize=4096)
 def rate_label(text: str, consulting_sheet: bool = False) -> str | None:
     """The card rate a label names (``indirect``, ``strategic``, ``consumption_tax``,
     ``tax_credit``, ``consulting``) or ``None``.
@@ -286,6 +289,7 @@ class _Formula:
     tokens: list[Token]
     refs: list[_Ref]
     names: list[str]
+    translator: Translator | None = None
 
 
 @dataclass
@@ -396,10 +400,11 @@ class _Book:
             rows.sort()
 
     def _formula(self, title: str, pos: Pos, text: str) -> _Formula:
-        try:
-            tokens = Tokenizer(text).items
+        try:  # the Translator tokenises once; its tokens serve every rule
+            translator: Translator | None = Translator(text, origin=_coord(pos))
+            tokens = translator.tokenizer.items  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - openpyxl's tokenizer refuses broken text
-            tokens = []
+            translator, tokens = None, []
         refs: list[_Ref] = []
         names: list[str] = []
         for t in tokens:
@@ -412,7 +417,7 @@ class _Book:
             elif sheet is None and ref.upper() in self.names:
                 names.append(ref)
                 refs.extend(self.names[ref.upper()])
-        return _Formula(pos, text, tokens, refs, names)
+        return _Formula(pos, text, tokens, refs, names, translator)
 
     def ordered(self) -> list[_Sheet]:
         return sorted(self.sheets.values(), key=lambda s: s.index)
@@ -435,20 +440,13 @@ class _Relative:
 
     def __init__(self, sheet: _Sheet):
         self.sheet = sheet
-        self._tr: dict[Pos, Translator | None] = {}
         self._moved: dict[tuple[Pos, Pos], str | None] = {}
 
     def moved(self, src: Pos, dest: Pos) -> str | None:
         """The formula of ``src`` as it reads when copied to ``dest``."""
         key = (src, dest)
         if key not in self._moved:
-            tr = self._tr.get(src)
-            if src not in self._tr:
-                try:
-                    tr = Translator(self.sheet.formulas[src].text, origin=_coord(src))
-                except Exception:  # noqa: BLE001 - a formula openpyxl cannot parse
-                    tr = None
-                self._tr[src] = tr
+            tr = self.sheet.formulas[src].translator
             try:
                 self._moved[key] = tr.translate_formula(_coord(dest)) if tr else None
             except Exception:  # noqa: BLE001 - moved off the sheet (#REF!)
@@ -490,6 +488,7 @@ def typed_numbers(tokens: list[Token]) -> list[tuple[Decimal, str]]:
     """The numbers typed in a formula's tokens that are amounts or rates (see the module's
     rule for ``typed_number``): (value, as typed); ``30%`` is 0.3.
 
+    >>> from openpyxl.formula.tokenizer import Tokenizer
     >>> typed_numbers(Tokenizer("=ROUNDDOWN((F16+F9)*0.25,0)+1").items)
     [(Decimal('0.25'), '0.25')]
     >>> typed_numbers(Tokenizer("=A1*30%+INDEX(B1:C9,2,3)*12").items)
@@ -920,9 +919,10 @@ def old_fiscal_years(book: _Book, card: RateCard) -> Iterator[Finding]:
             if not old:
                 continue
             shown, year = old[0]
+            western = "" if str(year) in shown else f"（{year}年度）"
             yield _finding(
                 sheet, p, "old_fiscal_year",
-                f"{_coord(p)} の年度表記「{shown}」（{year}年度）は料率表の適用年度 {first}年度"
+                f"{_coord(p)} の年度表記「{shown}」{western}は料率表の適用年度 {first}年度"
                 "より前です",
                 f"{_coord(p)} says {shown} (FY{year}), older than the card's FY{first}",
                 f"料率表 {card.id} の適用開始 {card.model.card.effective_from.isoformat()} / "
@@ -964,7 +964,12 @@ def total_mismatches(book: _Book, values: Mapping[str, Mapping[Pos, Any]] | None
         return
     for sheet in book.ordered():
         vals = values.get(sheet.title, {})
-        for p in sorted(set(sheet.formulas) | set(sheet.consts)):
+        rows = {r for r, cols in sheet.text_cols.items()
+                if any(is_total_label(sheet.consts[(r, c)]) for c in cols)}
+        cols = {c for c, rs in sheet.text_rows.items()
+                if any(is_total_label(sheet.consts[(r, c)]) for r in rs)}
+        for p in sorted(q for q in (*sheet.formulas, *sheet.consts)
+                        if q[0] in rows or q[1] in cols):
             v = _value(sheet, vals, p)
             if not _is_number(v):
                 continue
@@ -1092,7 +1097,7 @@ def lint(book: Any, values: Mapping[str, Mapping[Pos, Any]] | None, card: RateCa
 
 
 def lint_workbook(path: str | Path, card: RateCard, *, typed_rates: bool = False,
-                  engine: str = "auto") -> tuple[Finding, ...]:
+                  engine: str = "auto", field: str = "WORKBOOK") -> tuple[Finding, ...]:
     """Lint the workbook at ``path``: checked (:func:`xl_pricing.xlsx.check_workbook`),
     recalculated once headlessly (:class:`~xl_pricing.recalc.Recalculator`), linted.
 
@@ -1107,7 +1112,7 @@ def lint_workbook(path: str | Path, card: RateCard, *, typed_rates: bool = False
     from ..recalc import RecalcError, Recalculator
     from ..xlsx import check_workbook
 
-    check_workbook(path, str(path))
+    check_workbook(path, field)
     problems: list[Finding] = []
     try:
         rc = Recalculator(path, engine=engine)
