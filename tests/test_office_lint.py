@@ -89,6 +89,16 @@ def test_office_book_all_errors_at_once(tmp_path):
         assert PLANT_KIND[err] in at(found, ob.PLANTED["joint_current"][err]), err
 
 
+def test_every_engine_gives_the_same_findings(tmp_path):
+    """Recalculator.computed() from formulon (one save, read back) and from formulas (cell
+    by cell) feed lint the same values."""
+    path = ob.make("us_budget", tmp_path / "us.xlsx", ["error_value", "bad_total"])
+    card = load_card(ob.card_ref("us_budget", tmp_path))
+    formulon = lint_workbook(path, card, engine="formulon")
+    assert lint_workbook(path, card, engine="formulas") == formulon
+    assert {"error_value", "total_mismatch"} <= {f.kind for f in formulon}
+
+
 def test_cli_lint_json_and_exit_codes(tmp_path):
     bad = ob.make("joint_current", tmp_path / "bad.xlsx", ["wrong_ref", "old_fy"])
     res = runner.invoke(app, ["lint", str(bad), "--json"])

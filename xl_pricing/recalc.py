@@ -1345,7 +1345,10 @@ class Recalculator:
             self.calculate(names=())
         snapshot = getattr(self._engine, "snapshot", None)
         if snapshot is not None:
-            return snapshot()
+            try:
+                return snapshot()
+            except Exception:  # noqa: BLE001 - openpyxl cannot read formulon's copy: per cell
+                pass
         out: dict[str, dict[tuple[int, int], Any]] = {}
         for ws in self.facts.book.worksheets:
             area = _Area(ws.title, 1, 1, max(ws.max_row, 1), max(ws.max_column, 1))
