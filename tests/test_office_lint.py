@@ -321,6 +321,11 @@ def test_a_workbook_the_engine_cannot_calculate_is_still_linted(tmp_path):
     found = lint_workbook(tmp_path / "u.xlsx", JP)
     assert kinds(found) == [("A2", "error_value"), ("A3", "typed_number")]
     assert "NOSUCHFUNCTION" in found[0].why
+    # a circular reference on a sheet whose name a formula must quote
+    sheet_of({"A1": "=A2+B1", "A2": "=A1+B1", "B1": 5}).save(tmp_path / "c.xlsx")
+    found = lint_workbook(tmp_path / "c.xlsx", JP)
+    assert kinds(found) == [("A1", "error_value")] and found[0].sheet == "見積 2026"
+    assert "circular" in found[0].why
 
 
 # -- old_fiscal_year --------------------------------------------------------------------------

@@ -1119,16 +1119,20 @@ def lint_workbook(path: str | Path, card: RateCard, *, typed_rates: bool = False
         values: Mapping[str, Mapping[Pos, Any]] | None = rc.computed()
         book = rc.facts.book
     except RecalcError as exc:
-        if not any(p.cell for p in exc.problems):
-            raise  # not a workbook openpyxl or the engine can read
+        if not all(p.sheet and p.cell and _A1.fullmatch(p.cell) for p in exc.problems):
+            raise  # not a readable workbook, or a problem that is not one cell's
         book = openpyxl.load_workbook(path, keep_links=False)
+        # a circular reference names its sheet as a formula writes it ('見積 2026')
+        placed = [(split_ref(f"{p.sheet}!{p.cell}")[0], p.cell, p.reason)
+                  for p in exc.problems]
+        if not all(sheet in book.sheetnames for sheet, _, _ in placed):
+            raise
         values = None
-        for p in exc.problems:
-            if p.sheet in book.sheetnames and p.cell and _A1.fullmatch(p.cell):
-                problems.append(Finding(p.sheet, p.cell, "error_value",
-                                        f"{p.cell} は計算できません",
-                                        f"{p.cell} cannot be calculated",
-                                        p.reason))
+        problems = [Finding(sheet, cell, "error_value",  # type: ignore[arg-type]
+                            f"{cell} は計算できません", f"{cell} cannot be calculated",
+                            f"{reason} (計算できないため合計は点検していません / totals "
+                            "not checked: the workbook cannot be calculated)")
+                    for sheet, cell, reason in placed]
     found = lint(book, values, card, typed_rates=typed_rates)
     if not problems:
         return found
