@@ -225,6 +225,23 @@ def test_rates_typed_in_formulas():
     assert "30%" in with_card[0].what_ja                      # what the card says
 
 
+def test_basis_point_divisors_are_units_unless_the_label_names_a_rate():
+    """``ROUNDDOWN(base*Bp/10000,0)`` is the exact native form (DESIGN: rounding); a typed
+    10,000 yen/h in a 学術指導 row is a rate (the card: 50,000)."""
+    cells = {"B1": "直接経費", "F1": 1_000_000, "B2": "間接経費 bp", "F2": 3000,
+             "B3": "間接経費", "F3": "=ROUNDDOWN(F1*F2/10000,0)",
+             "B5": "指導時間", "F5": 10, "B6": "学術指導料", "F6": "=F5*10000"}
+    assert kinds(lint(sheet_of(cells), None, JP)) == [("F6", "rate_mismatch")]
+
+
+def test_limits_and_codes_are_not_rates():
+    cells = {"A1": "税額控除の上限 / Credit cap", "B1": 0.1,   # a cap, not the 30 % credit
+             "A2": "単価の年次上昇", "B2": 0.05,                # an escalation
+             "A3": "consulting", "B3": 3000,                    # a contract code
+             "C1": "=B1+B2+B3"}
+    assert lint(sheet_of(cells), None, JP) == ()
+
+
 def test_rate_cells_percent_formatted_and_by_label():
     cells = {"B1": "間接経費率", "F1": 0.3,        # 30 % typed in a percent cell: the card's
              "B2": "間接経費率（旧）", "F2": 0.25,  # 25 %: not the card's
@@ -388,6 +405,11 @@ def test_a_sum_that_leaves_out_the_next_cell():
     found = lint(sheet_of(cells), values_of("見積 2026", {"F1": 6}), JP)
     assert kinds(found) == [("F1", "total_mismatch"), ("F5", "unused_input")]
     assert "F5" in found[0].what_en
+    # a SUM inside another calculation is no total: nothing left out
+    cells["F1"] = "=ROUNDDOWN(SUM(F2:F4)*$H$1,0)"
+    cells.update({"F5": "=F2+F3+F4+F1", "H1": 0.5})
+    found = lint(sheet_of(cells), values_of("見積 2026", {"F1": 3, "F5": 9}), JP)
+    assert [k for c, k in kinds(found) if k == "total_mismatch"] == []
 
 
 # -- contract and speed --------------------------------------------------------------------------

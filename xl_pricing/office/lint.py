@@ -157,10 +157,13 @@ _RATE_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("consumption_tax", re.compile(r"消費税|consumption tax|sales tax|\bvat\b")),
     ("indirect", re.compile(r"間接|一般管理費|indirect|overhead|\bf\s*&\s*a\b|"
                             r"facilities and admin")),
-    ("consulting", re.compile(r"学術指導|指導料|consult")),
+    ("consulting", re.compile(r"学術指導|指導料|consulting (?:rate|fee)|consultancy")),
 )
 _CONSULTING_SHEET = re.compile(r"学術指導|consult")
-_HOURLY = re.compile(r"時間単価|単価|hourly rate|rate per hour|per hour")
+_HOURLY = re.compile(r"時間単価|時間当たり|円/時間|hourly rate|rate per hour|per hour")
+# a limit, a change or a discount beside a rate's name is not the rate itself
+_NOT_A_RATE = re.compile(r"上限|下限|\bcap\b|\bmax|\bmin|limit|上昇|escalat|割引|discount|"
+                         r"\bbp\b|basis point")
 RATE_NAMES: dict[str, tuple[str, str]] = {
     "indirect": ("間接経費率・F&A 率", "indirect / F&A rate"),
     "strategic": ("戦略的産学連携経費率", "strategic rate"),
@@ -189,6 +192,8 @@ def rate_label(text: str, consulting_sheet: bool = False) -> str | None:
     ('indirect', 'consulting')
     """
     t = _norm(text)
+    if _NOT_A_RATE.search(t):
+        return None
     for name, pattern in _RATE_LABELS:
         if pattern.search(t):
             return name
@@ -482,6 +487,9 @@ _STRUCTURAL: dict[str, frozenset[int]] = {
     "YEARFRAC": frozenset({2}), "DAYS360": frozenset({2}),
 }
 _TRIVIAL = frozenset({Decimal(0), Decimal(1), Decimal(12), Decimal(100)})
+# per-mille and basis-point divisors (``ROUNDDOWN(base*Bp/10000,0)``, the exact native form):
+# units, unless the row's label makes them a rate of the card (a typed 10,000 yen/h)
+_UNITS = frozenset({Decimal(1000), Decimal(10000)})
 
 
 def typed_numbers(tokens: list[Token]) -> list[tuple[Decimal, str]]:
@@ -732,6 +740,8 @@ def rates_in(book: _Book, card: RateCard, typed_rates: bool) -> Iterator[Finding
             rated = False
             for value, shown in typed_numbers(f.tokens):
                 rate = _as_rate(kind, value, shown.endswith("%"), label) if kind else None
+                if rate is None and value in _UNITS:
+                    continue
                 if rate is not None and not _near(rate, rates[kind]):
                     rated = True
                     yield _mismatch(sheet, p, label, kind, shown, rates[kind], src,
@@ -1034,6 +1044,16 @@ def _omitted(sheet: _Sheet, vals: Mapping[Pos, Any]) -> Iterator[Finding]:
             else:
                 continue
             inside = ref.cells() or []
+            label = sheet.row_label(p) if c1 == c2 else sheet.column_label(p)
+            if _sum_cells(f, sheet.title) is None and not (label and is_total_label(label)):
+                continue  # a SUM inside another calculation, not a total
+            # the total sits in the range's line, just before or after it (or after the
+            # cell it leaves out)
+            at = p[0] if c1 == c2 else p[1]
+            lo, hi = (r1, r2) if c1 == c2 else (c1, c2)
+            if (p[1] if c1 == c2 else p[0]) != (c1 if c1 == c2 else r1) or \
+                    at not in (lo - 2, lo - 1, hi + 1, hi + 2):
+                continue
             for q in ends:
                 if q == p or q[0] < 1 or q[1] < 1 or q in sheet.percent or \
                         q[0] in sheet.hidden_rows or q[1] in sheet.hidden_cols:
