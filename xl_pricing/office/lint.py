@@ -21,7 +21,9 @@ Kinds (codes are a contract, as in ``--json``):
     is not flagged; neither is a period-2 pattern (amount, rate, amount, rate ...).
 ``typed_number``
     A number typed inside a formula (the formula's NUMBER tokens, ``30%`` counted as 0.3),
-    except the trivial 0, 1, 12 and 100 (``-1`` is ``-`` and 1) and numbers in argument
+    except the trivial 0, 1, 12 and 100 (``-1`` is ``-`` and 1), the per-mille and
+    basis-point divisors 1000 and 10000 (``ROUNDDOWN(base*Bp/10000,0)``, unless the row's
+    label makes them a card rate, a typed 10,000 yen/h), and numbers in argument
     places that are not amounts: the digits of ROUND/ROUNDUP/ROUNDDOWN/TRUNC, the
     significance of FLOOR/CEILING/MROUND, row and column numbers of INDEX/OFFSET/VLOOKUP/
     HLOOKUP, match types of MATCH/XMATCH/XLOOKUP, the parts of DATE, months of EDATE/EOMONTH,
@@ -32,8 +34,9 @@ Kinds (codes are a contract, as in ``--json``):
     A rate in a row whose label names a rate of the card (間接経費 / indirect / F&A /
     overhead -> the card's indirect and F&A rates; 戦略 / strategic -> strategic rate;
     消費税 / consumption tax -> consumption tax; 税額控除 / tax credit -> tax-credit rates;
-    学術指導 / consulting, and 時間単価 / hourly rate on a sheet about 学術指導 -> the
-    consulting rate in yen per hour): a typed constant or a number typed in a formula that
+    学術指導 / 指導料 / consulting rate, and 時間単価 / hourly rate on a sheet about
+    学術指導 -> the consulting rate in yen per hour; a label saying 上限 / 下限 / cap / max /
+    min / limit / 上昇 / escalation / 割引 / discount / bp names no rate): a typed constant or a number typed in a formula that
     differs from every card rate of that label (``rate_mismatch``: 0.25 where the card says
     0.30), a formula that applies a rate cell labelled for another rate (the strategic rate
     where the label says indirect), or -- only when the card is given (``--rates``) -- a
@@ -58,9 +61,10 @@ Kinds (codes are a contract, as in ``--json``):
     a total column) whose value is not the sum of the visible numbers above it (to its left)
     in its block -- the contiguous non-empty cells, hidden rows and percent cells skipped; a
     part that is a plain sum of cells above stands for them, and the typed inputs of a
-    product (hours, rate) are not parts.  Also a SUM whose range stops next to a number of
-    the same block that nothing in the range already counts (Excel's "formula omits
-    adjacent cells").
+    product (hours, rate) are not parts.  Also a total (a plain sum, or a cell labelled as
+    one) just before or after its SUM range when the range stops next to a number of the
+    same block that nothing in the range already counts (Excel's "formula omits adjacent
+    cells").
 
 Example::
 
