@@ -154,6 +154,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+_NOT_A_TOTAL = re.compile(r"最低|最高|上限|下限|\bmin|\bmax|limit|\bcap\b")  # "minimum total"
 _TOTAL = re.compile(r"合\s*計|小\s*計|総\s*計|計\s*$|計\s*[/（(]|\btotal\b|\bsubtotal\b")
 _RATE_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("strategic", re.compile(r"戦略|strategic")),
@@ -183,8 +184,11 @@ def is_total_label(text: str) -> bool:
 
     >>> is_total_label("合計（税込） / Total incl. tax"), is_total_label("計算 / Workings")
     (True, False)
+    >>> is_total_label("税額控除の最低総額 / Credit: minimum total")
+    False
     """
-    return bool(_TOTAL.search(_norm(text)))
+    t = _norm(text)
+    return bool(_TOTAL.search(t)) and not _NOT_A_TOTAL.search(t)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -571,7 +575,11 @@ def _show(v: Any) -> str:
         v = int(v) if v == v.to_integral_value() else float(v)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if abs(v) >= 1000:
+        return f"{v:,.6f}".rstrip("0").rstrip(".")
+    return f"{v:g}"
 
 
 def _pct(v: Decimal) -> str:
