@@ -396,6 +396,14 @@ def test_total_skips_hidden_rows_and_sums_to_the_left():
     assert kinds(found) == [("B4", "total_mismatch")]
     values["見積 2026"][(7, 4)] = 12
     assert ("D7", "total_mismatch") in kinds(lint(sheet_of(cells), values, JP))
+    # three years B..D and a total column E; column C hidden: its 6 is not a visible part
+    row = {"A6": "年度", "B6": "2026", "C6": "2027", "D6": "2028", "E6": "合計",
+           "A7": "人件費", "B7": 5, "C7": 6, "D7": 7, "E7": "=B7+C7+D7"}
+    wb = sheet_of(row)
+    wb.active.column_dimensions["C"].hidden = True
+    assert kinds(lint(wb, values_of("見積 2026", {"E7": 12}), JP)) == []       # 5 + 7
+    found = lint(wb, values_of("見積 2026", {"E7": 18}), JP)                    # 5 + 6 + 7
+    assert kinds(found) == [("E7", "total_mismatch")] and "B7, D7" in found[0].what_en
 
 
 def test_a_sum_that_leaves_out_the_next_cell():
