@@ -599,6 +599,43 @@ def pdf_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
     typer.echo(str(path))
 
 
+# -- lint: the office's own workbook (xl_pricing.office.lint) ------------------------------
+
+@app.command("lint")
+@handles_input_errors
+def lint_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
+             rates: Optional[str] = RatesOpt,
+             as_json: bool = JsonOpt) -> None:
+    """Lint an office's own workbook: formulas that break their neighbours' pattern, typed
+    numbers, rates that differ from the card (or are typed instead of referenced, with
+    --rates), unused inputs, references to empty cells, error values, old fiscal-year labels,
+    totals that do not add up.  Exit 0: no findings, 1: findings, 2: bad input."""
+    from .office.lint import KINDS, lint_workbook
+
+    card = _card(rates)
+    findings = lint_workbook(workbook, card, typed_rates=rates is not None)
+    if as_json:
+        _print_json({"findings": [f.to_dict() for f in findings], "count": len(findings)})
+    elif not findings:
+        typer.echo(f"{workbook}: 指摘なし / no findings (料率表 / card {card.id} "
+                   f"v{card.version})")
+    else:
+        t = Table(title=escape(f"{workbook} — 料率表 / card {card.id} v{card.version}"),
+                  title_justify="left", show_lines=True)
+        for head in ("セル / Cell", "種類 / Kind", "内容 / What", "理由 / Why"):
+            t.add_column(head, overflow="fold")
+        for f in findings:
+            ja, en = KINDS[f.kind]
+            t.add_row(escape(f.where), escape(f"{ja}\n{en} ({f.kind})"),
+                      escape(f"{f.what_ja}\n{f.what_en}"), escape(f.why))
+        console = _console()
+        console.print(t)
+        console.print(f"指摘 {len(findings)} 件 / {len(findings)} finding"
+                      f"{'' if len(findings) == 1 else 's'}")
+    if findings:
+        raise typer.Exit(1)
+
+
 excel_app = typer.Typer(no_args_is_help=True, help="Set up the XLP_ Excel functions.")
 app.add_typer(excel_app, name="excel")
 

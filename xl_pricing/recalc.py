@@ -662,6 +662,7 @@ class _Formulon(_Engine):
         self._areas = {n: _area(text, self.sheets) for n, text in self.defined.items()}
         self._saved: dict[tuple[int, int, int], tuple[str, Any]] = {}   # cell -> original
         self._saved_names: dict[str, str] = {}
+        self._snapshot: dict[str, dict[tuple[int, int], Any]] | None = None
         self.wb.recalc()
         # Scanning every cell costs more than the recalculation: done only when a name
         # shows the errors an unknown function or a circular reference leaves.
@@ -680,17 +681,14 @@ class _Formulon(_Engine):
         names = {n.upper() for n in self.defined}
         cycle: list[str] | None = None
         for s, title in enumerate(self.sheets.values()):
-            for c in self.wb.iter_cells(s):
-                if not c.formula or c.value.kind != self._fm.ValueKind.ERROR:
-                    continue
-                shown = self._fm.error_display_name(c.value.error_code)
-                where = f"{get_column_letter(c.col + 1)}{c.row + 1}"
+            for row, col, shown, formula in self._error_cells(s, title):
+                where = f"{get_column_letter(col + 1)}{row + 1}"
                 if shown in ("#NAME?", "#REF!"):
-                    text = c.formula.replace("=@", "=", 1)
+                    text = formula.replace("=@", "=", 1)
                     reasons = formula_problems(text, known, names, set(self.sheets))
                     out += [CellProblem(title, where, f"{r} in {text}") for r in reasons]
                     if shown == "#REF!" and not reasons and cycle is None:
-                        cycle = self._cycle(s, c.row, c.col)
+                        cycle = self._cycle(s, row, col)
         if cycle:
             first = cycle[0]
             sheet, cell = first.split("!")
@@ -698,6 +696,47 @@ class _Formulon(_Engine):
                                    else sheet, cell,
                                    "circular reference: " + " → ".join(cycle)))
         return out
+
+    def _error_cells(self, s: int, title: str) -> Iterator[tuple[int, int, str, str]]:
+        """(row, col (0-based), error text, formula) of each formula cell of sheet ``s``
+        that is an Excel error.  Found in :meth:`snapshot` (one save, ~8 µs a cell) rather
+        than cell by cell (~90 µs a cell: 19 s for 200,000 cells)."""
+        try:
+            cells = self.snapshot().get(title, {})
+        except Exception:  # noqa: BLE001 - openpyxl cannot read formulon's copy: slow path
+            for c in self.wb.iter_cells(s):
+                if c.formula and c.value.kind == self._fm.ValueKind.ERROR:
+                    yield (c.row, c.col, self._fm.error_display_name(c.value.error_code),
+                           c.formula)
+            return
+        for (row, col), value in cells.items():
+            if isinstance(value, str) and value in _ERRORS:
+                formula = self.wb.get_formula(s, row - 1, col - 1)
+                if formula:
+                    yield row - 1, col - 1, value, formula
+
+    def snapshot(self) -> dict[str, dict[tuple[int, int], Any]]:
+        """Every non-empty cell's current value: sheet title -> {(row, col) 1-based: value},
+        Excel errors as text.  formulon saves the workbook with its computed values and
+        openpyxl reads them back in one pass (read-only, values only)."""
+        if self._snapshot is None:
+            import openpyxl
+
+            book = openpyxl.load_workbook(io.BytesIO(self.wb.save()), read_only=True,
+                                          data_only=True)
+            try:
+                out: dict[str, dict[tuple[int, int], Any]] = {}
+                for ws in book.worksheets:
+                    cells = out[ws.title] = {}
+                    for r, row in enumerate(ws.iter_rows(min_row=1, min_col=1,
+                                                         values_only=True), start=1):
+                        for c, value in enumerate(row, start=1):
+                            if value is not None:
+                                cells[(r, c)] = plain(value)
+            finally:
+                book.close()
+            self._snapshot = out
+        return self._snapshot
 
     def _cycle(self, sheet: int, row: int, col: int) -> list[str] | None:
         """The cells of a circular reference through (sheet, row, col), first = last."""
@@ -811,6 +850,7 @@ class _Formulon(_Engine):
         if not cell_inputs and not name_inputs and self._first is not None:
             return dict(self._first), []  # the workbook as loaded: read once already
         self._first = None
+        self._snapshot = None  # the values change
         wanted: dict[tuple[int, int, int], Any] = {}
         for area, rows in cell_inputs.items():
             s = self._index[area.sheet.upper()]
@@ -1295,6 +1335,26 @@ class Recalculator:
         if not self._calculated:
             self.calculate(names=())
         return self._engine.read(area)
+
+    def computed(self) -> dict[str, dict[tuple[int, int], Any]]:
+        """Every non-empty cell's computed value as the last calculation left it (the
+        workbook as loaded when none has run yet): sheet title -> {(row, column) 1-based:
+        value}, an Excel error as its text.  One pass for the whole workbook (what
+        ``xl-pricing lint`` reads), not one call a cell."""
+        if not self._calculated:
+            self.calculate(names=())
+        snapshot = getattr(self._engine, "snapshot", None)
+        if snapshot is not None:
+            try:
+                return snapshot()
+            except Exception:  # noqa: BLE001 - openpyxl cannot read formulon's copy: per cell
+                pass
+        out: dict[str, dict[tuple[int, int], Any]] = {}
+        for ws in self.facts.book.worksheets:
+            area = _Area(ws.title, 1, 1, max(ws.max_row, 1), max(ws.max_column, 1))
+            out[ws.title] = {(r, c): v for r, row in enumerate(self._engine.read(area), 1)
+                             for c, v in enumerate(row, 1) if v is not None}
+        return out
 
     def cell_values(self, ref: str, *, dates: bool = False, empty: bool = False
                     ) -> dict[str, Any]:
