@@ -94,7 +94,8 @@ def test_unknown_keys_say_what_a_project_has(key, problem):
 
 def test_table_columns_are_the_fields_of_the_rows():
     assert "hours" in table_columns("researchers")
-    assert table_columns("direct") == ("category", "amount", "fiscal_year", "description")
+    assert table_columns("direct") == ("category", "amount", "fiscal_year", "description",
+                                      "subaward")
     assert table_columns("project") is None and table_columns("nothing") is None
 
 
