@@ -745,15 +745,15 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
     if target not in TARGETS:
         raise InputError("--target", target, "native or udf")
     wb, vba, name = _load(workbook)
+    if "XLP_PROVENANCE" in _existing_names(wb):
+        raise InputError("WORKBOOK", name, "a workbook the card is not attached to yet (it has "
+                         "XLP_Provenance: attach to the office's original) / 添付済みです", None)
     titles = {t.casefold() for t in wb.sheetnames}
     sheet = SHEET if SHEET.casefold() not in titles else SHEET_ALT
     if sheet.casefold() in titles:
         raise InputError("WORKBOOK", name, f"a workbook without sheets {SHEET!r} and "
                          f"{SHEET_ALT!r} (is it attached already? attach to the office's "
                          "original) / 添付済みの可能性があります", None)
-    if "XLP_PROVENANCE" in _existing_names(wb):
-        raise InputError("WORKBOOK", name, "a workbook the card is not attached to yet (it has "
-                         "XLP_Provenance: attach to the office's original) / 添付済みです", None)
     done = Attachment(sheet=sheet, vba=vba)
     inputs = gather(map, wb) if map is not None else Inputs()
     book = Book(wb=wb, card=card, project=template_project(card), target=target,
