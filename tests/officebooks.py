@@ -402,7 +402,8 @@ EXPECTED: dict[str, dict[str, int]] = {
                   "lines.fa": 2_010_000, "lines.strategic": 200_000,
                   "lines.value_added": 3_090_000},
     "consulting_fee": {"lines.time_charge": 480_000, "lines.fa": 72_000,
-                       "lines.consumption_tax": 55_200, "total": 607_200},
+                       "pre_tax_total": 552_000, "lines.consumption_tax": 55_200,
+                       "total": 607_200},
     "us_budget": {"lines.direct": 19_332_000, "mtdc": 15_582_000, "fa": 8_523_354,
                   "total": 27_855_354},
 }
@@ -516,6 +517,7 @@ end = "'{FEE}'!D7"
 [outputs]
 "lines.time_charge" = "'{FEE}'!F11"
 "lines.fa" = "'{FEE}'!F13"
+"pre_tax_total" = "'{FEE}'!F14"
 "lines.consumption_tax" = "'{FEE}'!F16"
 total = "'{FEE}'!F17"
 """,

@@ -180,5 +180,5 @@ def test_an_error_value_in_an_input_cell_is_refused(books, tmp_path):
     r.calculate({"Budget!D8": "x"})  # salary text → F8 #VALUE! → salaries total #VALUE!
     with pytest.raises(InputError) as exc:
         read_inputs(m, r)
-    assert exc.value.field == "Budget!F10 (direct.1.amount)"
+    assert exc.value.field == "'Budget'!F10 (direct.1.amount)"
     assert exc.value.expected == "a value, not an Excel error"

@@ -9,6 +9,7 @@ reason.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -687,3 +688,43 @@ def test_cells_reads_a_rectangle_after_the_last_calculation(twelve_natives, engi
                                              [600000, 1200000, 600000, 2400000]]
     with pytest.raises(InputError, match="cells = 'Nowhere!A1'"):
         book.cells("Nowhere!A1")
+
+
+# -- recalc --cells / --all-formulas: any workbook, not only defined names (office) ----------
+
+@pytest.fixture(scope="module")
+def office_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import officebooks
+
+    return officebooks.make_joint_current(tmp_path_factory.mktemp("office") / "jc.xlsx",
+                                          plant=("error_value",))
+
+
+def test_cell_values_lists_computed_cells_of_a_japanese_sheet(office_book):
+    # the current form's boxes: 2,000,000 + 4,700,000 + 2,010,000 + 200,000 = 8,910,000
+    book = Recalculator(office_book)
+    assert book.cell_values("'申込書'!E10:F14") == {
+        "'申込書'!F10": 2000000, "'申込書'!F11": 4700000, "'申込書'!F12": 2010000,
+        "'申込書'!F13": 200000, "'申込書'!F14": 8910000}
+    assert book.cell_values("'申込書'!D6", dates=True) == {"'申込書'!D6": dt.date(2026, 4, 1)}
+    assert book.cell_values("'申込書'!E10", empty=True) == {"'申込書'!E10": None}
+
+
+def test_recalc_cells_and_all_formulas_on_the_command_line(office_book):
+    res = run_cli(str(office_book), "--cells", "'申込書'!F12:F14", "--cells",
+                  "'申込書'!D6", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == {"'申込書'!F12": 2010000, "'申込書'!F13": 200000,
+                                      "'申込書'!F14": 8910000, "'申込書'!D6": "2026-04-01"}
+    # 積算!F7 = 50 h × 22,000 → 1,100,000 → with 60 h 1,320,000; the planted G20 divides
+    # by an empty cell
+    res = run_cli(str(office_book), "--all-formulas", "--json", "--set", "'積算'!D7=60")
+    out = json.loads(res.output)
+    assert res.exit_code == 0, res.output
+    assert out["'積算'!F7"] == 1320000 and out["'積算'!G20"] == "#DIV/0!"
+    assert out["'積算'!E6"] == 30000 and "'積算'!D7" not in out  # inputs are not formulas
+    assert len(out) == 16  # 5 boxes on the form + E6:F8, F9, F16, F20, F21, G20 on 積算
+    res = run_cli(str(office_book), "--cells", "'見積'!A1")
+    assert res.exit_code == 2 and "--cells = \"'見積'!A1\"" in res.output
+    res = run_cli(str(office_book), "--cells", "'申込書'!F14")
+    assert "セル / Cell" in res.output and "8,910,000" in res.output

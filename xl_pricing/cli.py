@@ -427,6 +427,25 @@ def _json(value: Any) -> Any:
     return plain(value)
 
 
+def _recalc_cells(workbook: Path, inputs: dict[str, Any], engine: str, override: bool,
+                  refs: list[str], all_formulas: bool) -> dict[str, Any]:
+    """``recalc --cells`` / ``--all-formulas``: computed cells by 'Sheet'!A1 (office)."""
+    from .recalc import Recalculator
+
+    book = Recalculator(workbook, engine=engine)
+    book.calculate(inputs, override=override, names=())
+    out: dict[str, Any] = {}
+    for ref in refs:
+        try:
+            out.update(book.cell_values(ref, dates=True))
+        except InputError as exc:
+            raise InputError("--cells", ref, exc.expected) from None
+    if all_formulas:
+        for ref in book.formula_cells():
+            out.update(book.cell_values(ref, dates=True, empty=True))
+    return {k: _json(v) for k, v in out.items()}
+
+
 @app.command("recalc")
 @handles_input_errors
 def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
@@ -439,22 +458,33 @@ def recalc_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
                                              help="Let --set replace a formula cell."),
                engine: str = typer.Option("auto", "--engine",
                                           help="auto, formulon, formulas or libreoffice."),
-               as_json: bool = JsonOpt) -> None:
+               as_json: bool = JsonOpt,
+               cells_: list[str] = typer.Option([], "--cells", metavar="SHEET!A1:D40",
+                                                help="Report these computed cells "
+                                                     "(repeatable) instead of the defined "
+                                                     "names; empty cells are left out."),
+               all_formulas: bool = typer.Option(False, "--all-formulas",
+                                                 help="Report every formula cell's "
+                                                      "computed value.")) -> None:
     """Recalculate a workbook headlessly (XLP_ functions included) and print every defined
-    name with its value."""
+    name with its value (or, with --cells / --all-formulas, computed cells)."""
     from .recalc import parse_inputs, recalculate
 
-    values = {k: _json(v) for k, v in recalculate(workbook, parse_inputs(set_),
-                                                   engine=engine, override=override,
-                                                   dates=True).items()}
+    if cells_ or all_formulas:
+        values = _recalc_cells(workbook, parse_inputs(set_), engine, override, cells_,
+                               all_formulas)
+    else:
+        values = {k: _json(v) for k, v in recalculate(workbook, parse_inputs(set_),
+                                                       engine=engine, override=override,
+                                                       dates=True).items()}
     if as_json:
         _print_json(values)
         return
     t = Table(title=escape(str(workbook)), title_justify="left")
-    t.add_column("Name")
+    t.add_column("セル / Cell" if cells_ or all_formulas else "Name")
     t.add_column("Value", justify="right")
     for k, v in values.items():
-        t.add_row(k, escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool)
+        t.add_row(escape(k), escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool)
                             else str(v)))
     _console().print(t)
 
@@ -658,6 +688,98 @@ def attach_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK",
                      f"入力規則 / checks {len(done.validations)}"))
     for cell, why in done.skipped.items():
         con.print(escape(f"  入力規則なし / no check on {cell}: {why}"))
+
+
+# -- the office's own workbook: map init, check (issue 15, office) --------------------------
+map_app = typer.Typer(no_args_is_help=True, help="Office maps: which cells of an office's "
+                      "own workbook hold the project's inputs and the engine's figures.")
+app.add_typer(map_app, name="map")
+
+
+@map_app.command("init")
+@handles_input_errors
+def map_init_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
+                 out: Optional[Path] = typer.Option(None, "--out", metavar="MAP.toml",
+                                                    help="Map to write; default: "
+                                                    "WORKBOOK's name + .map.toml beside it."),
+                 force: bool = typer.Option(False, "--force",
+                                            help="Replace an existing map.")) -> None:
+    """Write a starting office map by finding labelled cells (直接経費, 間接経費, 合計,
+    開始日, Direct costs, F&A, MTDC, Total ...) and say what could not be placed."""
+    from .files import write_file
+    from .office.finder import find_labels, map_text
+    from .xlsx import check_workbook
+
+    check_workbook(workbook, "WORKBOOK")
+    target = out if out is not None else workbook.with_name(workbook.stem + ".map.toml")
+    refuse_inputs([target], [workbook], "--out")
+    found = find_labels(workbook)
+    write_file(target, map_text(found, workbook).encode("utf-8"), replace=force,
+               field="--out")
+    con = _console()
+    con.print(escape(f"対応表を書きました / wrote {target}"))
+    t = Table(title="配置 / placed", title_justify="left")
+    for col in ("キー / key", "セル / cell", "ラベル / label"):
+        t.add_column(col)
+    for p in (*found.inputs, *found.outputs):
+        t.add_row(escape(p.key), escape(p.cell), escape(f"{p.label_cell} {p.label}"))
+    for key, rng, cols in found.tables:
+        t.add_row(escape(key), escape(rng), escape("表 / table: " + ", ".join(
+            c or "-" for c in cols)))
+    con.print(t)
+    for k, v in found.values.items():
+        con.print(escape(f"推定 / guessed: {k} = {v} (確認してください / confirm)"))
+    for at, label, why in found.unplaced:
+        con.print(escape(f"配置できません / not placed: {at} {label}: {why}"))
+    if not any(p.key in ("start", "project.start") for p in found.inputs):
+        con.print("配置できません / not placed: 開始日 / start (ラベルが見つかりません / "
+                  "no label found)")
+
+
+@app.command("check")
+@handles_input_errors
+def check_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
+              map_file: Path = typer.Option(..., "--map", metavar="MAP",
+                                            help="The office map (map init writes one)."),
+              rates: Optional[str] = RatesOpt,
+              engine: str = typer.Option("auto", "--engine",
+                                         help="Recalculation: auto, formulon, formulas or "
+                                              "libreoffice."),
+              as_json: bool = JsonOpt) -> None:
+    """Check an office's own workbook against the engine: every mapped output's workbook
+    value, the engine's and the difference. Exit 0 all agree, 1 any differ, 2 bad input."""
+    from .office.check import check_against_engine
+    from .office.figures import output_label
+    from .office.map import load_map
+
+    m = load_map(map_file, workbook)
+    card = _card(rates)
+    result = check_against_engine(workbook, m, card, engine=engine)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        t = Table(title=escape(f"{workbook} ⇔ {card.id} {card.version}"),
+                  title_justify="left")
+        for col, just in (("項目 / figure", "left"), ("セル / cell", "left"),
+                          ("様式 / workbook", "right"), ("エンジン / engine", "right"),
+                          ("差 / difference", "right"), ("", "left")):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for o in result.outputs:
+            ja, en = output_label(o.key)
+            shown = (fmt_yen(Decimal(str(o.workbook))) if isinstance(o.workbook, (int, float))
+                     and not isinstance(o.workbook, bool) else str(o.workbook))
+            diff = "" if o.difference is None else (
+                "0" if o.agrees else f"{o.difference.normalize():+,f}")
+            t.add_row(escape(f"{ja} / {en}"), escape(o.cell), escape(shown),
+                      fmt_yen(o.engine), diff, "✓" if o.agrees else "[red]✗[/red]")
+        con = _console()
+        con.print(t)
+        n = len(result.differing)
+        con.print("すべて一致 / all agree" if result.agrees else
+                  f"[red]{n} 件不一致 / {n} differ[/red]: "
+                  + escape(", ".join(o.cell for o in result.differing)))
+    if not result.agrees:
+        raise typer.Exit(1)
 
 
 def _version(value: bool) -> None:

@@ -1296,6 +1296,34 @@ class Recalculator:
             self.calculate(names=())
         return self._engine.read(area)
 
+    def cell_values(self, ref: str, *, dates: bool = False, empty: bool = False
+                    ) -> dict[str, Any]:
+        """The computed cells of ``ref`` one by one, ``{"'Sheet'!A1": value}`` in row
+        order (empty cells left out unless ``empty``); with ``dates`` a number in a
+        date-formatted cell is a ``datetime.date``.
+
+        Raises:
+            InputError: ``ref`` is not one rectangle on a sheet of the workbook.
+        """
+        area = _area(str(ref), self._engine.sheets)
+        rows = self.cells(ref)
+        assert area is not None  # cells() refused it otherwise
+        sheet = "'" + area.sheet.replace("'", "''") + "'"
+        out = {}
+        for cell_row, row in zip(area.cells(), rows):
+            for (r, c), value in zip(cell_row, row):
+                if value is None and not empty:
+                    continue
+                if dates and self.facts.is_date(area.sheet, r, c):
+                    value = _as_date(value)
+                out[f"{sheet}!{get_column_letter(c)}{r}"] = value
+        return out
+
+    def formula_cells(self) -> list[str]:
+        """Every formula cell of the workbook as ``'Sheet'!A1``, in workbook order."""
+        return ["'" + sheet.replace("'", "''") + f"'!{coord}"
+                for sheet, coord, _ in self.facts.formulas()]
+
     def _name(self, name: str) -> str:
         spelt = self._upper.get(str(name).upper())
         if spelt is None:

@@ -55,6 +55,12 @@ UNITS: dict[str, Words] = {
     "day": ("日", "day"),
     "month": ("月", "month"),
 }
+# Figures of a quote that are neither a component nor a form box (office map outputs).
+FIGURES: dict[str, Words] = {
+    "total": ("合計", "Total"),
+    "pre_tax_total": ("合計（税抜）", "Total before consumption tax"),
+    "mtdc": ("MTDC（修正直接経費総額）", "Modified total direct costs"),
+}
 
 def both(words: Words, sep: str = " / ") -> str:
     """``"受託研究 / sponsored research"``: Japanese first, English beside it.

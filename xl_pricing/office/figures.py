@@ -24,13 +24,14 @@ from typing import Iterable, Literal
 
 from ..money import ZERO
 from ..pricing import quote
-from ..pricing.forms import BOX_LABELS, current_form, new_form
+from ..pricing.forms import BOX_LABELS, NEW_BOX_LABELS, current_form, new_form
 from ..pricing.quote import LABELS, Quote
 from ..pricing.stacked import mtdc
 from ..project import Project
 from ..rates import RateCard
+from ..vocabulary import FIGURES
 
-NEW_FORM_BOXES = ("remuneration", "expenses", "tax", "total")
+NEW_FORM_BOXES = tuple(NEW_BOX_LABELS)
 SIMPLE_KEYS = ("total", "pre_tax_total", "mtdc", "fa")
 OUTPUT_KEYS: tuple[str, ...] = (
     *SIMPLE_KEYS, *(f"lines.{c}" for c in LABELS),
@@ -45,6 +46,22 @@ def is_output_key(key: str) -> bool:
     (True, True, False)
     """
     return key in OUTPUT_KEYS
+
+
+def output_label(key: str) -> tuple[str, str]:
+    """The Japanese and English names of an output key.
+
+    >>> output_label("lines.fa"), output_label("form.indirect"), output_label("mtdc")[1]
+    (('F&A（施設・管理経費）', 'F&A costs'), ('③ 間接経費', 'Indirect costs'), 'Modified total direct costs')
+    """
+    kind, _, part = key.partition(".")
+    if kind == "lines":
+        return LABELS[part]
+    if kind == "form":
+        return FIGURES["total"] if part == "total" else BOX_LABELS[part]
+    if kind == "form_new":
+        return NEW_BOX_LABELS[part]
+    return LABELS["fa"] if key == "fa" else FIGURES[key]
 
 
 def _figure(key: str, q: Quote, project: Project, card: RateCard,

@@ -213,6 +213,20 @@ def _bounds(ref: str) -> tuple[str, tuple[int, int, int, int]] | str:
     return sheet, (min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2))
 
 
+def canonical_ref(ref: str) -> str:
+    """A reference as this package writes it: quoted sheet, no ``$``, upper-case letters.
+
+    >>> canonical_ref("Budget!$f$21"), canonical_ref("'申込書'!B6:d8")
+    ("'Budget'!F21", "'申込書'!B6:D8")
+    """
+    found = _bounds(ref)
+    if isinstance(found, str):
+        return ref
+    sheet, (c1, r1, c2, r2) = found
+    one = _cell_ref(sheet, c1, r1)
+    return one if (c1, r1) == (c2, r2) else f"{one}:{_cell_ref(sheet, c2, r2).split('!')[1]}"
+
+
 def _ref(field: str, value: Any, source: str, sheets: list[str] | None,
          single: bool) -> tuple[str, tuple[int, int, int, int]]:
     if not isinstance(value, str):
@@ -397,7 +411,7 @@ def _pairs(m: OfficeMap, recalculator: Any) -> tuple[list[tuple[str, Any]], dict
     for key, ref in m.inputs.items():
         value = recalculator.cells(ref)[0][0]
         pairs.append((key, value))
-        where[_canonical(key)] = ref
+        where[_canonical(key)] = canonical_ref(ref)
     for t in m.tables:
         sheet, box = _bounds(t.range)  # type: ignore[misc]
         rows = recalculator.cells(t.range)

@@ -32,6 +32,11 @@ BOX_LABELS = {"direct": ("① 直接経費", "Direct costs"),
               "indirect": ("③ 間接経費", "Indirect costs"),
               "strategic": ("④ 戦略的産学連携経費", "Strategic collaboration expense"),
               "tax": ("消費税", "Consumption tax")}
+# The new form's boxes (NewForm's fields), as the form prints them.
+NEW_BOX_LABELS = {"remuneration": ("(1) 報酬", "Remuneration"),
+                  "expenses": ("(2) 経費の負担", "Expenses borne"),
+                  "tax": ("消費税", "Consumption tax"),
+                  "total": ("合計", "Total")}
 
 
 @dataclass(frozen=True)
