@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 import officebooks as ob
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
-from xl_pricing.office import engine_figures, load_map, parse_map, read_inputs
+from xl_pricing.office import (check_against_engine, engine_figures, load_map, parse_map,
+                               read_inputs)
 from xl_pricing.office.attach import attach, attach_report
 from xl_pricing.recalc import RecalcError, Recalculator
 from xl_pricing.tomlio import read_document
@@ -82,6 +83,19 @@ def test_every_mapped_output_equals_the_engine(books, kind, target):
     assert bool(calls) == (target == "udf")
     if target == "udf":  # XLP_CARD's sha256 of the card on disk = the one stored
         assert rc.values({}, names=["CardCheck"])["CardCheck"].startswith("unchanged")
+
+
+def test_a_form_with_a_wrong_reference_agrees_with_the_engine_once_attached(books, tmp_path):
+    # '積算'!F20 multiplies by the strategic rate (F19, 10%) instead of F18: the office's F&A
+    # is (2,000,000 + 4,700,000) × 10% = 670,000, the engine's 2,010,000.
+    book = ob.make_joint_current(tmp_path / "wrong.xlsx", plant=("wrong_ref",))
+    m = load_map(books / "joint_current.map.toml", book)
+    card = load_card()
+    before = check_against_engine(book, m, card)
+    assert not before.agrees and "'積算'!F20" in [o.cell for o in before.differing]
+    out, _, _ = _attached(books, "joint_current", book=book, tmp=tmp_path)
+    after = check_against_engine(out, m, card)
+    assert after.agrees and len(after.outputs) == 9
 
 
 def test_a_changed_input_reprices_and_a_wrong_one_shows_words(books, tmp_path):
