@@ -75,6 +75,7 @@ SHEET, SHEET_ALT = "Rates", "Rates (xl-pricing)"
 OK = "OK"
 FA_YEARS = 10  # F&A keys for the card's first fiscal year and the ten after it
 VBA_PART = "xl/vbaProject.bin"
+MAX_FORMULA = 8192  # characters Excel allows in a formula
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMULA = "f"  # openpyxl's data_type of a formula cell
 
@@ -503,17 +504,26 @@ class Formulas:
                             "no F&A rate for this activity, location and start date"))
         if self.approach == "B":
             agreed = self.scalar("total.agreed")
-            out.append((f"{agreed}-({self.build})<0", f"{agreed} 合意総額が積算を下回ります / the agreed "
-                        "total is below the build-up (direct costs) it is booked with"))
+            out.append((f"{agreed}-({self.build})<0",
+                        f"{agreed} 合意総額が積算を下回ります / the agreed total is below the "
+                        "build-up (direct costs) it is booked with"))
         return out
 
 
-def check_formula(checks: list[tuple[str, str]]) -> str:
-    """``IF(bad1,"msg1",IF(bad2,"msg2",...,"OK"))``: the first problem in words, or OK."""
-    body = _literal(OK)
-    for cond, message in reversed(checks):
-        body = f"IF({cond},{_literal('入力エラー / input error: ' + message)},{body})"
-    return body
+def check_rows(checks: list[tuple[str, str]], column: str, top: int) -> list[tuple[str, str]]:
+    """(message, formula) per row from ``top`` down: each row is its problem in words or the
+    next row's verdict, the last one's ``OK`` — the first problem found, one IF per cell
+    (a single nested IF would pass Excel's 64 levels with a long table of researchers).
+
+    >>> check_rows([("A1<0", "A1 >= 0")], "B", 5)
+    [('A1 >= 0', 'IF(A1<0,"入力エラー / input error: A1 >= 0","OK")')]
+    """
+    rows = []
+    for i, (cond, message) in enumerate(checks):
+        nxt = f"{column}{top + i + 1}" if i + 1 < len(checks) else _literal(OK)
+        rows.append((message, f"IF({cond},{_literal('入力エラー / input error: ' + message)},"
+                              f"{nxt})"))
+    return rows
 
 
 # -- names for the office's formulas, provenance, out-of-sync check -------------------------
@@ -795,19 +805,39 @@ def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
     checks = formulas.checks()
     f = formulas.figures(refs)
     formulas.new_form(f, refs, m.new_form)
-    put(ws, f"A{r}", "入力チェック / Input check (mapped cells)", "xlp_label")
-    formula(ws, f"B{r}", check_formula(checks), "xlp_warn")
+    put(ws, f"A{r}", "入力チェック（最初の問題） / Input checks (the first problem, or OK)",
+        "xlp_header")
     put(ws, f"C{r}", "XLP_InputCheck", "xlp_text")
-    book.define("XLP_InputCheck", ws, f"B{r}")
+    rows = check_rows(checks, "B", r + 1) or [("", "")]
+    for i, (message, check) in enumerate(rows, start=r + 1):
+        put(ws, f"A{i}", message, "xlp_label")
+        if check:
+            formula(ws, f"B{i}", check, "xlp_warn")
+        else:
+            put(ws, f"B{i}", OK, "xlp_warn")
+    book.define("XLP_InputCheck", ws, f"B{r + 1}")
     done.names.append("XLP_InputCheck")
+    taken = {s.cell for s in formulas.inputs.scalars.values() if s.cell}
+    for row in [*formulas.inputs.direct.values(), *formulas.inputs.researchers.values()]:
+        taken |= {s.cell for s in row.values() if s.cell}
     for key, targets in cells.items():
         if key not in f:
             raise InputError(f"outputs.{key}", targets[0], "an output the attached formulas "
                              "price: " + ", ".join(k for k in OUTPUT_KEYS if k in f),
                              m.source)
+        for t in targets:
+            if t in taken:
+                raise InputError(f"outputs.{key}", t, "a cell that is not also a mapped input "
+                                 "(its formula would replace the input) / 入力のセルです",
+                                 m.source)
         first, *rest = targets
-        body = f[key]
-        _cell(wb, first).value = f'=IF(XLP_InputCheck="{OK}",{body},XLP_InputCheck)'
+        text = f'=IF(XLP_InputCheck="{OK}",{f[key]},XLP_InputCheck)'
+        if len(text) > MAX_FORMULA:
+            raise InputError(f"outputs.{key}", first, f"a formula within Excel's "
+                             f"{MAX_FORMULA:,} characters (it would be {len(text):,}: map "
+                             "lines.time_charge, lines.direct and mtdc to cells too, so "
+                             "that the others refer to them) / 数式が長すぎます", m.source)
+        _cell(wb, first).value = text
         done.outputs[first] = key
         for other in rest:  # the same figure shown twice: the second shows the first
             _cell(wb, other).value = f"={first}"
