@@ -198,6 +198,14 @@ def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books):
     del text["values"]["approach"]
     with pytest.raises(InputError, match=r"inputs\.approach"):
         attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))
+    for key, value, expected in (("contract", "jointly", "one of joint"),
+                                 ("title", "a\x0bb", "control characters"),
+                                 ("title", "x" * 300, "at most 255")):
+        text = read_document(books / "joint_current.map.toml", 1 << 20)
+        text["inputs"].pop(key, None)
+        text["values"][key] = value
+        with pytest.raises(InputError, match=expected):
+            attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))
     text = read_document(books / "joint_current.map.toml", 1 << 20)
     text["outputs"]["total"] = "'積算'!D6"  # a researcher's hours
     with pytest.raises(InputError, match="not also a mapped input"):

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
 import zipfile
@@ -52,6 +53,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -76,6 +78,10 @@ OK = "OK"
 FA_YEARS = 10  # F&A keys for the card's first fiscal year and the ten after it
 VBA_PART = "xl/vbaProject.bin"
 MAX_FORMULA = 8192  # characters Excel allows in a formula
+MAX_LITERAL = 255  # characters of a text constant in an Excel formula
+CHOICES = {"contract": ("joint", "sponsored", "consulting"), "approach": ("X", "A", "B", "C"),
+           "total.book_as": ("X", "A"), "activity": ("research", "instruction", "other"),
+           "location": ("on", "off")}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMULA = "f"  # openpyxl's data_type of a formula cell
 
@@ -113,7 +119,11 @@ class Attachment:
 
 
 def _literal(value: Any) -> str:
-    """A map value as an Excel literal; text in quotes, its quotes doubled (never a formula)."""
+    """A map value as an Excel literal; text in quotes, its quotes doubled (never a formula).
+
+    >>> _literal('a"b'), _literal(dt.date(2026, 4, 1)), _literal(0.3)
+    ('"a""b"', 'DATE(2026,4,1)', '0.3')
+    """
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float, Decimal)):
@@ -196,6 +206,23 @@ def _canonical(key: str) -> list[str]:
     return parts
 
 
+def _checked_value(key: str, value: Any, source: str) -> Any:
+    """A map value fit for a formula: a finite number, a date, or short plain text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"values.{key}", value, "a finite number", source)
+    if isinstance(value, str) and (len(value) > MAX_LITERAL
+                                   or ILLEGAL_CHARACTERS_RE.search(value)):
+        raise InputError(f"values.{key}", value[:40], f"text of at most {MAX_LITERAL} "
+                         "characters without control characters (Excel's limit for text "
+                         "in a formula)", source)
+    if not isinstance(value, (str, int, float, Decimal, dt.date)):
+        raise InputError(f"values.{key}", value, "a number, a date or text", source)
+    allowed = CHOICES.get(".".join(_canonical(key)))
+    if allowed is not None and value not in allowed:
+        raise InputError(f"values.{key}", value, "one of " + ", ".join(allowed), source)
+    return value
+
+
 def _put(inputs: Inputs, key: str, src: Source) -> None:
     parts = _canonical(key)
     head = parts[0]
@@ -216,7 +243,7 @@ def gather(m: OfficeMap, wb: Any) -> Inputs:
     """Every input of the map as a cell or a value, by project key."""
     inputs = Inputs()
     for key, value in m.values.items():
-        _put(inputs, key, Source(value=value))
+        _put(inputs, key, Source(value=_checked_value(key, value, m.source)))
     for key, ref in m.inputs.items():
         _put(inputs, key, Source(cell=_cell_ref(wb, ref, f"inputs.{key}", m.source)))
     for n, t in enumerate(m.tables, start=1):
