@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 import officebooks as ob
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
+from xl_pricing.libreoffice import find_soffice
 from xl_pricing.office import (check_against_engine, engine_figures, load_map, parse_map,
                                read_inputs)
 from xl_pricing.office.attach import attach, attach_report
@@ -83,6 +84,19 @@ def test_every_mapped_output_equals_the_engine(books, kind, target):
     assert bool(calls) == (target == "udf")
     if target == "udf":  # XLP_CARD's sha256 of the card on disk = the one stored
         assert rc.values({}, names=["CardCheck"])["CardCheck"].startswith("unchanged")
+
+
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed; "
+                    "`bash .ci/setup-libreoffice` (as root) installs it")
+def test_libreoffice_computes_the_attached_us_budget_as_the_engine(books, tmp_path):
+    # The independent check: MTDC (SUMPRODUCT(EXACT(Mtdc_Excluded, ...)), the subaward
+    # limit) and F&A ROUNDDOWN(15,582,000 × 5470 / 10000) = 8,523,354 in LibreOffice too.
+    out, _, m = _attached(books, "us_budget", tmp=tmp_path)
+    rc = Recalculator(out, engine="libreoffice")
+    assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} \
+        == ob.EXPECTED["us_budget"]
+    check = openpyxl.load_workbook(out).defined_names["XLP_InputCheck"].attr_text
+    assert rc.cells(check) == [["OK"]]
 
 
 def test_a_form_with_a_wrong_reference_agrees_with_the_engine_once_attached(books, tmp_path):

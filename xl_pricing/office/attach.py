@@ -50,7 +50,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -907,10 +907,3 @@ def attach(workbook: bytes | str | os.PathLike[str], card: RateCard,
             price (naming the key).
     """
     return attach_report(workbook, card, map, target, today)[0]
-
-
-def names_used(formula_text: str, names: Iterable[str]) -> list[str]:
-    """Which of ``names`` a formula refers to (for reports)."""
-    upper = formula_text.upper()
-    return [n for n in names if re.search(rf"(?<![A-Z0-9_.]){re.escape(n.upper())}(?![A-Z0-9_(])",
-                                          upper)]
