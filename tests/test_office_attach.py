@@ -17,6 +17,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
@@ -249,6 +250,9 @@ def _dress(path: Path) -> None:
     form.print_area = "B2:F14"
     form.print_title_rows = "1:3"
     form.row_dimensions[9].height = 30
+    chart = BarChart()
+    chart.add_data(Reference(form, min_col=6, min_row=10, max_row=13))
+    form.add_chart(chart, "H9")  # openpyxl keeps charts: attach goes ahead
     calc.column_dimensions["C"].width = 11
     calc.freeze_panes = "B6"
     wb.save(path)
@@ -315,6 +319,20 @@ def test_only_the_intended_additions_differ(books, tmp_path):
         cells_added = {f"{sheet}!{c}" for v in added for c in v[3].split()}
         assert cells_added == {c for c in checked if c.startswith(f"{sheet}!")}, sheet
     assert len(outputs) == sum(len(v) for v in m.outputs.values())
+    with zipfile.ZipFile(out) as z:
+        assert "xl/charts/chart1.xml" in z.namelist()
+
+
+def test_a_workbook_the_copy_would_not_keep_whole_is_refused(books, tmp_path):
+    with zipfile.ZipFile(books / "consulting_fee.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/slicers/slicer1.xml"] = b"<slicers/>"  # openpyxl does not carry slicers
+    with zipfile.ZipFile(tmp_path / "slicer.xlsx", "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    with pytest.raises(InputError, match="slicers") as err:
+        attach(tmp_path / "slicer.xlsx", load_card(), today=TODAY)
+    assert "スライサー" in str(err.value)
 
 
 def test_without_a_map_only_the_sheet_and_names_are_added(books, tmp_path):

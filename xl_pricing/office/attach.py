@@ -141,8 +141,8 @@ def _quoted(sheet: str, cell: str) -> str:
 
 # -- reading the workbook ---------------------------------------------------------------
 
-def _load(workbook: bytes | str | os.PathLike[str]) -> tuple[Any, bool, str]:
-    """(openpyxl workbook, has VBA, name for messages)."""
+def _load(workbook: bytes | str | os.PathLike[str]) -> tuple[Any, bool, str, bytes]:
+    """(openpyxl workbook, has VBA, name for messages, the file's bytes)."""
     if isinstance(workbook, (bytes, bytearray)):
         data, name = bytes(workbook), "WORKBOOK"
     else:
@@ -155,7 +155,49 @@ def _load(workbook: bytes | str | os.PathLike[str]) -> tuple[Any, bool, str]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError("WORKBOOK", name, f"an .xlsx or .xlsm workbook openpyxl can read "
                          f"({type(exc).__name__}: {exc})") from None
-    return wb, vba, name
+    return wb, vba, name, data
+
+
+# What a copy made with openpyxl would lose: (Japanese / English, part name pattern, text in
+# the part that marks one, or None to count the parts).  openpyxl keeps cells, styles,
+# names, validations, conditional formats, print settings, comments, charts, tables,
+# pivot tables, external links and (with Pillow installed) images; not these.
+LOSSES: tuple[tuple[str, str, bytes | None], ...] = (
+    ("図形・テキストボックス / shapes and text boxes", r"xl/drawings/drawing\d+\.xml",
+     b"<xdr:sp>"),
+    ("図形・テキストボックス / shapes and text boxes", r"xl/drawings/drawing\d+\.xml",
+     b"<xdr:sp "),
+    ("他シート参照の入力規則 / validations of another sheet's list (x14)",
+     r"xl/worksheets/sheet\d+\.xml", b"<x14:dataValidation "),
+    ("拡張の条件付き書式 / extended conditional formats (x14)",
+     r"xl/worksheets/sheet\d+\.xml", b"<x14:conditionalFormatting"),
+    ("スパークライン / sparklines", r"xl/worksheets/sheet\d+\.xml", b"<x14:sparklineGroup "),
+    ("フォームコントロール / form controls", r"xl/ctrlProps/.*", None),
+    ("スライサー / slicers", r"xl/slicers/.*", None),
+    ("タイムライン / timelines", r"xl/timelines/.*", None),
+    ("スレッド形式のコメント / threaded comments", r"xl/threadedComments/.*", None),
+    ("グラフ / charts", r"xl/charts/chart\d+\.xml", None),
+    ("画像 / images", r"xl/media/.*", None),
+)
+
+
+def _counts(data: bytes) -> dict[str, int]:
+    out: dict[str, int] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for label, pattern, marker in LOSSES:
+            for part in z.namelist():
+                if re.fullmatch(pattern, part):
+                    n = 1 if marker is None else z.read(part).count(marker)
+                    out[label] = out.get(label, 0) + n
+    return out
+
+
+def losses(before: bytes, after: bytes) -> list[str]:
+    """What ``after`` (a copy) has less of than ``before``, in words: the copy must keep
+    everything (attach refuses a workbook it cannot copy whole)."""
+    was, now = _counts(before), _counts(after)
+    return [f"{label} ({n - now.get(label, 0)})" for label, n in was.items()
+            if now.get(label, 0) < n]
 
 
 def _sheet_title(wb: Any, sheet: str, field: str, source: str) -> str:
@@ -781,7 +823,7 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
     """:func:`attach`, and what it added."""
     if target not in TARGETS:
         raise InputError("--target", target, "native or udf")
-    wb, vba, name = _load(workbook)
+    wb, vba, name, original = _load(workbook)
     if "XLP_PROVENANCE" in _existing_names(wb):
         raise InputError("WORKBOOK", name, "a workbook the card is not attached to yet (it has "
                          "XLP_Provenance: attach to the office's original) / 添付済みです", None)
@@ -814,6 +856,12 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
         input_checks(wb, inputs, card, done)
     out = io.BytesIO()
     wb.save(out)
+    lost = losses(original, out.getvalue())
+    if lost:
+        raise InputError("WORKBOOK", name, "a workbook the copy keeps whole (openpyxl, which "
+                         "writes it, would drop: " + ", ".join(lost) + "; attach to a copy "
+                         "without them, or add the Rates sheet by hand) / 複製で失われる要素が"
+                         "あります", None)
     return out.getvalue(), done
 
 
