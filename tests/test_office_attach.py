@@ -137,6 +137,21 @@ def test_a_changed_input_reprices_and_a_wrong_one_shows_words(books, tmp_path):
     assert total.startswith("入力エラー / input error: '積算'!C7") and "rank" in total
 
 
+def test_a_blank_row_of_a_table_prices_as_the_engine_skips_it(books, tmp_path):
+    # 田中 (row 8) left blank: time charge 3,000,000 + 1,100,000 = 4,100,000;
+    # F&A (2,000,000 + 4,100,000) × 30% = 1,830,000; total 4,100,000 + 2,000,000
+    # + 1,830,000 + 200,000 = 8,130,000.
+    wb = openpyxl.load_workbook(books / "joint_current.xlsx")
+    for cell in ("B8", "C8", "D8"):
+        wb["積算"][cell] = None
+    wb.save(tmp_path / "blank.xlsx")
+    out, _, m = _attached(books, "joint_current", book=tmp_path / "blank.xlsx", tmp=tmp_path)
+    project = read_inputs(m, Recalculator(tmp_path / "blank.xlsx"), load_card())
+    assert int(engine_figures(["total"], project, load_card())["total"]) == 8_130_000
+    assert Recalculator(out).cells("'申込書'!F11:F14") == [[4_100_000], [1_830_000],
+                                                         [200_000], [8_130_000]]
+
+
 def test_a_period_over_two_fiscal_years_is_said_in_words(books, tmp_path):
     wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
     wb["学術指導料"]["D7"] = dt.date(2027, 9, 30)  # FY2026 → FY2027
