@@ -152,6 +152,29 @@ def test_a_blank_row_of_a_table_prices_as_the_engine_skips_it(books, tmp_path):
                                                          [200_000], [8_130_000]]
 
 
+@pytest.mark.parametrize("target", ["native", "udf"])
+def test_a_salary_rate_for_days_prices_as_the_engine(books, tmp_path, target):
+    # 平均基準単価 of jp-default's professor: 10,500,000 ÷ 1,860 h = 5,645.16 → 5,645 yen/h;
+    # 24 days × 7.75 h = 186 h → 1,049,970; F&A 15% → 157,495; tax 10% of 1,207,465
+    # → 120,746; total 1,328,211 (office-consulting card).
+    text = read_document(books / "consulting_fee.map.toml", 1 << 20)
+    text["values"].update({"researchers.1.rate_source": "salary",
+                           "researchers.1.rank": "professor"})
+    text["inputs"]["researchers.1.days"] = text["inputs"].pop("researchers.1.hours")
+    m = parse_map(text, "cf.map.toml")
+    card = load_card(ob.card_ref("consulting_fee", books))
+    book = books / "consulting_fee.xlsx"
+    project = read_inputs(m, Recalculator(book), card)
+    engine = engine_figures(m.outputs, project, card)
+    assert {k: int(v) for k, v in engine.items()} == {
+        "lines.time_charge": 1_049_970, "lines.fa": 157_495,
+        "pre_tax_total": 1_207_465, "lines.consumption_tax": 120_746, "total": 1_328_211}
+    out = tmp_path / "salary.xlsx"
+    out.write_bytes(attach(book, card, m, target, today=TODAY))
+    rc = Recalculator(out)
+    assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} == engine
+
+
 def test_a_period_over_two_fiscal_years_is_said_in_words(books, tmp_path):
     wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
     wb["学術指導料"]["D7"] = dt.date(2027, 9, 30)  # FY2026 → FY2027
@@ -218,9 +241,9 @@ def test_an_office_sheet_named_rates_gets_a_second_name_and_clashing_names_are_r
 
 def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books):
     text = read_document(books / "consulting_fee.map.toml", 1 << 20)
-    text["values"]["researchers.1.rate_source"] = "salary"
+    text["values"]["researchers.1.rate_source"] = "achievement"
     m = parse_map(text, "cf.map.toml")
-    with pytest.raises(InputError, match="salary"):
+    with pytest.raises(InputError, match="achievement"):
         attach(books / "consulting_fee.xlsx", load_card(ob.card_ref("consulting_fee", books)),
                m)
     text = read_document(books / "joint_current.map.toml", 1 << 20)

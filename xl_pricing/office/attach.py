@@ -27,10 +27,11 @@
    instead of a number.
 
 Native formulas cover what an office's form prices: approaches X, A and B (B alone or
-booked with an X or A build-up), one fiscal year, researchers priced by rank, the
-consulting rate or a negotiated rate, F&A on direct, direct + time charge or MTDC, the
-strategic expense and consumption tax.  A map that needs more (options, contributions,
-approach C, other rate sources) is refused with what to do instead.
+booked with an X or A build-up), one fiscal year, researchers priced by rank, salary
+(平均基準単価), the consulting rate or a negotiated rate for hours or days, F&A on
+direct, direct + time charge or MTDC, the strategic expense and consumption tax.  A map
+that needs more (options, contributions, approach C, other rate sources, months × effort)
+is refused with what to do instead.
 
 Example::
 
@@ -307,7 +308,8 @@ class Formulas:
 
     Shape (approach, contract, booking) comes from the map's values; every number from the
     mapped cells and the Rates sheet's names.  Names used: ``Rank_Names``, ``Rank_LabelJA``,
-    ``Rank_LabelEN``, ``Rank_Hourly``, ``ConsultingRate``, ``Ind_Contract``, ``Ind_Bp``,
+    ``Rank_LabelEN``, ``Rank_Hourly``, ``Rank_Salary``, ``AnnualHours``, ``HoursPerDay``,
+    ``ConsultingRate``, ``Ind_Contract``, ``Ind_Bp``,
     ``StrategicBp``, ``CTBp``, ``FA_Key``, ``FA_Bp``, ``Mtdc_Excluded``, ``SubawardCap``,
     ``CardRef`` (udf).
     """
@@ -391,9 +393,9 @@ class Formulas:
             raise InputError("rate_source", src.cell, "a rate source in the map's [values] "
                              "(researchers.N.rate_source = \"rank\")", self.source)
         value = "rank" if src is None else str(src.value)
-        if value not in ("rank", "consulting", "negotiated"):
+        if value not in ("rank", "salary", "consulting", "negotiated"):
             raise self._unsupported("researchers.rate_source", "rate sources other than "
-                                    "rank, consulting and negotiated", value)
+                                    "rank, salary, consulting and negotiated", value)
         return value
 
     def rate(self, row: dict[str, Source]) -> str:
@@ -403,23 +405,33 @@ class Formulas:
         if kind == "negotiated":
             return row.get("hourly", Source(value=0)).expr()
         rank = row.get("rank", Source(value="")).expr()
+        if kind == "salary":  # 平均基準単価: salary (given, or the rank's) ÷ annual hours
+            salary = row["salary"].expr() if "salary" in row else \
+                f"INDEX(Rank_Salary,{self.rank_row(rank)})"
+            if self.udf:
+                return self.book.fn("XLP_STANDARD_RATE", salary, "AnnualHours", "CardRef")
+            return self.book.rnd_rate(salary, "AnnualHours")
         if self.udf:
             return self.book.fn("XLP_RATE", f"INDEX(Rank_Names,{self.rank_row(rank)})",
                                 "CardRef")
         return f"INDEX(Rank_Hourly,{self.rank_row(rank)})"
 
     def charge(self, row: dict[str, Source]) -> str:
-        """One researcher's time charge: rate × hours rounded (0 for an empty row)."""
-        hours = row.get("hours")
-        if hours is None:
-            raise self._unsupported("researchers.hours", "involvement given other than as "
-                                    "hours")
-        h = hours.expr()
+        """One researcher's time charge: rate × hours rounded (0 for an empty row); days
+        are hours per day each."""
+        if "hours" in row:
+            given = h = row["hours"].expr()
+        elif "days" in row:
+            given = row["days"].expr()
+            h = f"({given}*HoursPerDay)"
+        else:
+            raise self._unsupported("researchers.months", "involvement given as months × "
+                                    "effort (give hours or days)")
         if self.udf:
             amount = self.book.fn("XLP_TIMECHARGE", self.rate(row), h, "CardRef")
         else:
             amount = self.book.rnd(f"{self.rate(row)}*ROUND({h}*10000,0)", 10000)
-        blank = [h] + [row[k].expr() for k in ("rank", "name") if k in row
+        blank = [given] + [row[k].expr() for k in ("rank", "name") if k in row
                        and row[k].cell is not None]
         empty = ",".join(f'{c}=""' for c in blank)
         return f"IF(AND({empty}),0,{amount})"
@@ -563,7 +575,8 @@ class Formulas:
         if method == "A":
             for row in self.researchers():
                 rank = row.get("rank")
-                if self.source_of(row) == "rank" and rank is not None and rank.cell:
+                if self.source_of(row) in ("rank", "salary") and rank is not None \
+                        and rank.cell and "salary" not in row:
                     out.append((f'AND({rank.cell}<>"",ISNA({self.rank_row(rank.cell)}))',
                                 f"{rank.cell} は料金表の職階 / {rank.cell}: expected a rank "
                                 "of the card (Rates: Rank_Names, 日本語, English)"))
