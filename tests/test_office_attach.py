@@ -234,6 +234,13 @@ def test_an_office_sheet_named_rates_gets_a_second_name_and_clashing_names_are_r
     with pytest.raises(InputError, match="ConsultingRate") as err:
         attach(tmp_path / "clash.xlsx", load_card(), today=TODAY)
     assert "never replaces" in str(err.value)
+    jc = openpyxl.load_workbook(books / "joint_current.xlsx")
+    jc.defined_names["xlp_inputcheck"] = DefinedName("xlp_inputcheck",
+                                                     attr_text="'申込書'!$F$14")
+    jc.save(tmp_path / "jc.xlsx")  # Excel's names ignore case
+    with pytest.raises(InputError, match="XLP_InputCheck"):
+        attach(tmp_path / "jc.xlsx", load_card(),
+               load_map(books / "joint_current.map.toml", tmp_path / "jc.xlsx"))
     (tmp_path / "again.xlsx").write_bytes(data)
     with pytest.raises(InputError, match="XLP_Provenance"):
         attach(tmp_path / "again.xlsx", load_card(), today=TODAY)

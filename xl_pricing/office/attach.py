@@ -84,6 +84,7 @@ CHOICES = {"contract": ("joint", "sponsored", "consulting"), "approach": ("X", "
            "total.book_as": ("X", "A"), "activity": ("research", "instruction", "other"),
            "location": ("on", "off")}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TWICE = re.compile(r"defined name '(.+)' twice")  # workbook.book.Book.define's refusal
 _FORMULA = "f"  # openpyxl's data_type of a formula cell
 
 # Project fields by the check they get (the standard workbooks' checks of the Project sheet).
@@ -856,17 +857,21 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
     try:
         ws = rates_sheet(book, _fa_keys(card), title=sheet)
         info = _project_info(card, inputs)
-        added, r = office_names(book, ws, info, today or dt.date.today())
+        _, r = office_names(book, ws, info, today or dt.date.today())
+        done.names = list(book.names)
+        if map is not None and formulas is not None:
+            _price(book, ws, r, map, formulas, done)
+            input_checks(wb, inputs, card, done)
+    except InputError:
+        raise
     except ValueError as exc:  # Book.define: a name the workbook has already
-        clash = re.search(r"'([^']+)'", str(exc))
-        raise InputError("WORKBOOK", name, "a workbook without the defined name "
-                         f"{clash.group(1) if clash else exc} (attach adds it for the card "
-                         "and never replaces the office's: rename that name first) / "
-                         "同じ名前の定義があります", None) from None
-    done.names = list(book.names)
-    if map is not None and formulas is not None:
-        _price(book, ws, r, map, formulas, done)
-        input_checks(wb, inputs, card, done)
+        clash = _TWICE.fullmatch(str(exc))
+        if clash is None:
+            raise
+        raise InputError("WORKBOOK", name, f"a workbook without the defined name "
+                         f"{clash.group(1)} (attach adds it for the card and never replaces "
+                         "the office's: rename that name first) / 同じ名前の定義があります",
+                         None) from None
     out = io.BytesIO()
     wb.save(out)
     lost = losses(original, out.getvalue())
