@@ -12,10 +12,10 @@ import tomllib
 from decimal import Decimal
 from pathlib import Path
 
+import officebooks as ob
 import pytest
 from typer.testing import CliRunner
 
-import officebooks as ob
 from xl_pricing import load_card
 from xl_pricing.cli import app
 from xl_pricing.office import load_map
@@ -56,6 +56,9 @@ def test_a_clean_book_agrees_with_the_engine(folder, kind):
     assert all(o["workbook"] == o["engine"] and o["difference"] == 0 for o in out["outputs"])
     assert set(out["outputs"][0]) >= {"key", "cell", "workbook", "engine", "difference",
                                       "agrees"}
+    # what was read, cell by cell: the period is on every book
+    read = {i["key"]: (i["cell"], i["value"]) for i in out["inputs"]}
+    assert read["start"][1] == "2026-04-01"  # the cell holds serial 46113
 
 
 @pytest.mark.parametrize("kind", ob.KINDS)
@@ -240,3 +243,32 @@ def test_map_init_writes_a_valid_map_for_awkward_labels_and_sheet_names(tmp_path
     # label stays out of the map's comment, the markup is printed as typed
     assert m.outputs == {"total": ("'Bob''s 見積'!B1",), "form.indirect": ("'Bob''s 見積'!B2",)}
     assert "[bold]x[/bold]" in res.output
+
+
+def test_libreoffice_finds_the_same_origin_independently(folder):
+    # the independent engine: the wrong indirect reference differs at '積算'!F20 by the
+    # same −1,340,000 yen, everything else agrees
+    from xl_pricing.libreoffice import find_soffice
+
+    if find_soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed: `bash .ci/setup-libreoffice`")
+    m = load_map(folder / "joint_current.map.toml")
+    wrong = check_against_engine(folder / "joint_current-wrong_ref.xlsx", m, load_card(),
+                                 engine="libreoffice")
+    assert wrong.engine == "libreoffice"
+    assert [(o.cell, int(o.difference)) for o in wrong.differing if o.origin] == [
+        ("'積算'!F20", -1_340_000)]
+    # the six outputs the wrong reference does not reach agree with the engine to the yen
+    assert len(wrong.outputs) - len(wrong.differing) == 6
+
+
+@pytest.mark.parametrize("command", ["check", "map"])
+def test_a_file_that_is_no_workbook_is_one_message(folder, tmp_path, command):
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"PK\x03\x04 not really a zip")
+    args = (["check", str(fake), "--map", str(folder / "joint_current.map.toml")]
+            if command == "check" else ["map", "init", str(fake)])
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error:") and res.output.count("error:") == 1
+    assert not (tmp_path / "fake.map.toml").exists()

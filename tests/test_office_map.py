@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import officebooks as ob
 import pytest
 
-import officebooks as ob
 from xl_pricing import InputError, load_card
 from xl_pricing.cells import project_from_pairs
 from xl_pricing.office import engine_figures, load_map, parse_map, read_inputs

@@ -1,9 +1,9 @@
 """Check an office's own workbook against the engine, output by output.
 
 The workbook is recalculated headlessly (:class:`xl_pricing.recalc.Recalculator`); the
-mapped input cells give the project (:func:`.map.read_inputs`); the engine prices it with
-the card; every mapped output cell is compared with the engine's figure
-(:func:`.figures.engine_figures`).  The workbook file is only read.
+mapped input cells give the project (:func:`.map.read_pairs`, :func:`.map.project_of`);
+the engine prices it with the card; every mapped output cell is compared with the
+engine's figure (:func:`.figures.engine_figures`).  The workbook file is only read.
 
 A workbook value agrees when it is a number within :data:`TOLERANCE` of the engine's
 figure: money is whole yen, so only the binary noise of Excel arithmetic (a product such
@@ -26,14 +26,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..cells import number
+from ..cells import DATE_KEYS, excel_date, number
 from ..errors import InputError
 from ..money import yen_int
 from ..project import Project
 from ..rates import RateCard
 from .figures import engine_figures, output_label
 from .finder import formula_refs
-from .map import OfficeMap, canonical_ref, read_inputs
+from .map import OfficeMap, canonical_key, canonical_ref, project_of, read_pairs
 
 TOLERANCE = Decimal("0.000001")  # yen: binary noise, far below the 1 yen money is kept in
 
@@ -71,6 +71,7 @@ class CheckResult:
     project: Project
     card: RateCard
     engine: str
+    inputs: tuple[tuple[str, str, Any], ...] = ()  # (key, cell, value) read from the book
 
     @property
     def agrees(self) -> bool:
@@ -84,7 +85,19 @@ class CheckResult:
         return {"workbook": self.workbook, "agrees": self.agrees,
                 "outputs": [o.to_dict() for o in self.outputs],
                 "card": dict(self.card.provenance()), "project": self.project.project.id,
+                "inputs": [{"key": k, "cell": c, "value": _json_number(_dated(k, v))}
+                           for k, c, v in self.inputs],
                 "recalc_engine": self.engine}
+
+
+def _dated(key: str, value: Any) -> Any:
+    """A date key's serial number as its date (``start`` 46113 → 2026-04-01)."""
+    if key.rsplit(".", 1)[-1] in DATE_KEYS:
+        try:
+            return excel_date(value, key)
+        except InputError:
+            return value
+    return value
 
 
 def _json_number(value: Any) -> Any:
@@ -127,11 +140,13 @@ def check_against_engine(workbook: str | os.PathLike[str], m: OfficeMap, card: R
                          "([outputs] total = \"'申込書'!F14\")", m.source)
     path = Path(workbook)
     r = Recalculator(path, engine=engine)
-    project = read_inputs(m, r, card)
+    pairs, where = read_pairs(m, r)
+    project = project_of(m, pairs, where, card)
+    read = tuple((k, where[canonical_key(k)], v) for k, v in pairs if canonical_key(k) in where)
     figures = engine_figures(m.outputs, project, card, m.new_form)
     outputs = [compare(key, canonical_ref(ref), r.cells(ref)[0][0], figures[key])
                for key, refs in m.outputs.items() for ref in refs]
-    return CheckResult(str(path), tuple(_origins(outputs, r)), project, card, r.engine)
+    return CheckResult(str(path), tuple(_origins(outputs, r)), project, card, r.engine, read)
 
 
 def _origins(outputs: list[Output], r: Any) -> list[Output]:
@@ -141,7 +156,7 @@ def _origins(outputs: list[Output], r: Any) -> list[Output]:
     The form's ③ 間接経費 = '積算'!F20 and 合計 = SUM(...) differ because '積算'!F20
     does: only '積算'!F20 is an origin.
     """
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     bad = {o.cell for o in outputs if not o.agrees}
     out = []

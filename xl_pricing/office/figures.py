@@ -51,8 +51,10 @@ def is_output_key(key: str) -> bool:
 def output_label(key: str) -> tuple[str, str]:
     """The Japanese and English names of an output key.
 
-    >>> output_label("lines.fa"), output_label("form.indirect"), output_label("mtdc")[1]
-    (('F&A（施設・管理経費）', 'F&A costs'), ('③ 間接経費', 'Indirect costs'), 'Modified total direct costs')
+    >>> output_label("lines.fa"), output_label("form.indirect")
+    (('F&A（施設・管理経費）', 'F&A costs'), ('③ 間接経費', 'Indirect costs'))
+    >>> output_label("mtdc")[1]
+    'Modified total direct costs'
     """
     kind, _, part = key.partition(".")
     if kind == "lines":

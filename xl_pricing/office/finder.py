@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 
 from ..cells import split_ref
+from ..errors import InputError
 
 # output key -> the labels that name it (compared after normalising, case-insensitive)
 OUTPUT_LABELS: dict[str, tuple[str, ...]] = {
@@ -211,7 +212,11 @@ def find_labels(workbook: str | Path) -> Found:
     """Find the labelled cells of ``workbook`` (read with openpyxl, formulas as written)."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(workbook, keep_links=False)
+    try:
+        wb = openpyxl.load_workbook(workbook, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl: any unreadable file
+        raise InputError("WORKBOOK", str(workbook), "an .xlsx workbook openpyxl can read "
+                         f"({type(exc).__name__}: {exc})") from None
     candidates: dict[str, list[tuple[str, str, str, str]]] = {}  # key -> (cell, label, at, f)
     unplaced: list[tuple[str, str, str]] = []
     tables: list[tuple[str, str, tuple[str, ...]]] = []
@@ -337,7 +342,8 @@ def map_text(found: Found, workbook: str | Path) -> str:
              "# A starting office map written by `xl-pricing map init`: check every line.",
              "[map]", f"workbook = {_q(Path(workbook).name)}"]
     if "form_new.remuneration" in {p.key for p in found.outputs}:
-        lines.append('new_form = "B"   # (1) 報酬 と (2) 経費の負担: [A] か [B] を確認 / check A or B')
+        lines.append('new_form = "B"   # (1) 報酬, (2) 経費の負担: [A] か [B] を確認 / '
+                     'check A or B')
     lines += ["", "[values]   # 推定 / guessed: 確認してください / confirm"]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in found.values.items()]
     lines += ["", "[inputs]"]

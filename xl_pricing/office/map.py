@@ -258,7 +258,7 @@ def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _canonical(key: str) -> str:
+def canonical_key(key: str) -> str:
     """``project.start`` and ``start`` are one key; ``researchers.01`` is ``researchers.1``."""
     parts = [str(int(p)) if p.isdecimal() and len(p) <= 9 else p
              for p in key.strip().split(".")]
@@ -277,9 +277,9 @@ def parse_map(data: dict[str, Any], source: str = "office map",
             outside the sheet, a table whose columns are not project keys — naming the map
             file, the key and the value.
     """
-    for section in data:
+    for section, content in data.items():
         if section not in SECTIONS:
-            raise InputError(section, data[section], "a section of an office map: "
+            raise InputError(section, content, "a section of an office map: "
                              + ", ".join(f"[{s}]" for s in SECTIONS), source)
     for section in ("map", "values", "inputs", "outputs"):
         if not isinstance(data.get(section, {}), dict):
@@ -298,7 +298,7 @@ def parse_map(data: dict[str, Any], source: str = "office map",
         problem = key_problem(key)
         if problem is not None:
             raise InputError(f"{section}.{key}", value, f"a project key: {problem}", source)
-        canon = _canonical(key)
+        canon = canonical_key(key)
         if canon in seen:
             raise InputError(f"{section}.{key}", value,
                              f"each project key once (given before as {seen[canon]})", source)
@@ -345,12 +345,12 @@ def parse_map(data: dict[str, Any], source: str = "office map",
         if width != len(cols):
             raise InputError(f"{field}.columns", cols, f"one name per column of the range "
                              f"({width} columns)", source)
-        prefix = _canonical(key) + "."
+        prefix = canonical_key(key) + "."
         clash = [s for s in seen if s.startswith(prefix)]
         if clash:
             raise InputError(f"{field}.key", key, f"a list not also given key by key "
                              f"({seen[clash[0]]})", source)
-        seen[_canonical(key)] = field
+        seen[canonical_key(key)] = field
         tables.append(Table(key=key, range=t["range"], columns=tuple(cols)))
     outputs = {}
     for k, v in _flat(data.get("outputs", {})).items():
@@ -377,7 +377,11 @@ def workbook_sheets(workbook: str | os.PathLike[str], field: str = "WORKBOOK") -
     from ..xlsx import check_workbook
 
     check_workbook(workbook, field)
-    wb = openpyxl.load_workbook(workbook, read_only=True, keep_links=False)
+    try:
+        wb = openpyxl.load_workbook(workbook, read_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl: any unreadable file
+        raise InputError(field, str(workbook), "an .xlsx workbook openpyxl can read "
+                         f"({type(exc).__name__}: {exc})") from None
     try:
         return list(wb.sheetnames)
     finally:
@@ -404,14 +408,16 @@ def load_map(path: str | os.PathLike[str], workbook: Path | None = None) -> Offi
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
-def _pairs(m: OfficeMap, recalculator: Any) -> tuple[list[tuple[str, Any]], dict[str, str]]:
-    """(key, value) rows of the mapped cells, and the cell each key came from."""
+def read_pairs(m: OfficeMap, recalculator: Any
+               ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """(key, value) rows of the map's values and mapped cells (as the workbook computes
+    them), and the cell each key came from (``'Sheet'!A1``)."""
     pairs: list[tuple[str, Any]] = list(m.values.items())
     where: dict[str, str] = {}
     for key, ref in m.inputs.items():
         value = recalculator.cells(ref)[0][0]
         pairs.append((key, value))
-        where[_canonical(key)] = canonical_ref(ref)
+        where[canonical_key(key)] = canonical_ref(ref)
     for t in m.tables:
         sheet, box = _bounds(t.range)  # type: ignore[misc]
         rows = recalculator.cells(t.range)
@@ -427,7 +433,7 @@ def _pairs(m: OfficeMap, recalculator: Any) -> tuple[list[tuple[str, Any]], dict
                 key = f"{t.key}.{n}.{c}"
                 pairs.append((key, v))
                 col = box[0] + offset
-                where[_canonical(key)] = _cell_ref(sheet, col, box[1] + r)
+                where[canonical_key(key)] = _cell_ref(sheet, col, box[1] + r)
     return pairs, where
 
 
@@ -468,17 +474,24 @@ def read_inputs(m: OfficeMap, recalculator: Any, card: Any = None) -> Project:
         InputError: a mapped cell holds an Excel error, or the values do not make a valid
             project — naming the cell and the project key.
     """
-    pairs, where = _pairs(m, recalculator)
+    pairs, where = read_pairs(m, recalculator)
+    return project_of(m, pairs, where, card)
+
+
+def project_of(m: OfficeMap, pairs: list[tuple[str, Any]], where: dict[str, str],
+               card: Any = None) -> Project:
+    """The project of the (key, value) rows :func:`read_pairs` read; see
+    :func:`read_inputs`."""
     for key, value in pairs:
         if _error_value(value):
-            raise InputError(f"{where.get(_canonical(key), key)} ({key})", value,
+            raise InputError(f"{where.get(canonical_key(key), key)} ({key})", value,
                              "a value, not an Excel error", m.source)
     if card is not None:
         pairs = _ranks_by_name(pairs, card)
     try:
         return project_from_pairs(pairs, m.source)
     except InputError as exc:
-        key = _canonical(_INDEX.sub(lambda g: f".{int(g.group(1)) + 1}", exc.field))
+        key = canonical_key(_INDEX.sub(lambda g: f".{int(g.group(1)) + 1}", exc.field))
         cell = where.get(key)
         if cell is None:
             raise
