@@ -246,7 +246,7 @@ def test_an_office_sheet_named_rates_gets_a_second_name_and_clashing_names_are_r
         attach(tmp_path / "again.xlsx", load_card(), today=TODAY)
 
 
-def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books):
+def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books, tmp_path):
     text = read_document(books / "consulting_fee.map.toml", 1 << 20)
     text["values"]["researchers.1.rate_source"] = "achievement"
     m = parse_map(text, "cf.map.toml")
@@ -258,6 +258,12 @@ def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books):
     del text["values"]["approach"]
     with pytest.raises(InputError, match=r"inputs\.approach"):
         attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))
+    wb = openpyxl.load_workbook(books / "joint_current.xlsx")
+    wb["申込書"].merge_cells("E14:F14")  # the total's cell is no longer the one shown
+    wb.save(tmp_path / "merged.xlsx")
+    with pytest.raises(InputError, match="top-left cell"):
+        attach(tmp_path / "merged.xlsx", load_card(),
+               load_map(books / "joint_current.map.toml", tmp_path / "merged.xlsx"))
     for key, value, expected in (("contract", "jointly", "one of joint"),
                                  ("title", "a\x0bb", "control characters"),
                                  ("title", "x" * 300, "at most 255")):

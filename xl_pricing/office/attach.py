@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -919,6 +919,9 @@ def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
                              "price: " + ", ".join(k for k in OUTPUT_KEYS if k in f),
                              m.source)
         for t in targets:
+            if isinstance(_cell(wb, t), MergedCell):
+                raise InputError(f"outputs.{key}", t, "the top-left cell of its merged range "
+                                 "(the cell that shows the value) / 結合セルの左上", m.source)
             if t in taken:
                 raise InputError(f"outputs.{key}", t, "a cell that is not also a mapped input "
                                  "(its formula would replace the input) / 入力のセルです",
