@@ -14,9 +14,11 @@
    ``XLP_StrategicRate``, ``XLP_ConsumptionTaxRate``, ``XLP_EscalationRate``,
    ``XLP_FARate`` (the project's activity/location at the card's first year),
    ``XLP_FA_<activity>_<location>[_<field>]``, ``XLP_Rate_<rank>`` (yen/h),
-   ``XLP_ConsultingRate``, ``XLP_Provenance``, ``XLP_RatesCheck``.  A name the workbook
-   already has is **refused** (never overwritten, never suffixed: the office's formulas
-   may use it), naming the name;
+   ``XLP_ConsultingRate``, ``XLP_Provenance``, ``XLP_AttachedOn``, ``XLP_RatesCheck``
+   (and ``XLP_InputCheck`` with a map).  A name the workbook already has is **refused**
+   (never overwritten, never suffixed: the office's formulas may use it), naming the name;
+   so is a workbook attached already, and one holding what the openpyxl copy would drop
+   (shapes, slicers, x14 validations ...: :data:`LOSSES`);
 3. with an office map (:mod:`xl_pricing.office.map`): a formula in every mapped output cell
    that prices the mapped input cells — native Excel (``target="native"``: whole-yen
    integer arithmetic, rates in basis points, ``ROUNDDOWN(base*bp/10000,0)`` by the card's
