@@ -175,6 +175,42 @@ def test_a_salary_rate_for_days_prices_as_the_engine(books, tmp_path, target):
     assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} == engine
 
 
+@pytest.mark.parametrize("kind, values, outputs, expected", [
+    # Approach X on the current form: direct 2,000,000; indirect 30% = 600,000; strategic
+    # 10% of direct = 200,000; total 2,800,000 (the researchers are not priced in X).
+    ("joint_current", {"approach": "X"},
+     {"lines.indirect": "'申込書'!F12", "lines.strategic": "'申込書'!F13",
+      "form.indirect": "'積算'!F20", "total": "'申込書'!F14"},
+     {"lines.indirect": 600_000, "lines.strategic": 200_000, "form.indirect": 600_000,
+      "total": 2_800_000}),
+    # Approach B alone: agreed 12,000,000 − direct 2,000,000 = indirect 10,000,000.
+    ("joint_new", {"total.book_as": None},
+     {"lines.indirect": "'申込書'!F13", "form.indirect": "'積算'!F20",
+      "form_new.remuneration": "'申込書'!F11", "total": "'申込書'!F19"},
+     {"lines.indirect": 10_000_000, "form.indirect": 10_000_000,
+      "form_new.remuneration": 10_000_000, "total": 12_000_000}),
+])
+def test_approach_x_and_b_alone_price_as_the_engine(books, tmp_path, kind, values, outputs,
+                                                    expected):
+    text = read_document(books / f"{kind}.map.toml", 1 << 20)
+    for key, value in values.items():
+        if value is None:
+            del text["values"][key]
+        else:
+            text["values"][key] = value
+    text["outputs"] = outputs
+    m = parse_map(text, f"{kind}.map.toml")
+    card, book = load_card(), books / f"{kind}.xlsx"
+    project = read_inputs(m, Recalculator(book), card)
+    engine = {k: int(v) for k, v in engine_figures(m.outputs, project, card,
+                                                   m.new_form).items()}
+    assert engine == expected
+    out = tmp_path / "x.xlsx"
+    out.write_bytes(attach(book, card, m, today=TODAY))
+    rc = Recalculator(out)
+    assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} == expected
+
+
 def test_a_period_over_two_fiscal_years_is_said_in_words(books, tmp_path):
     wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
     wb["学術指導料"]["D7"] = dt.date(2027, 9, 30)  # FY2026 → FY2027
