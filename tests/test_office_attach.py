@@ -211,6 +211,47 @@ def test_approach_x_and_b_alone_price_as_the_engine(books, tmp_path, kind, value
     assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} == expected
 
 
+MIDYEAR_CARD = """\
+[card]
+id = "office-midyear"
+institution = "Test (F&A rate raised in October)"
+version = "test.1"
+effective_from = 2026-04-01
+extends = "jp-default"
+
+[[fa.rates]]
+activity = "research"
+location = "on"
+rate = 0.30
+
+[[fa.rates]]
+activity = "research"
+location = "on"
+rate = 0.35
+effective_from = 2026-10-01
+"""
+
+
+def test_an_f_and_a_rate_changed_mid_year_applies_from_its_date(books, tmp_path):
+    # Start 2026-11-01 (FY2026): the 35% in force since 2026-10-01 applies, as in the
+    # engine: F&A (2,000,000 + 4,700,000) × 35% = 2,345,000; total 2,000,000 + 4,700,000
+    # + 2,345,000 + 200,000 = 9,245,000.  Started 2026-04-01: 30%, 2,010,000, 8,910,000.
+    (tmp_path / "midyear.toml").write_text(MIDYEAR_CARD, encoding="utf-8")
+    card = load_card(str(tmp_path / "midyear.toml"))
+    wb = openpyxl.load_workbook(books / "joint_current.xlsx")
+    wb["申込書"]["D6"] = dt.date(2026, 11, 1)
+    wb.save(tmp_path / "nov.xlsx")
+    m = load_map(books / "joint_current.map.toml", tmp_path / "nov.xlsx")
+    project = read_inputs(m, Recalculator(tmp_path / "nov.xlsx"), card)
+    assert int(engine_figures(["lines.fa"], project, card)["lines.fa"]) == 2_345_000
+    out = tmp_path / "nov-attached.xlsx"
+    out.write_bytes(attach(tmp_path / "nov.xlsx", card, m, today=TODAY))
+    rc = Recalculator(out)
+    assert rc.cells("'申込書'!F12:F14") == [[2_345_000], [200_000], [9_245_000]]
+    rc.values({"'申込書'!D6": dt.date(2026, 4, 1)})
+    assert rc.cells("'申込書'!F12:F14") == [[2_010_000], [200_000], [8_910_000]]
+
+
 def test_a_period_over_two_fiscal_years_is_said_in_words(books, tmp_path):
     wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
     wb["学術指導料"]["D7"] = dt.date(2027, 9, 30)  # FY2026 → FY2027

@@ -67,7 +67,7 @@ from ..cells import split_ref
 from ..errors import InputError
 from ..rates import RateCard
 from ..workbook import template_project
-from ..workbook.book import Book
+from ..workbook.book import Book, bp
 from ..workbook.inputs import SOURCES, fa_resolution, rates_sheet
 from ..workbook.styles import STYLES
 from ..xlsx import check_workbook
@@ -313,7 +313,8 @@ class Formulas:
     mapped cells and the Rates sheet's names.  Names used: ``Rank_Names``, ``Rank_LabelJA``,
     ``Rank_LabelEN``, ``Rank_Hourly``, ``Rank_Salary``, ``AnnualHours``, ``HoursPerDay``,
     ``ConsultingRate``, ``Ind_Contract``, ``Ind_Bp``,
-    ``StrategicBp``, ``CTBp``, ``FA_Key``, ``FA_Bp``, ``Mtdc_Excluded``, ``SubawardCap``,
+    ``StrategicBp``, ``CTBp``, ``XLP_FA_Dates``, ``XLP_FA_DateKey``, ``XLP_FA_DateBp``,
+    ``Mtdc_Excluded``, ``SubawardCap``,
     ``CardRef`` (udf).
     """
 
@@ -454,7 +455,8 @@ class Formulas:
             fld_expr = '""'  # the card's rate for every field
         else:
             fld_expr = fld.expr()
-        return f'{act}&"/"&{loc}&"/"&{fld_expr}&"/"&{self.fy("start")}'
+        since = f"MATCH({self.scalar('start')},XLP_FA_Dates,1)"
+        return f'{act}&"/"&{loc}&"/"&{fld_expr}&"/"&{since}'
 
     def fa(self, base: str) -> str:
         if self.udf:
@@ -465,7 +467,8 @@ class Formulas:
                                 self.scalar("location", _literal(info.location)),
                                 fld.expr() if fld is not None else '""', "CardRef",
                                 self.scalar("start"))
-        return self.rated(base, f"INDEX(FA_Bp,MATCH({self.fa_key()},FA_Key,0))")
+        return self.rated(base, f"INDEX(XLP_FA_DateBp,MATCH({self.fa_key()},"
+                                f"XLP_FA_DateKey,0))")
 
     def indirect_bp(self) -> str:
         return f"INDEX(Ind_Bp,MATCH({_literal(self.contract)},Ind_Contract,0))"
@@ -584,7 +587,7 @@ class Formulas:
                                 f"{rank.cell} は料金表の職階 / {rank.cell}: expected a rank "
                                 "of the card (Rates: Rank_Names, 日本語, English)"))
             if not self.udf:
-                out.append((f"ISNA(MATCH({self.fa_key()},FA_Key,0))",
+                out.append((f"ISNA(MATCH({self.fa_key()},XLP_FA_DateKey,0))",
                             "料金表にこの活動・場所・開始日の F&A 率がありません / the card has "
                             "no F&A rate for this activity, location and start date"))
         if self.approach == "B":
@@ -688,7 +691,8 @@ def office_names(book: Book, ws: Worksheet, project_info: Any, today: dt.date
         put(ws, f"C{r}", "XLP_FARate", "xlp_text")
         added.append(book.define("XLP_FARate", ws, f"B{r}"))
         r += 1
-    r += 1
+    r = fa_by_date(book, ws, r + 1)
+    added += ["XLP_FA_Dates", "XLP_FA_DateKey", "XLP_FA_DateBp"]
     # Provenance: which card, which tool, when.
     put(ws, f"A{r}", "添付の記録 / Provenance", "xlp_label")
     put(ws, f"B{r}", f"料金表 / card {card.id} {card.version} sha256 {card.sha256}; "
@@ -707,7 +711,7 @@ def office_names(book: Book, ws: Worksheet, project_info: Any, today: dt.date
     singles = [_same_row(book, n, "B") for n in ("IndirectBp", "StrategicBp", "CTBp",
                                                  "EscalationBp")]
     singles.append(split_ref(consulting)[1])
-    tables = ("Rank_Hourly", "FA_Bp", "Ind_Bp")
+    tables = ("Rank_Hourly", "FA_Bp", "Ind_Bp", "XLP_FA_DateBp")
     cells = singles + [split_ref(c)[1] for t in tables for c in book.cells[t]]
     total = sum((Decimal(str(ws[c].value)) for c in cells
                  if isinstance(ws[c].value, (int, float))
@@ -725,6 +729,37 @@ def office_names(book: Book, ws: Worksheet, project_info: Any, today: dt.date
     put(ws, f"C{r}", "XLP_RatesCheck", "xlp_text")
     added.append(book.define("XLP_RatesCheck", ws, f"B{r}"))
     return added, r + 2
+
+
+def fa_by_date(book: Book, ws: Worksheet, r: int) -> int:
+    """The F&A rate in force from each date the card's F&A rates change, by
+    activity/location/field (resolved by the engine's :meth:`RateCard.fa_rate`): the
+    native formulas look the start date up with ``MATCH(start, XLP_FA_Dates, 1)`` (the last
+    change on or before it), so a rate that changes mid-year applies as in the engine.
+    Returns the next free row."""
+    from ..workbook.inputs import Column, table
+
+    card, m = book.card, book.card.model
+    dates = sorted({m.card.effective_from, *(f.effective_from for f in m.fa.rates
+                                             if f.effective_from is not None)})
+    r = table(book, ws, r, 1, [Column("F&A 率の変更日 / F&A rates change on",
+                                      "XLP_FA_Dates", "xlp_date", width=44)],
+              [[d] for d in dates])
+    fields = sorted({f.field for f in m.fa.rates if f.field}) + [""]
+    rows = []
+    for i, on in enumerate(dates, start=1):
+        for act in ("research", "instruction", "other"):
+            for loc in ("on", "off"):
+                for fld in fields:
+                    try:
+                        rate = card.fa_rate(act, loc, fld or None, on).rate
+                    except InputError:
+                        continue  # no rate in force then: no key, the input check says so
+                    rows.append([f"{act}/{loc}/{fld}/{i}", bp(rate)])
+    return table(book, ws, r, 1, [Column("F&A キー 活動/場所/分野/変更日の番号 / Key "
+                                         "activity/location/field/change #",
+                                         "XLP_FA_DateKey", width=44),
+                                  Column("bp", "XLP_FA_DateBp", "xlp_int")], rows)
 
 
 def _text(value: str) -> str:
