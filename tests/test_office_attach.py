@@ -252,6 +252,28 @@ def test_an_f_and_a_rate_changed_mid_year_applies_from_its_date(books, tmp_path)
     assert rc.cells("'申込書'!F12:F14") == [[2_010_000], [200_000], [8_910_000]]
 
 
+@pytest.mark.parametrize("target", ["native", "udf"])
+def test_months_times_effort_floor_to_a_hundredth_of_an_hour_as_the_engine(books, tmp_path,
+                                                                             target):
+    # 1,860 h × 15% × 7.5 months ÷ 12 = 174.375 h → 174.37 h; × 20,000 = 3,487,400;
+    # F&A 15% → 523,110; tax 10% of 4,010,510 → 401,051; total 4,411,561.
+    wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
+    wb["学術指導料"]["F10"] = 7.5
+    wb.save(tmp_path / "months.xlsx")
+    text = read_document(books / "consulting_fee.map.toml", 1 << 20)
+    text["values"]["researchers.1.effort"] = 0.15
+    text["inputs"]["researchers.1.months"] = text["inputs"].pop("researchers.1.hours")
+    m = parse_map(text, "cf.map.toml")
+    card = load_card(ob.card_ref("consulting_fee", books))
+    project = read_inputs(m, Recalculator(tmp_path / "months.xlsx"), card)
+    engine = {k: int(v) for k, v in engine_figures(m.outputs, project, card).items()}
+    assert (engine["lines.time_charge"], engine["total"]) == (3_487_400, 4_411_561)
+    out = tmp_path / "months-attached.xlsx"
+    out.write_bytes(attach(tmp_path / "months.xlsx", card, m, target, today=TODAY))
+    rc = Recalculator(out)
+    assert {k: rc.cells(refs[0])[0][0] for k, refs in m.outputs.items()} == engine
+
+
 def test_a_period_over_two_fiscal_years_is_said_in_words(books, tmp_path):
     wb = openpyxl.load_workbook(books / "consulting_fee.xlsx")
     wb["学術指導料"]["D7"] = dt.date(2027, 9, 30)  # FY2026 → FY2027

@@ -30,10 +30,10 @@
 
 Native formulas cover what an office's form prices: approaches X, A and B (B alone or
 booked with an X or A build-up), one fiscal year, researchers priced by rank, salary
-(平均基準単価), the consulting rate or a negotiated rate for hours or days, F&A on
-direct, direct + time charge or MTDC, the strategic expense and consumption tax.  A map
-that needs more (options, contributions, approach C, other rate sources, months × effort)
-is refused with what to do instead.
+(平均基準単価), the consulting rate or a negotiated rate for hours, days or months ×
+effort, F&A on direct, direct + time charge or MTDC, the strategic expense and consumption
+tax.  A map that needs more (options, contributions, approach C, other rate sources) is
+refused with what to do instead.
 
 Example::
 
@@ -428,9 +428,16 @@ class Formulas:
         elif "days" in row:
             given = row["days"].expr()
             h = f"({given}*HoursPerDay)"
+        elif "months" in row and "effort" in row:
+            given, effort = row["months"].expr(), row["effort"].expr()
+            if self.udf:
+                h = self.book.fn("XLP_EFFORT_HOURS", "AnnualHours", effort, given)
+            else:  # annual hours × effort × months ÷ 12 down to 0.01 h, in integers: exact
+                h = (f"(ROUNDDOWN(ROUND(AnnualHours*100,0)*ROUND({effort}*10000,0)"
+                     f"*ROUND({given}*100,0)/12000000,0)/100)")
         else:
-            raise self._unsupported("researchers.months", "involvement given as months × "
-                                    "effort (give hours or days)")
+            raise self._unsupported("researchers.hours", "researchers without hours, days "
+                                    "or months with effort")
         if self.udf:
             amount = self.book.fn("XLP_TIMECHARGE", self.rate(row), h, "CardRef")
         else:
