@@ -494,6 +494,12 @@ def test_without_a_map_only_the_sheet_and_names_are_added(books, tmp_path):
     assert after["Budget"] == before["Budget"]
     assert after["sheets"] == ["Budget", "Rates"]
     assert "XLP_InputCheck" not in after["names"] and "XLP_FA_research_on" in after["names"]
+    # The workbook's bytes do as well as its path.
+    again = attach((books / "us_budget.xlsx").read_bytes(),
+                   load_card(ob.card_ref("us_budget", books)), today=TODAY)
+    assert openpyxl.load_workbook(io.BytesIO(again)).sheetnames == ["Budget", "Rates"]
+    with pytest.raises(InputError, match="WORKBOOK"):
+        attach(b"PK\x03\x04 not a workbook", load_card(), today=TODAY)
 
 
 # -- item 1: .xlsm keeps its VBA project --------------------------------------------------
