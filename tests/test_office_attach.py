@@ -372,6 +372,12 @@ def test_a_map_the_formulas_cannot_price_is_refused_naming_the_key(books, tmp_pa
         with pytest.raises(InputError, match=expected):
             attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))
     text = read_document(books / "joint_current.map.toml", 1 << 20)
+    text["tables"] = [t for t in text["tables"] if t["key"] != "direct"]
+    text["inputs"]["direct.research"] = "'申込書'!F10"  # ='積算'!F16, lines.direct
+    with pytest.raises(InputError, match="circular reference") as err:
+        attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))
+    assert "'積算'!F16" in str(err.value) and "lines.direct" in str(err.value)
+    text = read_document(books / "joint_current.map.toml", 1 << 20)
     text["outputs"]["total"] = "'積算'!D6"  # a researcher's hours
     with pytest.raises(InputError, match="not also a mapped input"):
         attach(books / "joint_current.xlsx", load_card(), parse_map(text, "jc.map.toml"))

@@ -53,10 +53,11 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -938,6 +939,7 @@ def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
     for key, targets in m.outputs.items():
         cells[key] = [_cell_ref(wb, t, f"outputs.{key}", m.source) for t in targets]
         refs[key] = cells[key][0]
+    refuse_cycles(wb, m, formulas.inputs, {c: k for k, cs in cells.items() for c in cs})
     formulas.figures({})  # the check is made of the inputs alone (outputs depend on it)
     checks = formulas.checks()
     f = formulas.figures(refs)
@@ -982,6 +984,66 @@ def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
         for other in rest:  # the same figure shown twice: the second shows the first
             _cell(wb, other).value = f"={first}"
             done.outputs[other] = key
+
+
+_A1 = re.compile(r"\$?[A-Za-z]{1,3}\$?\d+(:\$?[A-Za-z]{1,3}\$?\d+)?")
+WALK_LIMIT = 200_000  # cells followed from the inputs' formulas before giving up
+
+
+def _precedents(wb: Any, sheet: str, text: str) -> Iterable[tuple[str, str]]:
+    """The cells a formula refers to (sheet, A1), defined names resolved; whole columns
+    and rows, other workbooks and unknown names are not followed."""
+    for token in Tokenizer(text).items:
+        if token.type != Token.OPERAND or token.subtype != Token.RANGE:
+            continue
+        where, ref = split_ref(token.value)
+        if where is not None and where.startswith("["):
+            continue  # another workbook
+        if _A1.fullmatch(ref):
+            targets = [(where or sheet, ref)]
+        elif ref in wb.defined_names:
+            targets = list(wb.defined_names[ref].destinations)
+        else:
+            continue
+        for target_sheet, area in targets:
+            if target_sheet not in wb.sheetnames or not _A1.fullmatch(area):
+                continue
+            c1, r1, c2, r2 = range_boundaries(area.replace("$", ""))
+            for row in range(r1, r2 + 1):
+                for col in range(c1, c2 + 1):
+                    yield target_sheet, f"{get_column_letter(col)}{row}"
+
+
+def refuse_cycles(wb: Any, m: OfficeMap, inputs: Inputs, outputs: dict[str, str]) -> None:
+    """Refuse a map whose input cells depend (through the office's formulas) on a mapped
+    output: the attached formula there would make a circular reference.
+
+    ``outputs``: the output cells (quoted ``'Sheet'!A1``) → their output key.
+    """
+    targets = {(split_ref(c)[0], split_ref(c)[1]): key for c, key in outputs.items()}
+    cells = {s.cell: k for k, s in inputs.scalars.items() if s.cell}
+    for rows in (inputs.direct, inputs.researchers):
+        for row in rows.values():
+            cells.update({s.cell: k for k, s in row.items() if s.cell})
+    seen: set[tuple[str, str]] = set()
+    for ref, key in cells.items():
+        start = split_ref(ref)
+        stack = [start]
+        while stack and len(seen) < WALK_LIMIT:
+            sheet, coord = stack.pop()
+            if (sheet, coord) in targets and (sheet, coord) != start:
+                out = _quoted(sheet, coord)
+                raise InputError(f"inputs ({key})", ref, "an input cell that does not depend "
+                                 f"on a mapped output (its formula leads to {out}, "
+                                 f"{targets[(sheet, coord)]}: the attached formula would "
+                                 "make a circular reference) / 入力が出力を参照しています",
+                                 m.source)
+            if (sheet, coord) in seen:
+                continue
+            seen.add((sheet, coord))
+            value = wb[sheet][coord].value
+            if isinstance(value, str) and value.startswith("="):
+                stack.extend(_precedents(wb, sheet, value))
 
 
 def _project_info(card: RateCard, inputs: Inputs) -> Any:
