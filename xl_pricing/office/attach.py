@@ -543,11 +543,14 @@ class Formulas:
         pre_ref = use("pre_tax_total", pre)
         total = use("total", f"{pre_ref}+{tax}")
         ref = {k: refs.get(k, f"({v})") for k, v in f.items()}
-        f["form.direct"] = f"{ref['lines.direct']}+{ref['lines.floor']}"
-        f["form.academic"] = "+".join(ref[f"lines.{c}"] for c in (
-            "time_charge", "value_added", "option", "lump_sum", "milestone", "kpi",
-            "royalty", "discount"))
-        f["form.indirect"] = f"{ref['lines.indirect']}+{ref['lines.fa']}"
+        def boxed(*components: str) -> str:  # a form box: its components' sum, zeros left out
+            parts = [ref[f"lines.{c}"] for c in components]
+            return "+".join(p for p in parts if p not in ("0", "(0)")) or "0"
+
+        f["form.direct"] = boxed("direct", "floor")
+        f["form.academic"] = boxed("time_charge", "value_added", "option", "lump_sum",
+                                   "milestone", "kpi", "royalty", "discount")
+        f["form.indirect"] = boxed("indirect", "fa")
         f["form.strategic"] = ref["lines.strategic"]
         f["form.tax"] = ref["lines.consumption_tax"]
         f["form.total"] = total
