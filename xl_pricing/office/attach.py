@@ -908,7 +908,7 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
         _, r = office_names(book, ws, info, today or dt.date.today())
         done.names = list(book.names)
         if map is not None and formulas is not None:
-            _price(book, ws, r, map, formulas, done)
+            _price(book, ws, r, map, formulas, done, original)
             input_checks(wb, inputs, card, done)
     except InputError:
         raise
@@ -932,7 +932,7 @@ def attach_report(workbook: bytes | str | os.PathLike[str], card: RateCard,
 
 
 def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
-           done: Attachment) -> None:
+           done: Attachment, original: bytes) -> None:
     """The mapped outputs' formulas and the input check cell."""
     from ..workbook.book import formula, put
 
@@ -942,7 +942,8 @@ def _price(book: Book, ws: Worksheet, r: int, m: OfficeMap, formulas: Formulas,
     for key, targets in m.outputs.items():
         cells[key] = [_cell_ref(wb, t, f"outputs.{key}", m.source) for t in targets]
         refs[key] = cells[key][0]
-    refuse_cycles(wb, m, formulas.inputs, {c: k for k, cs in cells.items() for c in cs})
+    refuse_cycles(wb, m, formulas.inputs, {c: k for k, cs in cells.items() for c in cs},
+                  formula_cells(original))
     formulas.figures({})  # the check is made of the inputs alone (outputs depend on it)
     checks = formulas.checks()
     f = formulas.figures(refs)
@@ -1017,11 +1018,32 @@ def _precedents(wb: Any, sheet: str, text: str) -> Iterable[tuple[str, str]]:
                     yield target_sheet, f"{get_column_letter(col)}{row}"
 
 
-def refuse_cycles(wb: Any, m: OfficeMap, inputs: Inputs, outputs: dict[str, str]) -> None:
+def formula_cells(data: bytes) -> dict[tuple[str, str], str]:
+    """Every formula of a workbook by (sheet, A1), read without touching the copy (looking
+    cells up in an openpyxl sheet would create the empty ones)."""
+    out: dict[tuple[str, str], str] = {}
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, keep_links=False)
+    try:
+        for ws in wb.worksheets:
+            if not hasattr(ws, "iter_rows"):
+                continue
+            for row in ws.iter_rows():
+                for c in row:
+                    v = getattr(c, "value", None)
+                    if isinstance(v, str) and v.startswith("=") and c.data_type == _FORMULA:
+                        out[(ws.title, c.coordinate)] = v
+    finally:
+        wb.close()
+    return out
+
+
+def refuse_cycles(wb: Any, m: OfficeMap, inputs: Inputs, outputs: dict[str, str],
+                  formulas: dict[tuple[str, str], str]) -> None:
     """Refuse a map whose input cells depend (through the office's formulas) on a mapped
     output: the attached formula there would make a circular reference.
 
-    ``outputs``: the output cells (quoted ``'Sheet'!A1``) → their output key.
+    ``outputs``: the output cells (quoted ``'Sheet'!A1``) → their output key;
+    ``formulas``: the office's formulas (:func:`formula_cells`).
     """
     targets = {(split_ref(c)[0], split_ref(c)[1]): key for c, key in outputs.items()}
     cells = {s.cell: k for k, s in inputs.scalars.items() if s.cell}
@@ -1044,9 +1066,9 @@ def refuse_cycles(wb: Any, m: OfficeMap, inputs: Inputs, outputs: dict[str, str]
             if (sheet, coord) in seen:
                 continue
             seen.add((sheet, coord))
-            value = wb[sheet][coord].value
-            if isinstance(value, str) and value.startswith("="):
-                stack.extend(_precedents(wb, sheet, value))
+            text = formulas.get((sheet, coord))
+            if text is not None:
+                stack.extend(_precedents(wb, sheet, text))
 
 
 def _project_info(card: RateCard, inputs: Inputs) -> Any:
