@@ -475,8 +475,11 @@ def test_only_the_intended_additions_differ(books, tmp_path):
         cells_added = {f"{sheet}!{c}" for v in added for c in v[3].split()}
         assert cells_added == {c for c in checked if c.startswith(f"{sheet}!")}, sheet
     assert len(outputs) == sum(len(v) for v in m.outputs.values())
-    with zipfile.ZipFile(out) as z:
+    with zipfile.ZipFile(out) as z, zipfile.ZipFile(book) as original:
         assert "xl/charts/chart1.xml" in z.namelist()
+        for n, _ in enumerate(before["sheets"], start=1):  # no cell element added either
+            part = f"xl/worksheets/sheet{n}.xml"
+            assert z.read(part).count(b"<c ") == original.read(part).count(b"<c "), part
 
 
 def test_a_workbook_the_copy_would_not_keep_whole_is_refused(books, tmp_path):
