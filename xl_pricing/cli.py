@@ -755,6 +755,53 @@ def excel_serve(host: str = typer.Option("127.0.0.1", "--host",
     uvicorn.run("xl_pricing.server.app:app", host=host, port=port, **ssl)
 
 
+# -- attach (issue 15): the card (and the pricing, with a map) in the office's own workbook --
+
+@app.command("attach")
+@handles_input_errors
+def attach_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK",
+                                               help="The office's own .xlsx/.xlsm (only read)."),
+               rates: Optional[str] = RatesOpt,
+               out: Path = typer.Option(..., "--out", help="The new workbook to write "
+                                        "(.xlsx, or .xlsm for a workbook with macros)."),
+               map_file: Optional[Path] = typer.Option(None, "--map", metavar="MAP",
+                                                       help="Office map (.toml): formulas in "
+                                                       "its output cells, checks on its "
+                                                       "input cells."),
+               target: str = typer.Option("native", "--target", help="native (built-in "
+                                          "Excel functions) or udf (XLP_ calls)."),
+               force: bool = typer.Option(False, "--force", help="Replace an existing "
+                                          "--out (never the workbook itself).")) -> None:
+    """Write a copy of an office's workbook with the rate card attached: a Rates sheet,
+    names for its rates, provenance and, with --map, formulas that price the mapped cells."""
+    from .files import write_file
+    from .office.attach import TARGETS, attach_report
+    from .office.map import load_map
+    from .xlsx import check_workbook
+
+    if target not in TARGETS:
+        raise InputError("--target", target, "native or udf")
+    inputs = [workbook, *([map_file] if map_file else [])]
+    refuse_inputs([out], inputs, "--out")
+    check_workbook(workbook, "WORKBOOK")
+    card = _card(rates)
+    refuse_inputs([out], [card.path], "--out")
+    office_map = load_map(map_file, workbook) if map_file else None
+    data, done = attach_report(workbook, card, office_map, target)  # type: ignore[arg-type]
+    want = ".xlsm" if done.vba else ".xlsx"
+    if out.suffix.lower() != want:
+        raise InputError("--out", str(out), f"a file name ending in {want} (" + (
+            "the workbook has macros: Excel opens them only from .xlsm" if done.vba
+            else "the workbook has no macros") + ")")
+    path = write_file(out, data, replace=force, field="--out")
+    con = _console()
+    con.print(escape(f"{path}: シート / sheet {done.sheet!r}, 名前 / names "
+                     f"{len(done.names)}, 数式 / formulas {len(done.outputs)}, "
+                     f"入力規則 / checks {len(done.validations)}"))
+    for cell, why in done.skipped.items():
+        con.print(escape(f"  入力規則なし / no check on {cell}: {why}"))
+
+
 # -- the office's own workbook: map init, check (issue 15, office) --------------------------
 map_app = typer.Typer(no_args_is_help=True, help="Office maps: which cells of an office's "
                       "own workbook hold the project's inputs and the engine's figures.")

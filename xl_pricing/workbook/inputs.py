@@ -79,14 +79,16 @@ def _rate(book: Book, ws: Worksheet, row: int, label: str, name: str, fraction: 
     return row + 1
 
 
-def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet:
+def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
+                title: str = "Rates") -> Worksheet:
     """The card: identity, settings and tables; names such as ``Rank_Hourly``.
 
     Made of the card, the target, ``book.card_ref`` and the F&A rates of the project's
-    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given).
+    fiscal years (``fa_keys``, see ``fa_resolution``; worked out when not given).  ``title``
+    names the sheet (``attach`` adds it to an office's workbook that may have a "Rates").
     """
     card, m = book.card, book.card.model
-    ws = book.wb.create_sheet("Rates")
+    ws = book.wb.create_sheet(title)
     ws.column_dimensions["A"].width = 44
     ws.column_dimensions["B"].width = 22
     ws.column_dimensions["C"].width = 14
