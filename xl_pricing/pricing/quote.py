@@ -40,6 +40,8 @@ class Line:
         source: where the rate came from, in words (card key, method, reference).
         detail: which item (researcher name, cost category, option, milestone).
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
+        unit: what ``base`` counts for a time charge — ``"h"``, ``"day"`` or ``"month"``
+            (``rate`` is yen per that unit); ``None`` for other lines.
     """
 
     component: str
@@ -49,6 +51,7 @@ class Line:
     source: str = ""
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
+    unit: str | None = None
 
     @property
     def label_ja(self) -> str:
@@ -71,6 +74,7 @@ class Line:
             "rate": _num(self.rate),
             "source": self.source,
             "by_year": {str(y): yen_int(a) for y, a in self.by_year},
+            **({"unit": self.unit} if self.unit is not None else {}),
         }
 
 

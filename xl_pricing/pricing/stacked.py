@@ -52,6 +52,10 @@ def mtdc(project: Project, card: RateCard) -> dict[int, Decimal]:
     return out
 
 
+# A rate's unit as a line says it ("h" | "day" | "month"; vocabulary.UNITS).
+UNIT_OF = {"hour": "h", "day": "day", "month": "month"}
+
+
 def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], list[str]]:
     """One time-charge line per researcher, priced and rounded per fiscal year.
 
@@ -79,8 +83,9 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
         source = rate.source + (f", escalating {fmt_rate(esc)} a year" if esc else "")
         lines.append(yearly_line("time_charge", by_year, base=quantity, rate=rate.price,
                                  source=source + ("" if per == "/h" else ", per day"),
-                                 detail=r.name or r.rank or f"#{i + 1}"))
-        if (w := floor_warning(r, rate, card)) is not None:
+                                 detail=r.name or r.rank or f"#{i + 1}",
+                                 unit=UNIT_OF.get(rate.unit, rate.unit)))
+        if (w := floor_warning(r, rate, card, i + 1)) is not None:
             warnings.append(w)
     return lines, warnings
 
