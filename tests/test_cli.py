@@ -195,8 +195,8 @@ def test_pdf_timeout_is_one_message_and_exit_2(tmp_path):
                                   "--timeout", "0.05", *extra])
         assert res.exit_code == 2, res.output
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: --timeout = 0.05: expected "
-                                                       "more seconds"), lines
+        assert len(lines) == 1 and lines[0].startswith(
+            "入力エラー / input error: --timeout = 0.05: expected more seconds"), lines
         assert not (tmp_path / "q.pdf").exists()
 
 

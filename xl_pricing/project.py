@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +43,9 @@ def _named(table: dict[str, tuple[str, str]]) -> BeforeValidator:
     the field's own check, which names the codes."""
 
     def code(v: Any) -> Any:
-        return (code_for(v, table) or v) if isinstance(v, str) else v
+        if not isinstance(v, str) or any(unicodedata.category(c) == "Cc" for c in v):
+            return v  # "joint\v" is no name typed: left for the field's check to refuse
+        return code_for(v, table) or v
     return BeforeValidator(code)
 
 

@@ -55,11 +55,13 @@ class RateCard:
         from ..vocabulary import RANK_ALIASES
 
         ranks = self.model.time_charge.ranks
-        t = name.strip() if isinstance(name, str) else name
+        if name in ranks:
+            return name
+        if not isinstance(name, str) or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            return None  # control characters are no name typed
+        t = name.strip()
         if t in ranks:
             return t
-        if not isinstance(t, str):
-            return None
         for code, r in ranks.items():
             if t == r.label_ja or t.casefold() == r.label_en.casefold():
                 return code
