@@ -63,6 +63,7 @@ from .project import Researcher
 from .rates import (PARTIES, Fraction, Hours2, RateCard, load_card, load_card_id,
                     validate_value)
 from .validation import from_pydantic
+from .vocabulary import both
 
 PREFIX = "XLP_"
 CARD = "Optional rate card id (desktop Excel: an id or a path); default jp-default."
@@ -262,7 +263,7 @@ def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
         name = comp.split(":")[0].strip()
         if name in ("component", "total", QUOTE_HEADER[0], QUOTE_TOTAL):
             continue  # header and total rows of XLP_QUOTE
-        name = _COMPONENT_OF.get(name, name)  # XLP_QUOTE's "直接経費 / Direct costs"
+        name = _COMPONENT_OF.get(name, name)  # XLP_QUOTE's bilingual label → its code
         rows.append((name, number(amount, f"amounts row {i + 1}", "an amount in yen")))
     return rows
 
@@ -477,15 +478,16 @@ def XLP_ALLOCATE(amounts, card=None):
 
 # XLP_QUOTE's words: Japanese first, English beside it.  A row's label is the component's
 # label (pricing.quote.LABELS) and its detail after ": ", so XLP_ALLOCATE reads it back.
-QUOTE_HEADER = ["項目 / component", "金額 / amount"]
-QUOTE_TOTAL = "合計 / total"
-_COMPONENT_OF = {f"{ja} / {en}": code for code, (ja, en) in _LABELS.items()}
+QUOTE_HEADER = [both(("項目", "component")), both(("金額", "amount"))]
+QUOTE_TOTAL = both(("合計", "total"))
+_COMPONENT_OF = {both(words): code for code, words in _LABELS.items()}
 
 
 def quote_row_label(component: str, detail: str = "") -> str:
-    """``"直接経費 / Direct costs: consumables"`` — how XLP_QUOTE names a line."""
-    ja, en = _LABELS[component]
-    return f"{ja} / {en}" + (f": {detail}" if detail else "")
+    """How XLP_QUOTE names a line: the component's Japanese and English label joined by
+    :func:`~xl_pricing.vocabulary.both`, then ": " and the detail (for consumables:
+    直接経費, Direct costs, consumables)."""
+    return both(_LABELS[component]) + (f": {detail}" if detail else "")
 
 
 @xlp(inputs="Two-column range of (key, value): approach, contract, start, end, "
