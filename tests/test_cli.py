@@ -387,3 +387,22 @@ def test_recalc_prints_dates_for_date_names(tmp_path):
                  "Start": "2027-04-01"}
     table = jp_runner.invoke(app, ["recalc", str(book)]).stdout
     assert "2027-04-01" in table and "46,478" not in table and "365" in table
+
+
+def test_a_batch_row_typed_in_japanese_builds_a_workbook_with_the_engines_total(tmp_path):
+    """受託研究 and 教授 in a table row: the workbook holds the card's codes, so its own
+    formulas give the engine's total (they gave #N/A for a rank cell holding 教授).
+    Professor 30,000 × 100 h = 3,000,000; consumables 1,000,000; F&A 30% of direct + time
+    charge = 1,200,000; strategic 10% of direct = 100,000 → 5,300,000."""
+    from xl_pricing.recalc import Recalculator
+    table = tmp_path / "t.csv"
+    table.write_text("id,contract,approach,start,end,direct.consumables,researchers.1.rank,"
+                     "researchers.1.hours\nJ-1,受託研究,A,2027-04-01,2028-03-31,1000000,教授,100\n",
+                     "utf-8")
+    res = jp_runner.invoke(app, ["batch", str(table), "--out", str(tmp_path / "o"),
+                                 "--target", "native", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "ワークブック 1 件を作成、失敗 0 行、合計 ¥5,300,000" in res.stdout
+    assert "1 workbooks written, 0 rows failed; total ¥5,300,000" in res.stdout
+    book = tmp_path / "o" / "jp-default-J-1-native.xlsx"
+    assert Recalculator(book, engine="formulon").values(names=["Total"])["Total"] == 5_300_000
