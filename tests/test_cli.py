@@ -367,6 +367,10 @@ def test_backsolve_numbers_researchers_from_1_and_names_them():
         assert f"--researcher = {bad}: expected a researcher number from 1 to 4 (numbering " \
                "starts at 1; 研究者 / researchers: 1 (Prof. Sato), 2 (Assoc. Prof. Suzuki), " \
                "3 (Prof. Tanaka (advice)), 4 (Dr. Ito (postdoc)))" in res.stderr.replace("\n", "")
+    en = jp_runner.invoke(app, ["--lang", "en", *args, "--researcher", "0"])
+    assert en.exit_code == 2 and "研究者" not in en.stderr and "入力" not in en.stderr
+    assert "(numbering starts at 1; researchers: 1 (Prof. Sato), 2 (Assoc." in \
+        en.stderr.replace("\n", "")
 
 
 def test_build_makes_a_native_workbook_unless_asked(tmp_path):

@@ -326,7 +326,8 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
         if not project.researchers:
             raise InputError("researchers", [], "at least one researcher whose rate can be "
                              "solved", str(project_file))
-        raise InputError("--researcher", researcher, researchers_expected(project))
+        raise InputError("--researcher", researcher,
+                         researchers_expected(project, say("研究者", "researchers")))
     if solve == "rate":
         res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
     else:

@@ -21,7 +21,6 @@ from ..errors import InputError
 from ..money import mul
 from ..project import Project, Researcher
 from ..rates import RateCard
-from ..vocabulary import say
 
 
 @dataclass(frozen=True)
@@ -113,15 +112,14 @@ def backsolve_rate(project: Project, card: RateCard, target: Decimal,
                      floor_warnings(project, card, rate, which))
 
 
-def researchers_expected(project: Project) -> str:
+def researchers_expected(project: Project, label: str = "researchers") -> str:
     """What a researcher number must be, naming the researchers there are:
-    ``a researcher number from 1 to 2 (numbering starts at 1; 研究者 / researchers:
-    1 (Prof. Sato), 2)`` (``--lang en``: ``...; researchers: ...``)."""
+    ``a researcher number from 1 to 2 (numbering starts at 1; researchers: 1 (Prof. Sato),
+    2)``; the CLI passes ``label`` in the display language (``研究者 / researchers``)."""
     n = len(project.researchers)
     names = ", ".join(f"{i} ({r.name})" if r.name else str(i)
                       for i, r in enumerate(project.researchers, start=1))
-    return (f"a researcher number from 1 to {n} (numbering starts at 1; "
-            f"{say('研究者', 'researchers')}: {names})")
+    return f"a researcher number from 1 to {n} (numbering starts at 1; {label}: {names})"
 
 
 def floor_warnings(project: Project, card: RateCard, rate: Decimal,
