@@ -316,6 +316,14 @@ def test_a_day_rate_line_says_days_in_the_table_and_the_json():
     assert "10 days" in en and "¥96,000/day" in en and "日" not in en.replace("電池", "")
 
 
+def test_an_option_line_reads_its_japanese_name():
+    d = json.loads(jp_runner.invoke(app, ["quote", str(A_PROJECT), "--json"]).stdout)
+    ip = [ln for ln in d["lines"] if ln["component"] == "option"][0]
+    # the card's label_ja of ip_co_ownership; detail stays the English name
+    assert (ip["label_ja"], ip["label_en"], ip["detail"]) == (
+        "オプション（知的財産の共有）", "Option (IP co-ownership)", "IP co-ownership")
+
+
 def test_lang_option_and_env():
     ja = jp_runner.invoke(app, ["quote", str(A_PROJECT)]).stdout
     assert "合計 / Total" in ja and "収入の配分 / split of proceeds: 研究者 / researcher" in ja

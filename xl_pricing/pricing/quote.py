@@ -42,6 +42,8 @@ class Line:
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
         unit: what ``base`` counts for a time charge — ``"h"``, ``"day"`` or ``"month"``
             (``rate`` is yen per that unit); ``None`` for other lines.
+        detail_ja: the detail as ``label_ja`` shows it, when it differs (an option's
+            Japanese name); ``detail`` stays the English name.
     """
 
     component: str
@@ -52,11 +54,13 @@ class Line:
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
     unit: str | None = None
+    detail_ja: str = ""  # the detail in Japanese where it has one (an option's label_ja)
 
     @property
     def label_ja(self) -> str:
         ja = LABELS[self.component][0]
-        return f"{ja}（{self.detail}）" if self.detail else ja
+        detail = self.detail_ja or self.detail
+        return f"{ja}（{detail}）" if detail else ja
 
     @property
     def label_en(self) -> str:

@@ -9,6 +9,7 @@ year's start; the base is direct, direct + time charge, or modified total direct
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from ..errors import InputError
@@ -139,14 +140,15 @@ def option_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
             assert amount is not None
             src = "negotiated amount" if choice.amount is not None else f"{card.id}: fixed price"
             by_year = {fy: (amount if fy == first else ZERO) for fy in d_y}
-            lines.append(yearly_line("option", by_year, source=src, detail=opt.label_en))
+            lines.append(yearly_line("option", by_year, source=src, detail=opt.label_en,
+                                     detail_ja=opt.label_ja))
         else:
             assert opt.rate is not None
             bases = {fy: d_y[fy] + (tc_y[fy] if opt.base == "direct_plus_tc" else ZERO)
                      for fy in d_y}
-            lines.append(rated_line("option", bases, opt.rate, card.rounding,
-                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}",
-                                    detail=opt.label_en))
+            lines.append(replace(rated_line("option", bases, opt.rate, card.rounding,
+                                            f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}",
+                                            detail=opt.label_en), detail_ja=opt.label_ja))
     return lines
 
 
