@@ -195,13 +195,14 @@ def test_pdf_timeout_is_one_message_and_exit_2(tmp_path):
                                   "--timeout", "0.05", *extra])
         assert res.exit_code == 2, res.output
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: --timeout = 0.05: expected "
-                                                       "more seconds"), lines
+        assert len(lines) == 1 and lines[0].startswith(
+            "入力エラー / input error: --timeout = 0.05: expected more seconds"), lines
         assert not (tmp_path / "q.pdf").exists()
 
 
 def test_pdf_of_a_udf_workbook_says_it_needs_a_native_one(tmp_path):
-    res = runner.invoke(app, ["build", "--project", str(X_PROJECT), "--out", str(tmp_path)])
+    res = runner.invoke(app, ["build", "--project", str(X_PROJECT), "--out", str(tmp_path),
+                              "--target", "udf"])       # asked for by name (issue 14 item 5)
     res = runner.invoke(app, ["pdf", res.stdout.strip(), "--out", str(tmp_path / "u.pdf")])
     assert res.exit_code == 2 and "a native workbook (xl-pricing build --target native)" \
         in res.stderr
@@ -261,3 +262,160 @@ def test_project_check_takes_a_card(tmp_path):
     assert res.exit_code == 0 and res.stdout.startswith("ok  X-2027-001")
     res = runner.invoke(app, ["project", "check", str(X_PROJECT), "--rates", "no-such"])
     assert res.exit_code == 2 and "--rates = 'no-such'" in res.stderr
+
+
+# -- issue 14 items 4 and 5: Japanese names and words, units, dates, researchers from 1 ------
+
+A_PROJECT = EXAMPLES[0].parent / "a-stacked-sponsored.toml"
+ENV = {"XLP_LANG": None, "NO_COLOR": "1", "XL_PRICING_RATES": None}
+jp_runner = CliRunner(env=ENV)
+
+
+def _named_copy(tmp_path: Path) -> Path:
+    """The A example with its codes typed as Japanese names: 受託研究, 学内, 教授, 准教授."""
+    text = A_PROJECT.read_text("utf-8")
+    for code, name in [('contract = "sponsored"', 'contract = "受託研究"'),
+                       ('location = "on"', 'location = "学内"'),
+                       ('rank = "professor"', 'rank = "教授"'),
+                       ('rank = "associate_professor"', 'rank = "准教授"')]:
+        assert code in text
+        text = text.replace(code, name)
+    path = tmp_path / "named.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_a_project_typed_in_japanese_prices_exactly_as_with_codes(tmp_path):
+    coded = json.loads(jp_runner.invoke(app, ["quote", str(A_PROJECT), "--json"]).stdout)
+    res = jp_runner.invoke(app, ["quote", str(_named_copy(tmp_path)), "--json"])
+    assert res.exit_code == 0, res.output
+    named = json.loads(res.stdout)
+    assert named["total"] == coded["total"] == 15_287_828
+    assert named["lines"] == coded["lines"]
+    assert named["contract"] == "sponsored"                          # JSON keeps codes
+    sato = [ln for ln in named["lines"] if ln["detail"] == "Prof. Sato"][0]
+    assert sato["source"] == "jp-default: rank table, professor"     # 30,000 × 200 h
+    assert sato["amount"] == 6_000_000
+    table = jp_runner.invoke(app, ["quote", str(_named_copy(tmp_path))]).stdout
+    assert "受託研究 / sponsored research" in table and "¥15,287,828" in table
+    for cmd in (["project", "check"], ["compare"]):
+        assert jp_runner.invoke(app, [*cmd, str(_named_copy(tmp_path))]).exit_code == 0
+
+
+def test_a_day_rate_line_says_days_in_the_table_and_the_json():
+    # Dr. Ito: £600/day × 160 JPY/GBP = 96,000 yen a day × 10 days = 960,000
+    d = json.loads(jp_runner.invoke(app, ["quote", str(A_PROJECT), "--json"]).stdout)
+    ito = [ln for ln in d["lines"] if ln["detail"] == "Dr. Ito (postdoc)"][0]
+    assert (ito["base"], ito["rate"], ito["unit"], ito["amount"]) == (10, 96000, "day", 960_000)
+    assert {ln["unit"] for ln in d["lines"] if ln["component"] == "time_charge"} == {"h", "day"}
+    assert all("unit" not in ln for ln in d["lines"] if ln["component"] != "time_charge")
+    ja = jp_runner.invoke(app, ["quote", str(A_PROJECT)]).stdout
+    assert "10 日 / days" in ja and "¥96,000/日" in ja and "10 h" not in ja
+    assert "200 h" in ja and "¥30,000/h" in ja                       # hours stay hours
+    en = jp_runner.invoke(app, ["--lang", "en", "quote", str(A_PROJECT)]).stdout
+    assert "10 days" in en and "¥96,000/day" in en and "日" not in en.replace("電池", "")
+
+
+def test_an_option_line_reads_its_japanese_name():
+    d = json.loads(jp_runner.invoke(app, ["quote", str(A_PROJECT), "--json"]).stdout)
+    ip = [ln for ln in d["lines"] if ln["component"] == "option"][0]
+    # the card's label_ja of ip_co_ownership; detail stays the English name
+    assert (ip["label_ja"], ip["label_en"], ip["detail"]) == (
+        "オプション（知的財産の共有）", "Option (IP co-ownership)", "IP co-ownership")
+
+
+def test_lang_option_and_env():
+    ja = jp_runner.invoke(app, ["quote", str(A_PROJECT)]).stdout
+    assert "合計 / Total" in ja and "収入の配分 / split of proceeds: 研究者 / researcher" in ja
+    assert "A 欧米型積み上げ方式 / A Western-standard stacking" in ja
+    en = jp_runner.invoke(app, ["--lang", "en", "quote", str(A_PROJECT)]).stdout
+    assert "Total" in en and "合計" not in en and "split of proceeds: researcher" in en
+    assert "approach A (Western-standard stacking), sponsored research" in en
+    by_env = CliRunner(env={**ENV, "XLP_LANG": "en"}).invoke(app, ["quote", str(A_PROJECT)])
+    assert by_env.stdout == en
+    bad = jp_runner.invoke(app, ["--lang", "fr", "quote", str(A_PROJECT)])
+    assert bad.exit_code == 2 and "--lang = 'fr': expected ja or en" in bad.stderr
+    assert bad.stdout == ""
+    cmp = jp_runner.invoke(app, ["compare", str(EXAMPLES[0].parent / "c-outcome-royalty.toml")])
+    assert "方式の比較 / approaches side by side" in cmp.stdout
+
+
+def test_errors_are_japanese_first_and_english_only_with_lang_en(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(A_PROJECT.read_text("utf-8").replace("hours = 200", "hours = -5"), "utf-8")
+    ja = jp_runner.invoke(app, ["quote", str(bad)])
+    assert ja.exit_code == 2
+    assert ja.stderr.strip() == (f"入力エラー / input error: {bad}: researchers[0].hours = -5: "
+                                 "expected a number >= 0")
+    en = jp_runner.invoke(app, ["--lang", "en", "quote", str(bad)])
+    assert en.stderr.strip() == (f"input error: {bad}: researchers[0].hours = -5: "
+                                 "expected a number >= 0")
+
+
+def test_backsolve_numbers_researchers_from_1_and_names_them():
+    args = ["backsolve", str(A_PROJECT), "--target", "12,000,000"]
+    one = jp_runner.invoke(app, [*args, "--researcher", "1"])
+    assert one.exit_code == 0, one.output
+    assert "研究者 1 (Prof. Sato) / researcher 1 (Prof. Sato)" in one.stdout
+    # the solved rate (below 30,000) carries the warning quote gives for a negotiated rate
+    assert "below the professor standard of 30,000 yen/h (standards are a floor)" in one.stdout
+    d = json.loads(jp_runner.invoke(app, [*args, "--researcher", "1", "--json"]).stdout)
+    assert d["researchers"] == [1] and d["rate"] < 30_000 and len(d["warnings"]) == 1
+    assert d["warnings"][0].startswith("researcher 1 (Prof. Sato): negotiated rate ")
+    # researcher 2 (Assoc. Prof. Suzuki, 186 h): the others fixed, the price at rate 0 is
+    # 14,084,000, and 186 h × 1.4 (F&A 30% + IP option 10% on time) = 260.4 yen per yen/h
+    res2 = jp_runner.invoke(app, ["backsolve", str(A_PROJECT), "--target", "16,000,000",
+                                  "--researcher", "2", "--json"])
+    d2 = json.loads(res2.stdout)
+    assert d2["researchers"] == [2] and d2["total"] <= 16_000_000
+    assert d2["rate"] == (16_000_000 - 14_084_000) // 260.4 // 1
+    for bad in ("0", "99"):
+        res = jp_runner.invoke(app, [*args, "--researcher", bad])
+        assert res.exit_code == 2
+        assert f"--researcher = {bad}: expected a researcher number from 1 to 4 (numbering " \
+               "starts at 1; 研究者 / researchers: 1 (Prof. Sato), 2 (Assoc. Prof. Suzuki), " \
+               "3 (Prof. Tanaka (advice)), 4 (Dr. Ito (postdoc)))" in res.stderr.replace("\n", "")
+    en = jp_runner.invoke(app, ["--lang", "en", *args, "--researcher", "0"])
+    assert en.exit_code == 2 and "研究者" not in en.stderr and "入力" not in en.stderr
+    assert "(numbering starts at 1; researchers: 1 (Prof. Sato), 2 (Assoc." in \
+        en.stderr.replace("\n", "")
+
+
+def test_build_makes_a_native_workbook_unless_asked(tmp_path):
+    res = jp_runner.invoke(app, ["build", "--project", str(X_PROJECT), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert Path(res.stdout.strip()).name == "jp-default-X-2027-001-native.xlsx"
+
+
+def test_recalc_prints_dates_for_date_names(tmp_path):
+    """Start, End and *_Date hold dates by their names, also in a General-formatted cell
+    (an office's own workbook): 46478 is 2027-04-01 in Excel's 1900 date system."""
+    from conftest import one_sheet
+    book = one_sheet(tmp_path, {"A1": 46478, "A2": 46843, "A3": 46478, "A4": "=A2-A1"},
+                     {"Start": "Sheet1!$A$1", "End": "Sheet1!$A$2", "Pkg_Date": "Sheet1!$A$3",
+                      "Days": "Sheet1!$A$4"})
+    d = json.loads(jp_runner.invoke(app, ["recalc", str(book), "--json", "--engine",
+                                          "formulas"]).stdout)
+    assert d == {"Days": 365, "End": "2028-03-31", "Pkg_Date": "2027-04-01",
+                 "Start": "2027-04-01"}
+    table = jp_runner.invoke(app, ["recalc", str(book), "--engine", "formulas"]).stdout
+    assert "2027-04-01" in table and "46,478" not in table and "365" in table
+
+
+def test_a_batch_row_typed_in_japanese_builds_a_workbook_with_the_engines_total(tmp_path):
+    """受託研究 and 教授 in a table row: the workbook holds the card's codes, so its own
+    formulas give the engine's total (they gave #N/A for a rank cell holding 教授).
+    Professor 30,000 × 100 h = 3,000,000; consumables 1,000,000; F&A 30% of direct + time
+    charge = 1,200,000; strategic 10% of direct = 100,000 → 5,300,000."""
+    from xl_pricing.recalc import Recalculator
+    table = tmp_path / "t.csv"
+    table.write_text("id,contract,approach,start,end,direct.consumables,researchers.1.rank,"
+                     "researchers.1.hours\nJ-1,受託研究,A,2027-04-01,2028-03-31,1000000,教授,100\n",
+                     "utf-8")
+    res = jp_runner.invoke(app, ["batch", str(table), "--out", str(tmp_path / "o"),
+                                 "--target", "native", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "ワークブック 1 件を作成、失敗 0 行、合計 ¥5,300,000" in res.stdout
+    assert "1 workbooks written, 0 rows failed; total ¥5,300,000" in res.stdout
+    book = tmp_path / "o" / "jp-default-J-1-native.xlsx"
+    assert Recalculator(book, engine="formulon").values(names=["Total"])["Total"] == 5_300_000

@@ -530,7 +530,7 @@ def test_the_battery_is_large():
 def test_a_card_named_like_the_output_is_never_replaced(tmp_path):
     """``--rates`` names an input too: a card file called like the workbook (or the batch
     summary) used to be replaced by it with --force."""
-    card = tmp_path / "jp-default-X-2027-001-udf.xlsx"
+    card = tmp_path / "jp-default-X-2027-001-native.xlsx"   # native: build's default target
     card.write_bytes((ROOT / "templates/rates/jp-default.toml").read_bytes())
     before = card.read_bytes()
     code, out = cli("build", "--project", str(ROOT / "templates/projects/x-cost-joint.toml"),

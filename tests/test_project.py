@@ -143,3 +143,51 @@ def test_deep_nesting_is_an_input_error_not_a_crash(tmp_path, name, text):
     with pytest.raises(InputError, match="nested at most 32 levels deep") as err:
         load_project(path)
     assert err.value.source == str(path)
+
+
+# -- issue 14: Japanese names, months within the period ------------------------------------
+
+def test_japanese_names_are_the_codes():
+    p = make(project={"contract": "受託研究", "location": "学外", "activity": "研究",
+                      "approach": "A 欧米型積み上げ方式"},
+             researchers=[{"rank": "教授", "rate_source": "職位別単価", "hours": 10}])
+    assert (p.project.contract, p.project.location, p.project.activity,
+            p.project.approach) == ("sponsored", "off", "research", "A")
+    assert p.researchers[0].rate_source == "rank"
+    for typed in ("受託研究 / sponsored research", "Sponsored research", "sponsored"):
+        assert make(project={"contract": typed}).project.contract == "sponsored"
+
+
+def test_a_rank_typed_in_japanese_prices_as_its_code(jp):
+    # 教授 = professor on jp-default: 30,000 yen/h × 10 h = 300,000 (rank table)
+    coded = quote(make(researchers=[{"rank": "professor", "hours": 10}]), jp)
+    named = quote(make(researchers=[{"rank": "教授", "hours": 10}]), jp)
+    assert named.total == coded.total and named.lines == coded.lines
+    tc = [ln for ln in named.lines if ln.component == "time_charge"][0]
+    assert tc.amount == 300_000 and tc.detail == "professor"   # the code, as JSON keeps it
+    # 博士課程 is the alias people type; the card's label is 博士課程学生 (5,000 yen/h)
+    phd = quote(make(researchers=[{"rank": "博士課程", "hours": 10}]), jp)
+    assert [ln.amount for ln in phd.lines if ln.component == "time_charge"] == [50_000]
+
+
+def test_an_unknown_name_is_refused_with_the_codes():
+    with pytest.raises(InputError, match=r"project.contract = '共同開発': expected one of "
+                                         r"'joint', 'sponsored' or 'consulting'"):
+        make(project={"contract": "共同開発"})
+
+
+def test_months_beyond_the_period_are_refused():
+    # 2027-04-01 – 2028-03-31 is 12 months: 24 months × 10% effort would be 1,860 × 0.1 × 2
+    # = 372 h of a year that has only 12 months of project
+    with pytest.raises(InputError) as e:
+        make(researchers=[{"rank": "professor", "months": 24, "effort": 0.1}])
+    assert e.value.message == ("test: researchers[0].months = 24: expected months within "
+                               "the project period 2027-04-01 – 2028-03-31 (12 months)")
+    ok = make(researchers=[{"rank": "professor", "months": 12, "effort": 0.1}])
+    assert ok.researchers[0].months == 12
+    # a partly covered month counts: 2027-04-15 – 2027-06-10 touches 3 months
+    short = {"start": "2027-04-15", "end": "2027-06-10"}
+    assert make(project=short, researchers=[{"rank": "professor", "months": 3,
+                                             "effort": 1}]).researchers[0].months == 3
+    with pytest.raises(InputError, match=r"researchers\[0\]\.months = 3\.5: .*\(3 months\)"):
+        make(project=short, researchers=[{"rank": "professor", "months": 3.5, "effort": 1}])

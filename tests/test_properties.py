@@ -47,6 +47,7 @@ def researchers(draw):
 def projects(draw):
     years = draw(st.integers(1, 3))
     start_fy = 2027
+    start_month = draw(st.sampled_from(['04', '07', '10']))
     card = draw(st.sampled_from(sorted(CARDS)))
     location = "on" if card == "harvard" else draw(st.sampled_from(["on", "off"]))
     data = {
@@ -54,7 +55,7 @@ def projects(draw):
                                                                   "consulting"])),
                     "approach": draw(st.sampled_from(["X", "A"])),
                     "activity": "research", "location": location,
-                    "start": f"{start_fy}-{draw(st.sampled_from(['04', '07', '10']))}-01",
+                    "start": f"{start_fy}-{start_month}-01",
                     "end": f"{start_fy + years}-03-31",
                     "escalation": str(draw(st.sampled_from(["0", "0.03"])))},
         "direct": [{"category": draw(st.sampled_from(["consumables", "equipment", "subaward",
@@ -68,6 +69,11 @@ def projects(draw):
         "contributions": draw(st.sampled_from([[], [{"kind": "researcher_hours",
                                                      "hours": 50}]])),
     }
+    # months × effort lie within the project period (issue 14: more is refused)
+    period = 12 * years - {"04": 0, "07": 3, "10": 6}[start_month]
+    for r in data["researchers"]:
+        if "months" in r:
+            r["months"] = min(r["months"], period)
     return parse_project(data, "generated"), CARDS[card]
 
 
@@ -113,8 +119,8 @@ def test_price_is_monotonic_in_hours_and_rates(pc, extra, data):
         rs = list(project.researchers)
         rs[i] = more
         assert quote(project.model_copy(update={"researchers": rs}), card).total >= base
-    lo = quote(with_rate(project, Decimal(extra), (i,)), card).total
-    hi = quote(with_rate(project, Decimal(extra + 1000), (i,)), card).total
+    lo = quote(with_rate(project, Decimal(extra), (i + 1,)), card).total   # numbered from 1
+    hi = quote(with_rate(project, Decimal(extra + 1000), (i + 1,)), card).total
     assert hi >= lo
 
 
@@ -125,7 +131,7 @@ def test_backsolve_reproduces_the_target(pc, extra):
     if project.project.approach != "A" or not any(
             (r.hours or r.days or r.months) for r in project.researchers):
         return
-    which = tuple(range(len(project.researchers)))
+    which = tuple(range(1, len(project.researchers) + 1))   # researchers numbered from 1
     floor = quote(with_rate(project, Decimal(0), which), card).total
     target = floor + extra
     res = backsolve_rate(project, card, Decimal(target))

@@ -152,10 +152,10 @@ def test_xlp_card_in_a_legacy_array_formula(values):
 
 def test_xlp_quote_over_a_key_value_range_matches_the_engine(values):
     assert values["QuoteTotal"] == int(QUOTE.total) == 7_000_000
-    assert values["Quote"] == [["component", "amount"],
-                               *[[ln.component + (f": {ln.detail}" if ln.detail else ""),
+    assert values["Quote"] == [["項目 / component", "金額 / amount"],   # issue 14: labelled
+                               *[[udfs.quote_row_label(ln.component, ln.detail),
                                   int(ln.amount)] for ln in QUOTE.lines],
-                               ["total", int(QUOTE.total)]]
+                               ["合計 / total", int(QUOTE.total)]]
 
 
 def test_xlp_allocate_dataframe_is_written_like_xlwings_does(values):

@@ -33,6 +33,7 @@ from serverkit import payload, post, server_modules, serving, unwrap
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
 from xl_pricing.cells import EXCEL_EPOCH, project_to_pairs
+from xl_pricing.pricing.quote import LABELS
 
 JP_SHA = load_card("jp-default").sha256
 
@@ -119,8 +120,22 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
     ("quote-x", "XLP_QUOTE",
      [{"id": "Q", "contract": "joint", "approach": "X", "start": serial("2027-04-01"),
        "end": serial("2028-03-31"), "direct.consumables": 5_000_000}],
-     [["component", "amount"], ["direct: consumables", 5_000_000], ["indirect", 1_500_000],
-      ["strategic", 500_000], ["total", 7_000_000]]),
+     [["項目 / component", "金額 / amount"], ["直接経費 / Direct costs: consumables", 5_000_000],
+      ["間接経費 / Indirect costs", 1_500_000],                 # 30% of 5,000,000
+      ["戦略的産学連携経費 / Strategic collaboration expense", 500_000],   # 10%
+      ["合計 / total", 7_000_000]]),
+    # issue 14: the Japanese names are the codes (受託研究 = sponsored, 教授 = professor)
+    ("quote-japanese-names", "XLP_QUOTE",
+     [{"id": "Q", "contract": "受託研究", "approach": "A", "location": "学内",
+       "start": serial("2027-04-01"), "end": serial("2028-03-31"),
+       "researchers.1.rank": "教授", "researchers.1.hours": 10}],
+     # 30,000 × 10 h = 300,000; F&A 30% of direct + time charge = 90,000; strategic 10% of
+     # direct (0) = 0
+     [["項目 / component", "金額 / amount"],
+      ["タイムチャージ / Time charge: professor", 300_000],
+      ["F&A（施設・管理経費） / F&A costs", 90_000],
+      ["戦略的産学連携経費 / Strategic collaboration expense", 0],
+      ["合計 / total", 390_000]]),
     # bad input: an error naming the argument, the value and what was expected
     ("err-unknown-rank", "XLP_RATE", ["dean"],
      Err("rank = 'dean': expected a rank of card 'jp-default': professor")),
@@ -468,15 +483,18 @@ def test_quote_matches_cli(path, server_mode):
     inputs = _excel_inputs(path)
     result = asyncio.run(server_mode.server.custom_functions_call(
         payload("XLP_QUOTE", [inputs]), server_mode.udfs))
-    assert result[-1] == ["total", cli["total"]]
+    assert result[-1] == ["合計 / total", cli["total"]]
     assert [r[1] for r in result[1:-1]] == [line["amount"] for line in cli["lines"]]
+    assert [r[0] for r in result[1:-1]] == [
+        " / ".join(LABELS[line["component"]])
+        + (f": {line['detail']}" if line["detail"] else "") for line in cli["lines"]]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_quote_plain_matches_cli(path):
     from xl_pricing import udfs
     cli = json.loads(CliRunner().invoke(app, ["quote", str(path), "--json"]).stdout)
-    assert udfs.XLP_QUOTE(_excel_inputs(path))[-1] == ["total", cli["total"]]
+    assert udfs.XLP_QUOTE(_excel_inputs(path))[-1] == ["合計 / total", cli["total"]]
 
 
 # -- a standing battery: any cell values give a result or an InputError, nothing else -----
@@ -509,3 +527,56 @@ def test_any_arguments_give_a_value_or_an_input_error(func, args):
         fn(*args)
     except InputError as exc:
         assert exc.message and "Traceback" not in exc.message
+
+
+# -- issue 14 item 7: XLP_QUOTE typed as an ordinary formula spills, in both languages -------
+
+X_INPUTS = {"id": "Q", "contract": "joint", "approach": "X", "start": serial("2027-04-01"),
+            "end": serial("2028-03-31"), "direct.consumables": 5_000_000}
+
+
+def test_quote_is_declared_to_spill_a_matrix(server_mode):
+    """Office.js spills what a custom function declared as a matrix returns: an ordinary
+    formula =XLP.QUOTE(A1:B6) fills its rows (no array formula, no #VALUE!)."""
+    meta = server_mode.server.custom_functions_meta(server_mode.udfs)
+    quote_meta = {f["id"]: f for f in meta["functions"]}["XLP_QUOTE"]
+    assert quote_meta["result"]["dimensionality"] == "matrix"
+    assert quote_meta["parameters"][0]["dimensionality"] == "matrix"
+    # as the add-in posts a two-column range typed in a sheet: 6 rows of (key, value)
+    result = asyncio.run(server_mode.server.custom_functions_call(
+        payload("XLP_QUOTE", [X_INPUTS]), server_mode.udfs))
+    assert isinstance(result, list) and all(isinstance(r, list) and len(r) == 2
+                                            for r in result)
+    assert result[0] == ["項目 / component", "金額 / amount"]
+    assert result[-1] == ["合計 / total", 7_000_000]          # 5,000,000 × 1.4 (X: 30% + 10%)
+
+
+def test_quote_error_is_one_readable_text_under_the_server(server_mode):
+    """What it cannot price is xlwings' error text (HTTP 400, not retried): the message,
+    naming the key, the value and what was expected."""
+    from xlwings import XlwingsError
+    with pytest.raises(XlwingsError, match=r"project.contract = '共同開発': expected one of "
+                                           r"'joint', 'sponsored' or 'consulting'"):
+        server_mode.udfs.XLP_QUOTE([[k, v] for k, v in {**X_INPUTS,
+                                                         "contract": "共同開発"}.items()])
+
+
+def test_xlp_allocate_reads_xlp_quote_rows():
+    """XLP_ALLOCATE(XLP_QUOTE(...)) splits by component although the rows are labelled in
+    Japanese and English: the X quote's 5,000,000 direct, 1,500,000 indirect, 500,000
+    strategic split as the component rows of the allocate-components case above."""
+    from xl_pricing import udfs
+    out = udfs.XLP_ALLOCATE(udfs.XLP_QUOTE(X_INPUTS))
+    assert out.values.tolist()[:3] == [["direct", 5_000_000, 0, 5_000_000, 0, 0, 0],
+                                       ["indirect", 1_500_000, 0, 0, 750_000, 750_000, 0],
+                                       ["strategic", 500_000, 0, 0, 0, 350_000, 150_000]]
+    assert out.values.tolist()[-1] == ["total", 7_000_000, 0, 5_000_000, 750_000,
+                                       1_100_000, 150_000]
+
+
+def test_quote_with_japanese_ranks_matches_codes():
+    from xl_pricing import udfs
+    base = {**X_INPUTS, "approach": "A", "researchers.1.hours": 10}
+    coded = udfs.XLP_QUOTE({**base, "contract": "sponsored", "researchers.1.rank": "professor"})
+    named = udfs.XLP_QUOTE({**base, "contract": "受託研究", "researchers.1.rank": "教授"})
+    assert named == coded

@@ -91,7 +91,7 @@ def test_every_path_refuses_with_the_same_message(approach, extra, message, tmp_
                                                   monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = _file(tmp_path, approach, extra)
-    want = f"error: p.toml: {message}"
+    want = f"入力エラー / input error: p.toml: {message}"   # --lang ja, the default
     commands = [["quote", "p.toml"], ["quote", "p.toml", "--json"], ["compare", "p.toml"],
                 ["project", "check", "p.toml"], ["project", "check", "p.toml", "--rates",
                                                  "jp-default"],

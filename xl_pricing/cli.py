@@ -2,6 +2,9 @@
 
 Exit codes: 0 success, 2 bad input (one message naming file, field, value and what was
 expected; never a traceback), 1 an internal error (set ``XL_PRICING_DEBUG=1`` for details).
+
+Words people read follow ``--lang`` (or ``XLP_LANG``): ``ja`` (the default) prints Japanese
+with English beside it, ``en`` English only; JSON keeps codes and English either way.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from .pricing.quote import LABELS, Quote
 from .project import APPROACH_NAMES, Project, load_project
 from .rates import RateCard, RateCardModel, load_card, shipped_cards
 from .validation import check_against_card
+from .vocabulary import (APPROACHES, CONTRACTS, LANGS, PARTIES, UNIT_COUNTS, UNITS,
+                         get_lang, lang_from_env, researcher_words, say, set_lang, words_of)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Price university–industry research collaborations from a rate card "
@@ -46,17 +51,24 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 140, highlight=False)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int, kind: tuple[str, str] = ("入力エラー", "input error")
+          ) -> None:
+    """Print one error line, ``入力エラー / input error: p.toml: field = value: expected
+    ...`` (``--lang en``: ``input error: ...``), and exit with ``code``."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/bold red] {message}", markup=True)
+        f"[bold red]{escape(say(*kind))}:[/bold red] {message}", markup=True)
     raise typer.Exit(code)
+
+
+INTERNAL = ("内部エラー", "internal error")
 
 
 def _internal_error(exc: BaseException) -> None:
     if os.environ.get("XL_PRICING_DEBUG"):
         raise exc
-    _fail(escape(f"internal error: {type(exc).__name__}: {exc} ")
-          + "(set XL_PRICING_DEBUG=1 for details)", 1)
+    _fail(escape(f"{type(exc).__name__}: {exc} ")
+          + f"({say('詳細は XL_PRICING_DEBUG=1 で表示', 'set XL_PRICING_DEBUG=1 for details')})",
+          1, INTERNAL)
 
 
 def handles_input_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -147,43 +159,64 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
-_PER = {"hour": "h", "day": "day", "month": "month"}  # a time charge's unit, as printed
+def _unit(component: str, unit: str | None) -> str | None:
+    """A line's time unit ("h", "day", "month"); time charges without one are hourly."""
+    return unit or ("h" if component == "time_charge" else None)
 
 
-def _rate_text(component: str, rate: Decimal | None, unit: str = "") -> str:
+def _rate_text(component: str, rate: Decimal | None, unit: str | None = None) -> str:
+    """``¥30,000/h``, ``¥96,000/日`` (``--lang en``: ``¥96,000/day``); other rates as %."""
     if rate is None:
         return ""
-    if component == "time_charge":
-        per = _PER.get(unit, "h")
-        return f"¥{rate.quantize(Decimal(1)):,}/{per}" if rate != rate.to_integral_value() \
-            else f"¥{int(rate):,}/{per}"
+    u = _unit(component, unit)
+    if u is not None:
+        per = "h" if u == "h" else (UNITS[u][0] if get_lang() == "ja" else UNITS[u][1])
+        amount = rate.quantize(Decimal(1)) if rate != rate.to_integral_value() else int(rate)
+        return f"¥{amount:,}/{per}"
     return fmt_rate(rate)
 
 
-def _base_text(component: str, base: Decimal | None, unit: str = "",
+def _base_text(component: str, base: Decimal | None, unit: str | None = None,
                fte: Decimal | None = None) -> str:
-    """A line's base; a time charge's in its unit, with the FTE (4 decimals) under it."""
+    """``200 h``, ``10 日 / days`` (``--lang en``: ``10 days``), with the FTE (4 decimals)
+    under a time charge's; other bases in yen."""
     if base is None:
         return ""
-    if component == "time_charge":
-        per = {"day": " days", "month": " months"}.get(unit, " h")
-        return f"{base.normalize():f}{per}" + (f"\n{fte:.4f} FTE" if fte is not None else "")
+    u = _unit(component, unit)
+    if u is not None:
+        count = f"{base.normalize():f}"
+        text = f"{count} h" if u == "h" else f"{count} {say(*UNIT_COUNTS[u])}"
+        return text + (f"\n{fte:.4f} FTE" if fte is not None else "")
     return fmt_yen(base)
 
 
 def _quote_table(q: Quote, title: str) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False)
-    for name, just in (("項目 / Component", "left"), ("Base", "right"), ("Rate", "right"),
-                       ("Amount (JPY)", "right"), ("Source", "left")):
+    for name, just in ((say("項目", "Component"), "left"), (say("基礎", "Base"), "right"),
+                       (say("単価・率", "Rate"), "right"),
+                       (say("金額（円）", "Amount (JPY)"), "right"),
+                       (say("根拠", "Source"), "left")):
         t.add_column(name, justify=just)  # type: ignore[arg-type]
     for ln in q.lines:
-        t.add_row(escape(f"{ln.label_ja}\n{ln.label_en}"),
-                  _base_text(ln.component, ln.base, ln.unit, ln.fte),
+        label = ln.label_en if get_lang() == "en" else f"{ln.label_ja}\n{ln.label_en}"
+        t.add_row(escape(label), _base_text(ln.component, ln.base, ln.unit, ln.fte),
                   _rate_text(ln.component, ln.rate, ln.unit), fmt_yen(ln.amount),
                   escape(ln.source))
     t.add_section()
-    t.add_row("合計 / Total", "", "", f"[bold]{fmt_yen(q.total)}[/bold]", "")
+    t.add_row(say("合計", "Total"), "", "", f"[bold]{fmt_yen(q.total)}[/bold]", "")
     return t
+
+
+def _approach_words(code: str) -> str:
+    """``A 欧米型積み上げ方式 / A Western-standard stacking`` (en: ``approach A
+    (Western-standard stacking)``)."""
+    return say(APPROACHES[code][0], APPROACHES[code][1]) if get_lang() == "ja" \
+        else f"approach {code} ({APPROACH_NAMES[code]})"
+
+
+def _warn(con: Console, text: str) -> None:
+    con.print(f"[yellow]{escape(say('警告', 'warning'))}:[/yellow] {escape(words_of(text))}",
+              soft_wrap=True)
 
 
 @app.command("quote")
@@ -200,26 +233,33 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
         return
     con = _console()
     info = project.project
-    con.print(_quote_table(q, escape(f"{info.id} — {info.title}") + f"\napproach {q.approach} "
-                              f"({APPROACH_NAMES[q.approach]}), {info.contract}, "
-                              f"{info.start} – {info.end}"))
+    con.print(_quote_table(q, escape(f"{info.id} — {info.title}") + "\n" + escape(
+        f"{_approach_words(q.approach)}, {say(*CONTRACTS[info.contract])}, "
+        f"{info.start} – {info.end}")))
     years = q.by_year()
     if len(years) > 1:
-        con.print("by fiscal year: " + ", ".join(f"FY{y} {fmt_yen(a)}" for y, a in years.items()))
+        con.print(say("年度別", "by fiscal year") + ": "
+                  + ", ".join(f"FY{y} {fmt_yen(a)}" for y, a in years.items()), soft_wrap=True)
     extras = q.extras
     if "implied_indirect_ratio_text" in extras and extras["implied_indirect_ratio_text"]:
-        con.print(f"implied indirect ratio: {extras['implied_indirect_ratio_text']}")
+        con.print(f"{say('間接経費の実質比率', 'implied indirect ratio')}: "
+                  f"{extras['implied_indirect_ratio_text']}", soft_wrap=True)
     if "package" in extras and extras["package"]["allocations"]:  # type: ignore[index]
         pkg = extras["package"]
-        con.print(f"package: allocated {fmt_yen(Decimal(pkg['allocated']))}, "  # type: ignore[index]
-                  f"remaining {fmt_yen(Decimal(pkg['remaining']))}")  # type: ignore[index]
+        con.print(f"{say('パッケージ', 'package')}: "
+                  f"{say('配分済', 'allocated')} {fmt_yen(Decimal(pkg['allocated']))}, "  # type: ignore[index]
+                  f"{say('残額', 'remaining')} {fmt_yen(Decimal(pkg['remaining']))}",  # type: ignore[index]
+                  soft_wrap=True)
     if "scenarios" in extras:
         sc = extras["scenarios"]
-        con.print("scenarios: " + ", ".join(
-            f"{s} {fmt_yen(Decimal(v['total']))}" for s, v in sc.items()))  # type: ignore[union-attr]
+        scen = {"low": ("低位", "low"), "base": ("基準", "base"), "high": ("高位", "high")}
+        con.print(say("シナリオ", "scenarios") + ": " + ", ".join(
+            f"{say(*scen.get(s, (s, s)))} {fmt_yen(Decimal(v['total']))}"  # type: ignore[index]
+            for s, v in sc.items()), soft_wrap=True)  # type: ignore[union-attr]
     alloc = allocate(q, card)
-    con.print("split of proceeds: " + ", ".join(
-        f"{p} {fmt_yen(a)}" for p, a in alloc.by_party.items() if a))
+    con.print(say("収入の配分", "split of proceeds") + ": " + ", ".join(
+        f"{say(*PARTIES.get(p, (p, p)))} {fmt_yen(a)}" for p, a in alloc.by_party.items()
+        if a), soft_wrap=True)
     fa_int = q.extras.get("internal", {}).get("fa")  # costing rules: internal figures only
     if fa_int:
         con.print(f"内部 / internal: {fa_int['label_ja']} / {fa_int['label_en']} "
@@ -231,12 +271,13 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
                   f"{fmt_yen(alloc.unrecovered)}", markup=False)
     if project.tax.use_credit:
         tc = tax_credit(q.pre_tax_total(), card, project.tax.partner, project.tax.corporate_tax)
-        con.print(f"R&D tax credit for the company: {fmt_yen(tc.credit)} ({tc.reason})")
+        con.print(f"{say('企業の研究開発税制控除額', 'R&D tax credit for the company')}: "
+                  f"{fmt_yen(tc.credit)} ({tc.reason})", soft_wrap=True)
     for w in q.warnings:
-        con.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        _warn(con, w)
     rc = q.rate_card
-    con.print(f"rate card {rc['id']} v{rc['version']} sha256 {rc['sha256'][:16]}… "
-              f"({card.rounding.describe()})")
+    con.print(f"{say('単価表', 'rate card')} {rc['id']} v{rc['version']} "
+              f"sha256 {rc['sha256'][:16]}… ({card.rounding.describe()})", soft_wrap=True)
 
 
 @app.command("compare")
@@ -255,22 +296,26 @@ def compare_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
         for ln in q.lines:
             if ln.component not in comps:
                 comps.append(ln.component)
-    t = Table(title=escape(f"{project.project.id}: approaches side by side"),
+    t = Table(title=escape(f"{project.project.id}: "
+                           + say("方式の比較", "approaches side by side")),
               title_justify="left")
-    t.add_column("項目 / Component")
+    t.add_column(say("項目", "Component"))
     for q in cmp.quotes:
         mark = " ◀" if q.approach == cmp.chosen else ""
-        t.add_column(f"{q.approach}{mark}\n{APPROACH_NAMES[q.approach]}", justify="right")
+        name = say(APPROACHES[q.approach][0].split(" ", 1)[-1], APPROACH_NAMES[q.approach],
+                   sep="\n")
+        t.add_column(f"{q.approach}{mark}\n{escape(name)}", justify="right")
     for c in comps:
         ja, en = LABELS[c]
-        t.add_row(f"{ja} / {en}", *[fmt_yen(q.amount_of(c)) if any(
+        t.add_row(escape(say(ja, en)), *[fmt_yen(q.amount_of(c)) if any(
             ln.component == c for ln in q.lines) else "—" for q in cmp.quotes])
     t.add_section()
-    t.add_row("合計 / Total", *[f"[bold]{fmt_yen(q.total)}[/bold]" for q in cmp.quotes])
+    t.add_row(say("合計", "Total"), *[f"[bold]{fmt_yen(q.total)}[/bold]" for q in cmp.quotes])
     con = _console()
     con.print(t)
     for ap, reason in cmp.skipped:
-        con.print(f"approach {ap} not shown: {reason}", markup=False)
+        con.print(say(f"方式 {ap} は表示しません", f"approach {ap} not shown") + f": {reason}",
+                  markup=False, soft_wrap=True)
 
 
 @app.command("backsolve")
@@ -278,8 +323,9 @@ def compare_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
 def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                   target: str = typer.Option(..., "--target", help="Target total in yen."),
                   researcher: Optional[int] = typer.Option(
-                      None, "--researcher", help="Solve only this researcher's rate "
-                      "(0-based index); default: one rate for all researchers."),
+                      None, "--researcher", help="Solve only this researcher's rate: its "
+                      "number, counted from 1 as in the project file's order (1 = the "
+                      "first); default: one rate for all researchers."),
                   solve: str = typer.Option("rate", "--solve", help="'rate': the hourly "
                                             "rate; 'time-charge': the time-charge total."),
                   rates: Optional[str] = RatesOpt, as_json: bool = JsonOpt) -> None:
@@ -288,6 +334,14 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
     if solve not in ("rate", "time-charge"):
         raise InputError("--solve", solve, "'rate' or 'time-charge'")
     project, card, _ = _checked(project_file, rates)
+    if researcher is not None and not 1 <= researcher <= len(project.researchers):
+        from .pricing.backsolve import researchers_expected
+
+        if not project.researchers:
+            raise InputError("researchers", [], "at least one researcher whose rate can be "
+                             "solved", str(project_file))
+        raise InputError("--researcher", researcher,
+                         researchers_expected(project, say("研究者", "researchers")))
     if solve == "rate":
         res = _priced(project_file, backsolve_rate, project, card, goal, researcher)
     else:
@@ -297,14 +351,24 @@ def backsolve_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT"),
                      "rate_card": card.provenance()})
         return
     con = _console()
+    total = f"{say('合計', 'total')} {fmt_yen(res.total)}"
     if solve == "rate":
-        who = "every researcher" if researcher is None else f"researcher #{researcher}"
-        con.print(f"rate for {who}: ¥{res.rate:,}/h → total {fmt_yen(res.total)}")
+        if researcher is None:
+            who = say("全研究者", "every researcher")
+        else:
+            who = say(*researcher_words(researcher, project.researchers[researcher - 1].name))
+        con.print(f"{say('単価', 'rate for')} {escape(who)}: ¥{res.rate:,}/h → {total}",
+                  soft_wrap=True)
     else:
-        con.print(f"time-charge total: {fmt_yen(res.rate)} → total {fmt_yen(res.total)}")
-    con.print("exact: the target is met to the yen" if res.exact else
-              f"residual: {fmt_yen(res.residual)} below the target (rounding steps; the next "
-              "yen per hour overshoots)")
+        con.print(f"{say('タイムチャージ総額', 'time-charge total')}: {fmt_yen(res.rate)} → "
+                  f"{total}", soft_wrap=True)
+    con.print(say("一致: 目標額に1円単位で一致", "exact: the target is met to the yen")
+              if res.exact else
+              say(f"残差: 目標額まで {fmt_yen(res.residual)}（端数処理の刻み。単価を1円上げると超過）",
+                  f"residual: {fmt_yen(res.residual)} below the target (rounding steps; the "
+                  "next yen per hour overshoots)"), soft_wrap=True)
+    for w in res.warnings:
+        _warn(con, w)
 
 
 @rates_app.command("check")
@@ -428,9 +492,11 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into.
               rates: Optional[str] = RatesOpt,
               project_file: Optional[Path] = typer.Option(
                   None, "--project", help="Pre-fill the workbook for this project."),
-              target: str = typer.Option("udf", "--target",
-                                         help="udf (XLP_ functions), native (built-in Excel "
-                                              "functions only) or officejs."),
+              target: str = typer.Option("native", "--target",
+                                         help="native (the default: built-in Excel "
+                                              "functions only, opens anywhere), udf (XLP_ "
+                                              "functions, needs the xlwings add-in) or "
+                                              "officejs."),
               standard: bool = typer.Option(False, "--standard", help="Write the standard "
                                             "workbooks of every shipped card, every target."),
               force: bool = typer.Option(False, "--force",
@@ -452,6 +518,10 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write into.
         return
     project = load_project(project_file) if project_file is not None else None
     card = load_card(rates)
+    if project is not None:
+        from .pricing import with_card_names
+
+        project = with_card_names(project, card)  # 教授 → professor, as the quote reads it
     path = _priced(project_file or Path("--project"), build, card, project, target, out, force,
                    field="--out")
     typer.echo(str(path))
@@ -482,11 +552,15 @@ def batch_cmd(table: Path = typer.Argument(..., metavar="PROJECTS.csv|.xlsx"),
             from None
     con = _console()
     present = f", {result.present} already present" if result.present else ""
-    con.print(f"{result.written} workbooks written{present}, {result.failed} rows failed; total "
-              f"{fmt_yen(Decimal(result.total))}; summary: {result.summary}", markup=False)
+    present_ja = f"、既存 {result.present} 件" if result.present else ""
+    con.print(say(f"ワークブック {result.written} 件を作成{present_ja}、失敗 {result.failed} 行、"
+                  f"合計 {fmt_yen(Decimal(result.total))}、集計: {result.summary}",
+                  f"{result.written} workbooks written{present}, {result.failed} rows failed; "
+                  f"total {fmt_yen(Decimal(result.total))}; summary: {result.summary}"),
+              markup=False, soft_wrap=True)
     for err in result.errors:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {sanitize(err.message)}", markup=False)
+            f"{say('入力エラー', 'input error')}: {sanitize(err.message)}", markup=False)
     if result.failed:
         raise typer.Exit(2)
 
@@ -902,8 +976,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version,
-                                      is_eager=True, help="Print the version.")) -> None:
+                                      is_eager=True, help="Print the version."),
+         lang: Optional[str] = typer.Option(
+             None, "--lang", help="Words people read: ja (default: Japanese with English "
+             "beside it) or en (English only); or set XLP_LANG. JSON is the same in both.")
+         ) -> None:
     """xl-pricing: pricing university–industry research collaborations."""
+    chosen = lang_from_env(lang)
+    set_lang(chosen)
+    if chosen not in LANGS:
+        set_lang("ja")
+        where = "--lang" if lang is not None else "XLP_LANG"
+        _fail(escape(InputError(where, lang if lang is not None else os.environ.get(
+            "XLP_LANG"), "ja or en").message), 2)
 
 
 def run() -> None:  # console-script entry point

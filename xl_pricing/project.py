@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from .rates import (Activity, Contract, Fraction, IPTerms, Location, PositiveYen
                     _Model, places)
 from .tomlio import read_document
 from .validation import from_pydantic
+from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
 
 Approach = Literal["X", "A", "B", "C"]
 APPROACH_NAMES = {"X": "input-cost accumulation", "A": "Western-standard stacking",
@@ -31,8 +33,20 @@ _ALIASES = {"cost": "X", "stacked": "A", "total": "B", "outcome": "C"}
 def _approach(v: Any) -> Any:
     if isinstance(v, str):
         v = v.strip()
-        return _ALIASES.get(v.lower(), v.upper())
+        return code_for(v, APPROACHES) or _ALIASES.get(v.lower(), v.upper())
     return v
+
+
+def _named(table: dict[str, tuple[str, str]]) -> BeforeValidator:
+    """Accept a code's Japanese or English name as well as the code (受託研究, "受託研究 /
+    sponsored research", "sponsored research" → ``sponsored``); anything else is left for
+    the field's own check, which names the codes."""
+
+    def code(v: Any) -> Any:
+        if not isinstance(v, str) or any(unicodedata.category(c) == "Cc" for c in v):
+            return v  # "joint\v" is no name typed: left for the field's check to refuse
+        return code_for(v, table) or v
+    return BeforeValidator(code)
 
 
 FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
@@ -67,10 +81,10 @@ def months_by_fiscal_year(start: date, end: date) -> dict[int, int]:
 class ProjectInfo(_Model):
     id: Annotated[str, Field(min_length=1, max_length=80)]
     title: str = ""
-    contract: Contract
+    contract: Annotated[Contract, _named(CONTRACTS)]
     approach: Annotated[Approach, BeforeValidator(_approach)]
-    activity: Activity = "research"
-    location: Location = "on"
+    activity: Annotated[Activity, _named(ACTIVITIES)] = "research"
+    location: Annotated[Location, _named(LOCATIONS)] = "on"
     field: str | None = None
     start: ExcelDate
     end: ExcelDate
@@ -132,7 +146,9 @@ class Researcher(_Model):
 
     name: str = ""
     rank: str | None = None
-    rate_source: RateSource = "rank"
+    # A rank may be typed as the card's code, label or a common name (教授): the card
+    # resolves it (RateCard.rank_code).
+    rate_source: Annotated[RateSource, _named(RATE_SOURCES)] = "rank"
     hourly: PositiveYen | None = None
     salary: PositiveYen | None = None
     achievement_basis: Literal["publications", "citations", "years"] | None = None
@@ -312,6 +328,13 @@ class Project(_Model):
         if ap == "C" and self.outcome is None:
             raise ValueError("@outcome: an [outcome] table for approach C")
         years = months_by_fiscal_year(self.project.start, self.project.end)
+        period = sum(years.values())
+        for i, r in enumerate(self.researchers):
+            # months × effort beyond the period would price time the project does not have
+            if r.months is not None and r.months > period:
+                raise ValueError(f"@researchers[{i}].months: months within the project "
+                                 f"period {self.project.start} – {self.project.end} "
+                                 f"({period} months)")
         for i, item in enumerate(self.direct):
             if item.fiscal_year is not None and item.fiscal_year not in years:
                 raise ValueError(f"@direct[{i}].fiscal_year: a fiscal year of the project period "

@@ -325,6 +325,16 @@ def _as_rows(value: Any, area: _Area, field: str) -> list[list[Any]]:
     return [[_scalar_input(v, field) for v in r] for r in value]
 
 
+def is_date_name(name: str) -> bool:
+    """A defined name that holds a date by its name: its last part (after ``_`` or ``.``)
+    is one of :data:`xl_pricing.cells.DATE_KEYS` (``Start``, ``End``, ``Pkg_Date``).
+
+    >>> is_date_name("Start"), is_date_name("Pkg_Date"), is_date_name("Total")
+    (True, True, False)
+    """
+    return name.replace(".", "_").rsplit("_", 1)[-1].lower() in cells.DATE_KEYS
+
+
 def _as_date(value: Any) -> Any:
     """A serial number shown with a date format as the date (or date-time) it means.
 
@@ -1411,6 +1421,9 @@ class Recalculator:
     # -- dates ----------------------------------------------------------------------------
 
     def _dated(self, name: str, value: Any) -> Any:
+        if is_date_name(name):  # Start, End, Pkg_Date: dates whatever the cell's format
+            return [[_as_date(v) for v in row] for row in value] \
+                if isinstance(value, list) else _as_date(value)
         area = _area(self._engine.defined[name], self._engine.sheets)
         if area is None:
             return value

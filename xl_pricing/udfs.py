@@ -44,6 +44,7 @@ import xlwings as xw
 from .cells import excel_date, is_missing, nonnegative, number, project_from_pairs
 from .errors import InputError
 from .pricing import quote as _quote
+from .pricing.quote import LABELS as _LABELS
 from .pricing.allocation import allocate_components as _allocate_components
 from .pricing.cost import apply_rate as _apply_rate
 from .pricing.cost import blended as _blended
@@ -67,6 +68,7 @@ from .rates import (PARTIES, Fraction, Hours2, RateCard, load_card, load_card_id
                     validate_value)
 from .rates.card import Facts
 from .validation import from_pydantic
+from .vocabulary import both
 
 PREFIX = "XLP_"
 CARD = "Optional rate card id (desktop Excel: an id or a path); default jp-default."
@@ -264,8 +266,9 @@ def _component_rows(values: Any) -> list[tuple[str, Decimal]]:
             raise InputError(f"amounts row {i + 1} component", comp,
                              "a component name such as 'direct' or 'indirect'")
         name = comp.split(":")[0].strip()
-        if name in ("component", "total"):  # header and total rows of XLP_QUOTE
-            continue
+        if name in ("component", "total", QUOTE_HEADER[0], QUOTE_TOTAL):
+            continue  # header and total rows of XLP_QUOTE
+        name = _COMPONENT_OF.get(name, name)  # XLP_QUOTE's bilingual label → its code
         rows.append((name, number(amount, f"amounts row {i + 1}", "an amount in yen")))
     return rows
 
@@ -585,18 +588,34 @@ def XLP_UNDER_RECOVERY(base, institute_rate, applied_rate, card=None):
 
 # -- whole quotes and provenance ------------------------------------------------------------
 
+# XLP_QUOTE's words: Japanese first, English beside it.  A row's label is the component's
+# label (pricing.quote.LABELS) and its detail after ": ", so XLP_ALLOCATE reads it back.
+QUOTE_HEADER = [both(("項目", "component")), both(("金額", "amount"))]
+QUOTE_TOTAL = both(("合計", "total"))
+_COMPONENT_OF = {both(words): code for code, words in _LABELS.items()}
+
+
+def quote_row_label(component: str, detail: str = "") -> str:
+    """How XLP_QUOTE names a line: the component's Japanese and English label joined by
+    :func:`~xl_pricing.vocabulary.both`, then ": " and the detail (for consumables:
+    直接経費, Direct costs, consumables)."""
+    return both(_LABELS[component]) + (f": {detail}" if detail else "")
+
+
 @xlp(inputs="Two-column range of (key, value): approach, contract, start, end, "
-            "direct.<category>, researchers.1.hours ... (the project file's keys).",
+            "direct.<category>, researchers.1.hours ... (the project file's keys; "
+            "contract, location and rank may be typed in Japanese: 受託研究, 学内, 教授).",
      card=CARD)
 def XLP_QUOTE(inputs, card=None):
-    """Prices a whole project in one call: spills (component, amount) rows and the total."""
+    """Prices a whole project in one call: spills (component, amount) rows and the total,
+    labelled in Japanese and English. Type it as an ordinary formula: dynamic-array Excel
+    spills the rows."""
     c = _card(card)
     rows_in = inputs if isinstance(inputs, (dict, list)) else [[inputs]]
     q = _quote(project_from_pairs(rows_in, "inputs"), c)
-    rows: list[list[Any]] = [["component", "amount"]]
-    rows += [[ln.component + (f": {ln.detail}" if ln.detail else ""), _yen(ln.amount)]
-             for ln in q.lines]
-    rows.append(["total", _yen(q.total)])
+    rows: list[list[Any]] = [list(QUOTE_HEADER)]
+    rows += [[quote_row_label(ln.component, ln.detail), _yen(ln.amount)] for ln in q.lines]
+    rows.append([QUOTE_TOTAL, _yen(q.total)])
     return rows
 
 

@@ -9,6 +9,7 @@ and form boxes with the forms (``pricing.forms.BOX_LABELS``); this module holds 
 
 from __future__ import annotations
 
+import os
 from typing import Mapping
 
 Words = tuple[str, str]  # (Japanese, English)
@@ -49,6 +50,7 @@ RATE_SOURCES: dict[str, Words] = {
     "day_rate": ("日額単価", "day rate"),
     "custom": ("個別単価", "custom rate"),
     "monthly": ("月額単価", "monthly rate"),
+    "negotiated": ("交渉単価", "negotiated rate"),
 }
 # The unit a time charge is counted in, as printed beside a quantity and a rate.
 UNITS: dict[str, Words] = {
@@ -80,6 +82,112 @@ IP_TERMS: dict[str, Words] = {
     "non_exclusive": ("通常実施権の自動許諾", "automatic non-exclusive licence"),
     "exclusive": ("独占的実施権・譲渡", "exclusive licence or assignment"),
 }
+
+# Plural (English) and the counter word (Japanese) beside a quantity: "10 日 / days".
+UNIT_COUNTS: dict[str, Words] = {
+    "h": ("時間", "h"),
+    "day": ("日", "days"),
+    "month": ("か月", "months"),
+}
+
+# Rank names people type (DOMAIN.md "Japanese names users type") → the rank codes cards
+# use.  A card's own ``label_ja`` / ``label_en`` are matched first (RateCard.rank_code);
+# an alias resolves only to a rank the card has.
+RANK_ALIASES: dict[str, str] = {
+    "教授": "professor", "prof": "professor", "prof.": "professor",
+    "准教授": "associate_professor", "助教授": "associate_professor",
+    "assoc. prof.": "associate_professor", "associate prof.": "associate_professor",
+    "講師": "lecturer",
+    "助教": "assistant_professor", "assistant prof.": "assistant_professor",
+    "助手": "assistant",
+    "特任教授": "project_professor", "特任准教授": "project_associate_professor",
+    "ポスドク": "postdoc", "博士研究員": "postdoc", "postdoctoral researcher": "postdoc",
+    "post-doc": "postdoc",
+    "博士課程": "doctoral_student", "博士課程学生": "doctoral_student",
+    "博士後期課程": "doctoral_student", "phd student": "doctoral_student",
+    "修士課程": "masters_student", "修士課程学生": "masters_student",
+    "master's student": "masters_student",
+    "技術職員": "research_engineer",
+}
+
+# -- which words a person reads: "ja" Japanese first with English beside it, "en" English --
+
+LANGS = ("ja", "en")
+_lang = "ja"
+
+
+def lang_from_env(value: str | None = None) -> str:
+    """The display language: ``value`` (``--lang``), else ``XLP_LANG``, else ``"ja"``.
+
+    ``"ja"`` shows Japanese with English beside it; ``"en"`` English only.  Codes in files
+    and JSON never change.
+
+    >>> lang_from_env("en")
+    'en'
+    """
+    chosen = (value or os.environ.get("XLP_LANG") or "ja").strip().lower()
+    return chosen.split("_")[0].split("-")[0]  # "ja_JP.UTF-8" → "ja"
+
+
+def set_lang(lang: str) -> None:
+    """Set the display language for :func:`say` (the CLI does, from ``--lang``)."""
+    global _lang
+    _lang = lang if lang in LANGS else "ja"
+
+
+def get_lang() -> str:
+    return _lang
+
+
+def say(ja: str, en: str, sep: str = " / ") -> str:
+    """Words for a person in the display language: ``"合計 / Total"`` or ``"Total"``.
+
+    >>> set_lang("ja"); say("合計", "Total")
+    '合計 / Total'
+    >>> set_lang("en"); say("合計", "Total")
+    'Total'
+    >>> set_lang("ja")
+    """
+    return en if _lang == "en" else f"{ja}{sep}{en}"
+
+
+class Said(str):
+    """An English message that also carries its Japanese (``.ja``): it *is* the English
+    text (JSON, tests and logs see English), and :meth:`words` gives what a person reads in
+    the display language.
+
+    >>> w = Said("researcher 1: below the standard", "研究者 1: 標準を下回る")
+    >>> w == "researcher 1: below the standard", w.ja
+    (True, '研究者 1: 標準を下回る')
+    """
+
+    ja: str
+
+    def __new__(cls, en: str, ja: str = "") -> "Said":
+        obj = super().__new__(cls, en)
+        obj.ja = ja
+        return obj
+
+    def __reduce__(self) -> tuple[object, ...]:  # survives pickling (batch workers)
+        return (Said, (str(self), self.ja))
+
+    def words(self) -> str:
+        return say(self.ja, str(self)) if self.ja else str(self)
+
+
+def words_of(text: str) -> str:
+    """A message in the display language: a :class:`Said` in both, other text as it is."""
+    return text.words() if isinstance(text, Said) else text
+
+
+def researcher_words(number: int, name: str = "") -> Words:
+    """How a message names a researcher: numbered from 1, with the name when there is one.
+
+    >>> both(researcher_words(1, "Prof. Sato"))
+    '研究者 1 (Prof. Sato) / researcher 1 (Prof. Sato)'
+    """
+    tail = f" ({name})" if name else ""
+    return (f"研究者 {number}{tail}", f"researcher {number}{tail}")
 
 
 def both(words: Words, sep: str = " / ") -> str:

@@ -50,7 +50,7 @@ from typing import Any, Literal
 from ..cells import project_from_pairs
 from ..errors import InputError
 from ..files import OutputExists, OutputIsInput, clean_stale, refuse_inputs, write_file
-from ..pricing import quote
+from ..pricing import quote, with_card_names
 from ..rates import RateCard, load_card
 from ..workbook import TARGETS, build_workbook, output_name
 from ..workbook.save import workbook_bytes
@@ -138,7 +138,9 @@ def _process(job: _Job, number: int, row: dict[str, Any], stop: Any = None) -> _
     if refused:
         return _Outcome(number, errors=refused)
     try:
-        project = project_from_pairs(row, f"{job.source} row {number}")
+        # 教授 → professor: the workbook's rank cells hold the card's codes (issue 14)
+        project = with_card_names(project_from_pairs(row, f"{job.source} row {number}"),
+                                  job.card)
         q = quote(project, job.card)
         info = project.project
         name = output_name(job.card, project, job.target)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from .tax import TaxCredit, consumption_tax_line, tax_credit, tax_included
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
 
-__all__ = ["quote", "Quote", "Line", "LABELS", "allocate", "Allocation", "split",
+__all__ = ["quote", "with_card_names", "check_names", "Quote", "Line", "LABELS", "allocate", "Allocation", "split",
            "tax_credit", "TaxCredit", "quote_to_dict"]
 
 
@@ -41,6 +41,7 @@ def quote(project: Project, card: RateCard) -> Quote:
         >>> int(q.total)
         10000000
     """
+    project = with_card_names(project, card)
     info = project.project
     check_fee_inputs(project, card)
     # Conditional rates (a card's cases) resolved once for this project; same card
@@ -70,6 +71,26 @@ def quote(project: Project, card: RateCard) -> Quote:
     return Quote(project_id=info.id, title=info.title, contract=info.contract,
                  approach=info.approach, lines=tuple(lines), rate_card=card.provenance(),
                  extras=extras, warnings=tuple(warnings))
+
+
+def with_card_names(project: Project, card: RateCard) -> Project:
+    """``project`` with every rank as the card's code: a rank typed as the card's label or
+    a common name (``教授``, ``Professor``, ``ポスドク``) prices exactly as its code, and
+    lines, JSON and workbooks show the code.  A name the card does not know is kept, for
+    :func:`check_names` to refuse.
+
+    Example: ``with_card_names(p, jp).researchers[0].rank == "professor"`` for a project
+    whose first researcher has ``rank = "教授"``.
+    """
+    changed = False
+    researchers = []
+    for r in project.researchers:
+        code = card.rank_code(r.rank) if r.rank is not None else None
+        if code is not None and code != r.rank:
+            r = r.model_copy(update={"rank": code})
+            changed = True
+        researchers.append(r)
+    return project.model_copy(update={"researchers": researchers}) if changed else project
 
 
 def check_names(project: Project, card: RateCard) -> None:

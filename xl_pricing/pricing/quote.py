@@ -46,8 +46,10 @@ class Line:
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
         fte: for a time-charge line, the researcher's full-time equivalent (hours ÷ the
             card's FTE hours per year of the period, 4 decimals), when the hours are known.
-        unit: for a time-charge line, what ``base`` counts and ``rate`` is per: ``hour``,
-            ``day`` or ``month``.
+        unit: what ``base`` counts for a time charge — ``"h"``, ``"day"`` or ``"month"``
+            (``rate`` is yen per that unit); ``None`` for other lines.
+        detail_ja: the detail as ``label_ja`` shows it, when it differs (an option's
+            Japanese name); ``detail`` stays the English name.
     """
 
     component: str
@@ -58,12 +60,14 @@ class Line:
     detail: str = ""
     by_year: tuple[tuple[int, Decimal], ...] = ()
     fte: Decimal | None = None
-    unit: str = ""   # a time charge's unit: "hour", "day" or "month" (the base's unit)
+    unit: str | None = None
+    detail_ja: str = ""  # the detail in Japanese where it has one (an option's label_ja)
 
     @property
     def label_ja(self) -> str:
         ja = LABELS[self.component][0]
-        return f"{ja}（{self.detail}）" if self.detail else ja
+        detail = self.detail_ja or self.detail
+        return f"{ja}（{detail}）" if detail else ja
 
     @property
     def label_en(self) -> str:
@@ -82,6 +86,7 @@ class Line:
             "source": self.source,
             "by_year": {str(y): yen_int(a) for y, a in self.by_year},
             **({"fte": float(self.fte)} if self.fte is not None else {}),
+            **({"unit": self.unit} if self.unit is not None else {}),
         }
 
 

@@ -14,6 +14,7 @@ is on the internal view only (:func:`internal_view`).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -127,6 +128,10 @@ def mtdc_warnings(project: Project, card: RateCard) -> list[str]:
     return out
 
 
+# A rate's unit as a line says it ("h" | "day" | "month"; vocabulary.UNITS).
+UNIT_OF = {"hour": "h", "day": "day", "month": "month"}
+
+
 def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], list[str]]:
     """One time-charge line per researcher, priced and rounded per fiscal year.
 
@@ -156,8 +161,8 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
                                  source=source + per,
                                  detail=r.name or r.rank or f"#{i + 1}",
                                  fte=researcher_fte(r, card, sum(months.values())),
-                                 unit=rate.unit))
-        if (w := floor_warning(r, rate, card)) is not None:
+                                 unit=UNIT_OF.get(rate.unit, rate.unit)))
+        if (w := floor_warning(r, rate, card, i + 1)) is not None:
             warnings.append(w)
     return lines, warnings
 
@@ -337,15 +342,16 @@ def option_lines(project: Project, card: RateCard, d_y: dict[int, Decimal],
             assert amount is not None
             src = "negotiated amount" if choice.amount is not None else f"{card.id}: fixed price"
             by_year = {fy: (amount if fy == first else ZERO) for fy in d_y}
-            lines.append(yearly_line("option", by_year, source=src, detail=opt.label_en))
+            lines.append(yearly_line("option", by_year, source=src, detail=opt.label_en,
+                                     detail_ja=opt.label_ja))
         else:
             assert opt.rate is not None
             bases = {fy: d_y[fy] + (tc_y[fy] if opt.base == "direct_plus_tc" else ZERO)
                      for fy in d_y}
-            lines.append(rated_line("option", bases, opt.rate, card.rounding,
-                                    f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}"
-                                    + card.chosen_by(f"options.{choice.name}"),
-                                    detail=opt.label_en))
+            lines.append(replace(rated_line("option", bases, opt.rate, card.rounding,
+                                            f"{card.id}: {fmt_rate(opt.rate)} of {opt.base}"
+                                            + card.chosen_by(f"options.{choice.name}"),
+                                            detail=opt.label_en), detail_ja=opt.label_ja))
     return lines
 
 

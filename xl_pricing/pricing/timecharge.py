@@ -277,12 +277,30 @@ def researcher_fte(r: Researcher, card: RateCard, months: int) -> Decimal | None
     return fte(hours, tc.fte_hours or tc.annual_hours, Decimal(months))
 
 
-def floor_warning(r: Researcher, rate: Rate, card: RateCard) -> str | None:
-    """A warning when a negotiated rate is below the rank's standard rate (a floor)."""
+def floor_warning(r: Researcher, rate: Rate, card: RateCard, number: int | None = None
+                  ) -> str | None:
+    """A warning when a negotiated rate is below the rank's standard rate (a floor).
+
+    ``number`` is the researcher's position, counted from 1, which the warning names with
+    the researcher's name.  The text is English, carrying its Japanese
+    (:class:`~xl_pricing.vocabulary.Said`).
+
+    Example: "researcher 1 (Prof. Sato): negotiated rate 20,000 yen/h is below the
+    professor standard of 30,000 yen/h (standards are a floor)".
+    """
+    from ..vocabulary import Said, researcher_words
+
     if r.rate_source != "negotiated" or r.rank is None:
         return None
-    rank = card.model.time_charge.ranks.get(r.rank)
+    code = card.rank_code(r.rank)
+    rank = card.model.time_charge.ranks.get(code) if code is not None else None
     if rank is None or rank.hourly is None or rate.price >= rank.hourly:
         return None
-    return (f"researcher {r.name or r.rank!r}: negotiated rate {rate.price:,} yen/h is "
-            f"below the {r.rank} standard of {rank.hourly:,} yen/h (standards are a floor)")
+    if number is None:
+        who_ja, who_en = f"研究者 {r.name or r.rank!r}", f"researcher {r.name or r.rank!r}"
+    else:
+        who_ja, who_en = researcher_words(number, r.name)
+    return Said(f"{who_en}: negotiated rate {rate.price:,} yen/h is below the {code} "
+                f"standard of {rank.hourly:,} yen/h (standards are a floor)",
+                f"{who_ja}: 交渉単価 {rate.price:,} 円/時間 は{rank.label_ja}の標準単価 "
+                f"{rank.hourly:,} 円/時間 を下回っています（標準単価は下限です）")

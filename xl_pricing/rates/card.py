@@ -136,13 +136,38 @@ class RateCard:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}
 
     # -- lookups ----------------------------------------------------------------------
+    def rank_code(self, name: str) -> str | None:
+        """The card's rank code for ``name``: the code itself, the rank's ``label_ja`` or
+        ``label_en`` (case-insensitive), or a common name people type
+        (:data:`xl_pricing.vocabulary.RANK_ALIASES`: 教授, ポスドク, 博士課程 …) when the
+        card has that rank; ``None`` when nothing matches.
+
+        Example: ``load_card("jp-default").rank_code("教授") == "professor"``.
+        """
+        from ..vocabulary import RANK_ALIASES
+
+        ranks = self.model.time_charge.ranks
+        if name in ranks:
+            return name
+        if not isinstance(name, str) or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            return None  # control characters are no name typed
+        t = name.strip()
+        if t in ranks:
+            return t
+        for code, r in ranks.items():
+            if t == r.label_ja or t.casefold() == r.label_en.casefold():
+                return code
+        alias = RANK_ALIASES.get(t, RANK_ALIASES.get(t.casefold()))
+        return alias if alias in ranks else None
+
     def rank(self, name: str) -> Rank:
-        """The rank row for ``name``; unknown ranks list the ranks the card has."""
-        try:
-            return self.model.time_charge.ranks[name]
-        except KeyError:
+        """The rank row for ``name`` (a code or a name :meth:`rank_code` knows); unknown
+        ranks list the ranks the card has."""
+        code = self.rank_code(name)
+        if code is None:
             known = ", ".join(self.model.time_charge.ranks)
-            raise InputError("rank", name, f"a rank of card {self.id!r}: {known}") from None
+            raise InputError("rank", name, f"a rank of card {self.id!r}: {known}")
+        return self.model.time_charge.ranks[code]
 
     def rank_hourly(self, name: str) -> Decimal:
         """The rank table's hourly rate of ``name`` (yen per hour).
