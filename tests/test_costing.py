@@ -311,6 +311,9 @@ def test_cli_table_shows_fte_and_months(tmp_path):
     # jp-default: 1,860 h a year → 220 h = 0.1183 FTE; 1,860 × 0.5 × 3 ÷ 12 = 232.5 h
     # → 0.1250 FTE; 3 months × 100,000 = 300,000
     assert "0.1183 FTE" in res.output and "0.1250 FTE" in res.output
+    assert "3 か月 / months" in res.output and "¥100,000/月" in res.output
+    res = CliRunner().invoke(app, ["--lang", "en", "quote", str(tmp_path / "p.toml")],
+                             env={"COLUMNS": "200"})
     assert "3 months" in res.output and "¥100,000/month" in res.output
     res = CliRunner().invoke(app, ["quote", str(tmp_path / "p.toml"), "--json"])
     tc = [ln for ln in __import__("json").loads(res.output)["lines"]
@@ -593,9 +596,11 @@ def test_xlp_quote_takes_the_costing_keys():
     # MIT on MTDC (subaward 1,000,000 within its 3,750,000): F&A capped at 15% = 150,000;
     # 3 months × 100,000; strategic 10% of direct (jp-default)
     assert udfs.XLP_QUOTE(rows, "mit") == [
-        ["component", "amount"], ["direct: subaward", 1_000_000],
-        ["time_charge: #1", 300_000], ["fa", 150_000], ["strategic", 100_000],
-        ["total", 1_550_000]]
+        ["項目 / component", "金額 / amount"], ["直接経費 / Direct costs: subaward", 1_000_000],
+        ["タイムチャージ / Time charge: #1", 300_000],
+        ["F&A（施設・管理経費） / F&A costs", 150_000],
+        ["戦略的産学連携経費 / Strategic collaboration expense", 100_000],
+        ["合計 / total", 1_550_000]]
 
 
 # -- properties: rounded parts add up ----------------------------------------------------

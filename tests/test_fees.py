@@ -437,8 +437,9 @@ proration = "monthly"
             ["quantities.company_researcher", 1]]
     # 1,000,000 + 研究料 432,000 + indirect 10% of direct 100,000
     assert udfs.XLP_QUOTE(rows, str(path)) == [
-        ["component", "amount"], ["direct: consumables", 1_000_000], ["research_fee", 432_000],
-        ["indirect", 100_000], ["total", 1_532_000]]
+        ["項目 / component", "金額 / amount"], ["直接経費 / Direct costs: consumables", 1_000_000],
+        ["研究料 / Research fee", 432_000], ["間接経費 / Indirect costs", 100_000],
+        ["合計 / total", 1_532_000]]
 
 
 def test_rules_in_use_name_what_native_workbooks_would_need():

@@ -270,5 +270,6 @@ def test_a_file_that_is_no_workbook_is_one_message(folder, tmp_path, command):
             if command == "check" else ["map", "init", str(fake)])
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
-    assert res.output.startswith("error:") and res.output.count("error:") == 1
+    assert res.output.startswith("入力エラー / input error:")
+    assert res.output.count("input error:") == 1
     assert not (tmp_path / "fake.map.toml").exists()
