@@ -90,6 +90,15 @@ def test_kek_direct_plus_ten_percent_plus_research_fee_per_researcher_year():
     half = quote(project(direct=3_000_000, end="2027-09-30",
                          quantities={"company_researcher": 2}), kek)
     assert amounts(half)["research_fee"] == 432_000 and half.total == 3_732_000
+    # Six months from mid-month (2027-04-15 – 2027-10-14) is a short period too: 2 ×
+    # 216,000 = 432,000 (counting calendar months, 7, gave 2 × 432,000 = 864,000).
+    mid = quote(project(direct=3_000_000, start="2027-04-15", end="2027-10-14",
+                        quantities={"company_researcher": 2}), kek)
+    assert amounts(mid)["research_fee"] == 432_000 and mid.total == 3_732_000
+    # One researcher, six months: 216,000 (the review's 432,000 was the calendar count).
+    one = quote(project(direct=3_000_000, start="2027-04-15", end="2027-10-14",
+                        quantities={"company_researcher": 1}), kek)
+    assert amounts(one)["research_fee"] == 216_000
 
 
 def test_kyoto_indirect_is_thirty_percent_of_direct_plus_research_fee():
@@ -103,6 +112,24 @@ def test_kyoto_indirect_is_thirty_percent_of_direct_plus_research_fee():
     half = quote(project(direct=2_000_000, end="2027-09-30",
                          quantities={"company_researcher": 1}), kyoto)
     assert amounts(half)["indirect"] == 666_000 and half.total == 2_886_000
+    # Exactly six months from mid-month (2027-04-15 – 2027-10-14): 220,000 too, though the
+    # period touches seven calendar months; indirect 30% × 2,220,000 = 666,000.
+    mid = quote(project(direct=2_000_000, start="2027-04-15", end="2027-10-14",
+                        quantities={"company_researcher": 1}), kyoto)
+    assert amounts(mid)["research_fee"] == 220_000 and mid.total == 2_886_000
+    # 18 months from 2027-04-15 (to 2028-10-14): 440,000 + 220,000 = 660,000.
+    long = quote(project(direct=2_000_000, start="2027-04-15", end="2028-10-14",
+                         quantities={"company_researcher": 1}), kyoto)
+    assert amounts(long)["research_fee"] == 660_000
+
+
+def test_kyoto_research_fee_is_for_joint_research_only():
+    kyoto = load_card("kyoto")
+    # Sponsored research (受託研究) pays no 研究料 and needs no [quantities]: direct
+    # 2,000,000 + indirect 30% = 600,000 → 2,600,000.
+    q = quote(project(contract="sponsored", direct=2_000_000), kyoto)
+    assert amounts(q) == {"direct": 2_000_000, "indirect": 600_000}
+    assert q.total == 2_600_000 and not q.warnings
 
 
 def test_fukushima_thirty_percent_now_ten_or_eight_percent_under_the_former_rule():
@@ -182,22 +209,35 @@ def test_otaru_consulting_twenty_thousand_an_hour_from_october_2025_plus_tax():
     q = quote(_consulting(10, "2025-10-01", "2026-03-31"), ot)
     assert amounts(q) == {"time_charge": 200_000, "fa": 40_000, "consumption_tax": 24_000}
     assert q.total == 264_000
-    # Started before: 10,000 an hour → time charge 100,000.
+    # Started before: 10,000 an hour including tax → time charge 100,000, F&A 20% =
+    # 20,000, no tax line added (consumption_tax.included_before = 2025-10-01): total
+    # 120,000, of which tax 120,000 × 10 ÷ 110 = 10,909.09 → 10,909 (adding 10% on top
+    # gave 132,000).
     old = quote(_consulting(10, "2025-04-01", "2025-09-30"), ot)
-    assert amounts(old)["time_charge"] == 100_000
+    assert amounts(old) == {"time_charge": 100_000, "fa": 20_000}
+    assert old.total == 120_000
+    assert old.extras["consumption_tax_included"] == 10_909
+    assert ot.model.consumption_tax.included_before.isoformat() == "2025-10-01"
 
 
 def test_yamaguchi_consulting_fee_tax_on_the_fee_and_twenty_percent():
     ym = load_card("yamaguchi")
     # ① 指導料 10 h × 10,000 = 100,000; ② tax on the fee only 10% = 10,000;
-    # ③ expenses 50,000; ④ F&A 20% × (50,000 + 100,000) = 30,000 (the published ④ also
-    # takes 20% of ② = 2,000, which no card setting says yet) → 190,000.
+    # ③ expenses 50,000; ④ F&A 20% × (① + ② + ③) = 20% × 160,000 = 32,000
+    # → 50,000 + 100,000 + 10,000 + 32,000 = 192,000 (the published rule).
     p = _consulting(10, "2027-04-01", "2027-06-30")
     p = p.model_copy(update={"direct": project(direct=50_000).direct})
     q = quote(p, ym)
-    assert amounts(q) == {"direct": 50_000, "time_charge": 100_000, "fa": 30_000,
+    assert amounts(q) == {"direct": 50_000, "time_charge": 100_000, "fa": 32_000,
                           "consumption_tax": 10_000}
-    assert q.total == 190_000
+    assert q.total == 192_000
+    fa = [ln for ln in q.lines if ln.component == "fa"][0]
+    assert fa.base == 160_000
+    # A contract that carries no tax keeps the tax out of the base: joint research on the
+    # same card is not taxed, so F&A (research/on 30%) is 30% × 150,000 = 45,000.
+    j = p.model_copy(update={"project": p.project.model_copy(update={
+        "contract": "joint", "activity": "research"})})
+    assert amounts(quote(j, ym))["fa"] == 45_000
 
 
 def test_nitech_endowed_lab_monthly_charge_by_space_and_staff():
@@ -289,3 +329,24 @@ def test_us_card_fa_on_and_off_campus(cid, on, off):
             continue
         q = quote(project(approach="A", direct=1_000_000, info={"location": loc}), card)
         assert amounts(q)["fa"] == int(Decimal(1_000_000) * Decimal(rate)), (cid, loc)
+
+
+@pytest.mark.parametrize("cid, rate", [("harvard", "0.69"), ("yale", "0.67"),
+                                       ("stanford", "0.57"), ("mit", "0.547"),
+                                       ("princeton", "0.62")])
+def test_us_cards_count_50000_usd_of_a_subaward_for_awards_from_october_2024(cid, rate):
+    card = load_card(cid)
+    sub = [{"category": "subaward", "amount": 10_000_000, "subaward": "S1"}]
+
+    def fa(award: str) -> int:
+        p = parse_project({"project": {"id": "T", "contract": "sponsored", "approach": "A",
+                                       "start": "2027-04-01", "end": "2028-03-31",
+                                       "award_date": award}, "direct": sub}, "test")
+        return amounts(quote(p, card))["fa"]
+    # Award of 2027-04-01: the first 50,000 USD = 7,500,000 JPY in MTDC (e.g. Harvard
+    # 69% × 7,500,000 = 5,175,000; the old 25,000 USD threshold gave 2,587,500).
+    assert fa("2027-04-01") == int(Decimal(7_500_000) * Decimal(rate))
+    # The day the revision took effect, and the day before it (25,000 USD = 3,750,000).
+    assert fa("2024-10-01") == int(Decimal(7_500_000) * Decimal(rate))
+    assert fa("2024-09-30") == int(Decimal(3_750_000) * Decimal(rate))
+    assert card.model.fa.subaward_included_up_to == 3_750_000

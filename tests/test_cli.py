@@ -419,3 +419,27 @@ def test_a_batch_row_typed_in_japanese_builds_a_workbook_with_the_engines_total(
     assert "1 workbooks written, 0 rows failed; total ¥5,300,000" in res.stdout
     book = tmp_path / "o" / "jp-default-J-1-native.xlsx"
     assert Recalculator(book, engine="formulon").values(names=["Total"])["Total"] == 5_300_000
+
+
+def test_quote_table_shows_a_research_fee_per_researcher_and_year(tmp_path):
+    # Review finding 11: Kyoto joint research, one company researcher for a year: the
+    # 研究料 row reads "1 名 / researchers" and "¥440,000/年" (it read "¥1" and
+    # "44000000%"), labelled 研究料 once (not 研究料（研究料）).  Total: direct 1,000,000 +
+    # 研究料 440,000 + indirect 30% × 1,440,000 = 432,000 → 1,872,000.
+    proj = tmp_path / "k.toml"
+    proj.write_text('[project]\nid = "K"\ncontract = "joint"\napproach = "X"\n'
+                    'start = 2027-04-01\nend = 2028-03-31\n\n[[direct]]\n'
+                    'category = "consumables"\namount = 1_000_000\n\n[quantities]\n'
+                    'company_researcher = 1\n', encoding="utf-8")
+    res = runner.invoke(app, ["quote", str(proj), "--rates", "kyoto"],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    row = [ln for ln in res.output.splitlines() if "研究料" in ln][0]
+    assert "1 名 / researchers" in row and "¥440,000/年" in row and "¥440,000 " in row
+    assert "%" not in row and "研究料（" not in res.output
+    assert "¥1,872,000" in res.output
+    en = runner.invoke(app, ["--lang", "en", "quote", str(proj), "--rates", "kyoto"],
+                       env={"COLUMNS": "200"})
+    assert en.exit_code == 0, en.output
+    row = [ln for ln in en.output.splitlines() if "Research fee" in ln][0]
+    assert "1 researchers" in row and "¥440,000/year" in row

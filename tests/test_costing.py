@@ -113,6 +113,60 @@ def test_floor_rounds_the_minimum_up_to_the_card_unit():
     assert q.total == 1_926_000
 
 
+# Review finding 19: the floor is met by every approach (README "Price floors").
+
+def test_floor_lifts_an_approach_x_price_too():
+    cam = card_with("cambridge")
+    # Approach X, exclusive licence: direct 1,000,001; indirect 30% = 300,000.3 → 300,000;
+    # no strategic → price = full cost 1,300,001 (it was priced so, with no floor).
+    # Minimum 140% × 1,300,001 = 1,820,001.4 → 1,820,002 (rounded up); floor line 520,001.
+    p = make(project={"approach": "X", "ip_terms": "exclusive"},
+             direct=[{"category": "consumables", "amount": 1_000_001}])
+    q = quote(p, cam)
+    assert q.amount_of("indirect") == 300_000
+    assert q.amount_of("floor") == 520_001 and q.total == 1_820_002
+    ln = [ln for ln in q.lines if ln.component == "floor"][0]
+    assert ln.base == 1_300_001 and "floor.multiples.exclusive" in ln.source
+    # Keeps IP (100%): the price is the full cost, no floor line.
+    keeps = quote(p.model_copy(update={"project": p.project.model_copy(
+        update={"ip_terms": "keeps_ip"})}), cam)
+    assert keeps.amount_of("floor") == 0 and keeps.total == 1_300_001
+    # action = "warn": no line, one warning.
+    warn = quote(p, card_with("cambridge", floor={"action": "warn"}))
+    assert warn.total == 1_300_001
+    assert [w for w in warn.warnings if "below the price floor: 1,300,001 yen < 1,820,002 yen"
+            in w]
+
+
+def test_floor_warns_on_an_agreed_total_and_an_outcome_price_without_changing_them():
+    cam = card_with("cambridge")
+    direct = [{"category": "consumables", "amount": 1_000_000}]
+    # Approach B, agreed 1,500,000 on direct 1,000,000, exclusive: the approach-X full cost
+    # is 1,000,000 + 30% = 1,300,000, minimum 140% = 1,820,000 > 1,500,000 → a warning;
+    # the agreed total stays 1,500,000.
+    b = quote(make(project={"approach": "B", "ip_terms": "exclusive"}, direct=direct,
+                   total={"agreed": 1_500_000}), cam)
+    assert b.total == 1_500_000 and b.amount_of("floor") == 0
+    assert any("below the price floor: 1,500,000 yen < 1,820,000 yen" in w
+               and "approach B" in w for w in b.warnings)
+    # Agreed 2,000,000 ≥ 1,820,000: no warning.
+    ok = quote(make(project={"approach": "B", "ip_terms": "exclusive"}, direct=direct,
+                    total={"agreed": 2_000_000}), cam)
+    assert not ok.warnings
+    # Booked as A the build-up already holds the floor line (100 h × 30,000 = 3,000,000 TC;
+    # full cost 5,200,000 × 1.4 = 7,280,000): an agreed total below it is refused.
+    with pytest.raises(InputError, match="7,280,000"):
+        quote(make(project={"approach": "B", "ip_terms": "exclusive"}, direct=direct,
+                   researchers=[{"rank": "professor", "hours": 100}],
+                   total={"agreed": 7_000_000, "book_as": "A"}), cam)
+    # Approach C, agreed floor 1,000,000 + lump sum 200,000 = 1,200,000 < 1,820,000: warned.
+    c = quote(make(project={"approach": "C", "ip_terms": "exclusive"}, direct=direct,
+                   outcome={"floor": 1_000_000, "lump_sum": 200_000}), cam)
+    assert c.total == 1_200_000
+    assert any("below the price floor: 1,200,000 yen < 1,820,000 yen" in w
+               and "approach C" in w for w in c.warnings)
+
+
 def test_ip_terms_the_card_cannot_price_are_refused(jp):
     with pytest.raises(InputError) as e:
         quote(_floor_project(ip_terms="exclusive"), jp)

@@ -155,16 +155,27 @@ def test_kek_research_fee_per_researcher_and_year():
     assert quote(short, c).amount_of("research_fee") == 324_000
 
 
-def test_a_fee_per_researcher_needs_their_number_and_unknown_quantities_are_refused():
-    with pytest.raises(InputError) as err:
-        quote(x(), card(**KEK))
-    assert err.value.field == "quantities.company_researcher"
-    with pytest.raises(InputError) as err:
-        quote(x(quantities={"company_researchers": 1}), card(**KEK))
-    assert err.value.field == "quantities.company_researchers"
-    assert "company_researcher" in err.value.expected
-    with pytest.raises(InputError, match="no fees priced by quantity"):
-        quote(x(quantities={"faculty": 1}), card())
+def test_a_missing_quantity_prices_no_fee_and_unused_quantities_are_warned():
+    # Review finding 14: a project written for one card prices under another.  No
+    # company_researcher given → 0 researchers × 432,000 = 0, and a warning says so:
+    # total 1,000,000 + 10% = 1,100,000.
+    q = quote(x(), card(**KEK))
+    assert q.amount_of("research_fee") == 0 and q.total == 1_100_000
+    assert any("quantities.company_researcher" in w and "taken as 0" in w and "0 として" in w
+               for w in q.warnings)
+    # A typo is accepted but warned as unused (and the fee it meant is warned as not given).
+    q = quote(x(quantities={"company_researchers": 1}), card(**KEK))
+    assert q.amount_of("research_fee") == 0
+    assert any("quantities.company_researchers" in w and "not used" in w
+               and "company_researcher" in w.split("prices:")[1] for w in q.warnings)
+    # A card without fees accepts company_researcher = 0 (a KEK project under jp-default):
+    # 1,000,000 + indirect 30% 300,000 + strategic 10% 100,000 = 1,400,000, with one
+    # warning naming the unused key.
+    q = quote(x(quantities={"company_researcher": 0}), card())
+    assert q.total == 1_400_000
+    assert [w for w in q.warnings if "quantities." in w] == [
+        "quantities.company_researcher はこのカードでは使われません / is not used by card "
+        "'test-card' (it prices: none)"]
 
 
 KYOTO = dict(indirect={"rate": 0.30, "base_includes": ["research_fee"]}, strategic={"rate": 0},
@@ -531,13 +542,17 @@ company_researcher = 2
     fee = [ln for ln in d["lines"] if ln["component"] == "research_fee"][0]
     assert (fee["amount"], fee["label_ja"], fee["label_en"]) == (864_000, "研究料", "Research fee")
     assert d["total"] == 1_000_000 + 864_000 + 100_000
-    # a quantity the card does not price: exit 2, one message naming file, key and value
+    # a quantity the card does not price: accepted (review finding 14), the quote warns
+    # that it is unused and that the fee's own quantity was not given (fee 0 → 1,100,000)
     proj.write_text(proj.read_text("utf-8").replace("company_researcher = 2", "faculty = 2"),
                     encoding="utf-8")
     res = runner.invoke(app, ["project", "check", str(proj), "--rates", card_path])
-    assert res.exit_code == 2 and "Traceback" not in res.output
-    assert f"{proj}: quantities.faculty = 2: expected a quantity card 'kek-like' prices: " \
-           "company_researcher" in res.stderr
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["quote", str(proj), "--rates", card_path, "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["total"] == 1_100_000
+    assert any("quantities.faculty" in w and "not used" in w for w in d["warnings"])
 
 
 @pytest.mark.parametrize("over, field, words", [
@@ -634,3 +649,77 @@ when = { contract = "joint" }
     assert udfs.XLP_STRATEGIC(1_000_000, str(path)) == 100_000            # 10%
     assert udfs.XLP_STRATEGIC(1_000_000, str(path), None, "joint") == 50_000   # joint: 5%
     assert udfs.XLP_STRATEGIC(5_000_000) == 500_000                        # jp-default
+
+
+# -- review findings 3, 11, 20: periods counted from the start date, units on fee lines ----
+
+def test_fee_periods_count_months_elapsed_from_a_mid_month_start():
+    from datetime import date
+
+    from xl_pricing.pricing.fees import add_months, started_months
+    # 2027-04-15 – 2027-10-14 is exactly six months (it touches seven calendar months).
+    assert started_months(date(2027, 4, 15), date(2027, 10, 14)) == 6
+    assert started_months(date(2027, 4, 15), date(2027, 10, 15)) == 7   # a started 7th month
+    assert started_months(date(2027, 4, 1), date(2028, 3, 31)) == 12
+    assert started_months(date(2027, 4, 1), date(2027, 4, 1)) == 1
+    # a month from the 31st ends on the last day of a shorter month
+    assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
+    c = card(**KYOTO)
+
+    def fee(start: str, end: str) -> Any:
+        p = make(project={"approach": "X", "contract": "joint", "start": start, "end": end},
+                 direct=[{"category": "c", "amount": 1_000_000,
+                          "fiscal_year": int(start[:4]) if start[5:7] >= "04"
+                          else int(start[:4]) - 1}],
+                 quantities={"company_researcher": 1})
+        return line(quote(p, c), "research_fee")
+    # Exactly six months from 04-15: one short period → 220,000 (calendar months gave 440,000).
+    assert fee("2027-04-15", "2027-10-14").amount == 220_000
+    # Six months and a day: a last period of 7 started months (> 6) → the year's 440,000.
+    assert fee("2027-04-15", "2027-10-15").amount == 440_000
+    # 18 months from 04-15 (to 2028-10-14): a year 440,000 (FY2027, from 2027-04-15) + six
+    # months 220,000 (FY2028, from 2028-04-15) = 660,000 (calendar months gave 880,000).
+    long = fee("2027-04-15", "2028-10-14")
+    assert long.amount == 660_000 and dict(long.by_year) == {2027: 440_000, 2028: 220_000}
+    # A period is charged in the fiscal year it starts in: 2027-10-20 – 2029-04-19 is 18
+    # months; the second period starts 2028-10-20 (FY2028), so FY2029's 19 days pay none:
+    # FY2027 440,000, FY2028 220,000, FY2029 0.
+    mid = fee("2027-10-20", "2029-04-19")
+    assert dict(mid.by_year) == {2027: 440_000, 2028: 220_000, 2029: 0}
+
+
+def test_kek_six_months_from_mid_month_and_monthly_proration_from_the_start_date():
+    # KEK-like card, prorated: 2027-04-15 – 2027-10-14 = 6 months → 432,000 × 6 ÷ 12 =
+    # 216,000 (calendar months: 7 → 252,000).
+    p = make(project={"approach": "X", "contract": "joint", "start": "2027-04-15",
+                      "end": "2027-10-14"},
+             direct=[{"category": "c", "amount": 1_000_000}],
+             quantities={"company_researcher": 1})
+    assert quote(p, card(**KEK)).amount_of("research_fee") == 216_000
+
+
+def test_fee_lines_carry_their_unit_and_the_cli_shows_yen_per_year(tmp_path):
+    from decimal import Decimal
+
+    from xl_pricing.cli import _base_text, _rate_text
+    q = quote(x(1_000_000, quantities={"company_researcher": 1}),
+              card(**{**KYOTO, "fees": {"research_fee": {
+                  **KYOTO["fees"]["research_fee"],  # type: ignore[index]
+                  "label_en": "Research fee (per company researcher)"}}}))
+    fee = line(q, "research_fee")
+    # base 1 researcher, rate 440,000 yen per researcher and year
+    assert (fee.base, fee.rate, fee.unit) == (1, 440_000, "researcher_year")
+    assert fee.to_dict()["unit"] == "researcher_year"
+    # the label does not repeat itself (it read 研究料（研究料）)
+    assert fee.label_ja == "研究料"
+    assert _base_text("research_fee", fee.base, fee.unit) == "1 名 / researchers"
+    assert _rate_text("research_fee", fee.rate, fee.unit) == "¥440,000/年"   # not 44000000%
+    # a quote JSON without units still shows yen, never a percentage
+    assert _rate_text("research_fee", Decimal(440_000)) == "¥440,000"
+    # six-month periods: per period; a unit fee: per month
+    nara = card(fees={"research_fee": {"amount": 210_000, "period_months": 6,
+                                       "per": "project"}})
+    assert line(quote(x(), nara), "research_fee").unit == "project_period"
+    lab = line(quote(x(kind=None, quantities={}), card(**NITECH)), "unit_fee")
+    assert lab.unit == "month" and _rate_text("unit_fee", lab.rate, lab.unit) == "¥800,000/月"
+    assert _base_text("unit_fee", lab.base, lab.unit) == "12 か月 / months"

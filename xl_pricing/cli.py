@@ -160,18 +160,27 @@ def _print_json(obj: Any) -> None:
 
 
 def _unit(component: str, unit: str | None) -> str | None:
-    """A line's time unit ("h", "day", "month"); time charges without one are hourly."""
+    """A line's unit ("h", "day", "month", "researcher_year" …); time charges without one
+    are hourly."""
     return unit or ("h" if component == "time_charge" else None)
 
 
+# Lines whose rate is yen, never a fraction (研究料, unit fees): shown as yen even without
+# a unit (a quote JSON written before lines carried one).
+_YEN_RATED = frozenset({"time_charge", "research_fee", "unit_fee"})
+
+
 def _rate_text(component: str, rate: Decimal | None, unit: str | None = None) -> str:
-    """``¥30,000/h``, ``¥96,000/日`` (``--lang en``: ``¥96,000/day``); other rates as %."""
+    """``¥30,000/h``, ``¥96,000/日`` (``--lang en``: ``¥96,000/day``), a 研究料's
+    ``¥440,000/年`` (``/year``), a unit fee's ``¥800,000/月``; other rates as %."""
     if rate is None:
         return ""
     u = _unit(component, unit)
-    if u is not None:
-        per = "h" if u == "h" else (UNITS[u][0] if get_lang() == "ja" else UNITS[u][1])
+    if u is not None or component in _YEN_RATED:
         amount = rate.quantize(Decimal(1)) if rate != rate.to_integral_value() else int(rate)
+        if u is None or u not in UNITS and u != "h":
+            return f"¥{amount:,}"
+        per = "h" if u == "h" else (UNITS[u][0] if get_lang() == "ja" else UNITS[u][1])
         return f"¥{amount:,}/{per}"
     return fmt_rate(rate)
 
@@ -179,14 +188,16 @@ def _rate_text(component: str, rate: Decimal | None, unit: str | None = None) ->
 def _base_text(component: str, base: Decimal | None, unit: str | None = None,
                fte: Decimal | None = None) -> str:
     """``200 h``, ``10 日 / days`` (``--lang en``: ``10 days``), with the FTE (4 decimals)
-    under a time charge's; other bases in yen."""
+    under a time charge's; a 研究料's ``1 名 / researchers``; other bases in yen."""
     if base is None:
         return ""
     u = _unit(component, unit)
-    if u is not None:
+    if u is not None and (u == "h" or u in UNIT_COUNTS):
         count = f"{base.normalize():f}"
         text = f"{count} h" if u == "h" else f"{count} {say(*UNIT_COUNTS[u])}"
         return text + (f"\n{fte:.4f} FTE" if fte is not None else "")
+    if component in _YEN_RATED:
+        return f"{base.normalize():f}"  # a count, never yen
     return fmt_yen(base)
 
 

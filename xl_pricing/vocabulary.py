@@ -57,6 +57,13 @@ UNITS: dict[str, Words] = {
     "h": ("時間", "h"),
     "day": ("日", "day"),
     "month": ("月", "month"),
+    # 研究料 lines: yen per (company researcher and) year or period of N months
+    "researcher_year": ("年", "year"),
+    "researcher_period": ("期間", "period"),
+    "project_year": ("年", "year"),
+    "project_period": ("期間", "period"),
+    "quantity_year": ("年", "year"),
+    "quantity_period": ("期間", "period"),
 }
 # Figures of a quote that are neither a component nor a form box (office map outputs).
 FIGURES: dict[str, Words] = {
@@ -88,6 +95,13 @@ UNIT_COUNTS: dict[str, Words] = {
     "h": ("時間", "h"),
     "day": ("日", "days"),
     "month": ("か月", "months"),
+    # what a 研究料 line's base counts: company researchers, the project, another quantity
+    "researcher_year": ("名", "researchers"),
+    "researcher_period": ("名", "researchers"),
+    "project_year": ("件", "project"),
+    "project_period": ("件", "project"),
+    "quantity_year": ("単位", "units"),
+    "quantity_period": ("単位", "units"),
 }
 
 # Rank names people type (DOMAIN.md "Japanese names users type") → the rank codes cards

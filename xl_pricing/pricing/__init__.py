@@ -15,10 +15,10 @@ from ..project import APPROACH_NAMES, Project
 from ..rates import RateCard
 from .allocation import Allocation, allocate, split
 from .cost import cost_lines
-from .fees import check_fee_inputs, project_facts
+from .fees import check_fee_inputs, fee_warnings, project_facts
 from .outcome import outcome_lines
 from .quote import LABELS, Line, Quote
-from .stacked import check_costing_names, internal_view, stacked_lines
+from .stacked import check_costing_names, floor_by_approach, internal_view, stacked_lines
 from .tax import TaxCredit, consumption_tax_line, tax_credit, tax_included
 from .timecharge import involvement, resolve_rate
 from .total import total_lines
@@ -44,9 +44,10 @@ def quote(project: Project, card: RateCard) -> Quote:
     project = with_card_names(project, card)
     info = project.project
     check_fee_inputs(project, card)
+    facts = project_facts(project, card)
     # Conditional rates (a card's cases) resolved once for this project; same card
     # provenance.
-    card = card.for_project(project_facts(project, card))
+    card = card.for_project(facts)
     check_names(project, card)
     extras: dict[str, Any] = {}
     warnings: list[str] = []
@@ -58,6 +59,11 @@ def quote(project: Project, card: RateCard) -> Quote:
         lines, extras, warnings = total_lines(project, card)
     else:
         lines, extras = outcome_lines(project, card)
+    # fixrules: the card's price floor outside approach A, and the fee-quantity warnings
+    floor, floor_warnings = floor_by_approach(project, card, lines)
+    if floor is not None:
+        lines.append(floor)
+    warnings = [*warnings, *floor_warnings, *fee_warnings(project, card, facts)]
     tax = consumption_tax_line(lines, card, info.contract, info.start)
     if tax is not None:
         lines.append(tax)

@@ -134,6 +134,25 @@ def taxed(project: Project, card: RateCard) -> bool:
             and not ct.includes_tax(project.project.start))
 
 
+def tax_on_parts(project: Project, card: RateCard, parts: dict[str, dict[int, Decimal]]
+                 ) -> dict[int, Decimal]:
+    """The consumption tax on a base's parts, per fiscal year, rounded by the card's rule:
+    rate × the parts the card charges tax on (``consumption_tax.components``; every part
+    when it lists none); zero when the project's contract carries no tax.
+
+    ``parts`` maps a component (``direct``, ``time_charge``, ``research_fee`` …) to its
+    yearly amounts in the base.  Example (Yamaguchi, tax on the fee only): direct 50,000 +
+    指導料 100,000 → tax on the base 10% × 100,000 = 10,000.
+    """
+    years = {fy for by_year in parts.values() for fy in by_year}
+    if not taxed(project, card):
+        return {fy: ZERO for fy in years}
+    ct = card.model.consumption_tax
+    chosen = [c for c in parts if not ct.components or c in ct.components]
+    return {fy: card.rounding.apply(mul(total(parts[c].get(fy, ZERO) for c in chosen),
+                                        ct.rate)) for fy in years}
+
+
 def rule_base(spec: Indirect | Strategic, project: Project, card: RateCard,
               parts: dict[str, dict[int, Decimal]], also: frozenset[str] = frozenset()
               ) -> tuple[dict[int, Decimal], str]:
@@ -142,9 +161,10 @@ def rule_base(spec: Indirect | Strategic, project: Project, card: RateCard,
     base = direct less the spec's ``base_excludes`` categories + the parts named in its
     ``base_includes`` or in ``also`` (``time_charge``, ``indirect``, ``research_fee``,
     ``unit_fee``: yearly amounts in ``parts``) + — with ``consumption_tax`` included and a
-    taxed contract — the consumption tax on that sum, rounded by the card's rule.
+    taxed contract — the consumption tax on those parts the card taxes
+    (:func:`tax_on_parts`), rounded by the card's rule.
 
-    Example (Nagasaki): 10% of direct + consumption tax: 1,000,000 direct → base 1,100,000.
+    Example: 10% of direct + consumption tax: 1,000,000 direct → base 1,100,000.
     """
     years = list(project.fiscal_years)
     excluded = set(spec.base_excludes)
@@ -153,17 +173,19 @@ def rule_base(spec: Indirect | Strategic, project: Project, card: RateCard,
         if cat not in excluded:
             for fy, a in by_year.items():
                 base[fy] += a
+    used = {"direct": dict(base)}
     words = ["direct" + (f" less {', '.join(spec.base_excludes)}" if excluded else "")]
     wanted = set(spec.base_includes) | set(also)
     for part in ("time_charge", "indirect", "research_fee", "unit_fee"):
         if part in wanted and part in parts:
             for fy in years:
                 base[fy] += parts[part].get(fy, ZERO)
+            used[part] = parts[part]
             words.append(part)
     if "consumption_tax" in wanted and taxed(project, card):
-        rate = card.model.consumption_tax.rate
-        base = {fy: b + card.rounding.apply(mul(b, rate)) for fy, b in base.items()}
-        words.append(f"consumption tax {fmt_rate(rate)}")
+        tax = tax_on_parts(project, card, used)
+        base = {fy: b + tax.get(fy, ZERO) for fy, b in base.items()}
+        words.append(f"consumption tax {fmt_rate(card.model.consumption_tax.rate)}")
     return base, " + ".join(words)
 
 

@@ -3,15 +3,17 @@
 * **Research fee** (研究料, component ``research_fee``): an amount per unit (a company
   researcher, or the project) and period of N months — KEK 432,000 JPY a year per
   researcher; Kyoto 440,000 a year, 220,000 for six months or less; a national college
-  210,000 per six months, not prorated.  Each period is charged in the fiscal year it
-  starts in.
+  210,000 per six months, not prorated.  Periods are counted in months elapsed from the
+  start date (a period of 12 months from 2027-04-15 ends on 2028-04-14), and each period
+  is charged in the fiscal year it starts in.
 * **Unit fee** (component ``unit_fee``): a monthly schedule priced by the project's
   quantities — NITech's endowed lab: 300,000 for two faculty + 500,000 for 200 m² = 800,000
   a month, +100,000 per extra staff, ±20,000 per 10 m² — times the months in each fiscal
   year.
 
-Also what a card's conditions are judged on (:func:`project_facts`) and the check that a
-project names only kinds and quantities the card knows (:func:`check_fee_inputs`).
+Also what a card's conditions are judged on (:func:`project_facts`), the check that a
+project names only kinds the card knows (:func:`check_fee_inputs`) and the warnings about
+quantities a card does not use or a project does not give (:func:`fee_warnings`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from ..errors import InputError
 from ..money import ZERO, div, mul, total
-from ..project import Project, months_by_fiscal_year
+from ..project import Project, fiscal_year, months_by_fiscal_year
 from ..rates import RateCard
 from ..rates.card import Facts, holds
 from ..rates.schema import ResearchFee, UnitFee, UnitFeeItem
@@ -56,14 +57,81 @@ def facts_of(direct: Decimal, contract: str, location: str, kind: str | None, st
 
 
 def check_fee_inputs(project: Project, card: RateCard) -> None:
-    """Refuse a project kind or quantity the card does not know (one message naming it)."""
+    """Refuse a project kind the card does not know (one message naming the kinds it has).
+
+    Quantities are not refused: a project written for one card (``company_researcher = 0``)
+    prices under another that has no such fee; :func:`fee_warnings` names what is unused.
+    """
     card.kind(project.project.kind)
+
+
+def _applying(card: RateCard, facts: Facts) -> list[tuple[str, ResearchFee | UnitFee]]:
+    """The card's 研究料 and unit fees whose ``when`` holds for the project."""
+    return [(f"fees.{n}", f) for n, f in card.model.fees.items()
+            if f.when is None or holds(f.when, facts)] + \
+        [(f"unit_fees.{n}", f) for n, f in card.model.unit_fees.items()
+         if f.when is None or holds(f.when, facts)]
+
+
+def fee_warnings(project: Project, card: RateCard, facts: Facts) -> list[str]:
+    """Warnings (Japanese and English) about the project's quantities under ``card``:
+
+    * a quantity no fee of the card prices (a project written for another card, or a
+      typo) — accepted and not used;
+    * a 研究料 that applies but whose quantity the project does not give — priced for 0
+      (no company researcher received), so the office sees that nothing was charged.
+
+    Example: KEK, joint research without ``[quantities]`` → "研究料 … 0 として計算 / taken
+    as 0 …".
+    """
+    out: list[str] = []
     known = card.quantities()
     for name in project.quantities:
         if name not in known:
-            listed = ", ".join(known) or "none (the card has no fees priced by quantity)"
-            raise InputError(f"quantities.{name}", project.quantities[name],
-                             f"a quantity card {card.id!r} prices: {listed}")
+            listed = ", ".join(known) or "none"
+            out.append(f"quantities.{name} はこのカードでは使われません / is not used by card "
+                       f"{card.id!r} (it prices: {listed})")
+    for key, fee in _applying(card, facts):
+        if isinstance(fee, ResearchFee) and fee.per != "project" \
+                and fee.per not in project.quantities:
+            out.append(f"{fee.label_ja}（{key}）: quantities.{fee.per} の指定がないため 0 として"
+                       f"計算 / not given: taken as 0 ({fee.amount:,} yen per {fee.per} is "
+                       "charged for each one stated)")
+    return out
+
+
+def add_months(d: date, n: int) -> date:
+    """The date ``n`` months after ``d``, on the same day of the month or the month's last
+    day when it has no such day (2027-01-31 + 1 month = 2027-02-28).
+
+    >>> add_months(date(2027, 4, 15), 6), add_months(date(2027, 1, 31), 1)
+    (datetime.date(2027, 10, 15), datetime.date(2027, 2, 28))
+    """
+    y, m = divmod(d.month - 1 + n, 12)
+    year, month = d.year + y, m + 1
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    last = (nxt - date.resolution).day
+    return date(year, month, min(d.day, last))
+
+
+def started_months(start: date, end: date) -> int:
+    """Months elapsed from ``start`` to ``end`` (inclusive), a started month counted whole:
+    the smallest m with start + m months > end.
+
+    2027-04-15 – 2027-10-14 is exactly 6 months; to 2027-10-15 it is 7 started months;
+    2027-04-01 – 2028-03-31 is 12.
+
+    >>> started_months(date(2027, 4, 15), date(2027, 10, 14))
+    6
+    >>> started_months(date(2027, 4, 15), date(2027, 10, 15))
+    7
+    """
+    m = max((end.year - start.year) * 12 + end.month - start.month, 0)
+    while add_months(start, m) <= end:
+        m += 1
+    while m > 1 and add_months(start, m - 1) > end:
+        m -= 1
+    return m
 
 
 def fee_periods(months: int, fee: ResearchFee) -> list[tuple[int, Decimal]]:
@@ -94,22 +162,41 @@ def fee_periods(months: int, fee: ResearchFee) -> list[tuple[int, Decimal]]:
     return out
 
 
-def _month_fiscal_years(project: Project) -> list[int]:
-    """The fiscal year of each calendar month of the period, in order."""
-    out: list[int] = []
-    for fy, m in sorted(project.fiscal_years.items()):
-        out += [fy] * m
-    return out
+def period_fiscal_years(project: Project, fee: ResearchFee) -> list[tuple[int, Decimal]]:
+    """(fiscal year, amount) of each period of a research fee over the project: periods of
+    ``period_months`` counted from the start date (:func:`started_months`), each charged
+    in the fiscal year of its first day.
+
+    Example (Kyoto: 440,000 a year, 220,000 for ≤ 6 months), 2027-10-01 – 2029-03-31
+    (18 months): 440,000 in FY2027 (from 2027-10-01) and 220,000 in FY2028 (from
+    2028-10-01).
+    """
+    info = project.project
+    months = started_months(info.start, info.end)
+    return [(fiscal_year(add_months(info.start, first)), amount)
+            for first, amount in fee_periods(months, fee)]
 
 
-def _quantity(project: Project, name: str, why: str) -> Decimal:
+def _quantity(project: Project, name: str) -> Decimal:
+    """The project's quantity ``name`` (1 for ``project``); one not given counts 0 (no
+    company researcher received: :func:`fee_warnings` says so)."""
     if name == "project":
         return Decimal(1)
-    try:
-        return project.quantities[name]
-    except KeyError:
-        raise InputError(f"quantities.{name}", InputError.MISSING,
-                         f"the number of {name} ({why} is charged per {name})") from None
+    return project.quantities.get(name, ZERO)
+
+
+# What a 研究料 line's base counts and its rate is per (Line.unit, vocabulary.UNIT_COUNTS).
+def fee_unit(fee: ResearchFee) -> str:
+    """``researcher_year`` (yen per company researcher and year), ``researcher_period``
+    (per researcher and period of N months), ``project_year`` / ``project_period`` (once
+    per year or period), for another quantity ``quantity_year`` / ``quantity_period``.
+
+    >>> fee_unit(ResearchFee(amount=432_000)), fee_unit(ResearchFee(amount=1, per="project",
+    ...                                                           period_months=6))
+    ('researcher_year', 'project_period')
+    """
+    who = {"company_researcher": "researcher", "project": "project"}.get(fee.per, "quantity")
+    return f"{who}_{'year' if fee.period_months == 12 else 'period'}"
 
 
 def research_fee_line(project: Project, card: RateCard, name: str, fee: ResearchFee
@@ -119,14 +206,13 @@ def research_fee_line(project: Project, card: RateCard, name: str, fee: Research
 
     Example: KEK, 432,000 a year per researcher, 2 researchers for 12 months → 864,000.
     """
-    q = _quantity(project, fee.per, f"{fee.label_ja} / {fee.label_en} (fees.{name})")
-    fys = _month_fiscal_years(project)
+    q = _quantity(project, fee.per)
     exact = {fy: ZERO for fy in project.fiscal_years}
-    for first, amount in fee_periods(len(fys), fee):
-        exact[fys[first]] += mul(amount, q)
+    for fy, amount in period_fiscal_years(project, fee):
+        exact[fy] += mul(amount, q)
     by_year = {fy: card.rounding.apply(a) for fy, a in exact.items()}
     every = f"{fee.period_months} months" if fee.period_months != 12 else "year"
-    how = [f"{fee.amount:,} yen per {every}"]
+    how = [f"{fee.amount:,} yen per {every} from the start date"]
     if fee.short_months is not None:
         how.append(f"{fee.short_amount:,} yen for ≤ {fee.short_months} months")
     elif fee.proration == "monthly":
@@ -135,9 +221,10 @@ def research_fee_line(project: Project, card: RateCard, name: str, fee: Research
     src = f"{card.id}: fees.{name}: {', '.join(how)}{per}"
     if fee.when is not None:
         src += f" (when {fee.when.describe()})"
-    detail = "" if (fee.label_ja, fee.label_en) == ("研究料", "Research fee") else fee.label_ja
+    # The component's label is already 研究料: a detail only when the card names it otherwise
+    detail = "" if fee.label_ja == "研究料" else fee.label_ja
     return yearly_line("research_fee", by_year, base=q, rate=Decimal(fee.amount), source=src,
-                       detail=detail)
+                       detail=detail, unit=fee_unit(fee))
 
 
 def unit_item_monthly(item: UnitFeeItem, quantity: Decimal | None) -> Decimal:
@@ -181,14 +268,13 @@ def unit_fee_line(project: Project, card: RateCard, name: str, fee: UnitFee) -> 
         src += f" (when {fee.when.describe()})"
     months = Decimal(sum(project.fiscal_years.values()))
     return yearly_line("unit_fee", by_year, base=months, rate=monthly, source=src,
-                       detail=fee.label_ja)
+                       detail=fee.label_ja, unit="month")
 
 
 def fee_lines(project: Project, card: RateCard, facts: Facts) -> list[Line]:
     """The card's research fees and unit fees that apply to the project (their ``when``
     holds), in the card's order."""
-    lines = [research_fee_line(project, card, n, f) for n, f in card.model.fees.items()
-             if f.when is None or holds(f.when, facts)]
-    lines += [unit_fee_line(project, card, n, f) for n, f in card.model.unit_fees.items()
-              if f.when is None or holds(f.when, facts)]
-    return lines
+    return [research_fee_line(project, card, key.removeprefix("fees."), f)
+            if isinstance(f, ResearchFee)
+            else unit_fee_line(project, card, key.removeprefix("unit_fees."), f)
+            for key, f in _applying(card, facts)]

@@ -46,8 +46,13 @@ class Line:
         by_year: rounded amount per fiscal year; the amounts add up to ``amount``.
         fte: for a time-charge line, the researcher's full-time equivalent (hours ÷ the
             card's FTE hours per year of the period, 4 decimals), when the hours are known.
-        unit: what ``base`` counts for a time charge — ``"h"``, ``"day"`` or ``"month"``
-            (``rate`` is yen per that unit); ``None`` for other lines.
+        unit: what ``base`` counts and ``rate`` is per (yen): a time charge's ``"h"``,
+            ``"day"`` or ``"month"``; a unit fee's ``"month"`` (base = months, rate = yen a
+            month); a 研究料's ``"researcher_year"`` / ``"researcher_period"`` (base =
+            company researchers, rate = yen per researcher and year or period of N
+            months), ``"project_year"`` / ``"project_period"`` (once per project) or
+            ``"quantity_year"`` / ``"quantity_period"``; ``None`` for rate lines (``rate``
+            a fraction).
         detail_ja: the detail as ``label_ja`` shows it, when it differs (an option's
             Japanese name); ``detail`` stays the English name.
     """

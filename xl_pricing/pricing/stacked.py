@@ -25,8 +25,8 @@ from ..project import Project
 from ..rates import RateCard
 from ..rates.card import Choice
 from ..vocabulary import MTDC_CATEGORIES, code_for
-from .cost import (blended, direct_lines, fiscal_spans, rated_line, strategic_line,
-                   yearly_totals)
+from .cost import (blended, cost_lines, direct_lines, fiscal_spans, rated_line,
+                   strategic_line, tax_on_parts, yearly_totals)
 from .fees import fee_lines, project_facts
 from .fiscal import escalated_rates, split_by_months
 from .quote import Line, yearly_line
@@ -169,11 +169,16 @@ def time_charge_lines(project: Project, card: RateCard) -> tuple[list[Line], lis
 
 def fa_bases(project: Project, card: RateCard, d_y: dict[int, Decimal],
              tc_y: dict[int, Decimal]) -> dict[int, Decimal]:
-    """The F&A base of each fiscal year, as the card's ``fa.base`` says."""
+    """The F&A base of each fiscal year, as the card's ``fa.base`` says, + with
+    ``fa.base_includes = ["consumption_tax"]`` the tax on its parts the card taxes
+    (Yamaguchi: 20% of ① fee + ② the tax on the fee + ③ expenses)."""
     f = card.model.fa
     base_d = mtdc(project, card) if f.base == "mtdc" else d_y
+    parts = {"direct": base_d, **({"time_charge": tc_y} if f.base == "direct_plus_tc" else {})}
+    tax = (tax_on_parts(project, card, parts) if "consumption_tax" in f.base_includes
+           else {})
     return {fy: base_d[fy] + (tc_y[fy] if f.base == "direct_plus_tc" else ZERO)
-            for fy in d_y}
+            + tax.get(fy, ZERO) for fy in d_y}
 
 
 def institute_rows(project: Project, card: RateCard, years: list[int]
@@ -437,7 +442,8 @@ def floor_terms(project: Project, card: RateCard) -> str | None:
     return terms
 
 
-def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[int]
+def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[int],
+               cost: Decimal | None = None, lift: bool | None = None, why: str = ""
                ) -> tuple[Line | None, list[str]]:
     """A ``floor`` line lifting the price to the card's minimum for the project's IP terms
     (``floor.action = "lift"``), or a warning instead (``"warn"``); and a warning when the
@@ -447,6 +453,10 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
     multiple rounded up to the card's unit; the floor line (amount minimum − price, in the
     first fiscal year) is added only when the price is below the minimum.
 
+    ``cost`` (default: the full cost of ``lines``) and ``lift`` (default: the card's
+    action) let approaches B and C check their price against the approach-X full cost
+    without lifting it (:func:`floor_by_approach`); ``why`` ends their warning.
+
     Example (Cambridge, exclusive licence, ×1.40): full cost 10,000,000, price 12,000,000
     → floor line 2,000,000, price 14,000,000.
     """
@@ -454,7 +464,8 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
     if fl is None:
         floor_terms(project, card)  # IP terms the card has no floor for are refused
         return None, []
-    cost = full_cost(lines, card)
+    cost = full_cost(lines, card) if cost is None else cost
+    lift = fl.action == "lift" if lift is None else lift
     price = total(ln.amount for ln in lines)
     warnings: list[str] = []
     terms = floor_terms(project, card)
@@ -465,20 +476,52 @@ def floor_line(project: Project, card: RateCard, lines: list[Line], years: list[
         if price < minimum:
             what = (f"{card.id}: floor.multiples.{terms} = {fmt_rate(multiple)} of full cost "
                     f"{cost:,}")
-            if fl.action == "lift":
+            if lift:
                 by_year = {fy: (minimum - price if fy == years[0] else ZERO) for fy in years}
                 line = yearly_line("floor", by_year, base=cost, rate=multiple, source=what,
                                    detail=fmt_rate(multiple))
                 price = minimum
             else:
                 warnings.append(f"最低価格を下回っています / below the price floor: {price:,} "
-                                f"yen < {minimum:,} yen ({what})")
+                                f"yen < {minimum:,} yen ({what}){why}")
     if fl.warn_below is not None and cost > 0 and price < mul(cost, fl.warn_below):
         who = f"; {fl.approval} required" if fl.approval else ""
         warnings.append(f"フルコストの {fmt_rate(fl.warn_below)} 未満 / below "
                         f"{fmt_rate(fl.warn_below)} of full cost: {price:,} yen < "
-                        f"{fl.warn_below} × {cost:,} yen{who} ({card.id}: floor.warn_below)")
+                        f"{fl.warn_below} × {cost:,} yen{who} ({card.id}: floor.warn_below)"
+                        f"{why}")
     return line, warnings
+
+
+def floor_by_approach(project: Project, card: RateCard, lines: list[Line]
+                      ) -> tuple[Line | None, list[str]]:
+    """The card's price floor for an approach other than A (A's is in
+    :func:`stacked_lines`, and so in a total booked as A):
+
+    * **X** — lifted (or warned, ``action = "warn"``) exactly as in A, on the full cost of
+      the X lines (direct + indirect by default);
+    * **B** — the agreed total is never changed: a warning when it is below the minimum of
+      the approach-X full cost (a total booked as X: of its build-up);
+    * **C** — the outcome-linked price is never changed: a warning when its expected total
+      is below the minimum of the approach-X full cost.
+
+    Example (Cambridge, exclusive ×1.40, approach X): direct 1,000,000, indirect 30% =
+    300,000 → full cost 1,300,000, minimum 1,820,000: a floor line of 520,000.
+    """
+    info = project.project
+    booked_a = info.approach == "B" and project.total is not None \
+        and project.total.book_as == "A"
+    if info.approach == "A" or booked_a or card.model.floor is None:
+        return None, []
+    years = list(project.fiscal_years)
+    if info.approach == "X":
+        return floor_line(project, card, lines, years)
+    cost = full_cost(cost_lines(project, card), card)
+    why = (" — 合意総額は変更しません / approach B: the agreed total is not lifted"
+           if info.approach == "B" else
+           " — 成果連動の価格は変更しません / approach C: the outcome-linked price is not "
+           "lifted")
+    return floor_line(project, card, lines, years, cost=cost, lift=False, why=why)
 
 
 def costing_features(project: Project, card: RateCard) -> list[str]:

@@ -486,6 +486,8 @@ class RateCard:
         out += [f"kinds.{k}" for k in m.kinds]
         for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
             out += [f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)]
+        if m.fa.base_includes:
+            out.append("fa.base_includes")
         ct = m.consumption_tax
         out += [f"consumption_tax.{k}" for k in ("components", "prices_include_tax",
                                                  "included_before") if getattr(ct, k)]
@@ -507,6 +509,8 @@ class RateCard:
                                       if spec.base_excludes else [])
                 parts += [f"+ {p}" for p in spec.base_includes]
                 rows.append((f"{key} base", " ".join(parts)))
+        if m.fa.base_includes:
+            rows.append(("F&A base", f"{m.fa.base} + {', '.join(m.fa.base_includes)}"))
         cased = [("indirect", m.indirect.cases), ("strategic", m.strategic.cases),
                  ("time_charge.consulting", m.time_charge.consulting_cases),
                  *((f"options.{n}", o.cases) for n, o in m.options.items())]

@@ -359,7 +359,9 @@ class FA(_Model):
     support).  ``subaward_included_up_to`` is the part of each subaward in MTDC, and
     ``subaward_thresholds`` replace it for awards from their dates; items carrying the same
     ``subaward`` id are one subaward over the whole award.  ``sponsor_caps`` are applied
-    rates or base caps by sponsor type (``project.sponsor_type``).
+    rates or base caps by sponsor type (``project.sponsor_type``).  ``base_includes =
+    ["consumption_tax"]`` adds the consumption tax on the base's taxed parts (the card's
+    ``consumption_tax.components``) to the base.
     """
 
     base: Base = "direct"
@@ -368,6 +370,9 @@ class FA(_Model):
     rates: list[FARate] = []
     subaward_thresholds: list[SubawardThreshold] = []
     sponsor_caps: dict[str, SponsorCap] = {}
+    # The consumption tax on the base's parts the card taxes joins the base (Yamaguchi:
+    # 20% of ① fee + ② the tax on the fee + ③ expenses); only for a taxed contract.
+    base_includes: list[Literal["consumption_tax"]] = []
 
     @model_validator(mode="after")
     def _thresholds_dated_once(self) -> "FA":
