@@ -447,6 +447,11 @@ extends = "mit"
 
 [strategic]
 rate = 0
+
+[fa]
+# The book's MTDC limit (E18) is 25,000 USD a subaward, the rule before 2024-10-01: this
+# test card keeps it (mit's 50,000 USD threshold from 2024-10-01 is not laid over it).
+subaward_thresholds = []
 """,
 }
 

@@ -18,7 +18,7 @@ from conftest import RATES
 from xl_pricing import InputError, load_card, parse_project, quote
 from xl_pricing.cli import app
 from xl_pricing.pricing import allocate
-from xl_pricing.rates import shipped_cards
+from xl_pricing.rates import RateCardModel, parse_card, shipped_cards
 from xl_pricing.workbook import build_workbook
 
 REAL = ["kek", "kyoto", "fukushima", "jaist", "ryukyu", "toyohashi", "nagasaki", "otaru",
@@ -238,6 +238,12 @@ def test_yamaguchi_consulting_fee_tax_on_the_fee_and_twenty_percent():
     j = p.model_copy(update={"project": p.project.model_copy(update={
         "contract": "joint", "activity": "research"})})
     assert amounts(quote(j, ym))["fa"] == 45_000
+    # The rule is named for workbooks that cannot express it yet, and it is card data.
+    assert "fa.base_includes" in ym.rules_in_use()
+    assert "base_includes" in RateCardModel.model_json_schema()["$defs"]["FA"]["properties"]
+    with pytest.raises(InputError, match="fa.base_includes"):
+        parse_card({**tomllib.loads((RATES / "jp-default.toml").read_text("utf-8")),
+                    "fa": {"base_includes": ["time_charge"]}}, "bad.toml")
 
 
 def test_nitech_endowed_lab_monthly_charge_by_space_and_staff():

@@ -723,3 +723,14 @@ def test_fee_lines_carry_their_unit_and_the_cli_shows_yen_per_year(tmp_path):
     lab = line(quote(x(kind=None, quantities={}), card(**NITECH)), "unit_fee")
     assert lab.unit == "month" and _rate_text("unit_fee", lab.rate, lab.unit) == "¥800,000/月"
     assert _base_text("unit_fee", lab.base, lab.unit) == "12 か月 / months"
+
+
+def test_a_unit_fee_counts_months_from_the_start_date():
+    # NITech-like lab, 2027-04-15 – 2028-04-14: exactly 12 months × 800,000 = 9,600,000,
+    # all in FY2027 (each month starts 2027-04-15 … 2028-03-15); counting the 13 calendar
+    # months touched gave 10,400,000.
+    p = make(project={"approach": "X", "contract": "joint", "start": "2027-04-15",
+                      "end": "2028-04-14"}, direct=[])
+    lab = line(quote(p, card(**NITECH)), "unit_fee")
+    assert lab.amount == 9_600_000 and lab.base == 12
+    assert dict(lab.by_year) == {2027: 9_600_000, 2028: 0}

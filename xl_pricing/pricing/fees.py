@@ -162,6 +162,21 @@ def fee_periods(months: int, fee: ResearchFee) -> list[tuple[int, Decimal]]:
     return out
 
 
+def months_from_start_by_fiscal_year(project: Project) -> dict[int, int]:
+    """The project's months elapsed from its start date (:func:`started_months`), each in
+    the fiscal year it starts in; every fiscal year of the project is a key.
+
+    Example: 2027-04-15 – 2028-04-14 is 12 months, all starting in FY2027 (the calendar
+    count gave 12 + 1): ``{2027: 12, 2028: 0}``.
+    """
+    info = project.project
+    out = {fy: 0 for fy in project.fiscal_years}
+    for k in range(started_months(info.start, info.end)):
+        fy = fiscal_year(add_months(info.start, k))
+        out[fy] = out.get(fy, 0) + 1
+    return out
+
+
 def period_fiscal_years(project: Project, fee: ResearchFee) -> list[tuple[int, Decimal]]:
     """(fiscal year, amount) of each period of a research fee over the project: periods of
     ``period_months`` counted from the start date (:func:`started_months`), each charged
@@ -250,7 +265,8 @@ def unit_item_monthly(item: UnitFeeItem, quantity: Decimal | None) -> Decimal:
 
 
 def unit_fee_line(project: Project, card: RateCard, name: str, fee: UnitFee) -> Line:
-    """A monthly unit fee: Σ items' monthly amounts × the months in each fiscal year.
+    """A monthly unit fee: Σ items' monthly amounts × the months in each fiscal year
+    (months elapsed from the start date, each in the fiscal year it starts in).
 
     A quantity the project does not give is taken as the item's ``included`` one (the
     standard schedule).  Example (NITech): 2 faculty, 200 m², 1 extra staff → 300,000 +
@@ -259,14 +275,14 @@ def unit_fee_line(project: Project, card: RateCard, name: str, fee: UnitFee) -> 
     monthly = total(unit_item_monthly(it, project.quantities.get(it.quantity or "",
                                                                  it.included))
                     for it in fee.items)
-    by_year = {fy: card.rounding.apply(mul(monthly, Decimal(m)))
-               for fy, m in project.fiscal_years.items()}
+    months_in = months_from_start_by_fiscal_year(project)
+    by_year = {fy: card.rounding.apply(mul(monthly, Decimal(m))) for fy, m in months_in.items()}
     parts = " + ".join(f"{unit_item_monthly(it, project.quantities.get(it.quantity or '', it.included)):,}"
                        f" {it.label_en}" for it in fee.items)
     src = f"{card.id}: unit_fees.{name}: {monthly:,} yen a month ({parts}) × months"
     if fee.when is not None:
         src += f" (when {fee.when.describe()})"
-    months = Decimal(sum(project.fiscal_years.values()))
+    months = Decimal(sum(months_in.values()))
     return yearly_line("unit_fee", by_year, base=months, rate=monthly, source=src,
                        detail=fee.label_ja, unit="month")
 
