@@ -91,6 +91,9 @@ def fee_warnings(project: Project, card: RateCard, facts: Facts) -> list[str]:
             listed = ", ".join(known) or "none"
             out.append(f"quantities.{name} はこのカードでは使われません / is not used by card "
                        f"{card.id!r} (it prices: {listed})")
+    info = project.project
+    if info.approach == "B" and (project.total is None or project.total.book_as is None):
+        return out  # an agreed total without a build-up prices no fee
     for key, fee in _applying(card, facts):
         if isinstance(fee, ResearchFee) and fee.per != "project" \
                 and fee.per not in project.quantities:
