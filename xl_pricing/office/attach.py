@@ -226,6 +226,8 @@ def _cells_of(wb: Any, ref: str, field: str, source: str) -> list[list[str]]:
     assert sheet is not None
     title = _sheet_title(wb, sheet, field, source)
     c1, r1, c2, r2 = range_boundaries(cells.replace("$", ""))
+    c1, c2 = sorted((c1, c2))  # F14:F10 is F10:F14, as in Excel
+    r1, r2 = sorted((r1, r2))
     return [[_quoted(title, f"{get_column_letter(c)}{r}") for c in range(c1, c2 + 1)]
             for r in range(r1, r2 + 1)]
 

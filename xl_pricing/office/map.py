@@ -191,25 +191,27 @@ def table_columns(key: str) -> tuple[str, ...] | None:
 
 def _bounds(ref: str) -> tuple[str, tuple[int, int, int, int]] | str:
     """(sheet, (min_col, min_row, max_col, max_row)) of ``'Sheet'!A1[:B2]``, or what is
-    wrong with it."""
+    wrong with it.  The corners may come in either order (Excel reads ``F14:F10`` as
+    ``F10:F14``).
+
+    >>> _bounds("'積算'!D8:B6")
+    ('積算', (2, 6, 4, 8))
+    """
+    from openpyxl.utils.cell import range_boundaries
+
     sheet, cells = split_ref(ref)
     if sheet is None or not sheet:
         return "a reference that names its sheet, such as 'Sheet1'!B2"
     ends = cells.split(":")
     if len(ends) > 2 or not all(_CELL.fullmatch(e.strip()) for e in ends):
         return "a cell or a range of cells after the sheet, such as 'Sheet1'!B2 or !B2:D9"
-    coords = []
-    for end in ends:
-        m = _CELL.fullmatch(end.strip())
-        assert m is not None
-        letters, row = m.group(1).upper(), int(m.group(2))
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
-        if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
-            return "a cell inside the sheet (A1 to XFD1048576)"
-        coords.append((col, row))
-    (c1, r1), (c2, r2) = coords[0], coords[-1]
+    try:
+        c1, r1, c2, r2 = range_boundaries(":".join(e.strip() for e in ends).replace("$", ""))
+    except ValueError:
+        return "a cell inside the sheet (A1 to XFD1048576)"
+    if not all(1 <= r <= MAX_ROW for r in (r1, r2)) or not all(
+            1 <= c <= MAX_COL for c in (c1, c2)):
+        return "a cell inside the sheet (A1 to XFD1048576)"
     return sheet, (min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2))
 
 
@@ -351,8 +353,10 @@ def parse_map(data: dict[str, Any], source: str = "office map",
             raise InputError(f"{field}.key", key, f"a list not also given key by key "
                              f"({seen[clash[0]]})", source)
         seen[canonical_key(key)] = field
-        tables.append(Table(key=key, range=t["range"], columns=tuple(cols)))
+        # Stored corner to corner (F14:F10 is F10:F14), as every reader takes it.
+        tables.append(Table(key=key, range=canonical_ref(t["range"]), columns=tuple(cols)))
     outputs = {}
+    taken: dict[str, str] = {}  # output cell -> its key
     for k, v in _flat(data.get("outputs", {})).items():
         if not is_output_key(k):
             raise InputError(f"outputs.{k}", v, "an engine figure: total, pre_tax_total, "
@@ -361,6 +365,12 @@ def parse_map(data: dict[str, Any], source: str = "office map",
         refs = v if isinstance(v, list) and v else [v]
         for r in refs:
             _ref(f"outputs.{k}", r, source, sheets, single=True)
+            cell = canonical_ref(r).casefold()  # Excel ignores the case of sheet names
+            if cell in taken:
+                raise InputError(f"outputs.{k}", r, f"a cell of its own (it is the cell of "
+                                 f"outputs.{taken[cell]} too: one cell shows one figure) / "
+                                 "一つのセルに二つの出力です", source)
+            taken[cell] = k
         outputs[k] = tuple(refs)
     try:
         return OfficeMap(source=source, workbook=head.get("workbook"), new_form=choice,
