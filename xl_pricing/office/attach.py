@@ -73,7 +73,7 @@ from ..workbook.inputs import SOURCES, fa_resolution, rates_sheet
 from ..workbook.styles import STYLES
 from ..xlsx import check_workbook
 from .figures import OUTPUT_KEYS
-from .map import OfficeMap
+from .map import OfficeMap, layout
 
 Target = Literal["native", "udf"]
 TARGETS: tuple[Target, ...] = ("native", "udf")
@@ -220,18 +220,6 @@ def _cell_ref(wb: Any, ref: str, field: str, source: str) -> str:
     return _quoted(_sheet_title(wb, sheet, field, source), cell)
 
 
-def _cells_of(wb: Any, ref: str, field: str, source: str) -> list[list[str]]:
-    """The cells of a range, row by row, as quoted references."""
-    sheet, cells = split_ref(ref)
-    assert sheet is not None
-    title = _sheet_title(wb, sheet, field, source)
-    c1, r1, c2, r2 = range_boundaries(cells.replace("$", ""))
-    c1, c2 = sorted((c1, c2))  # F14:F10 is F10:F14, as in Excel
-    r1, r2 = sorted((r1, r2))
-    return [[_quoted(title, f"{get_column_letter(c)}{r}") for c in range(c1, c2 + 1)]
-            for r in range(r1, r2 + 1)]
-
-
 def _cell(wb: Any, ref: str) -> Any:
     sheet, cell = split_ref(ref)
     return wb[sheet][cell]
@@ -289,21 +277,23 @@ def _put(inputs: Inputs, key: str, src: Source) -> None:
 
 
 def gather(m: OfficeMap, wb: Any) -> Inputs:
-    """Every input of the map as a cell or a value, by project key."""
+    """Every input of the map as a cell or a value, by project key: the cells of
+    :func:`xl_pricing.office.map.layout` (the ones ``check`` reads), each table row by its
+    position (an empty row prices 0 in the formulas)."""
     inputs = Inputs()
-    for key, value in m.values.items():
+    lay = layout(m)
+    for key, value in lay.values:
         _put(inputs, key, Source(value=_checked_value(key, value, m.source)))
-    for key, ref in m.inputs.items():
+    for key, ref in lay.cells:
         _put(inputs, key, Source(cell=_cell_ref(wb, ref, f"inputs.{key}", m.source)))
-    for n, t in enumerate(m.tables, start=1):
-        rows = _cells_of(wb, t.range, f"tables[{n}].range", m.source)
-        inputs.tables.setdefault(t.key, []).append(t.range)
-        known = {"direct": inputs.direct, "researchers": inputs.researchers}.get(t.key, {})
+    for n, (t, (prefix, rows)) in enumerate(zip(m.tables, lay.tables), start=1):
+        inputs.tables.setdefault(prefix, []).append(t.range)
+        known = {"direct": inputs.direct, "researchers": inputs.researchers}.get(prefix, {})
         first = max((k for k in known if k < 10_000), default=0)
         for i, row in enumerate(rows, start=first + 1):
-            for column, ref in zip(t.columns, row):
-                if column:
-                    _put(inputs, f"{t.key}.{i}.{column}", Source(cell=ref))
+            for column, ref in row.items():
+                _put(inputs, f"{prefix}.{i}.{column}",
+                     Source(cell=_cell_ref(wb, ref, f"tables[{n}].range", m.source)))
     return inputs
 
 

@@ -76,7 +76,6 @@ Example::
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -91,6 +90,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from ..cells import split_ref
 from ..rates import RateCard
+from .labels import (CONSULTING_SHEET, RATE_NAMES, YEN_KINDS, is_total_label, norm,
+                     rate_label)
 
 __all__ = ["ERRORS", "Finding", "KINDS", "card_rates", "fiscal_year", "fiscal_years", "lint",
            "lint_workbook"]
@@ -148,70 +149,6 @@ def _coord(pos: Pos) -> str:
 
 
 # -- labels ----------------------------------------------------------------------------------
-
-def _norm(text: str) -> str:
-    """NFKC (full-width digits and letters as ASCII), lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-_NOT_A_TOTAL = re.compile(r"最低|最高|上限|下限|\bmin|\bmax|limit|\bcap\b")  # "minimum total"
-_TOTAL = re.compile(r"合\s*計|小\s*計|総\s*計|計\s*$|計\s*[/（(]|\btotal\b|\bsubtotal\b")
-_RATE_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("research_fee", re.compile(r"研究料|research fee")),
-    ("strategic", re.compile(r"戦略|strategic")),
-    ("tax_credit", re.compile(r"税額控除|tax credit")),
-    ("consumption_tax", re.compile(r"消費税|consumption tax|sales tax|\bvat\b")),
-    ("indirect", re.compile(r"間接|一般管理費|indirect|overhead|\bf\s*&\s*a\b|"
-                            r"facilities and admin")),
-    ("consulting", re.compile(r"学術指導|指導料|consulting (?:rate|fee)|consultancy")),
-)
-_CONSULTING_SHEET = re.compile(r"学術指導|consult")
-_HOURLY = re.compile(r"時間単価|時間当たり|円/時間|hourly rate|rate per hour|per hour")
-# a limit, a change or a discount beside a rate's name is not the rate itself
-_NOT_A_RATE = re.compile(r"上限|下限|\bcap\b|\bmax|\bmin|limit|上昇|escalat|割引|discount|"
-                         r"\bbp\b|basis point")
-RATE_NAMES: dict[str, tuple[str, str]] = {
-    "indirect": ("間接経費率・F&A 率", "indirect / F&A rate"),
-    "strategic": ("戦略的産学連携経費率", "strategic rate"),
-    "consumption_tax": ("消費税率", "consumption tax rate"),
-    "tax_credit": ("研究開発税制の控除率", "tax-credit rate"),
-    "consulting": ("学術指導の時間単価", "consulting rate (yen/h)"),
-    "research_fee": ("研究料", "research fee (yen)"),
-}
-YEN_KINDS = frozenset({"consulting", "research_fee"})  # amounts in yen, not fractions
-
-
-@functools.lru_cache(maxsize=4096)
-def is_total_label(text: str) -> bool:
-    """Whether a label names a total: 合計, 小計, 総計, 直接経費計, Total, Subtotal.
-
-    >>> is_total_label("合計（税込） / Total incl. tax"), is_total_label("計算 / Workings")
-    (True, False)
-    >>> is_total_label("税額控除の最低総額 / Credit: minimum total")
-    False
-    """
-    t = _norm(text)
-    return bool(_TOTAL.search(t)) and not _NOT_A_TOTAL.search(t)
-
-
-@functools.lru_cache(maxsize=4096)
-def rate_label(text: str, consulting_sheet: bool = False) -> str | None:
-    """The card rate a label names (``indirect``, ``strategic``, ``consumption_tax``,
-    ``tax_credit``, ``consulting``) or ``None``.
-
-    >>> rate_label("間接経費率 / Indirect rate"), rate_label("時間単価", consulting_sheet=True)
-    ('indirect', 'consulting')
-    """
-    t = _norm(text)
-    if _NOT_A_RATE.search(t):
-        return None
-    for name, pattern in _RATE_LABELS:
-        if pattern.search(t):
-            return name
-    if consulting_sheet and _HOURLY.search(t):
-        return "consulting"
-    return None
-
 
 def card_rates(card: RateCard) -> dict[str, frozenset[Decimal]]:
     """The card's rates by label kind: fractions (0.30 for 30%), the consulting rate in yen
@@ -442,7 +379,7 @@ class _Book:
                     if isinstance(v, str) and v not in ERRORS and v.strip():
                         sheet.text_cols.setdefault(pos[0], []).append(pos[1])
                         sheet.text_rows.setdefault(pos[1], []).append(pos[0])
-                        if not sheet.consulting and _CONSULTING_SHEET.search(_norm(v)):
+                        if not sheet.consulting and CONSULTING_SHEET.search(norm(v)):
                             sheet.consulting = True
                     elif _is_number(v) and "%" in (c.number_format or ""):
                         sheet.percent.add(pos)
@@ -641,7 +578,7 @@ def _as_rate(kind: str, value: Decimal, percent: bool, label: str) -> Decimal | 
         return value if value >= 1000 and not percent else None
     if 0 < value < 1 or (percent and 0 < value <= 1):
         return value
-    if ("%" in _norm(label)) and 1 < value < 100:
+    if ("%" in norm(label)) and 1 < value < 100:
         return value / 100
     return None
 

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict
 from ..cells import project_from_pairs, split_ref
 from ..errors import InputError
 from ..project import Project
+from ..readback import Layout, read_layout
 from ..tomlio import read_document
 from .figures import OUTPUT_KEYS, is_output_key
 
@@ -418,33 +419,50 @@ def load_map(path: str | os.PathLike[str], workbook: Path | None = None) -> Offi
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
+def range_cells(ref: str) -> list[list[str]]:
+    """The cells of a range of the map, row by row, as ``'Sheet'!A1`` (corners in either
+    order).
+
+    >>> range_cells("'積算'!C7:B6")
+    [["'積算'!B6", "'積算'!C6"], ["'積算'!B7", "'積算'!C7"]]
+    """
+    found = _bounds(ref)
+    if isinstance(found, str):
+        raise InputError("range", ref, found)
+    sheet, (c1, r1, c2, r2) = found
+    return [[_cell_ref(sheet, c, r) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+
+
+def layout(m: OfficeMap) -> Layout:
+    """Where the map's inputs are (:class:`xl_pricing.readback.Layout`): its values, its
+    input cells and, for each table, one row of column → cell per row of its range (the
+    skipped columns left out)."""
+    tables = tuple((t.key, tuple({c: ref for c, ref in zip(t.columns, row) if c}
+                                 for row in range_cells(t.range)))
+                   for t in m.tables)
+    return Layout(values=tuple(m.values.items()),
+                  cells=tuple((k, canonical_ref(ref)) for k, ref in m.inputs.items()),
+                  tables=tables)
+
+
 def read_pairs(m: OfficeMap, recalculator: Any
                ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
     """(key, value) rows of the map's values and mapped cells (as the workbook computes
-    them), and the cell each key came from (``'Sheet'!A1``)."""
-    pairs: list[tuple[str, Any]] = list(m.values.items())
-    where: dict[str, str] = {}
-    for key, ref in m.inputs.items():
-        value = recalculator.cells(ref)[0][0]
-        pairs.append((key, value))
-        where[canonical_key(key)] = canonical_ref(ref)
-    for t in m.tables:
-        sheet, box = _bounds(t.range)  # type: ignore[misc]
-        rows = recalculator.cells(t.range)
-        n = 0
-        for r, row in enumerate(rows):
-            used = [(c, v) for c, v in zip(t.columns, row) if c]
-            if all(v is None or (isinstance(v, str) and not v.strip()) for _, v in used):
-                continue  # a blank row of the table
-            n += 1
-            for offset, (c, v) in enumerate(zip(t.columns, row)):
-                if not c:
-                    continue
-                key = f"{t.key}.{n}.{c}"
-                pairs.append((key, v))
-                col = box[0] + offset
-                where[canonical_key(key)] = _cell_ref(sheet, col, box[1] + r)
-    return pairs, where
+    them), and the cell each key came from (``'Sheet'!A1``): :func:`layout` read by
+    :func:`xl_pricing.readback.read_layout`, blank table rows skipped."""
+    lay = layout(m)
+    values: dict[str, Any] = {}
+    for t in m.tables:  # one read a table, not one a cell
+        for cells, got in zip(range_cells(t.range), recalculator.cells(t.range)):
+            values.update(zip(cells, got))
+
+    def value_of(cell: str) -> Any:
+        if cell not in values:
+            values[cell] = recalculator.cells(cell)[0][0]
+        return values[cell]
+
+    pairs, where = read_layout(lay, value_of)
+    return pairs, {canonical_key(k): c for k, c in where.items()}
 
 
 def _cell_ref(sheet: str, col: int, row: int) -> str:
