@@ -579,3 +579,108 @@ def test_the_command_writes_a_new_file_and_never_the_input(books, tmp_path):
                    encoding="utf-8")
     r = run(app, ["attach", str(book), "--map", str(bad), "--out", str(tmp_path / "y.xlsx")])
     assert r.exit_code == 2 and "outputs.mtdx" in r.output and "Traceback" not in r.output
+
+
+# -- the card's own rules: priced (udf) or refused, never a flat rate in their place ---------
+
+CASES_CARD = """\
+[card]
+id = "cases-only"
+institution = "Test"
+version = "2026-12-01"
+effective_from = 2026-04-01
+currency = "JPY"
+description = "indirect 8% up to 1,000,000 yen of direct costs, else jp-default's 30%"
+extends = "jp-default"
+
+[[indirect.cases]]
+rate = 0.08
+when = { direct_at_most = 1_000_000 }
+"""
+X_MAP = """\
+[values]
+id = "OFFICE-X"
+contract = "joint"
+approach = "X"
+
+[inputs]
+start = "'申込書'!D6"
+end = "'申込書'!D7"
+"direct.consumables" = "'申込書'!F10"
+
+[outputs]
+"lines.indirect" = "'申込書'!F12"
+"lines.strategic" = "'申込書'!F13"
+total = "'申込書'!F14"
+"""
+
+
+def _x_book(folder: Path) -> tuple[Path, Any]:
+    """A small approach-X form: direct 800,000 (start 2026-04-01), three output cells."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "申込書"
+    ws["C6"], ws["D6"] = "開始日", dt.date(2026, 4, 1)
+    ws["C7"], ws["D7"] = "終了日", dt.date(2027, 3, 31)
+    ws["C10"], ws["F10"] = "直接経費", 800_000
+    for cell, label in (("C12", "間接経費"), ("C13", "戦略的産学連携経費"), ("C14", "合計")):
+        ws[cell] = label
+    book = folder / "x-form.xlsx"
+    wb.save(book)
+    (folder / "x.map.toml").write_text(X_MAP, encoding="utf-8")
+    return book, load_map(folder / "x.map.toml", book)
+
+
+@pytest.mark.parametrize("card_id, rules", [
+    ("fukushima", ["indirect.cases[0]", "indirect.cases[1]", "indirect.cases[2]",
+                   "fees.research_fee"]),
+    ("kek", ["fees.research_fee"]),
+])
+def test_native_formulas_refuse_a_card_whose_rules_they_do_not_price(tmp_path, card_id, rules):
+    # The old copy charged Fukushima's 2019 project of 800,000 a flat 30% (240,000) where
+    # the engine charges 8% (64,000), and left KEK's 研究料 out of the total.
+    book, m = _x_book(tmp_path)
+    with pytest.raises(InputError) as exc:
+        attach(book, load_card(card_id), m, "native", today=TODAY)
+    e = exc.value
+    assert (e.field, e.value) == ("--rates", card_id)
+    assert f"card {card_id!r} has: {', '.join(rules)}" in e.expected
+    assert ("--target udf prices indirect.cases[0]" in e.expected) == (card_id == "fukushima")
+    assert "xl-pricing check" in e.expected and "fees.research_fee" in e.expected
+    with pytest.raises(InputError, match="fees.research_fee"):  # udf does not price 研究料
+        attach(book, load_card(card_id), m, "udf", today=TODAY)
+    # The same map with the flat card attaches (the refusal is the card's rules, not the map)
+    assert attach(book, load_card(), m, "native", today=TODAY)
+
+
+def test_the_udf_target_prices_a_conditional_rate_as_the_inputs_change(tmp_path):
+    # Indirect 8% of 800,000 = 64,000 (direct at most 1,000,000); strategic 10% = 80,000;
+    # total 944,000.  Typed 2,000,000 in Excel: 30% = 600,000, 200,000, total 2,800,000.
+    book, m = _x_book(tmp_path)
+    card_path = tmp_path / "cases.toml"
+    card_path.write_text(CASES_CARD, encoding="utf-8")
+    card = load_card(str(card_path))
+    with pytest.raises(InputError, match=r"--target udf prices indirect.cases\[0\]"):
+        attach(book, card, m, "native", today=TODAY)
+    out = tmp_path / "x-udf.xlsx"
+    out.write_bytes(attach(book, card, m, "udf", today=TODAY))
+    rc = Recalculator(out)
+    assert rc.cells("'申込書'!F12:F14") == [[64_000], [80_000], [944_000]]
+    project = read_inputs(m, Recalculator(book), card)
+    assert {k: int(v) for k, v in engine_figures(m.outputs, project, card, "A").items()} == {
+        "lines.indirect": 64_000, "lines.strategic": 80_000, "total": 944_000}
+    rc.calculate({"'申込書'!F10": 2_000_000})
+    assert rc.cells("'申込書'!F12:F14") == [[600_000], [200_000], [2_800_000]]
+
+
+def test_a_table_range_written_backwards_prices_its_rows(books, tmp_path):
+    # '積算'!D8:B6 is B6:D8: the time charge stays 4,700,000 (the old loop over the range
+    # was empty: time charge 0)
+    text = (books / "joint_current.map.toml").read_text(encoding="utf-8")
+    path = tmp_path / "back.map.toml"
+    path.write_text(text.replace("B6:D8", "D8:B6"), encoding="utf-8")
+    book = books / "joint_current.xlsx"
+    m = load_map(path, book)
+    out = tmp_path / "back.xlsx"
+    out.write_bytes(attach(book, load_card(), m, "native", today=TODAY))
+    assert Recalculator(out).cells("'積算'!F9") == [[4_700_000]]

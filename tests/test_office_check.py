@@ -273,3 +273,41 @@ def test_a_file_that_is_no_workbook_is_one_message(folder, tmp_path, command):
     assert res.output.startswith("入力エラー / input error:")
     assert res.output.count("input error:") == 1
     assert not (tmp_path / "fake.map.toml").exists()
+
+
+def _edited_map(folder: Path, tmp_path: Path, old: str, new: str) -> Path:
+    text = (folder / "joint_current.map.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "edited.map.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_a_table_range_written_backwards_checks_as_written_forwards(folder, tmp_path):
+    # '積算'!D8:B6 is B6:D8 (Excel's reading): the clean book agrees, time charge 4,700,000
+    # (the old code stopped with 内部エラー, exit 1)
+    m = _edited_map(folder, tmp_path, "B6:D8", "D8:B6")
+    res = runner.invoke(app, ["check", str(folder / "joint_current.xlsx"), "--map", str(m),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    out = {o["key"]: o["engine"] for o in json.loads(res.output)["outputs"]}
+    assert out["lines.time_charge"] == 4_700_000 and out["total"] == 8_910_000
+
+
+@pytest.mark.parametrize("cell, held", [("'申込書'!F30", "an empty cell"),
+                                        ("'申込書'!B14", "text")])
+def test_an_output_on_an_empty_cell_or_a_label_is_one_message(folder, tmp_path, cell, held):
+    m = _edited_map(folder, tmp_path, '"total" = "\'申込書\'!F14"', f'"total" = "{cell}"')
+    res = runner.invoke(app, ["check", str(folder / "joint_current.xlsx"), "--map", str(m)])
+    assert res.exit_code == 2, res.output
+    assert f"outputs.total = \"{cell}\"" in res.output
+    assert "a cell holding a number or a formula" in res.output and held in res.output
+    assert "Traceback" not in res.output
+
+
+def test_map_init_refuses_to_write_toml_into_a_workbook_file(folder, tmp_path):
+    target = tmp_path / "other.xlsx"
+    res = runner.invoke(app, ["map", "init", str(folder / "joint_current.xlsx"), "--out",
+                              str(target)])
+    assert res.exit_code == 2, res.output
+    assert "ending in .toml" in res.output and not target.exists()

@@ -449,3 +449,47 @@ def test_lint_is_one_pass():
     # and C2500, which D2500 no longer reads while C2499 and C2501 are read
     assert kinds(found) == [(f"C{n // 2}", "unused_input"), (f"D{n // 2}", "pattern_break")]
     assert elapsed < 6, elapsed
+
+
+# -- the card's conditional rates and fees (review finding 12) ---------------------------------
+
+def test_a_conditional_rate_of_the_card_is_not_a_mismatch():
+    # Fukushima: 10% of direct; 8% for a project of at most 1,000,000 yen before 2020-04
+    # ([[indirect.cases]]).  8% is a rate of the card, 25% is not (the old lint flagged
+    # the published 8% as rate_mismatch).
+    cells = {"B1": "間接経費率", "F1": 0.08, "B2": "間接経費率（旧）", "F2": 0.25}
+    found = lint(sheet_of(cells, percent=("F1", "F2")), None, load_card("fukushima"))
+    assert [(c, k) for c, k in kinds(found) if k == "rate_mismatch"] == [
+        ("F2", "rate_mismatch")]
+    assert "8%" in found[0].what_en and "10%" in found[0].what_en
+
+
+def test_a_typed_research_fee_is_compared_with_the_cards():
+    # KEK: 研究料 432,000 a year per company researcher, 216,000 for six months or less.
+    # 864,000 is two researchers' year; 400,000 is no multiple of either amount.
+    cells = {"B1": "研究料", "F1": 432_000, "B2": "研究料（2名）", "F2": 864_000,
+             "B3": "研究料（半年）", "F3": 216_000, "B4": "研究料 / Research fee", "F4": 400_000}
+    found = lint(sheet_of(cells), None, load_card("kek"))
+    assert [(c, k) for c, k in kinds(found) if k == "rate_mismatch"] == [
+        ("F4", "rate_mismatch")]
+    assert "¥400,000" in found[0].what_en and "¥216,000 / ¥432,000" in found[0].what_en
+    assert rate_label("研究料 / Research fee") == "research_fee"
+    # a card without 研究料 has nothing to compare it with
+    assert [k for _, k in kinds(lint(sheet_of(cells), None, JP))] == []
+
+
+def test_a_sum_of_the_whole_sheet_is_no_error_and_an_empty_column_is_an_empty_ref(tmp_path):
+    # formulon gives #CALC! for a range of more than ten million cells; Excel gives
+    # =SUM(C1:XFD1048576) = 5 here (C2) and 0 on an empty sheet: no error_value, neither at
+    # A1 nor at A2 which reads it (the old lint reported both).  $D$1:$D$1048576 and E:E
+    # hold nothing: empty_ref, as for a small range; C:C holds C2.
+    wb = sheet_of({"A1": "=SUM(C1:XFD1048576)", "A2": "=A1*2", "C2": 5,
+                   "A3": "=SUM($D$1:$D$1048576)", "A4": "=SUM(E:E)+SUM(C:C)",
+                   "A5": "=1/0"})
+    wb.save(tmp_path / "big.xlsx")
+    found = lint_workbook(tmp_path / "big.xlsx", JP)
+    assert [c for c, k in kinds(found) if k == "error_value"] == ["A5"]
+    assert [c for c, k in kinds(found) if k == "empty_ref"] == ["A3", "A4"]
+    empty = {f.cell: f.what_en for f in found if f.kind == "empty_ref"}
+    assert "$D$1:$D$1048576" in empty["A3"] and "E:E" in empty["A4"]
+    assert empty["A4"].endswith("empty cell(s) E:E")

@@ -183,3 +183,20 @@ def test_an_error_value_in_an_input_cell_is_refused(books, tmp_path):
         read_inputs(m, r)
     assert exc.value.field == "'Budget'!F10 (direct.1.amount)"
     assert exc.value.expected == "a value, not an Excel error"
+
+
+def test_a_range_written_backwards_is_stored_corner_to_corner():
+    # Excel reads '積算'!D8:B6 as B6:D8; every reader of the map gets B6:D8 (the old map
+    # kept D8:B6 and attach's loop over it was empty: time charge 0)
+    m = parse_map({"tables": [{"key": "researchers", "range": "'積算'!$D$8:b6",
+                               "columns": ["name", "rank", "hours"]}]}, "m.toml", SHEETS)
+    assert m.tables[0].range == "'積算'!B6:D8"
+
+
+def test_two_outputs_in_one_cell_are_refused_naming_the_cell_and_both_keys():
+    e = refused({"outputs": {"total": "'申込書'!F14", "form": {"total": "'申込書'!$f$14"}}})
+    assert (e.field, e.value) == ("outputs.form.total", "'申込書'!$f$14")
+    assert "it is the cell of outputs.total too" in e.expected
+    e = refused({"outputs": {"lines.fa": ["'積算'!F20", "'申込書'!F12"],
+                             "form.indirect": "'申込書'!F12"}})
+    assert e.field == "outputs.form.indirect" and "outputs.lines.fa" in e.expected

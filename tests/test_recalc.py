@@ -737,3 +737,30 @@ def test_recalc_cells_and_all_formulas_on_the_command_line(office_book):
     assert res.exit_code == 2 and "--cells = \"'見積'!A1\"" in res.output
     res = run_cli(str(office_book), "--cells", "'申込書'!F14")
     assert "セル / Cell" in res.output and "8,910,000" in res.output
+
+
+def test_recalc_cells_reads_a_range_written_backwards(office_book):
+    # Excel reads F14:F10 as F10:F14: the five boxes 2,000,000 … 8,910,000 (the old code
+    # stopped with 内部エラー, exit 1)
+    res = run_cli(str(office_book), "--cells", "'申込書'!F14:F10", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == {
+        "'申込書'!F10": 2000000, "'申込書'!F11": 4700000, "'申込書'!F12": 2010000,
+        "'申込書'!F13": 200000, "'申込書'!F14": 8910000}
+    assert Recalculator(office_book).cells("'申込書'!F14:F13") == [[200000], [8910000]]
+
+
+def test_recalc_cells_of_the_whole_sheet_reads_only_its_used_area(office_book):
+    # A1:XFD1048576 is 17,179,869,184 cells: the old code built a row of 16,384 Nones for
+    # each of 1,048,576 rows (minutes, gigabytes).  Cut to the used area it is instant and
+    # gives the same cells as the used area itself.
+    import time
+
+    t = time.perf_counter()
+    res = run_cli(str(office_book), "--cells", "'申込書'!A1:XFD1048576", "--json")
+    assert res.exit_code == 0, res.output
+    assert time.perf_counter() - t < 20
+    out = json.loads(res.output)
+    assert out["'申込書'!F14"] == 8910000 and out["'申込書'!D6"] == "2026-04-01"
+    book = Recalculator(office_book)
+    assert book.cell_values("'申込書'!XFD1048576:A1") == book.cell_values("'申込書'!A1:Z99")

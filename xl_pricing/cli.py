@@ -910,6 +910,9 @@ def map_init_cmd(workbook: Path = typer.Argument(..., metavar="WORKBOOK"),
     check_workbook(workbook, "WORKBOOK")
     target = out if out is not None else workbook.with_name(workbook.stem + ".map.toml")
     refuse_inputs([target], [workbook], "--out")
+    if target.suffix.lower() != ".toml":  # the map is TOML, as --map reads it
+        raise InputError("--out", str(target), "a map file name ending in .toml "
+                         "(対応表は TOML です)")
     found = find_labels(workbook)
     write_file(target, map_text(found, workbook).encode("utf-8"), replace=force,
                field="--out")

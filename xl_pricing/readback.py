@@ -1,4 +1,14 @@
-"""The project a standard workbook holds: its input cells read back into a Project.
+"""The project a workbook holds: its input cells read back into a Project — the one way
+every command reads a project's inputs from a workbook.
+
+:class:`Layout` says where the inputs are (a key → one cell; a list such as
+``researchers`` → rows of column → cell; values given outside the workbook) and
+:func:`read_layout` reads them with any reader of cell values into the (key, value) rows
+:func:`xl_pricing.cells.project_from_pairs` takes, blank rows skipped and the rest
+numbered from 1.  Its users: a standard workbook's defined names (:func:`names_layout`,
+below: ``rates diff --scan``), an office map's cells (:func:`xl_pricing.office.map.layout`:
+``check`` reads them after a headless recalculation, ``attach`` writes formulas over the
+same cells).
 
 A workbook made by ``xl-pricing build`` names every input (``ProjectId``, ``Contract``,
 ``Start``, the columns ``Direct_Amount``, ``R_Rank``, ``R_Hours`` …, ``B_Agreed``,
@@ -15,12 +25,13 @@ Used by ``rates diff --scan`` to re-price workbooks made with an older card.
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from .cells import cell_value, project_from_pairs
+from .cells import cell_value, project_from_pairs, split_ref
 from .errors import InputError
 from .project import Project
 from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
@@ -63,6 +74,71 @@ WORDS = {"contract": CONTRACTS, "activity": ACTIVITIES, "location": LOCATIONS,
          "approach": APPROACHES, "rate_source": RATE_SOURCES}
 
 
+Row = Mapping[str, str]  # column (a project field) -> cell ("'Sheet'!A1")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a workbook holds a project's inputs.
+
+    ``values``: (key, value) given outside the workbook (an office map's ``[values]``);
+    ``cells``: (key, cell) of single inputs (``start`` → ``'申込書'!D6``); ``tables``:
+    (list key, rows) — each row its columns' cells (``{"name": "'積算'!B6", "hours":
+    "'積算'!D6"}``), in order.  Rows of one list key in several tables continue its
+    numbering.
+    """
+
+    values: tuple[tuple[str, Any], ...] = ()
+    cells: tuple[tuple[str, str], ...] = ()
+    tables: tuple[tuple[str, tuple[Row, ...]], ...] = ()
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def read_layout(layout: Layout, value_of: Callable[[str], Any], *, blanks: bool = True,
+                entry: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+                ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """The inputs ``layout`` names, read with ``value_of(cell)``: the (key, value) rows of
+    :func:`~xl_pricing.cells.project_from_pairs` and the cell each key came from.
+
+    A table row whose cells are all blank is skipped; the others are numbered from 1 per
+    list key (``researchers.1.hours``, ``researchers.2.hours`` …).  ``blanks=False`` leaves
+    blank cells out (a standard workbook's empty optional inputs); ``entry(list_key,
+    {column: value})`` may reshape a row before it is written out.
+
+    >>> lay = Layout(values=(("contract", "joint"),), cells=(("start", "S!A1"),),
+    ...              tables=(("researchers", ({"hours": "S!B1"}, {"hours": "S!B2"},
+    ...                                        {"hours": "S!B3"})),))
+    >>> read_layout(lay, {"S!A1": 46113, "S!B1": 10, "S!B3": 5}.get)
+    ([('contract', 'joint'), ('start', 46113), ('researchers.1.hours', 10), ('researchers.2.hours', 5)], {'start': 'S!A1', 'researchers.1.hours': 'S!B1', 'researchers.2.hours': 'S!B3'})
+    """
+    pairs: list[tuple[str, Any]] = list(layout.values)
+    where: dict[str, str] = {}
+    for key, cell in layout.cells:
+        value = value_of(cell)
+        if blanks or not _blank(value):
+            pairs.append((key, value))
+            where[key] = cell
+    numbered: dict[str, int] = {}
+    for prefix, rows in layout.tables:
+        for row in rows:
+            got = {c: value_of(ref) for c, ref in row.items()}
+            if all(_blank(v) for v in got.values()):
+                continue  # a blank row of the table
+            if not blanks:
+                got = {c: v for c, v in got.items() if not _blank(v)}
+            if entry is not None:
+                got = entry(prefix, got)
+            n = numbered[prefix] = numbered.get(prefix, 0) + 1
+            for c, v in got.items():
+                pairs.append((f"{prefix}.{n}.{c}", v))
+                if c in row:
+                    where[f"{prefix}.{n}.{c}"] = row[c]
+    return pairs, where
+
+
 def open_workbook(path: str | os.PathLike[str], field: str = "workbook") -> Workbook:
     """A user's workbook, checked (size, format) before openpyxl reads it."""
     check_workbook(path, field)
@@ -74,26 +150,34 @@ def open_workbook(path: str | os.PathLike[str], field: str = "workbook") -> Work
                          ) from None
 
 
-def _cells(wb: Workbook, name: str) -> list[Any] | None:
-    """The values of a defined name's cells, row by row; ``None`` when it is not defined."""
+def _refs(wb: Workbook, name: str) -> list[str] | None:
+    """The cells of a defined name, row by row, as ``'Sheet'!A1``; ``None`` when it is not
+    defined (or names a sheet the workbook lacks)."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
     dn = wb.defined_names.get(name)
     if dn is None:
         return None
-    out: list[Any] = []
+    out: list[str] = []
     for sheet, ref in dn.destinations:
         if sheet not in wb.sheetnames:
             return None
-        got = wb[sheet][ref.replace("$", "")]
-        if isinstance(got, tuple):
-            for row in got:
-                out.extend(c.value for c in (row if isinstance(row, tuple) else (row,)))
-        else:
-            out.append(got.value)
+        c1, r1, c2, r2 = range_boundaries(ref.replace("$", ""))
+        quoted = "'" + sheet.replace("'", "''") + "'"
+        out += [f"{quoted}!{get_column_letter(c)}{r}" for r in range(r1, r2 + 1)
+                for c in range(c1, c2 + 1)]
     return out
 
 
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
+def _value(wb: Workbook, cell: str) -> Any:
+    sheet, coord = split_ref(cell)
+    return wb[sheet][coord].value
+
+
+def _cells(wb: Workbook, name: str) -> list[Any] | None:
+    """The values of a defined name's cells, row by row; ``None`` when it is not defined."""
+    refs = _refs(wb, name)
+    return None if refs is None else [_value(wb, c) for c in refs]
 
 
 def _code(key: str, value: Any) -> Any:
@@ -110,29 +194,37 @@ def card_sha256(wb: Workbook) -> str | None:
     return str(got[0]) if got and isinstance(got[0], str) else None
 
 
+def names_layout(wb: Workbook) -> Layout:
+    """Where a standard workbook holds its inputs: the cells of its defined names
+    (:data:`SCALARS`, the columns of :data:`TABLES`)."""
+    cells = tuple((key, refs[0]) for name, key in SCALARS.items()
+                  if (refs := _refs(wb, name)))
+    tables = []
+    for prefix, columns in TABLES.items():
+        cols = {k: (_refs(wb, n) or []) for n, k in columns.items()}
+        height = max((len(v) for v in cols.values()), default=0)
+        tables.append((prefix, tuple({k: v[i] for k, v in cols.items() if i < len(v)}
+                                     for i in range(height))))
+    return Layout(cells=cells, tables=tuple(tables))
+
+
+def _entry(prefix: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """A standard workbook's row as the project has it: the count of an achievement basis
+    under the basis's name, a day-rate bound only with the day-rate source."""
+    entry = dict(entry)
+    count = entry.pop("~count", None)
+    if count is not None and isinstance(entry.get("achievement_basis"), str):
+        entry[entry["achievement_basis"]] = count
+    if entry.get("rate_source") != "day_rate":
+        entry.pop("day_rate_bound", None)
+    return entry
+
+
 def workbook_pairs(wb: Workbook) -> list[tuple[str, Any]]:
     """The workbook's inputs as ``project_from_pairs`` rows (1-based list positions)."""
-    rows: list[tuple[str, Any]] = []
-    for name, key in SCALARS.items():
-        got = _cells(wb, name)
-        if got and not _blank(got[0]):
-            rows.append((key, _code(key, got[0])))
-    for prefix, columns in TABLES.items():
-        cols = {k: (_cells(wb, n) or []) for n, k in columns.items()}
-        height = max((len(v) for v in cols.values()), default=0)
-        n = 0
-        for i in range(height):
-            entry = {k: v[i] for k, v in cols.items() if i < len(v) and not _blank(v[i])}
-            if not entry:
-                continue
-            n += 1
-            count = entry.pop("~count", None)
-            if count is not None and isinstance(entry.get("achievement_basis"), str):
-                entry[entry["achievement_basis"]] = count
-            if entry.get("rate_source") != "day_rate":
-                entry.pop("day_rate_bound", None)
-            for k, v in entry.items():
-                rows.append((f"{prefix}.{n}.{k}", _code(k, v)))
+    rows, _ = read_layout(names_layout(wb), lambda c: _value(wb, c), blanks=False,
+                          entry=_entry)
+    rows = [(k, _code(k, v)) for k, v in rows]  # words a drop-down shows → codes
     # Company contributions are kept as two totals in the workbook.
     for name, kind, key in (("Contrib_Hours", "researcher_hours", "hours"),
                             ("Contrib_Equipment", "equipment", "value")):

@@ -204,7 +204,29 @@ def _area(text: str, sheets: Mapping[str, str]) -> _Area | None:
         return None
     if None in (min_col, min_row, max_col, max_row):
         return None  # whole rows or columns: not an input area
+    # Excel reads F14:F10 as F10:F14 (openpyxl gives the corners as typed).
+    min_col, max_col = sorted((min_col, max_col))
+    min_row, max_row = sorted((min_row, max_row))
     return _Area(sheets[sheet.upper()], min_row, min_col, max_row, max_col)
+
+
+READ_LIMIT = 1_000_000  # cells read at once; a larger range is cut to the used area
+
+
+def _size(area: _Area) -> int:
+    return (area.max_row - area.min_row + 1) * (area.max_col - area.min_col + 1)
+
+
+def _clipped(area: _Area, used_rows: int, used_cols: int) -> _Area:
+    """``area`` cut to the sheet's used area (rows 1..used_rows, columns 1..used_cols);
+    beyond it every cell is empty.  An area wholly outside keeps its first cell.
+
+    >>> _clipped(_Area("S", 1, 1, 1_048_576, 16_384), 40, 6).coord
+    'A1:F40'
+    """
+    max_row = max(area.min_row, min(area.max_row, used_rows))
+    max_col = max(area.min_col, min(area.max_col, used_cols))
+    return _Area(area.sheet, area.min_row, area.min_col, max_row, max_col)
 
 
 def formula_problems(formula: str, functions: Mapping[str, Any] | set[str],
@@ -1331,20 +1353,37 @@ class Recalculator:
         return Recalculation({n: values[n] for n in wanted}, errors)
 
     def cells(self, ref: str) -> list[list[Any]]:
-        """The computed values of a rectangle of cells (``'Quote A'!D5:F20``), as the last
-        calculation left them (the workbook as loaded when none has run yet): a list of
-        rows, ``None`` for an empty cell, an Excel error as its text.
+        """The computed values of a rectangle of cells (``'Quote A'!D5:F20``; ``F20:D5``
+        is the same), as the last calculation left them (the workbook as loaded when none
+        has run yet): a list of rows, ``None`` for an empty cell, an Excel error as its
+        text.  A range of more than a million cells is cut to the sheet's used area
+        (``A1:XFD1048576``: the rows and columns past it are all empty).
 
         Raises:
             InputError: ``ref`` is not one rectangle on a sheet of the workbook.
         """
+        area = self._used(ref)
+        if not self._calculated:
+            self.calculate(names=())
+        return self._engine.read(area)
+
+    def _used(self, ref: str) -> _Area:
+        """The rectangle ``ref`` names, corners in either order, cut to the sheet's used
+        area (``'申込書'!A1:XFD1048576`` is read as far as the sheet has cells: a million
+        empty rows would take minutes and gigabytes, and hold nothing)."""
         area = _area(str(ref), self._engine.sheets)
         if area is None:
             raise InputError("cells", ref, "a rectangle of cells on a sheet of the workbook, "
                              "such as 'Quote A'!D5:F20")
-        if not self._calculated:
-            self.calculate(names=())
-        return self._engine.read(area)
+        if _size(area) <= READ_LIMIT:
+            return area  # read as asked (a spilled array may reach past openpyxl's area)
+        ws = self.facts.book[area.sheet]
+        area = _clipped(area, ws.max_row, ws.max_column)
+        if _size(area) > READ_LIMIT:
+            raise InputError("cells", ref, f"at most {READ_LIMIT:,} cells of the sheet's "
+                             f"used area (this is {_size(area):,}: name a smaller range) / "
+                             "範囲が大きすぎます")
+        return area
 
     def computed(self) -> dict[str, dict[tuple[int, int], Any]]:
         """Every non-empty cell's computed value as the last calculation left it (the
@@ -1375,9 +1414,8 @@ class Recalculator:
         Raises:
             InputError: ``ref`` is not one rectangle on a sheet of the workbook.
         """
-        area = _area(str(ref), self._engine.sheets)
+        area = self._used(ref)
         rows = self.cells(ref)
-        assert area is not None  # cells() refused it otherwise
         sheet = "'" + area.sheet.replace("'", "''") + "'"
         out = {}
         for cell_row, row in zip(area.cells(), rows):

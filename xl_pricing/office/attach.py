@@ -73,7 +73,7 @@ from ..workbook.inputs import SOURCES, fa_resolution, rates_sheet
 from ..workbook.styles import STYLES
 from ..xlsx import check_workbook
 from .figures import OUTPUT_KEYS
-from .map import OfficeMap
+from .map import OfficeMap, layout
 
 Target = Literal["native", "udf"]
 TARGETS: tuple[Target, ...] = ("native", "udf")
@@ -220,16 +220,6 @@ def _cell_ref(wb: Any, ref: str, field: str, source: str) -> str:
     return _quoted(_sheet_title(wb, sheet, field, source), cell)
 
 
-def _cells_of(wb: Any, ref: str, field: str, source: str) -> list[list[str]]:
-    """The cells of a range, row by row, as quoted references."""
-    sheet, cells = split_ref(ref)
-    assert sheet is not None
-    title = _sheet_title(wb, sheet, field, source)
-    c1, r1, c2, r2 = range_boundaries(cells.replace("$", ""))
-    return [[_quoted(title, f"{get_column_letter(c)}{r}") for c in range(c1, c2 + 1)]
-            for r in range(r1, r2 + 1)]
-
-
 def _cell(wb: Any, ref: str) -> Any:
     sheet, cell = split_ref(ref)
     return wb[sheet][cell]
@@ -287,25 +277,97 @@ def _put(inputs: Inputs, key: str, src: Source) -> None:
 
 
 def gather(m: OfficeMap, wb: Any) -> Inputs:
-    """Every input of the map as a cell or a value, by project key."""
+    """Every input of the map as a cell or a value, by project key: the cells of
+    :func:`xl_pricing.office.map.layout` (the ones ``check`` reads), each table row by its
+    position (an empty row prices 0 in the formulas)."""
     inputs = Inputs()
-    for key, value in m.values.items():
+    lay = layout(m)
+    for key, value in lay.values:
         _put(inputs, key, Source(value=_checked_value(key, value, m.source)))
-    for key, ref in m.inputs.items():
+    for key, ref in lay.cells:
         _put(inputs, key, Source(cell=_cell_ref(wb, ref, f"inputs.{key}", m.source)))
-    for n, t in enumerate(m.tables, start=1):
-        rows = _cells_of(wb, t.range, f"tables[{n}].range", m.source)
-        inputs.tables.setdefault(t.key, []).append(t.range)
-        known = {"direct": inputs.direct, "researchers": inputs.researchers}.get(t.key, {})
+    for n, (t, (prefix, rows)) in enumerate(zip(m.tables, lay.tables), start=1):
+        inputs.tables.setdefault(prefix, []).append(t.range)
+        known = {"direct": inputs.direct, "researchers": inputs.researchers}.get(prefix, {})
         first = max((k for k in known if k < 10_000), default=0)
         for i, row in enumerate(rows, start=first + 1):
-            for column, ref in zip(t.columns, row):
-                if column:
-                    _put(inputs, f"{t.key}.{i}.{column}", Source(cell=ref))
+            for column, ref in row.items():
+                _put(inputs, f"{prefix}.{i}.{column}",
+                     Source(cell=_cell_ref(wb, ref, f"tables[{n}].range", m.source)))
     return inputs
 
 
 # -- the formulas -------------------------------------------------------------------------
+
+# Card rules (RateCard.rules_in_use) the udf target prices: its XLP_INDIRECT and
+# XLP_STRATEGIC calls judge the card's conditions on the mapped cells (so a rate that depends
+# on the direct costs follows them in Excel) and blend a rate change over the dates.
+UDF_RULES = re.compile(r"(indirect|strategic)\.cases\[\d+\]|kinds\..+|rate_change\.method")
+# Project keys of costing rules no attached formula prices (pricing.stacked.costing_features).
+COSTING_KEYS = ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base", "applied_fa_rate",
+                "ip_terms")
+
+
+def card_rules(card: RateCard, inputs: Inputs, method: str | None) -> list[str]:
+    """The rules of ``card`` (and costing terms of the map) a project of this map would be
+    priced by beyond the flat rates the attached formulas use — key paths as
+    :meth:`RateCard.rules_in_use` and :func:`xl_pricing.pricing.stacked.costing_features`
+    name them.  Rules that cannot apply are left out: indirect cases outside approach X,
+    consulting cases without a consulting researcher, kinds when the map gives no kind.
+
+    >>> from xl_pricing import load_card
+    >>> card_rules(load_card("jp-default"), Inputs(), "X")
+    []
+    """
+    m = card.model
+    consulting = any(r.get("rate_source", Source()).value == "consulting"
+                     for r in inputs.researchers.values())
+    out = []
+    for rule in card.rules_in_use():
+        if rule.startswith("indirect.cases") and method != "X":
+            continue  # approaches A and B price F&A or the agreed total, not this rate
+        if rule.startswith("time_charge.consulting_cases") and not consulting:
+            continue
+        if rule.startswith("kinds.") and "kind" not in inputs.scalars:
+            continue
+        out.append(rule)
+    if m.floor is not None:
+        out.append("floor")
+    subaward = any(r.get("category", Source()).cell is not None
+                   or r.get("category", Source()).value == "subaward"
+                   for r in inputs.direct.values())
+    if m.fa.base == "mtdc" and m.fa.subaward_thresholds and subaward and method == "A":
+        out.append("fa.subaward_thresholds")
+    out += [f"project.{k}" for k in COSTING_KEYS if k in inputs.scalars]
+    return out
+
+
+def refuse_card_rules(card: RateCard, inputs: Inputs, method: str | None,
+                      target: str) -> None:
+    """Refuse a card (or map) with rules the attached formulas would not price — they would
+    show other numbers than the engine (Fukushima's 8% indirect rate up to 1,000,000 yen
+    priced at a flat 30%, KEK's 研究料 left out).
+
+    Raises:
+        InputError: ``--rates``, naming each rule, and which of them ``--target udf``
+            prices.
+    """
+    rules = card_rules(card, inputs, method)
+    udf = [r for r in rules if UDF_RULES.fullmatch(r)]
+    left = rules if target == "native" else [r for r in rules if r not in udf]
+    if not left:
+        return
+    text = (f"a card whose rules the attached {'native ' if target == 'native' else ''}"
+            f"formulas price (card {card.id!r} has: {', '.join(left)}")
+    if target == "native" and udf:
+        text += f"; --target udf prices {', '.join(udf)}"
+    others = [r for r in left if r not in udf]
+    if others:
+        text += ("; for " + ", ".join(others) + " keep the office's own formulas and "
+                 "compare them with the engine: xl-pricing check, or price the whole project "
+                 "with XLP_QUOTE")
+    raise InputError("--rates", card.id, text + ") / 添付の数式で扱えない料金表の規則です")
+
 
 class Formulas:
     """The engine's figures as Excel formulas over the mapped inputs, for one target.
@@ -337,6 +399,8 @@ class Formulas:
                                     "terms and package allocations")
         if self.approach == "C":
             raise self._unsupported("values.approach", "approach C (outcome-linked)", "C")
+        self.method = self.approach if self.approach != "B" else self.book_as
+        refuse_card_rules(self.card, inputs, self.method, book.target)
 
     def _value(self, key: str, default: Any) -> Any:
         src = self.inputs.scalars.get(key)
@@ -481,6 +545,33 @@ class Formulas:
     def indirect_bp(self) -> str:
         return f"INDEX(Ind_Bp,MATCH({_literal(self.contract)},Ind_Contract,0))"
 
+    def conditional(self, key: str) -> bool:
+        """Does the card choose the ``key`` rate (indirect, strategic) by conditions or
+        blend its changes (priced by XLP_INDIRECT / XLP_STRATEGIC, udf target only)?"""
+        spec = getattr(self.card.model, key)
+        return self.udf and (bool(spec.cases)
+                             or self.card.model.rate_change.method != "fiscal_year")
+
+    def facts(self) -> list[str]:
+        """The arguments the card's conditions are judged on: contract, location, kind,
+        start, end (an argument not mapped is left empty: a condition on it does not hold)."""
+        return [_literal(self.contract), *(self.scalar(k, '""') for k in (
+            "location", "kind", "start", "end"))]
+
+    def indirect(self, direct: str) -> str:
+        """Indirect costs (approach X): direct × the contract's rate, or (udf, a card with
+        conditional rates) XLP_INDIRECT's rate for the mapped project."""
+        if self.conditional("indirect"):
+            return self.book.fn("XLP_INDIRECT", direct, '""', "CardRef", *self.facts())
+        return self.rated(direct, self.indirect_bp())
+
+    def strategic(self, base: str, direct: str) -> str:
+        """The strategic expense: base × the card's rate, or (udf, a card with conditional
+        rates) XLP_STRATEGIC's rate for the mapped project."""
+        if self.conditional("strategic"):
+            return self.book.fn("XLP_STRATEGIC", base, "CardRef", direct, *self.facts())
+        return self.rated(base, "StrategicBp")
+
     def figures(self, refs: dict[str, str]) -> dict[str, str]:
         """Every output key → its formula body; a key mapped to a cell is referenced there
         by the keys built on it (``refs``: output key → its first cell)."""
@@ -501,12 +592,12 @@ class Formulas:
         build = d
         method = self.approach if self.approach != "B" else self.book_as
         if method == "X":
-            ind = use("lines.indirect", self.rated(d, self.indirect_bp()))
+            ind = use("lines.indirect", self.indirect(d))
             build = f"{d}+{ind}"
-            if card.strategic.rate > 0:
+            if card.strategic.rate > 0 or card.strategic.cases:
                 base = d + (f"+{ind}" if card.strategic.base in ("direct_plus_indirect",
                                                                  "subtotal") else "")
-                build += "+" + use("lines.strategic", self.rated(base, "StrategicBp"))
+                build += "+" + use("lines.strategic", self.strategic(base, d))
         elif method == "A":
             tc = use("lines.time_charge", self.time_charge())
             fab = refs.get("mtdc", f"({self.mtdc()})") if card.fa.base == "mtdc" else d
@@ -514,13 +605,13 @@ class Formulas:
                 fab = f"{fab}+{tc}"
             fa = use("lines.fa", self.fa(fab))
             build = f"{d}+{tc}+{fa}"
-            if card.strategic.rate > 0:
+            if card.strategic.rate > 0 or card.strategic.cases:
                 base = d
                 if card.strategic.base in ("direct_plus_tc", "subtotal"):
                     base += f"+{tc}"
                 if card.strategic.base in ("direct_plus_indirect", "subtotal"):
                     base += f"+{fa}"
-                build += "+" + use("lines.strategic", self.rated(base, "StrategicBp"))
+                build += "+" + use("lines.strategic", self.strategic(base, d))
         self.build = build
         if self.approach == "B":
             agreed = self.scalar("total.agreed")

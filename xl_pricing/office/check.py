@@ -144,9 +144,38 @@ def check_against_engine(workbook: str | os.PathLike[str], m: OfficeMap, card: R
     project = project_of(m, pairs, where, card)
     read = tuple((k, where[canonical_key(k)], v) for k, v in pairs if canonical_key(k) in where)
     figures = engine_figures(m.outputs, project, card, m.new_form)
-    outputs = [compare(key, canonical_ref(ref), r.cells(ref)[0][0], figures[key])
-               for key, refs in m.outputs.items() for ref in refs]
+    outputs = []
+    for key, refs in m.outputs.items():
+        for ref in refs:
+            value = r.cells(ref)[0][0]
+            refuse_blank_output(key, ref, value, r, m.source)
+            outputs.append(compare(key, canonical_ref(ref), value, figures[key]))
     return CheckResult(str(path), tuple(_origins(outputs, r)), project, card, r.engine, read)
+
+
+def refuse_blank_output(key: str, ref: str, value: Any, r: Any, source: str) -> None:
+    """An output cell that holds neither a number nor a formula (empty, or a label such as
+    "合計") is a map pointing at the wrong cell: say so, naming the cell.
+
+    Raises:
+        InputError: ``outputs.<key>`` with the cell and what it holds.
+    """
+    if value is not None and not isinstance(value, str):
+        return
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    from ..cells import split_ref
+
+    sheet, coord = split_ref(canonical_ref(ref))
+    title = next((t for t in r.facts.book.sheetnames
+                  if t.casefold() == str(sheet).casefold()), sheet)
+    row, col = coordinate_to_tuple(coord)
+    if r.facts.formula_at(title, row, col) is not None:
+        return  # the office's formula gives text or nothing: a difference to show
+    held = "空のセル / an empty cell" if value is None else f"文字 / text {value!r}"
+    raise InputError(f"outputs.{key}", canonical_ref(ref), f"a cell holding a number or a "
+                     f"formula (it is {held}: does the map point at the right cell?) / "
+                     "出力のセルに数値か数式がありません", source)
 
 
 def _origins(outputs: list[Output], r: Any) -> list[Output]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,74 +27,8 @@ from openpyxl.utils.cell import range_boundaries
 
 from ..cells import split_ref
 from ..errors import InputError
-
-# output key -> the labels that name it (compared after normalising, case-insensitive)
-OUTPUT_LABELS: dict[str, tuple[str, ...]] = {
-    "form.direct": ("直接経費", "直接経費計", "直接経費合計", "Direct costs", "直接コスト"),
-    "form.academic": ("研究料", "学術貢献費", "Academic contribution"),
-    "form.indirect": ("間接経費", "Indirect costs", "間接コスト"),
-    "form.strategic": ("戦略的産学連携経費", "産学連携推進経費", "Strategic expense",
-                       "Strategic collaboration expense"),
-    "form_new.remuneration": ("報酬", "Remuneration"),
-    "form_new.expenses": ("経費の負担", "Expenses borne"),
-    "lines.time_charge": ("タイムチャージ", "Time charge", "学術指導料", "Consulting fee"),
-    "lines.value_added": ("知の付加価値", "Value added of knowledge"),
-    "lines.consumption_tax": ("消費税", "Consumption tax"),
-    "lines.direct": ("Total direct costs", "直接経費総額"),
-    "fa": ("F&A", "F&A costs", "Facilities and administrative costs"),
-    "mtdc": ("MTDC", "Modified total direct costs"),
-    "total": ("合計", "総計", "Total", "Grand total"),
-}
-INPUT_LABELS: dict[str, tuple[str, ...]] = {
-    "start": ("開始日", "研究開始日", "契約開始日", "Start", "Start date"),
-    "end": ("終了日", "研究終了日", "契約終了日", "End", "End date"),
-    "title": ("研究題目", "研究課題名", "Title", "Project title"),
-    "total.agreed": ("合意した総額", "総額", "Agreed total"),
-    # one adviser's sheet (学術指導): no researchers' table
-    "researchers.1.name": ("指導者", "指導教員", "Adviser", "Consultant"),
-    "researchers.1.hours": ("指導時間", "関与時間", "Hours", "Consulting hours"),
-}
-# a period label followed by two dates: start and end
-PERIOD_LABELS = ("期間", "研究期間", "契約期間", "指導期間", "Period", "Project period")
-# table columns: header label -> project column ("" = a computed column, skipped)
-RESEARCHER_COLUMNS = {"氏名": "name", "name": "name", "職名": "rank", "職位": "rank",
-                      "rank": "rank", "時間": "hours", "hours": "hours", "関与時間": "hours",
-                      "単価": "", "rate": "", "金額": "", "amount": ""}
-DIRECT_COLUMNS = {"費目": "category", "item": "category", "金額": "amount",
-                  "amount": "amount", "摘要": "description", "description": "description"}
-# rows of direct costs, when the workbook has no 費目 / 金額 table: label -> category
-DIRECT_ROWS = {"salaries": "salaries", "salaries and wages": "salaries",
-               "fringe benefits": "fringe", "fringe": "fringe", "equipment": "equipment",
-               "travel": "travel", "materials and supplies": "materials",
-               "materials": "materials", "supplies": "materials", "subaward": "subaward",
-               "subcontract": "subaward", "participant support": "participant_support",
-               "tuition": "tuition", "other direct costs": "other",
-               "人件費": "personnel", "謝金": "honoraria", "旅費": "travel",
-               "消耗品費": "consumables", "設備備品費": "equipment", "備品費": "equipment"}
-_BOX = re.compile(r"^\s*(?:[①-⑳]|\(\d+\)|（\d+）|\d+[.)]|[A-Z][.)])\s*")
-_NOTE = re.compile(r"[（(][^（）()]*[）)]")
-_ROW_END = ("小計", "計", "合計", "total", "subtotal")
-
-
-def label_parts(text: str) -> list[str]:
-    """The names a label cell gives, normalised (NFKC, box numbers and notes dropped,
-    each side of " / " apart, case folded).
-
-    >>> label_parts("② 研究料（学術貢献費） / Academic contribution")
-    ['研究料', 'academic contribution']
-    >>> label_parts("合計（税込） / Total incl. tax")
-    ['合計', 'total incl. tax']
-    """
-    out = []
-    for part in text.replace("／", "/").split("/"):
-        # box numbers first: NFKC turns ② into a bare 2
-        p = unicodedata.normalize("NFKC", _BOX.sub("", part.strip()))
-        p = _NOTE.sub("", _BOX.sub("", p.strip())).strip()
-        p = re.sub(r"\s+", " ", p).casefold()
-        if p:
-            out.append(p)
-    return out
-
+from .labels import (DIRECT_COLUMNS, DIRECT_ROWS, INPUT_LABELS, OUTPUT_LABELS,
+                     PERIOD_LABELS, RESEARCHER_COLUMNS, ROW_END, label_parts)
 
 def _index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {p: key for key, labels in table.items() for lab in labels
@@ -197,7 +130,7 @@ def _table(ws: Any, sheet: str, row: int, header: dict[int, str]
     while r <= ws.max_row:
         v = ws.cell(r, first).value
         if v is None or (isinstance(v, str) and any(
-                p.startswith(_ROW_END) or p.endswith(_ROW_END) for p in label_parts(v))):
+                p.startswith(ROW_END) or p.endswith(ROW_END) for p in label_parts(v))):
             break
         r += 1
     if r == row + 1:

@@ -76,7 +76,6 @@ Example::
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -91,6 +90,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from ..cells import split_ref
 from ..rates import RateCard
+from .labels import (CONSULTING_SHEET, RATE_NAMES, YEN_KINDS, is_total_label, norm,
+                     rate_label)
 
 __all__ = ["ERRORS", "Finding", "KINDS", "card_rates", "fiscal_year", "fiscal_years", "lint",
            "lint_workbook"]
@@ -149,80 +150,41 @@ def _coord(pos: Pos) -> str:
 
 # -- labels ----------------------------------------------------------------------------------
 
-def _norm(text: str) -> str:
-    """NFKC (full-width digits and letters as ASCII), lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-_NOT_A_TOTAL = re.compile(r"最低|最高|上限|下限|\bmin|\bmax|limit|\bcap\b")  # "minimum total"
-_TOTAL = re.compile(r"合\s*計|小\s*計|総\s*計|計\s*$|計\s*[/（(]|\btotal\b|\bsubtotal\b")
-_RATE_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("strategic", re.compile(r"戦略|strategic")),
-    ("tax_credit", re.compile(r"税額控除|tax credit")),
-    ("consumption_tax", re.compile(r"消費税|consumption tax|sales tax|\bvat\b")),
-    ("indirect", re.compile(r"間接|一般管理費|indirect|overhead|\bf\s*&\s*a\b|"
-                            r"facilities and admin")),
-    ("consulting", re.compile(r"学術指導|指導料|consulting (?:rate|fee)|consultancy")),
-)
-_CONSULTING_SHEET = re.compile(r"学術指導|consult")
-_HOURLY = re.compile(r"時間単価|時間当たり|円/時間|hourly rate|rate per hour|per hour")
-# a limit, a change or a discount beside a rate's name is not the rate itself
-_NOT_A_RATE = re.compile(r"上限|下限|\bcap\b|\bmax|\bmin|limit|上昇|escalat|割引|discount|"
-                         r"\bbp\b|basis point")
-RATE_NAMES: dict[str, tuple[str, str]] = {
-    "indirect": ("間接経費率・F&A 率", "indirect / F&A rate"),
-    "strategic": ("戦略的産学連携経費率", "strategic rate"),
-    "consumption_tax": ("消費税率", "consumption tax rate"),
-    "tax_credit": ("研究開発税制の控除率", "tax-credit rate"),
-    "consulting": ("学術指導の時間単価", "consulting rate (yen/h)"),
-}
-
-
-@functools.lru_cache(maxsize=4096)
-def is_total_label(text: str) -> bool:
-    """Whether a label names a total: 合計, 小計, 総計, 直接経費計, Total, Subtotal.
-
-    >>> is_total_label("合計（税込） / Total incl. tax"), is_total_label("計算 / Workings")
-    (True, False)
-    >>> is_total_label("税額控除の最低総額 / Credit: minimum total")
-    False
-    """
-    t = _norm(text)
-    return bool(_TOTAL.search(t)) and not _NOT_A_TOTAL.search(t)
-
-
-@functools.lru_cache(maxsize=4096)
-def rate_label(text: str, consulting_sheet: bool = False) -> str | None:
-    """The card rate a label names (``indirect``, ``strategic``, ``consumption_tax``,
-    ``tax_credit``, ``consulting``) or ``None``.
-
-    >>> rate_label("間接経費率 / Indirect rate"), rate_label("時間単価", consulting_sheet=True)
-    ('indirect', 'consulting')
-    """
-    t = _norm(text)
-    if _NOT_A_RATE.search(t):
-        return None
-    for name, pattern in _RATE_LABELS:
-        if pattern.search(t):
-            return name
-    if consulting_sheet and _HOURLY.search(t):
-        return "consulting"
-    return None
-
-
 def card_rates(card: RateCard) -> dict[str, frozenset[Decimal]]:
     """The card's rates by label kind: fractions (0.30 for 30%), the consulting rate in yen
-    per hour.  Indirect includes the contract-specific and every F&A rate (an office's
-    間接経費 is the one or the other)."""
+    per hour, the 研究料 in yen a period (and for a short period).  Indirect includes the
+    contract-specific, every conditional case's and every F&A rate (an office's 間接経費 is
+    one of them: Fukushima's 8% for a project of at most 1,000,000 yen is the card's too).
+
+    >>> from xl_pricing import load_card
+    >>> sorted(card_rates(load_card("kek"))["research_fee"])
+    [Decimal('216000'), Decimal('432000')]
+    """
     m = card.model
+    fees = {a for f in m.fees.values() for a in (f.amount, f.short_amount) if a is not None}
     return {
         "indirect": frozenset({m.indirect.rate, *m.indirect.by_contract.values(),
+                               *(c.rate for c in m.indirect.cases),
                                *(r.rate for r in m.fa.rates)}),
-        "strategic": frozenset({m.strategic.rate}),
+        "strategic": frozenset({m.strategic.rate, *(c.rate for c in m.strategic.cases)}),
         "consumption_tax": frozenset({m.consumption_tax.rate}),
         "tax_credit": frozenset({m.tax_credit.rate, *m.tax_credit.partner_rates.values()}),
-        "consulting": frozenset({m.time_charge.consulting_rate}),
+        "consulting": frozenset({m.time_charge.consulting_rate,
+                                 *(c.rate for c in m.time_charge.consulting_cases)}),
+        "research_fee": frozenset(Decimal(a) for a in fees),
     }
+
+
+def _fee_amounts(card: RateCard) -> frozenset[Decimal]:
+    """What one period's 研究料 may come to: the amount, the short amount and (monthly
+    proration) the amount per month — a typed 研究料 is a whole multiple of one of them
+    (2 researchers × 440,000 = 880,000)."""
+    out: set[Decimal] = set()
+    for f in card.model.fees.values():
+        out |= {Decimal(a) for a in (f.amount, f.short_amount) if a is not None}
+        if f.proration == "monthly":
+            out.add(Decimal(f.amount) / f.period_months)
+    return frozenset(out)
 
 
 # -- fiscal years ----------------------------------------------------------------------------
@@ -271,6 +233,12 @@ def fiscal_years(text: str) -> list[tuple[str, int]]:
 _A1 = re.compile(r"\$?[A-Z]{1,3}\$?\d+(:\$?[A-Z]{1,3}\$?\d+)?|\$?[A-Z]{1,3}:\$?[A-Z]{1,3}"
                  r"|\$?\d+:\$?\d+", re.IGNORECASE)
 Rect = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (0 = unbounded)
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384
+# formulon gives #CALC! (#VALUE! elsewhere) for a range of more than ten million cells —
+# measured: C1:CV102000 (9,996,000 cells) sums, C1:CV104000 (10,192,000) does not — where
+# Excel computes it (=SUM(C1:XFD1048576) of an empty sheet is 0): not the workbook's error.
+ENGINE_RANGE_LIMIT = 10_000_000
+ENGINE_LIMIT_ERRORS = frozenset({"#CALC!", "#VALUE!"})
 
 
 @dataclass(frozen=True)
@@ -293,6 +261,14 @@ class _Ref:
     def covers(self, pos: Pos) -> bool:
         r1, c1, r2, c2 = self.rect
         return ((r1 == 0 or r1 <= pos[0] <= r2) and (c1 == 0 or c1 <= pos[1] <= c2))
+
+    @property
+    def size(self) -> int:
+        """Cells in the reference (a whole column is 1,048,576 of them)."""
+        r1, c1, r2, c2 = self.rect
+        rows = r2 - r1 + 1 if r1 else MAX_ROWS
+        cols = c2 - c1 + 1 if c1 else MAX_COLS
+        return rows * cols
 
 
 @dataclass
@@ -403,7 +379,7 @@ class _Book:
                     if isinstance(v, str) and v not in ERRORS and v.strip():
                         sheet.text_cols.setdefault(pos[0], []).append(pos[1])
                         sheet.text_rows.setdefault(pos[1], []).append(pos[0])
-                        if not sheet.consulting and _CONSULTING_SHEET.search(_norm(v)):
+                        if not sheet.consulting and CONSULTING_SHEET.search(norm(v)):
                             sheet.consulting = True
                     elif _is_number(v) and "%" in (c.number_format or ""):
                         sheet.percent.add(pos)
@@ -589,6 +565,8 @@ def _pct(v: Decimal) -> str:
 def _show_rates(kind: str, rates: frozenset[Decimal]) -> str:
     if kind == "consulting":
         return " / ".join(f"¥{int(r):,}/h" for r in sorted(rates))
+    if kind == "research_fee":
+        return " / ".join(f"¥{int(r):,}" for r in sorted(rates)) or "なし / none"
     return " / ".join(_pct(r) for r in sorted(rates))
 
 
@@ -596,17 +574,26 @@ def _as_rate(kind: str, value: Decimal, percent: bool, label: str) -> Decimal | 
     """``value`` as the card would hold it, or ``None`` when it does not look like a rate
     of ``kind`` (fractions: 0 < x < 1, a percent cell, or ``30`` with ``%`` in the label;
     consulting: yen per hour >= 1,000)."""
-    if kind == "consulting":
+    if kind in YEN_KINDS:
         return value if value >= 1000 and not percent else None
     if 0 < value < 1 or (percent and 0 < value <= 1):
         return value
-    if ("%" in _norm(label)) and 1 < value < 100:
+    if ("%" in norm(label)) and 1 < value < 100:
         return value / 100
     return None
 
 
 def _near(value: Decimal, rates: Iterable[Decimal]) -> bool:
     return any(abs(value - r) <= Decimal("1e-9") * max(1, abs(r)) for r in rates)
+
+
+def _agrees(kind: str, value: Decimal, rates: frozenset[Decimal],
+            fees: frozenset[Decimal]) -> bool:
+    """A rate of ``kind`` the card has; a 研究料 a whole multiple of one period's fee
+    (``fees``: :func:`_fee_amounts`).  A card without 研究料 has nothing to compare with."""
+    if kind == "research_fee":
+        return not fees or any(value % f == 0 for f in fees if f)
+    return _near(value, rates)
 
 
 # -- the rules ------------------------------------------------------------------------------------
@@ -743,7 +730,12 @@ def rates_in(book: _Book, card: RateCard, typed_rates: bool) -> Iterator[Finding
     """``typed_number``, ``rate_mismatch`` and ``rate_typed`` findings for numbers typed in
     formulas, and ``rate_mismatch`` for rate cells and the rate cells formulas apply."""
     rates = card_rates(card)
-    every = frozenset().union(*(v for k, v in rates.items() if k != "consulting"))
+    fees = _fee_amounts(card)
+    every = frozenset().union(*(v for k, v in rates.items() if k not in YEN_KINDS))
+
+    def differs(kind: str, rate: Decimal | None) -> bool:
+        return rate is not None and not _agrees(kind, rate, rates[kind], fees)
+
     src = f"{card.id} v{card.version}"
     for sheet in book.ordered():
         for p, f in sheet.formulas.items():
@@ -754,7 +746,7 @@ def rates_in(book: _Book, card: RateCard, typed_rates: bool) -> Iterator[Finding
                 rate = _as_rate(kind, value, shown.endswith("%"), label) if kind else None
                 if rate is None and value in _UNITS:
                     continue
-                if rate is not None and not _near(rate, rates[kind]):
+                if differs(kind, rate):
                     rated = True
                     yield _mismatch(sheet, p, label, kind, shown, rates[kind], src,
                                     f"{f.text} に直接入力 / typed in {f.text}")
@@ -801,7 +793,7 @@ def rates_in(book: _Book, card: RateCard, typed_rates: bool) -> Iterator[Finding
                     break
                 if theirs is None:
                     rate = _as_rate(kind, _dec(v), q in target.percent, their_label)
-                    if rate is not None and not _near(rate, rates[kind]):
+                    if differs(kind, rate):
                         yield _mismatch(sheet, p, label, kind, f"{_show(v)} ({where})",
                                         rates[kind], src, f"{f.text}")
                         break
@@ -813,8 +805,9 @@ def rates_in(book: _Book, card: RateCard, typed_rates: bool) -> Iterator[Finding
             if kind is None:
                 continue
             rate = _as_rate(kind, _dec(v), p in sheet.percent, label)
-            if rate is not None and not _near(rate, rates[kind]):
-                shown = _pct(rate) if kind != "consulting" else f"¥{_show(v)}/h"
+            if differs(kind, rate):
+                shown = _pct(rate) if kind not in YEN_KINDS else f"¥{_show(v)}" + (
+                    "/h" if kind == "consulting" else "")
                 yield _mismatch(sheet, p, label, kind, shown, rates[kind], src,
                                 "入力された料率 / the rate typed in the cell")
 
@@ -874,15 +867,30 @@ def unused_inputs(book: _Book) -> Iterator[Finding]:
                     "(a value nobody applies often means the wrong one is applied)")
 
 
+def _range_filled(sheet: _Sheet, ref: _Ref, seen: dict[tuple[str, Rect], bool]) -> bool:
+    """Whether any filled cell of ``sheet`` lies in ``ref`` (a range too large to list:
+    ``$D$1:$D$1048576``, ``C:C``), answered once per range."""
+    key = (sheet.title, ref.rect)
+    if key not in seen:
+        seen[key] = any(ref.covers(q) for part in (sheet.consts, sheet.formulas, sheet.dates)
+                        for q in part)
+    return seen[key]
+
+
 def empty_refs(book: _Book) -> Iterator[Finding]:
-    """``empty_ref`` findings: formulas reading empty cells."""
+    """``empty_ref`` findings: formulas reading empty cells or all-empty ranges (whole
+    columns too)."""
+    seen: dict[tuple[str, Rect], bool] = {}
     for sheet in book.ordered():
         for p, f in sheet.formulas.items():
             empty = []
             for ref in f.refs:
                 target = book.sheets[ref.sheet]
                 cells = ref.cells()
-                if cells is None or any(target.filled(q) for q in cells):
+                if cells is None:  # a large range: look at the sheet's filled cells instead
+                    if _range_filled(target, ref, seen):
+                        continue
+                elif any(target.filled(q) for q in cells):
                     continue
                 shown = ref.text if ref.sheet == sheet.title or "!" in ref.text else \
                     f"{_quote(ref.sheet)}!{ref.text}"
@@ -908,12 +916,20 @@ def error_values(book: _Book, values: Mapping[str, Mapping[Pos, Any]] | None
         v = values.get(title, {}).get(q) if q in sheet.formulas else sheet.consts.get(q)
         return v if isinstance(v, str) and v in ERRORS else None
 
+    # The engine's limit, not the workbook's error: a formula over a huge range, and the
+    # formulas reading such a cell.
+    limited = {(s.title, p) for s in book.ordered() for p, f in s.formulas.items()
+               if error_at(s.title, p) in ENGINE_LIMIT_ERRORS
+               and any(r.size > ENGINE_RANGE_LIMIT for r in f.refs)}
     for sheet in book.ordered():
         for p in sorted(set(sheet.formulas) | set(sheet.consts)):
             err = error_at(sheet.title, p)
-            if err is None:
+            if err is None or (sheet.title, p) in limited:
                 continue
             f = sheet.formulas.get(p)
+            if f is not None and any((r.sheet, q) in limited for r in f.refs
+                                     for q in (r.cells(1000) or ())):
+                continue
             source = next((q if ref.sheet == sheet.title else (ref.sheet, q)
                            for ref in (f.refs if f else ()) for q in (ref.cells(1000) or ())
                            if (ref.sheet, q) != (sheet.title, p)

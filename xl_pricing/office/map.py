@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict
 from ..cells import project_from_pairs, split_ref
 from ..errors import InputError
 from ..project import Project
+from ..readback import Layout, read_layout
 from ..tomlio import read_document
 from .figures import OUTPUT_KEYS, is_output_key
 
@@ -191,25 +192,27 @@ def table_columns(key: str) -> tuple[str, ...] | None:
 
 def _bounds(ref: str) -> tuple[str, tuple[int, int, int, int]] | str:
     """(sheet, (min_col, min_row, max_col, max_row)) of ``'Sheet'!A1[:B2]``, or what is
-    wrong with it."""
+    wrong with it.  The corners may come in either order (Excel reads ``F14:F10`` as
+    ``F10:F14``).
+
+    >>> _bounds("'積算'!D8:B6")
+    ('積算', (2, 6, 4, 8))
+    """
+    from openpyxl.utils.cell import range_boundaries
+
     sheet, cells = split_ref(ref)
     if sheet is None or not sheet:
         return "a reference that names its sheet, such as 'Sheet1'!B2"
     ends = cells.split(":")
     if len(ends) > 2 or not all(_CELL.fullmatch(e.strip()) for e in ends):
         return "a cell or a range of cells after the sheet, such as 'Sheet1'!B2 or !B2:D9"
-    coords = []
-    for end in ends:
-        m = _CELL.fullmatch(end.strip())
-        assert m is not None
-        letters, row = m.group(1).upper(), int(m.group(2))
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
-        if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
-            return "a cell inside the sheet (A1 to XFD1048576)"
-        coords.append((col, row))
-    (c1, r1), (c2, r2) = coords[0], coords[-1]
+    try:
+        c1, r1, c2, r2 = range_boundaries(":".join(e.strip() for e in ends).replace("$", ""))
+    except ValueError:
+        return "a cell inside the sheet (A1 to XFD1048576)"
+    if not all(1 <= r <= MAX_ROW for r in (r1, r2)) or not all(
+            1 <= c <= MAX_COL for c in (c1, c2)):
+        return "a cell inside the sheet (A1 to XFD1048576)"
     return sheet, (min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2))
 
 
@@ -351,8 +354,10 @@ def parse_map(data: dict[str, Any], source: str = "office map",
             raise InputError(f"{field}.key", key, f"a list not also given key by key "
                              f"({seen[clash[0]]})", source)
         seen[canonical_key(key)] = field
-        tables.append(Table(key=key, range=t["range"], columns=tuple(cols)))
+        # Stored corner to corner (F14:F10 is F10:F14), as every reader takes it.
+        tables.append(Table(key=key, range=canonical_ref(t["range"]), columns=tuple(cols)))
     outputs = {}
+    taken: dict[str, str] = {}  # output cell -> its key
     for k, v in _flat(data.get("outputs", {})).items():
         if not is_output_key(k):
             raise InputError(f"outputs.{k}", v, "an engine figure: total, pre_tax_total, "
@@ -361,6 +366,12 @@ def parse_map(data: dict[str, Any], source: str = "office map",
         refs = v if isinstance(v, list) and v else [v]
         for r in refs:
             _ref(f"outputs.{k}", r, source, sheets, single=True)
+            cell = canonical_ref(r).casefold()  # Excel ignores the case of sheet names
+            if cell in taken:
+                raise InputError(f"outputs.{k}", r, f"a cell of its own (it is the cell of "
+                                 f"outputs.{taken[cell]} too: one cell shows one figure) / "
+                                 "一つのセルに二つの出力です", source)
+            taken[cell] = k
         outputs[k] = tuple(refs)
     try:
         return OfficeMap(source=source, workbook=head.get("workbook"), new_form=choice,
@@ -408,33 +419,50 @@ def load_map(path: str | os.PathLike[str], workbook: Path | None = None) -> Offi
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
+def range_cells(ref: str) -> list[list[str]]:
+    """The cells of a range of the map, row by row, as ``'Sheet'!A1`` (corners in either
+    order).
+
+    >>> range_cells("'積算'!C7:B6")
+    [["'積算'!B6", "'積算'!C6"], ["'積算'!B7", "'積算'!C7"]]
+    """
+    found = _bounds(ref)
+    if isinstance(found, str):
+        raise InputError("range", ref, found)
+    sheet, (c1, r1, c2, r2) = found
+    return [[_cell_ref(sheet, c, r) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+
+
+def layout(m: OfficeMap) -> Layout:
+    """Where the map's inputs are (:class:`xl_pricing.readback.Layout`): its values, its
+    input cells and, for each table, one row of column → cell per row of its range (the
+    skipped columns left out)."""
+    tables = tuple((t.key, tuple({c: ref for c, ref in zip(t.columns, row) if c}
+                                 for row in range_cells(t.range)))
+                   for t in m.tables)
+    return Layout(values=tuple(m.values.items()),
+                  cells=tuple((k, canonical_ref(ref)) for k, ref in m.inputs.items()),
+                  tables=tables)
+
+
 def read_pairs(m: OfficeMap, recalculator: Any
                ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
     """(key, value) rows of the map's values and mapped cells (as the workbook computes
-    them), and the cell each key came from (``'Sheet'!A1``)."""
-    pairs: list[tuple[str, Any]] = list(m.values.items())
-    where: dict[str, str] = {}
-    for key, ref in m.inputs.items():
-        value = recalculator.cells(ref)[0][0]
-        pairs.append((key, value))
-        where[canonical_key(key)] = canonical_ref(ref)
-    for t in m.tables:
-        sheet, box = _bounds(t.range)  # type: ignore[misc]
-        rows = recalculator.cells(t.range)
-        n = 0
-        for r, row in enumerate(rows):
-            used = [(c, v) for c, v in zip(t.columns, row) if c]
-            if all(v is None or (isinstance(v, str) and not v.strip()) for _, v in used):
-                continue  # a blank row of the table
-            n += 1
-            for offset, (c, v) in enumerate(zip(t.columns, row)):
-                if not c:
-                    continue
-                key = f"{t.key}.{n}.{c}"
-                pairs.append((key, v))
-                col = box[0] + offset
-                where[canonical_key(key)] = _cell_ref(sheet, col, box[1] + r)
-    return pairs, where
+    them), and the cell each key came from (``'Sheet'!A1``): :func:`layout` read by
+    :func:`xl_pricing.readback.read_layout`, blank table rows skipped."""
+    lay = layout(m)
+    values: dict[str, Any] = {}
+    for t in m.tables:  # one read a table, not one a cell
+        for cells, got in zip(range_cells(t.range), recalculator.cells(t.range)):
+            values.update(zip(cells, got))
+
+    def value_of(cell: str) -> Any:
+        if cell not in values:
+            values[cell] = recalculator.cells(cell)[0][0]
+        return values[cell]
+
+    pairs, where = read_layout(lay, value_of)
+    return pairs, {canonical_key(k): c for k, c in where.items()}
 
 
 def _cell_ref(sheet: str, col: int, row: int) -> str:
