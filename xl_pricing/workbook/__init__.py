@@ -146,7 +146,7 @@ def build_workbook(card: RateCard, project: Project | None = None,
     form_current_sheet(book)
     form_new_sheet(book)
     allocation_sheet(book)
-    industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c}[book.project.project.approach])
+    industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c})
     # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
     for name in ("Rates", "Calc"):
         wb.move_sheet(name, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(name))

@@ -17,7 +17,7 @@ from ..pricing.fiscal import direct_by_year
 from ..pricing.forms import CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
-from .inputs import SPARE_ROWS
+from .checks import guarded
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -139,9 +139,13 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
     put(q.ws, f"B{r}", None, "xlp_total")
     if per_year:
         for k in range(len(q.years)):
-            formula(q.ws, a1(r, FIRST + k), f"SUM({q.col_range(k)})", "xlp_total")
-    formula(q.ws, a1(r, q.total_col),
-            f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})", "xlp_total")
+            formula(q.ws, a1(r, FIRST + k), guarded(f"SUM({q.col_range(k)})"), "xlp_total")
+    # The sum itself sits in the hidden component column; the total shows it only while
+    # every input check passes (else the first check's text).
+    formula(q.ws, f"C{r}",
+            f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})", "xlp_yen")
+    book.define(f"{q.approach}_Sum", q.ws, f"C{r}")
+    formula(q.ws, a1(r, q.total_col), guarded(f"C{r}"), "xlp_total")
     book.define(f"{q.approach}_Total", q.ws, a1(r, q.total_col))
     book.define(f"{q.approach}_Comp", q.ws, f"C{q.first_row}:C{q.last_row}")
     book.define(f"{q.approach}_Tot", q.ws,
@@ -231,7 +235,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
              *[f"price FY{y}" for y in years]]
     for j, h in enumerate(heads):
         put(ws, a1(r0 - 1, 1 + j), h, "xlp_header")
-    n = len(book.project.researchers) + SPARE_ROWS
+    n = book.rows["researchers"]
     c.researchers = n
     for i in range(n):
         _researcher_calc(book, c, i)
@@ -398,7 +402,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
-    for j in range(len(book.project.options) + SPARE_ROWS):
+    for j in range(book.rows["options"]):
         n = j + 1
         name, over = book.cell("Opt_Choice", n), book.cell("Opt_Override", n)
 
@@ -456,6 +460,7 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     ws, r = q.ws, q.last_row + 10
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
+            ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
             ("間接経費比率 / Implied indirect ratio", "B_Ratio",
              f'IF(OR(B_Agreed="",{d}=0),"",' + (f"(B_Agreed-{d})/{d}" if book.native else
                                                book.fn("XLP_TOTAL_RATIO", "B_Agreed", d))
@@ -463,9 +468,9 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
             ("配分済み / Allocated", "B_Allocated", "SUM(Pkg_Amount)", "xlp_yen"),
             ("残額 / Remaining", "B_Remaining", "N(B_Agreed)-SUM(Pkg_Amount)", "xlp_yen"),
             ("確認 / Check", "B_Check",
-             f'IF(B_Agreed="","no agreed total / 総額未入力",IF(B_Agreed<IF(B_BookAs="",{d},'
+             f'IF(Check_B_Agreed<>"",Check_B_Agreed,IF(B_Agreed="","no agreed total / 総額未入力",IF(B_Agreed<IF(B_BookAs="",{d},'
              f'{build}),"agreed total below the costs / 総額が積算を下回る",'
-             f'IF(SUM(Pkg_Amount)>B_Agreed,"allocations exceed the total / 配分超過","ok")))',
+             f'IF(SUM(Pkg_Amount)>B_Agreed,"allocations exceed the total / 配分超過","ok"))))',
              "xlp_warn")]
     for i, (label, name, text, style) in enumerate(rows):
         put(ws, f"A{r + i}", label, "xlp_label")
@@ -485,10 +490,8 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
         _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
               f'IF(C_AgreedFloor="",X_{name},0)')
     _line(book, q, "lump_sum", "", "lump_sum", None, "N(C_LumpSum)")
-    o = book.project.outcome
-    for prefix, comp, items in (("MS", "milestone", o.milestones if o else []),
-                                ("KPI", "kpi", o.kpis if o else [])):
-        for i in range(len(items) + SPARE_ROWS):
+    for prefix, comp, kind in (("MS", "milestone", "milestones"), ("KPI", "kpi", "kpis")):
+        for i in range(book.rows[kind]):
             n = i + 1
             _line(book, q, comp, "", f"{comp}_{n}", None,
                   f'IF({book.cell(prefix + "_Achieved", n)}=TRUE,'
