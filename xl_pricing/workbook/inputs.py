@@ -4,6 +4,7 @@ Project sheet (every input of a project, unlocked, with drop-downs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -219,14 +220,20 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet
     return ws
 
 
-def fa_resolution(card: RateCard, project: Project) -> list[list[Any]]:
+TEMPLATE_YEARS = 5   # fiscal-year columns of a blank template (they follow Start and End)
+TEMPLATE_REACH = 12  # fiscal years from the card's first whose F&A rates a template holds
+
+
+def fa_resolution(card: RateCard, project: Project, years: list[int] | None = None
+                  ) -> list[list[Any]]:
     """F&A rates in force for each activity × location × field × fiscal year of the
-    project, resolved by the engine (precedence and effective dates) — "act/loc/field/FY".
+    project (or of ``years``, looked up on each year's 1 April), resolved by the engine
+    (precedence and effective dates) — "act/loc/field/FY".
     """
     fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
     rows = []
-    for fy in project.fiscal_years:
-        on = rate_date(project, fy)
+    for fy in (years or project.fiscal_years):
+        on = rate_date(project, fy) if years is None else date(fy, 4, 1)
         for act in ("research", "instruction", "other"):
             for loc in ("on", "off"):
                 for fld in fields:
@@ -309,19 +316,38 @@ def project_sheet(book: Book) -> Worksheet:
                                rules=choice("project.activity", "Activity", acts, False)), acts)
     list_validation(ws, scalar("場所 / Location", "Location", info.location,
                                rules=choice("project.location", "Location", ["on", "off"],
-                                            False)), ["on", "off"])
+                                            False) + [rule(
+        f'AND(OR(Approach="A",AND(Approach="B",B_BookAs="A")),ISERROR(SUM(Calc!$C$5:{a1(5, 2 + len(p.fiscal_years), True)})))',
+        "activity/location", f"an F&A rate of card {card.id!r} for the activity, location "
+        "and field in force in each fiscal year")]), ["on", "off"])
     scalar("分野 / Field", "Field", info.field)
     date_rule = "a date such as 2027-04-01"
-    # The period is the one the fiscal-year columns were built for.
-    scalar("開始 / Start", "Start", info.start, "xlp_date", rules=[
-        rule("NOT(ISNUMBER(Start))", "project.start", date_rule),
-        rule(f"Start<>{excel_serial(info.start)}", "project.start",
-             f"{info.start} (the period the workbook was built for: rebuild to change it)")])
-    scalar("終了 / End", "End", info.end, "xlp_date", rules=[
-        rule("NOT(ISNUMBER(End))", "project.end", date_rule),
-        rule("End<Start", "project.end", "a date on or after start"),
-        rule(f"End<>{excel_serial(info.end)}", "project.end",
-             f"{info.end} (the period the workbook was built for: rebuild to change it)")])
+    if book.is_template:
+        # A template's period is typed: the fiscal-year columns follow Start and End.
+        fy_of = "(YEAR({d})-(MONTH({d})<4))"
+        scalar("開始 / Start", "Start", info.start, "xlp_input_date", rules=[
+            rule("NOT(ISNUMBER(Start))", "project.start", date_rule)])
+        scalar("終了 / End", "End", info.end, "xlp_input_date", rules=[
+            rule("NOT(ISNUMBER(End))", "project.end", date_rule),
+            rule("End<Start", "project.end", "a date on or after start"),
+            rule(f"{fy_of.format(d='End')}-{fy_of.format(d='Start')}>={TEMPLATE_YEARS - 1}+1",
+                 "project.end", f"a period of at most {TEMPLATE_YEARS} fiscal years "
+                 "(the columns of this template)"),
+            rule(f"OR({fy_of.format(d='Start')}<{min(p.fiscal_years)},"
+                 f"{fy_of.format(d='End')}>{min(p.fiscal_years) + TEMPLATE_REACH - 1})",
+                 "project.start", f"a period within FY{min(p.fiscal_years)}–"
+                 f"FY{min(p.fiscal_years) + TEMPLATE_REACH - 1} (the card's years)")])
+    else:
+        # The period is the one the fiscal-year columns were built for.
+        scalar("開始 / Start", "Start", info.start, "xlp_date", rules=[
+            rule("NOT(ISNUMBER(Start))", "project.start", date_rule),
+            rule(f"Start<>{excel_serial(info.start)}", "project.start",
+                 f"{info.start} (the period the workbook was built for: rebuild to change it)")])
+        scalar("終了 / End", "End", info.end, "xlp_date", rules=[
+            rule("NOT(ISNUMBER(End))", "project.end", date_rule),
+            rule("End<Start", "project.end", "a date on or after start"),
+            rule(f"End<>{excel_serial(info.end)}", "project.end",
+                 f"{info.end} (the period the workbook was built for: rebuild to change it)")])
     scalar("部局 / Department", "Department", info.department)
     scalar("企業 / Company", "Company", info.company)
     ref = scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
@@ -353,15 +379,34 @@ def project_sheet(book: Book) -> Worksheet:
     put(ws, f"A{r}", "年度 / Fiscal year", "xlp_label")
     put(ws, f"A{r + 1}", "月数 / Months", "xlp_label")
     put(ws, f"A{r + 2}", "料率の基準日 / Rates looked up on", "xlp_label")
-    for k, fy in enumerate(months):
-        put(ws, a1(r, 2 + k), fy, "xlp_fy")
-        put(ws, a1(r + 1, 2 + k), months[fy], "xlp_int")
-        put(ws, a1(r + 2, 2 + k), rate_date(p, fy), "xlp_date")
-    last = 1 + len(months)
+    if book.is_template:
+        # FY = year of the start (Jan–Mar belong to the year before), then one a column
+        # up to the end's; months of the period in each; blank beyond the period.
+        first_month, last_month = ("(YEAR(Start)*12+MONTH(Start)-1)",
+                                   "(YEAR(End)*12+MONTH(End)-1)")
+        for k in range(TEMPLATE_YEARS):
+            fy, m, d = a1(r, 2 + k), a1(r + 1, 2 + k), a1(r + 2, 2 + k)
+            if k == 0:
+                formula(ws, fy, 'IFERROR(YEAR(Start)-(MONTH(Start)<4),"")', "xlp_fy")
+            else:
+                prev = a1(r, 1 + k)
+                formula(ws, fy, f'IFERROR(IF({prev}="","",IF({prev}<YEAR(End)-(MONTH(End)<4),'
+                                f'{prev}+1,"")),"")', "xlp_fy")
+            formula(ws, m, f'IF({fy}="",0,MAX(0,MIN({last_month},{fy}*12+14)-'
+                           f'MAX({first_month},{fy}*12+3)+1))', "xlp_int")
+            formula(ws, d, f'IF({fy}="","",MAX(Start,DATE({fy},4,1)))', "xlp_date")
+        last = 1 + TEMPLATE_YEARS
+        formula(ws, a1(r + 1, last + 1), f"SUM(B{r + 1}:{a1(r + 1, last)})", "xlp_int")
+    else:
+        for k, fy in enumerate(months):
+            put(ws, a1(r, 2 + k), fy, "xlp_fy")
+            put(ws, a1(r + 1, 2 + k), months[fy], "xlp_int")
+            put(ws, a1(r + 2, 2 + k), rate_date(p, fy), "xlp_date")
+        last = 1 + len(months)
+        put(ws, a1(r + 1, last + 1), sum(months.values()), "xlp_int")
     book.define("FY_Year", ws, f"B{r}:{a1(r, last)}")
     book.define("FY_Months", ws, f"B{r + 1}:{a1(r + 1, last)}")
     book.define("FY_RateDate", ws, f"B{r + 2}:{a1(r + 2, last)}")
-    put(ws, a1(r + 1, last + 1), sum(months.values()), "xlp_int")
     book.define("FY_TotalMonths", ws, a1(r + 1, last + 1))
     r += 4
     first_fy = min(months)
@@ -380,7 +425,12 @@ def project_sheet(book: Book) -> Worksheet:
                                Column("F&A 基礎 / F&A base", "Direct_FABase", "xlp_yen"),
                                Column("確認 / Check", None, "xlp_warn", width=30)],
               rows, min_rows=n)
-    list_validation(ws, f"C{top + 1}:C{top + n}", [str(fy) for fy in months])
+    if book.is_template:  # the years follow Start and End: the check cell says which
+        number_validation(ws, f"C{top + 1}:C{top + n}", 1900, whole=True, maximum=2200)
+    else:
+        list_validation(ws, f"C{top + 1}:C{top + n}", [str(fy) for fy in months])
+    period = "the project period" if book.is_template else \
+        f"the project period {sorted(months)}"
     number_validation(ws, f"D{top + 1}:D{top + n}", 0, whole=True)
     for i in range(n):
         row = top + 1 + i
@@ -391,8 +441,8 @@ def project_sheet(book: Book) -> Worksheet:
             rule(f'AND({used},LEN(A{row})=0)', f"{f}.category", "non-empty text"),
             rule(f'AND({used},D{row}="")', f"{f}.amount", "a value (this key is required)"),
             rule(not_number(f"D{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0"),
-            rule(f'AND({used},ISNA(MATCH(C{row},FY_Year,0)))', f"{f}.fiscal_year",
-                 f"a fiscal year of the project period {sorted(months)}")])
+            rule(f'AND({used},OR(C{row}="",ISNA(MATCH(C{row},FY_Year,0))))',
+                 f"{f}.fiscal_year", f"a fiscal year of {period}")])
     # Researchers.
     put(ws, f"A{r}", "研究者 / Researchers", "xlp_label")
     r += 1

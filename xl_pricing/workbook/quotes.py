@@ -104,7 +104,10 @@ def _sheet(book: Book, title: str, heading: str, years: list[int], approach: str
     for j, h in enumerate(("項目 / Line", "内訳 / Detail", "component")):
         put(ws, a1(4, 1 + j), h, "xlp_header")
     for k, fy in enumerate(years):
-        put(ws, a1(4, FIRST + k), fy, "xlp_fy")
+        if book.is_template:  # the years follow Start and End
+            formula(ws, a1(4, FIRST + k), book.cell("FY_Year", k + 1), "xlp_fy")
+        else:
+            put(ws, a1(4, FIRST + k), fy, "xlp_fy")
         ws.column_dimensions[col(FIRST + k)].width = 15
     put(ws, a1(4, FIRST + len(years)), "合計 / Total", "xlp_header")
     ws.column_dimensions[col(FIRST + len(years))].width = 16
@@ -123,6 +126,8 @@ def _line(book: Book, q: QuoteSheet, component: str, detail: str, name: str,
     tcol = q.total_col
     if cells is not None:
         for k, text in enumerate(cells):
+            if book.is_template:  # a column beyond the period prices nothing
+                text = f'IF({a1(4, FIRST + k, True)}="",0,{text})'
             formula(q.ws, a1(r, FIRST + k), text, "xlp_yen")
         formula(q.ws, a1(r, tcol), f"SUM({a1(r, FIRST)}:{a1(r, tcol - 1)})", "xlp_yen")
     else:
@@ -225,8 +230,10 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
         key = f'EXACT(FA_Key,Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)})'
         generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
-        formula(ws, a1(5, cc), f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
-                               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))", "xlp_int")
+        bp_ = (f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
+               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))")
+        formula(ws, a1(5, cc), f'IF({a1(2, cc)}="",0,{bp_})' if book.is_template else bp_,
+                "xlp_int")
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
     formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
     book.define("EscBpUsed", ws, "C6")
@@ -277,7 +284,16 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     y = len(c.years)
     for k in range(y):
         q = a1(r, 6 + k)
-        if y == 1:
+        if book.is_template:
+            # Each year but the last of the period rounded down, the last takes the rest
+            # (pricing.fiscal.split_by_months); years beyond the period get nothing.
+            fy, m = book.cell("FY_Year", k + 1), book.cell("FY_Months", k + 1)
+            share = f"ROUNDDOWN(D{r}*{m}/FY_TotalMonths,0)"
+            nxt = f'{book.cell("FY_Year", k + 2)}=""' if k < y - 1 else "TRUE"
+            others = "+".join(f'ROUNDDOWN(D{r}*{book.cell("FY_Months", j + 1)}/FY_TotalMonths,0)'
+                              for j in range(y) if j != k)
+            formula(ws, q, f'IF({fy}="",0,IF({nxt},D{r}-({others}),{share}))', "xlp_int")
+        elif y == 1:
             formula(ws, q, f"D{r}", "xlp_int")
         elif k < y - 1:
             formula(ws, q, f"ROUNDDOWN(D{r}*{book.cell('FY_Months', k + 1)}/FY_TotalMonths,0)",

@@ -61,6 +61,9 @@ def applies(ap: str) -> str:
         return (f'IF(B_Agreed="","{NOT_APPLICABLE}no agreed total ([total] table)",'
                 f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed: '
                 f'an agreed total >= the costs",""))')
+    if ap == "A":
+        return (f'IF(ISERROR(A_Sum),"{NOT_APPLICABLE}activity/location: no F&A rate in force '
+                f'for the activity, location and period","")')
     if ap == "C":
         return f'IF({C_TERMS},"","{NOT_APPLICABLE}no outcome terms ([outcome])")'
     return '""'
