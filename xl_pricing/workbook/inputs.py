@@ -272,13 +272,15 @@ def project_sheet(book: Book) -> Worksheet:
     p, info = book.project, book.project.project
     card = book.card
     ws = book.wb.create_sheet("Project", 0)
-    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["A"].width = 58  # the longest label, JA + EN, shows whole
     for c in "BCDEFGHIJKLMNOP":
         ws.column_dimensions[c].width = 15
     put(ws, "A1", "案件 / Project inputs", "xlp_title")
-    put(ws, "A2", "黄色のセルが入力です。赤い文字は入力エラー / Yellow cells are inputs; red text "
-                  "is an input error. 期間を変えるときは再生成 / Rebuild to change the period.",
-        "xlp_note")
+    period = ("開始・終了を入力すると年度が決まります / Type Start and End: the fiscal years "
+              "follow them." if book.is_template else
+              "期間を変えるときは再生成 / Rebuild to change the period.")
+    put(ws, "A2", "黄色のセルが入力です。赤い文字は入力エラー / Yellow cells are inputs; red "
+                  f"text is an input error. {period}", "xlp_note")
     r = 4
 
     def scalar(label: str, name: str, value: Any, style: str = "xlp_input",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..pricing.fiscal import direct_by_year
-from ..pricing.forms import CURRENT_FORM_BOX
+from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from .checks import guarded
@@ -95,8 +95,8 @@ def categories(book: Book) -> list[str]:
 def _sheet(book: Book, title: str, heading: str, years: list[int], approach: str
            ) -> QuoteSheet:
     ws = book.wb.create_sheet(title)
-    ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 26
     ws.column_dimensions["C"].width = 12
     ws.column_dimensions["C"].hidden = True
     put(ws, "A1", heading, "xlp_title")
@@ -163,7 +163,7 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
         rng_c = f"$C${q.first_row}:$C${q.last_row}"
         tc = col(q.total_col)
         rng_t = f"${tc}${q.first_row}:${tc}${q.last_row}"
-        put(q.ws, f"A{r + 1 + i}", box, "xlp_label")
+        put(q.ws, f"A{r + 1 + i}", " / ".join(BOX_LABELS[box]), "xlp_label")
         formula(q.ws, f"B{r + 1 + i}",
                 "+".join(f'SUMIF({rng_c},"{c}",{rng_t})' for c in comps), "xlp_yen")
         book.define(f"{q.approach}_Box_{box}", q.ws, f"B{r + 1 + i}")
