@@ -150,6 +150,8 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet
                 float(tc.hours_per_day), "xlp_num")
     r = _scalar(book, ws, r, "学術指導単価 / Consulting rate (yen/h)", "ConsultingRate",
                 int(tc.consulting_rate), "xlp_yen")
+    r = _scalar(book, ws, r, "受賞者単価 / Laureate rate (yen/h; blank = none)",
+                "LaureateHourly", int(tc.laureate.hourly) if tc.laureate else None, "xlp_yen")
     r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
                 "ContribHourValue", int(m.contributions.researcher_hour_value), "xlp_yen")
     r = _scalar(book, ws, r, "再委託の算入上限 / Subaward included up to", "SubawardCap",
@@ -179,9 +181,9 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None) -> Worksheet
         Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen")],
         [[k, v.label_ja, v.label_en, int(v.hourly) if v.hourly else None,
           int(v.salary) if v.salary else None] for k, v in tc.ranks.items()])
-    r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", None),
-                               Column("下限 / From", None, "xlp_int"),
-                               Column("時間単価 / Hourly", None, "xlp_yen")],
+    r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", "Ach_Basis"),
+                               Column("下限 / From", "Ach_Min", "xlp_int"),
+                               Column("時間単価 / Hourly", "Ach_Hourly", "xlp_yen")],
               [[t.basis, t.min, int(t.hourly)] for t in tc.achievement])
     r = table(book, ws, r, 1, [Column("日額の参照 / Day-rate reference", None),
                                Column("通貨 / Currency", None),
@@ -486,7 +488,8 @@ def project_sheet(book: Book) -> Worksheet:
         rank_expected = rank_expected[:147] + "..."
     for i in range(nr):
         put_check(book, ws, f"O{top + 1 + i}", f"R_{i + 1}",
-                  _researcher_rules(top + 1 + i, _item("researchers", i), rank_expected))
+                  _researcher_rules(top + 1 + i, _item("researchers", i), rank_expected,
+                                    f"Calc!$E${CALC_FIRST_RESEARCHER + i}"))
     # Options and contributions.
     put(ws, f"A{r}", "オプション / Options", "xlp_label")
     r += 1
@@ -649,7 +652,11 @@ def project_sheet(book: Book) -> Worksheet:
     return ws
 
 
-def _researcher_rules(row: int, f: str, rank_expected: str) -> list[tuple[str, str]]:
+CALC_FIRST_RESEARCHER = 8  # quotes.Calc.first_researcher_row
+
+
+def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
+                      ) -> list[tuple[str, str]]:
     """The engine's rules for one researcher row (``project.Researcher``,
     ``RateCard.rank`` / ``rank_hourly``), first failing first."""
     A, B, C, D, E = (f"{c}{row}" for c in "ABCDE")
@@ -672,10 +679,17 @@ def _researcher_rules(row: int, f: str, rank_expected: str) -> list[tuple[str, s
              "a value for rate_source 'negotiated'"),
         rule(not_number(D, 0, strict=True, whole=True), f"{f}.hourly", "whole yen > 0"),
         rule(not_number(E, 0, strict=True, whole=True), f"{f}.salary", "whole yen > 0"),
-        rule(f'AND(OR(EXACT({C},"achievement"),EXACT({C},"laureate"),'
-             f'EXACT({C},"day_rate")),{N}="")', f"{f}.rate_source",
-             "rank, salary, consulting or negotiated in a new row (achievement, laureate and "
-             "day_rate rows are priced at build time: rebuild)"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",F{row}="")', f"{f}.achievement_basis",
+             "a value for rate_source 'achievement'"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",NOT(ISNUMBER(G{row})))',
+             f"{f}.publications/citations/years", "a count >= 0 for achievement_basis"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",{tier}<0)', f"{f}.achievement_basis",
+             "a basis and count with a tier in the card (Rates sheet)"),
+        rule(f'AND(EXACT({C},"laureate"),{N}="",LaureateHourly="")', f"{f}.rate_source",
+             "a source the card has (the card has no laureate tier)"),
+        rule(f'AND(EXACT({C},"day_rate"),{N}="")', f"{f}.rate_source",
+             "rank, salary, consulting, achievement, laureate or negotiated in a new row "
+             "(day_rate rows are priced at build time: rebuild)"),
         rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
              "both months and effort (hours = annual hours × effort × months ÷ 12)"),
         rule(f'AND({M}<>"",{L}="")', f"{f}.months",

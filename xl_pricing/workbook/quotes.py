@@ -270,10 +270,19 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         effort_q4 = (f"ROUND({book.fn('XLP_EFFORT_HOURS', 'AnnualHours', x('R_Effort'), x('R_Months'))}"
                      f"*10000,0)")
     put(ws, f"A{r}", n, "xlp_int")
+    # Achievement and laureate rows a person adds are priced from the card's tables; a
+    # reference price worked out at build time (day rates too) stays as it was.
+    ach = f'SUMPRODUCT(EXACT(Ach_Basis,{x("R_Basis")}&"")*(Ach_Min=E{r})*Ach_Hourly)'
+    live = (f'IF({x("R_RefPrice")}<>"",{x("R_RefPrice")},IF({src}="achievement",{ach},'
+            f'IF({src}="laureate",N(LaureateHourly),0)))')
     formula(ws, f"B{r}", f'IF({src}="",0,IF({src}="rank",{by_rank},IF({src}="salary",'
                          f'{by_salary},IF({src}="consulting",ConsultingRate,'
-                         f'IF({src}="negotiated",{x("R_Hourly")},{x("R_RefPrice")})))))',
-            "xlp_yen")
+                         f'IF({src}="negotiated",{x("R_Hourly")},{live})))))', "xlp_yen")
+    # The achievement tier of the row: the largest "from" of its basis at or below its
+    # count (RateCard.achievement_rate), -1 when none; its hourly rate is the price.
+    formula(ws, f"E{r}", f'IF({src}<>"achievement",-1,SUMPRODUCT(MAX(EXACT(Ach_Basis,'
+                         f'{x("R_Basis")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
+            "xlp_int")
     formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day","hour")',
             "xlp_text")
     formula(ws, f"D{r}", f'IF({src}="",0,IF(C{r}="day",ROUND({x("R_Days")}*10000,0),'
