@@ -241,9 +241,8 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     """What the company sees for the chosen approach: one total, and fully loaded lines
     (overhead spread in proportion; the first largest line takes what rounding leaves).
 
-    Every approach's loaded lines have a row; a row shows only while its approach is the
-    chosen one and its amount is not zero (blank otherwise), so the sheet follows
-    ``Approach`` without a rebuild.
+    Row k shows the k-th loaded line of the chosen approach (blank when it has fewer, or
+    the line is zero), so the sheet follows ``Approach`` without a rebuild.
     """
     ws = _sheet(book, "Industrial", "")
     ws.column_dimensions["A"].width = 52
@@ -260,26 +259,43 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     book.define("Industrial_Total", ws, "B5")
     put(ws, "A7", "項目 / Line (fully loaded)", "xlp_header")
     put(ws, "B7", "金額 / Amount", "xlp_header")
-    for c in "DEF":
+    for c in "CDEF":
         ws.column_dimensions[c].hidden = True
-    lines = [(ap, c, n) for ap, q in quotes.items() for c, n, _ in q.lines if c in LOADED]
-    first, last = 8, 7 + len(lines)
+    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
+    n_rows = max(len(v) for v in by_ap.values())
+    first, last = 8, 7 + n_rows
     amounts = f"$D${first}:$D${last}"
     base = f"SUM({amounts})"
     total = chosen("{ap}_Sum")
     overhead = f"({total}-{base})"
-    for i, (ap, comp, name) in enumerate(lines):
+
+    def pick(k: int, of: dict[str, str]) -> str:
+        """The chosen approach's entry ``of[ap]`` for row k ("" / 0 where it has none)."""
+        out = of.get("C", "")
+        for ap in "BAX":
+            out = f'IF(Approach="{ap}",{of.get(ap, "")},{out})'
+        return out
+
+    for i in range(n_rows):
         r = first + i
-        q = quotes[ap]
-        ja, en = LABELS[comp]
-        detail = f"'{q.ws.title}'!B{_row_of(q, name)}"
-        formula(ws, f"D{r}", f'IF(Approach="{ap}",{ap}_{name},0)', "xlp_yen")
+        amount, label = {}, {}
+        for ap, lines in by_ap.items():
+            if i < len(lines):
+                comp, name = lines[i]
+                ja, en = LABELS[comp]
+                amount[ap] = f"{ap}_{name}"
+                label[ap] = (f'"{ja} / {en} "&\'{quotes[ap].ws.title}\'!'
+                             f'B{_row_of(quotes[ap], name)}')
+            else:
+                amount[ap], label[ap] = "0", '""'
+        formula(ws, f"C{r}", pick(i, label), "xlp_text")
+        formula(ws, f"D{r}", pick(i, amount), "xlp_yen")
         formula(ws, f"E{r}", f"D{r}+IF({base}=0,0,ROUNDDOWN({overhead}*D{r}/{base},0))",
                 "xlp_yen")
         biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
         formula(ws, f"F{r}", f"IF({biggest},{total}-(SUM($E${first}:$E${last})-E{r}),E{r})",
                 "xlp_yen")
-        formula(ws, f"A{r}", f'IF(D{r}=0,"","{ja} / {en} "&{detail})', "xlp_label")
+        formula(ws, f"A{r}", f'IF(D{r}=0,"",C{r})', "xlp_label")
         formula(ws, f"B{r}", f'IF(D{r}=0,"",{guarded(f"F{r}")})', "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
