@@ -699,8 +699,6 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
         rule(not_number(J, 0, 100_000), f"{f}.hours", "a number from 0 to 100,000"),
         rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
         rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
-        rule(f'AND(ISNUMBER({L}),{L}>FY_TotalMonths)', f"{f}.months",
-             "at most the months of the project period"),
         rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
     ]
 
