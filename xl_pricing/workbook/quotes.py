@@ -403,7 +403,12 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
         name = f"time_charge_{i + 1}"
         _line(book, q, "time_charge", "", name, cells)
-        formula(q.ws, f"B{q.last_row}", f'{book.cell("R_Name", i + 1)}&""', "xlp_text")
+        # Who, and how much in the unit the line is counted in (h or 日/day).
+        row = calc.first_researcher_row + i
+        qty = f"Calc!$D${row}"
+        formula(q.ws, f"B{q.last_row}",
+                f'{book.cell("R_Name", i + 1)}&IF({qty}=0,"","  "&ROUND({qty}/10000,2)&'
+                f'IF(Calc!$C${row}="day"," 日/day"," h"))', "xlp_text")
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
