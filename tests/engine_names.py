@@ -134,3 +134,82 @@ def expected_views(project: Project, card: RateCard) -> dict[str, Any]:
     if ratio is not None:
         out["B_Ratio"] = Decimal(str(ratio))
     return out
+
+
+def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
+    """The Project-sheet inputs a person types for ``project`` into a blank template, as
+    ``Recalculator.values`` (or ``recalc --set``) takes them: one value per scalar name, a
+    column of ``rows[kind]`` values per table column (blank rows as ``None``).
+
+    ``rows`` are the template's table sizes (``workbook.inputs.CAPACITY``).  Only what a
+    template can take is typed: a researcher's reference price (achievement, laureate, day
+    rate) is worked out at build time, so such a row stays without it.
+    """
+    info, t, o = project.project, project.total, project.outcome
+
+    def num(v: Any) -> Any:
+        if v is None:
+            return None
+        return int(v) if Decimal(v) == Decimal(v).to_integral_value() else float(v)
+
+    def column(kind: str, values: list[Any]) -> list[list[Any]]:
+        assert len(values) <= rows[kind], (kind, len(values))
+        return [[v] for v in values] + [[None]] * (rows[kind] - len(values))
+
+    out: dict[str, Any] = {
+        "ProjectId": info.id, "Title": info.title or None, "Contract": info.contract,
+        "Approach": info.approach, "Activity": info.activity, "Location": info.location,
+        "Field": info.field, "Start": info.start, "End": info.end,
+        "Escalation": num(info.escalation), "UseTaxCredit": bool(project.tax.use_credit),
+        "TaxPartner": project.tax.partner, "CorporateTax": num(project.tax.corporate_tax)}
+    first = min(project.fiscal_years)
+    d = project.direct
+    out |= {"Direct_Category": column("direct", [x.category for x in d]),
+            "Direct_Description": column("direct", [x.description or None for x in d]),
+            "Direct_FY": column("direct", [x.fiscal_year or first for x in d]),
+            "Direct_Amount": column("direct", [int(x.amount) for x in d])}
+    rs = project.researchers
+    count = [{"publications": r.publications, "citations": r.citations,
+              "years": r.years}.get(r.achievement_basis or "") for r in rs]
+    out |= {"R_Name": column("researchers", [r.name or None for r in rs]),
+            "R_Rank": column("researchers", [r.rank for r in rs]),
+            "R_Source": column("researchers", [r.rate_source for r in rs]),
+            "R_Hourly": column("researchers", [num(r.hourly) for r in rs]),
+            "R_Salary": column("researchers", [num(r.salary) for r in rs]),
+            "R_Basis": column("researchers", [r.achievement_basis for r in rs]),
+            "R_Count": column("researchers", count),
+            "R_DayRate": column("researchers", [r.day_rate for r in rs]),
+            "R_Hours": column("researchers", [num(r.hours) for r in rs]),
+            "R_Days": column("researchers", [num(r.days) for r in rs]),
+            "R_Months": column("researchers", [num(r.months) for r in rs]),
+            "R_Effort": column("researchers", [num(r.effort) for r in rs])}
+    out |= {"Opt_Choice": column("options", [x.name for x in project.options]),
+            "Opt_Override": column("options", [num(x.amount) for x in project.options])}
+    hours = sum((c.hours or 0 for c in project.contributions if c.kind == "researcher_hours"),
+                Decimal(0))
+    equip = sum((c.value or 0 for c in project.contributions if c.kind == "equipment"),
+                Decimal(0))
+    out |= {"Contrib_Hours": num(hours) or None, "Contrib_Equipment": num(equip) or None}
+    allocs = t.allocations if t else []
+    out |= {"B_Agreed": num(t.agreed) if t else None, "B_BookAs": t.book_as if t else None,
+            "Pkg_Name": column("packages", [a.name for a in allocs]),
+            "Pkg_Amount": column("packages", [int(a.amount) for a in allocs]),
+            "Pkg_Date": column("packages", [a.date for a in allocs])}
+    sales = o.sales if o else []
+    weights = (o.scenario_weights or {}) if o else {}
+    out |= {"C_AgreedFloor": num(o.floor) if o else None,
+            "C_RoyaltyRate": num(o.royalty_rate) if o else None,
+            "C_Contribution": num(o.contribution) if o else None,
+            "C_LumpSum": num(o.lump_sum) if o else None,
+            "C_WeightLow": num(weights.get("low")), "C_WeightBase": num(weights.get("base")),
+            "C_WeightHigh": num(weights.get("high")),
+            "Sales_FY": column("sales", [y.fiscal_year for y in sales]),
+            "Sales_Low": column("sales", [int(y.low) for y in sales]),
+            "Sales_Base": column("sales", [int(y.base) for y in sales]),
+            "Sales_High": column("sales", [int(y.high) for y in sales])}
+    for prefix, kind in (("MS", "milestones"), ("KPI", "kpis")):
+        items = getattr(o, kind) if o else []
+        out |= {f"{prefix}_Name": column(kind, [m.name for m in items]),
+                f"{prefix}_Amount": column(kind, [int(m.amount) for m in items]),
+                f"{prefix}_Achieved": column(kind, [bool(m.achieved) for m in items])}
+    return out

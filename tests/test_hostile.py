@@ -283,15 +283,15 @@ SETS_REFUSED = [
     ("Project!D27=-5", "expected a number >= 0"),
     ("'Project'!D27=-1", "expected a number >= 0"),
     ("Project!D27=abc", "Project!D27 = abc: expected a whole number"),
-    ("Project!J35=-0.5", "expected a number >= 0"),
-    ("R_Hours=5", "R_Hours: 5: expected 3 rows × 1 columns"),
+    ("Project!J50=-0.5", "expected a number between 0 and 100000"),
+    ("R_Hours=5", "R_Hours: 5: expected 10 rows × 1 columns"),
     ("Nope=1", "not a defined name or cell"),
     ("Project!ZZ9999=1", "not used by any formula"),
     ("NoSheet!A1=1", "NoSheet"),
     ("Approach", "expected NAME=VALUE or Sheet!Cell=VALUE"),
     ("=5", "expected NAME=VALUE"),
-    ("Project!B35=nobody", "expected one of"),
-    ("Project!C35=guess", "expected one of rank, salary"),
+    ("Project!B50=nobody", "expected one of"),
+    ("Project!C50=guess", "expected one of rank, salary"),
 ]
 
 

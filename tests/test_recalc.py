@@ -571,7 +571,7 @@ NATIVE = str(STANDARD / "jp-default-native.xlsx")
     ("Project!D27=-5", "Project!D27: Project!D27 = -5: expected a number >= 0 (the cell's "
                        "data validation)"),
     ("Project!D27=2.5", "Project!D27: Project!D27 = 2.5: expected a whole number"),
-    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Approach=\"X\""),
+    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Input_OK,IF(Approach=\"X\""),
     ("Hourz=5", "Hourz: not a defined name or cell of jp-default-native.xlsx"),
 ], ids=["list", "contract", "whole-below", "whole-fraction", "formula", "unknown"])
 def test_set_is_checked_against_the_cell(assignment, message):

@@ -144,10 +144,10 @@ def check_agreement(path: Path, project, card) -> None:
     for name, amount in expected.items():
         assert values[name] == int(amount), (name, values[name], amount)
     line_names = [n for n in values if n.startswith(f"{ap}_") and not n.endswith(
-        ("_Total", "_Comp", "_Tot")) and "_Box_" not in n and n not in expected and
+        ("_Total", "_Comp", "_Tot", "_Sum")) and "_Box_" not in n and n not in expected and
         not n.startswith(("C_Royalty_", "C_AgreedFloor", "C_Weight", "C_LumpSum", "C_Contribution",
                           "C_RoyaltyRate", "B_Agreed", "B_BookAs", "B_Direct", "B_Ratio",
-                          "B_Allocated", "B_Remaining", "B_Check"))]
+                          "B_Allocated", "B_Remaining", "B_Check", "B_Build"))]
     for name in line_names:
         assert values[name] in (0, None), (name, values[name])
     total = int(expected["Total"])

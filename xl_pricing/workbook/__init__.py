@@ -23,7 +23,8 @@ from ..rates import RateCard, resolve_card
 from ..files import refuse_inputs
 from ..validation import check_against_card
 from .book import TARGETS, Book, Target
-from .inputs import fa_resolution, project_sheet, rates_sheet
+from .inputs import (TEMPLATE_REACH, TEMPLATE_YEARS, fa_resolution, project_sheet,
+                     rates_sheet)
 from .quotes import calc_sheet, quote_a, quote_b, quote_c, quote_x
 from .save import workbook_bytes, write_atomic
 from .styles import register
@@ -46,8 +47,12 @@ _NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
 def template_project(card: RateCard) -> Project:
-    """The empty project a template is built for: one fiscal year from the card's date."""
-    fy = fiscal_year(card.model.card.effective_from)
+    """The empty project a template is built for: the first whole fiscal year in which
+    the card is in force (a card effective 2023-03-29 gives FY2023, April to March)."""
+    effective = card.model.card.effective_from
+    fy = fiscal_year(effective)
+    if date(fy, 4, 1) < effective:
+        fy += 1
     return parse_project({"project": {
         "id": "NEW", "title": "", "contract": "joint", "approach": "A",
         "start": date(fy, 4, 1), "end": date(fy + 1, 3, 31)}}, "template")
@@ -135,8 +140,14 @@ def build_workbook(card: RateCard, project: Project | None = None,
     wb.remove(wb.active)
     project_sheet(book)
     # Rates first, so formulas can point at its cells.
-    rates_sheet(book, fa_resolution(card, book.project))
     years = list(book.project.fiscal_years)
+    if book.is_template:  # columns that follow Start and End (see project_sheet)
+        years = [years[0] + k for k in range(TEMPLATE_YEARS)]
+        fa_keys = fa_resolution(card, book.project,
+                                [years[0] + k for k in range(TEMPLATE_REACH)])
+    else:
+        fa_keys = fa_resolution(card, book.project)
+    rates_sheet(book, fa_keys)
     calc = calc_sheet(book, years)
     x = quote_x(book, calc)
     a = quote_a(book, calc)
@@ -146,7 +157,7 @@ def build_workbook(card: RateCard, project: Project | None = None,
     form_current_sheet(book)
     form_new_sheet(book)
     allocation_sheet(book)
-    industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c}[book.project.project.approach])
+    industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c})
     # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
     for name in ("Rates", "Calc"):
         wb.move_sheet(name, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(name))

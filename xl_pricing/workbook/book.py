@@ -81,6 +81,8 @@ class Book:
     names: dict[str, str] = field(default_factory=dict)
     cells: dict[str, list[str]] = field(default_factory=dict)
     folded: set[str] = field(default_factory=set)  # the names upper-cased
+    checks: list[str] = field(default_factory=list)  # input check cells (checks.py)
+    rows: dict[str, int] = field(default_factory=dict)  # rows of each Project-sheet table
 
     # -- cells and names ----------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, ref: str) -> str:
@@ -195,13 +197,27 @@ def formula(ws: Worksheet, ref: str, text: str, style: str | None = None,
     return c
 
 
+ERROR_TITLE = "入力エラー / Input error"
+
+
+def _stopping(dv: DataValidation, message: str) -> DataValidation:
+    """Make ``dv`` refuse a wrong entry (style stop) with a Japanese and English message."""
+    dv.showErrorMessage = True
+    dv.errorStyle = "stop"
+    dv.errorTitle = ERROR_TITLE
+    dv.error = message
+    return dv
+
+
 def list_validation(ws: Worksheet, refs: str, choices: list[str] | str,
                     prompt: str | None = None) -> None:
-    """A drop-down: a literal list of choices, or a defined name (written without '=')."""
+    """A drop-down that refuses other entries: a literal list of choices, or a defined name
+    (written without '=').  Excel compares list entries ignoring case, so codes are also
+    checked with EXACT by a check cell (``checks.py``)."""
     source = '"' + ",".join(choices) + '"' if isinstance(choices, list) else choices
     dv = DataValidation(type="list", formula1=source, allow_blank=True)
-    dv.error = "Choose a value from the list / リストから選んでください"
-    dv.errorTitle = "xl-pricing"
+    shown = ", ".join(choices) if isinstance(choices, list) else "the list"
+    _stopping(dv, f"リストから選んでください / Choose a value from the list: {shown}"[:255])
     if prompt:
         dv.prompt = prompt
     ws.add_data_validation(dv)
@@ -209,10 +225,23 @@ def list_validation(ws: Worksheet, refs: str, choices: list[str] | str,
 
 
 def number_validation(ws: Worksheet, refs: str, minimum: float = 0,
-                      whole: bool = False) -> None:
-    dv = DataValidation(type="whole" if whole else "decimal", operator="greaterThanOrEqual",
-                        formula1=str(minimum), allow_blank=True)
-    dv.error = f"A number >= {minimum} / {minimum} 以上の数値"
-    dv.errorTitle = "xl-pricing"
+                      whole: bool = False, maximum: float | None = None,
+                      above: bool = False) -> None:
+    """A number validation that refuses other entries: ``>= minimum`` (``> minimum`` when
+    ``above``), up to ``maximum`` when given; whole numbers when ``whole``."""
+    low = f"{minimum:g}"
+    if maximum is not None:
+        dv = DataValidation(type="whole" if whole else "decimal", operator="between",
+                            formula1=low, formula2=f"{maximum:g}", allow_blank=True)
+        ja, en = f"{low} 以上 {maximum:g} 以下の数値", f"a number between {low} and {maximum:g}"
+    else:
+        op = "greaterThan" if above else "greaterThanOrEqual"
+        sym, word = (">", "より大きい") if above else (">=", "以上の")
+        dv = DataValidation(type="whole" if whole else "decimal", operator=op,
+                            formula1=low, allow_blank=True)
+        ja, en = f"{low} {word}数値", f"a number {sym} {low}"
+    if whole:
+        ja, en = ja.replace("数値", "整数"), en.replace("a number", "a whole number")
+    _stopping(dv, f"{ja} / {en}")
     ws.add_data_validation(dv)
     dv.add(refs)

@@ -4,6 +4,7 @@ Project sheet (every input of a project, unlocked, with drop-downs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..pricing.fiscal import rate_date
 from ..project import Project
 from ..rates import PARTIES, RateCard
+from ..cells import excel_serial
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
+from .checks import not_number, one_of, put_check, rule, summary
 from .styles import print_setup, protect
 
 # Every price component, in the order sheets list them.
@@ -149,6 +152,8 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                 float(tc.hours_per_day), "xlp_num")
     r = _scalar(book, ws, r, "学術指導単価 / Consulting rate (yen/h)", "ConsultingRate",
                 int(tc.consulting_rate), "xlp_yen")
+    r = _scalar(book, ws, r, "受賞者単価 / Laureate rate (yen/h; blank = none)",
+                "LaureateHourly", int(tc.laureate.hourly) if tc.laureate else None, "xlp_yen")
     r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
                 "ContribHourValue", int(m.contributions.researcher_hour_value), "xlp_yen")
     r = _scalar(book, ws, r, "再委託の算入上限 / Subaward included up to", "SubawardCap",
@@ -178,9 +183,9 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
         Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen")],
         [[k, v.label_ja, v.label_en, int(v.hourly) if v.hourly else None,
           int(v.salary) if v.salary else None] for k, v in tc.ranks.items()])
-    r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", None),
-                               Column("下限 / From", None, "xlp_int"),
-                               Column("時間単価 / Hourly", None, "xlp_yen")],
+    r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", "Ach_Basis"),
+                               Column("下限 / From", "Ach_Min", "xlp_int"),
+                               Column("時間単価 / Hourly", "Ach_Hourly", "xlp_yen")],
               [[t.basis, t.min, int(t.hourly)] for t in tc.achievement])
     r = table(book, ws, r, 1, [Column("日額の参照 / Day-rate reference", None),
                                Column("通貨 / Currency", None),
@@ -219,14 +224,20 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
     return ws
 
 
-def fa_resolution(card: RateCard, project: Project) -> list[list[Any]]:
+TEMPLATE_YEARS = 5   # fiscal-year columns of a blank template (they follow Start and End)
+TEMPLATE_REACH = 12  # fiscal years from the card's first whose F&A rates a template holds
+
+
+def fa_resolution(card: RateCard, project: Project, years: list[int] | None = None
+                  ) -> list[list[Any]]:
     """F&A rates in force for each activity × location × field × fiscal year of the
-    project, resolved by the engine (precedence and effective dates) — "act/loc/field/FY".
+    project (or of ``years``, looked up on each year's 1 April), resolved by the engine
+    (precedence and effective dates) — "act/loc/field/FY".
     """
     fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
     rows = []
-    for fy in project.fiscal_years:
-        on = rate_date(project, fy)
+    for fy in (years or project.fiscal_years):
+        on = rate_date(project, fy) if years is None else date(fy, 4, 1)
         for act in ("research", "instruction", "other"):
             for loc in ("on", "off"):
                 for fld in fields:
@@ -241,69 +252,167 @@ def fa_resolution(card: RateCard, project: Project) -> list[list[Any]]:
 # -- the Project sheet ----------------------------------------------------------------------
 
 SPARE_ROWS = 3
+# Rows every workbook has for a person to fill in (issue 14: Excel alone does the job).
+CAPACITY = {"direct": 20, "researchers": 10, "options": 5, "packages": 5, "sales": 5,
+            "milestones": 10, "kpis": 10}
+
+
+def rows_for(kind: str, used: int) -> int:
+    """Rows of a Project-sheet table: the project's, spare rows, at least ``CAPACITY``."""
+    return max(used + SPARE_ROWS, CAPACITY[kind])
+
+
+def _item(kind: str, i: int) -> str:
+    """A table row's field as the engine's messages name it (0-based: ``researchers[0]``)."""
+    return f"{kind}[{i}]"
+
+
+CHECK_COLUMN = 20  # T: the hidden column that carries the first failing check down
 
 
 def project_sheet(book: Book) -> Worksheet:
-    """Every input of the project; in a template the tables have empty rows to fill."""
+    """Every input of the project, each with its check; in a template the tables have
+    empty rows to fill."""
     p, info = book.project, book.project.project
+    card = book.card
     ws = book.wb.create_sheet("Project", 0)
-    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["A"].width = 58  # the longest label, JA + EN, shows whole
     for c in "BCDEFGHIJKLMNOP":
         ws.column_dimensions[c].width = 15
     put(ws, "A1", "案件 / Project inputs", "xlp_title")
-    put(ws, "A2", "黄色のセルが入力です / Yellow cells are inputs. 期間を変えるときは再生成 / "
-                  "Rebuild to change the period.", "xlp_note")
+    period = ("開始・終了を入力すると年度が決まります / Type Start and End: the fiscal years "
+              "follow them." if book.is_template else
+              "期間を変えるときは再生成 / Rebuild to change the period.")
+    put(ws, "A2", "黄色のセルが入力です。赤い文字は入力エラー / Yellow cells are inputs; red "
+                  f"text is an input error. {period}", "xlp_note")
     r = 4
 
-    def scalar(label: str, name: str, value: Any, style: str = "xlp_input") -> str:
+    def scalar(label: str, name: str, value: Any, style: str = "xlp_input",
+               rules: list[tuple[str, str]] | None = None) -> str:
         nonlocal r
         put(ws, f"A{r}", label, "xlp_label")
         put(ws, f"B{r}", value, style)
         book.define(name, ws, f"B{r}")
         ref = f"B{r}"
+        if rules:
+            put_check(book, ws, f"C{r}", name, rules)
         r += 1
         return ref
 
-    scalar("案件ID / Project id", "ProjectId", info.id)
+    def choice(field: str, ref: str, codes: list[str], blank_ok: bool = True
+               ) -> list[tuple[str, str]]:
+        shown = ", ".join(f"'{c}'" for c in codes)
+        bad = f"NOT({one_of(ref, codes)})"
+        if blank_ok:
+            bad = f'AND({ref}<>"",{bad})'
+        return [rule(bad, field, f"one of {shown}")]
+
+    scalar("案件ID / Project id", "ProjectId", info.id,
+           rules=[rule('LEN(ProjectId)=0', "project.id", "non-empty text")])
     scalar("件名 / Title", "Title", info.title)
-    list_validation(ws, scalar("契約種別 / Contract", "Contract", info.contract), CONTRACTS)
-    list_validation(ws, scalar("方式 / Approach (X A B C)", "Approach", info.approach),
-                    ["X", "A", "B", "C"])
-    list_validation(ws, scalar("活動 / Activity", "Activity", info.activity),
-                    ["research", "instruction", "other"])
-    list_validation(ws, scalar("場所 / Location", "Location", info.location), ["on", "off"])
+    ref = scalar("契約種別 / Contract", "Contract", info.contract,
+                 rules=choice("project.contract", "Contract", CONTRACTS, False))
+    list_validation(ws, ref, CONTRACTS)
+    ref = scalar("方式 / Approach (X A B C)", "Approach", info.approach, rules=[rule(
+        'NOT(OR(Approach="X",Approach="A",Approach="B",Approach="C"))', "project.approach",
+        "one of 'X', 'A', 'B' or 'C'")])
+    list_validation(ws, ref, ["X", "A", "B", "C"])
+    acts = ["research", "instruction", "other"]
+    list_validation(ws, scalar("活動 / Activity", "Activity", info.activity,
+                               rules=choice("project.activity", "Activity", acts, False)), acts)
+    list_validation(ws, scalar("場所 / Location", "Location", info.location,
+                               rules=choice("project.location", "Location", ["on", "off"],
+                                            False) + [rule(
+        f'AND(OR(Approach="A",AND(Approach="B",B_BookAs="A")),ISERROR(SUM(Calc!$C$5:{a1(5, 2 + len(p.fiscal_years), True)})))',
+        "activity/location", f"an F&A rate of card {card.id!r} for the activity, location "
+        "and field in force in each fiscal year")]), ["on", "off"])
     scalar("分野 / Field", "Field", info.field)
-    scalar("開始 / Start", "Start", info.start, "xlp_date")
-    scalar("終了 / End", "End", info.end, "xlp_date")
+    date_rule = "a date such as 2027-04-01"
+    if book.is_template:
+        # A template's period is typed: the fiscal-year columns follow Start and End.
+        fy_of = "(YEAR({d})-(MONTH({d})<4))"
+        scalar("開始 / Start", "Start", info.start, "xlp_input_date", rules=[
+            rule("NOT(ISNUMBER(Start))", "project.start", date_rule)])
+        scalar("終了 / End", "End", info.end, "xlp_input_date", rules=[
+            rule("NOT(ISNUMBER(End))", "project.end", date_rule),
+            rule("End<Start", "project.end", "a date on or after start"),
+            rule(f"{fy_of.format(d='End')}-{fy_of.format(d='Start')}>={TEMPLATE_YEARS - 1}+1",
+                 "project.end", f"a period of at most {TEMPLATE_YEARS} fiscal years "
+                 "(the columns of this template)"),
+            rule(f"OR({fy_of.format(d='Start')}<{min(p.fiscal_years)},"
+                 f"{fy_of.format(d='End')}>{min(p.fiscal_years) + TEMPLATE_REACH - 1})",
+                 "project.start", f"a period within FY{min(p.fiscal_years)}–"
+                 f"FY{min(p.fiscal_years) + TEMPLATE_REACH - 1} (the card's years)")])
+    else:
+        # The period is the one the fiscal-year columns were built for.
+        scalar("開始 / Start", "Start", info.start, "xlp_date", rules=[
+            rule("NOT(ISNUMBER(Start))", "project.start", date_rule),
+            rule(f"Start<>{excel_serial(info.start)}", "project.start",
+                 f"{info.start} (the period the workbook was built for: rebuild to change it)")])
+        scalar("終了 / End", "End", info.end, "xlp_date", rules=[
+            rule("NOT(ISNUMBER(End))", "project.end", date_rule),
+            rule("End<Start", "project.end", "a date on or after start"),
+            rule(f"End<>{excel_serial(info.end)}", "project.end",
+                 f"{info.end} (the period the workbook was built for: rebuild to change it)")])
     scalar("部局 / Department", "Department", info.department)
     scalar("企業 / Company", "Company", info.company)
-    scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
-           float(info.escalation) if info.escalation is not None else None, "xlp_input_pct")
-    list_validation(ws, scalar("研究開発税制を使う / Company uses the R&D tax credit",
-                               "UseTaxCredit", bool(p.tax.use_credit)), ["TRUE", "FALSE"])
-    partners = ["university", *book.card.model.tax_credit.partner_rates]
-    list_validation(ws, scalar("控除の相手 / Credit partner", "TaxPartner", p.tax.partner),
-                    list(dict.fromkeys(partners)))
-    scalar("法人税額（上限計算）/ Corporate tax (for the cap)", "CorporateTax",
-           int(p.tax.corporate_tax) if p.tax.corporate_tax is not None else None,
-           "xlp_input_yen")
+    ref = scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
+                 float(info.escalation) if info.escalation is not None else None,
+                 "xlp_input_pct", rules=[rule(not_number("Escalation", 0, 5),
+                                              "project.escalation", "a number from 0 to 5")])
+    number_validation(ws, ref, 0, maximum=5)
+    ref = scalar("研究開発税制を使う / Company uses the R&D tax credit", "UseTaxCredit",
+                 bool(p.tax.use_credit), rules=[rule(
+                     'AND(UseTaxCredit<>"",NOT(ISLOGICAL(UseTaxCredit)))', "tax.use_credit",
+                     "true or false")])
+    list_validation(ws, ref, ["TRUE", "FALSE"])
+    partners = list(dict.fromkeys(["university", *card.model.tax_credit.partner_rates]))
+    list_validation(ws, scalar("控除の相手 / Credit partner", "TaxPartner", p.tax.partner,
+                               rules=choice("tax.partner", "TaxPartner", partners, False)),
+                    partners)
+    ref = scalar("法人税額（上限計算）/ Corporate tax (for the cap)", "CorporateTax",
+                 int(p.tax.corporate_tax) if p.tax.corporate_tax is not None else None,
+                 "xlp_input_yen", rules=[rule(not_number("CorporateTax", 0, whole=True),
+                                              "tax.corporate_tax", "whole yen >= 0")])
+    number_validation(ws, ref, 0, whole=True)
     list_validation(ws, scalar("新様式 [A] 報酬に経費を含む / [B] 含まない — New form choice",
-                               "Form_Choice", "A"), ["A", "B"])
+                               "Form_Choice", "A", rules=choice("Form_Choice", "Form_Choice",
+                                                                ["A", "B"], False)),
+                    ["A", "B"])
     r += 1
     # Fiscal years of the period (locked: they follow Start and End).
     months = p.fiscal_years
     put(ws, f"A{r}", "年度 / Fiscal year", "xlp_label")
     put(ws, f"A{r + 1}", "月数 / Months", "xlp_label")
     put(ws, f"A{r + 2}", "料率の基準日 / Rates looked up on", "xlp_label")
-    for k, fy in enumerate(months):
-        put(ws, a1(r, 2 + k), fy, "xlp_fy")
-        put(ws, a1(r + 1, 2 + k), months[fy], "xlp_int")
-        put(ws, a1(r + 2, 2 + k), rate_date(p, fy), "xlp_date")
-    last = 1 + len(months)
+    if book.is_template:
+        # FY = year of the start (Jan–Mar belong to the year before), then one a column
+        # up to the end's; months of the period in each; blank beyond the period.
+        first_month, last_month = ("(YEAR(Start)*12+MONTH(Start)-1)",
+                                   "(YEAR(End)*12+MONTH(End)-1)")
+        for k in range(TEMPLATE_YEARS):
+            fy, m, d = a1(r, 2 + k), a1(r + 1, 2 + k), a1(r + 2, 2 + k)
+            if k == 0:
+                formula(ws, fy, 'IFERROR(YEAR(Start)-(MONTH(Start)<4),"")', "xlp_fy")
+            else:
+                prev = a1(r, 1 + k)
+                formula(ws, fy, f'IFERROR(IF({prev}="","",IF({prev}<YEAR(End)-(MONTH(End)<4),'
+                                f'{prev}+1,"")),"")', "xlp_fy")
+            formula(ws, m, f'IF({fy}="",0,MAX(0,MIN({last_month},{fy}*12+14)-'
+                           f'MAX({first_month},{fy}*12+3)+1))', "xlp_int")
+            formula(ws, d, f'IF({fy}="","",MAX(Start,DATE({fy},4,1)))', "xlp_date")
+        last = 1 + TEMPLATE_YEARS
+        formula(ws, a1(r + 1, last + 1), f"SUM(B{r + 1}:{a1(r + 1, last)})", "xlp_int")
+    else:
+        for k, fy in enumerate(months):
+            put(ws, a1(r, 2 + k), fy, "xlp_fy")
+            put(ws, a1(r + 1, 2 + k), months[fy], "xlp_int")
+            put(ws, a1(r + 2, 2 + k), rate_date(p, fy), "xlp_date")
+        last = 1 + len(months)
+        put(ws, a1(r + 1, last + 1), sum(months.values()), "xlp_int")
     book.define("FY_Year", ws, f"B{r}:{a1(r, last)}")
     book.define("FY_Months", ws, f"B{r + 1}:{a1(r + 1, last)}")
     book.define("FY_RateDate", ws, f"B{r + 2}:{a1(r + 2, last)}")
-    put(ws, a1(r + 1, last + 1), sum(months.values()), "xlp_int")
     book.define("FY_TotalMonths", ws, a1(r + 1, last + 1))
     r += 4
     first_fy = min(months)
@@ -312,24 +421,40 @@ def project_sheet(book: Book) -> Worksheet:
     r += 1
     rows = [[it.category, it.description, it.fiscal_year or first_fy, int(it.amount)]
             for it in p.direct]
-    n = len(rows) + SPARE_ROWS
+    n = rows_for("direct", len(rows))
+    book.rows["direct"] = n
     top = r
     r = table(book, ws, r, 1, [Column("区分 / Category", "Direct_Category", "xlp_input"),
                                Column("内容 / Description", "Direct_Description", "xlp_input"),
                                Column("年度 / FY", "Direct_FY", "xlp_input"),
                                Column("金額 / Amount", "Direct_Amount", "xlp_input_yen"),
-                               Column("F&A 基礎 / F&A base", "Direct_FABase", "xlp_yen")],
+                               Column("F&A 基礎 / F&A base", "Direct_FABase", "xlp_yen"),
+                               Column("確認 / Check", None, "xlp_warn", width=30)],
               rows, min_rows=n)
-    list_validation(ws, f"C{top + 1}:C{top + n}", [str(fy) for fy in months])
+    if book.is_template:  # the years follow Start and End: the check cell says which
+        number_validation(ws, f"C{top + 1}:C{top + n}", 1900, whole=True, maximum=2200)
+    else:
+        list_validation(ws, f"C{top + 1}:C{top + n}", [str(fy) for fy in months])
+    period = "the project period" if book.is_template else \
+        f"the project period {sorted(months)}"
     number_validation(ws, f"D{top + 1}:D{top + n}", 0, whole=True)
     for i in range(n):
         row = top + 1 + i
         formula(ws, f"E{row}", _fa_base_formula(book, row), "xlp_yen")
+        f = _item("direct", i)
+        used = f'COUNTA(A{row}:D{row})>0'
+        put_check(book, ws, f"F{row}", f"Direct_{i + 1}", [
+            rule(f'AND({used},LEN(A{row})=0)', f"{f}.category", "non-empty text"),
+            rule(f'AND({used},D{row}="")', f"{f}.amount", "a value (this key is required)"),
+            rule(not_number(f"D{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0"),
+            rule(f'AND({used},OR(C{row}="",ISNA(MATCH(C{row},FY_Year,0))))',
+                 f"{f}.fiscal_year", f"a fiscal year of {period}")])
     # Researchers.
     put(ws, f"A{r}", "研究者 / Researchers", "xlp_label")
     r += 1
     rrows = [researcher_row(book, x) for x in p.researchers]
-    nr = len(rrows) + SPARE_ROWS
+    nr = rows_for("researchers", len(rrows))
+    book.rows["researchers"] = nr
     top = r
     r = table(book, ws, r, 1, [
         Column("氏名 / Name", "R_Name", "xlp_input"),
@@ -345,87 +470,239 @@ def project_sheet(book: Book) -> Worksheet:
         Column("日数 / Days", "R_Days", "xlp_input_num"),
         Column("月数 / Months", "R_Months", "xlp_input_num"),
         Column("エフォート / Effort", "R_Effort", "xlp_input_pct"),
-        Column("参照単価 / Reference price", "R_RefPrice", "xlp_yen")],
+        Column("参照単価 / Reference price", "R_RefPrice", "xlp_yen"),
+        Column("確認 / Check", None, "xlp_warn", width=30)],
         rrows, min_rows=nr)
     list_validation(ws, f"B{top + 1}:B{top + nr}", "Rank_Names")
     list_validation(ws, f"C{top + 1}:C{top + nr}", SOURCES)
     list_validation(ws, f"F{top + 1}:F{top + nr}", ["publications", "citations", "years"])
     list_validation(ws, f"I{top + 1}:I{top + nr}", ["min", "max"])
-    number_validation(ws, f"J{top + 1}:M{top + nr}", 0)
+    number_validation(ws, f"J{top + 1}:J{top + nr}", 0, maximum=100_000)
+    number_validation(ws, f"K{top + 1}:K{top + nr}", 0, maximum=20_000)
+    number_validation(ws, f"L{top + 1}:L{top + nr}", 0, above=True)
+    number_validation(ws, f"M{top + 1}:M{top + nr}", 0, maximum=1)
+    number_validation(ws, f"D{top + 1}:E{top + nr}", 0, whole=True, above=True)
     put(ws, f"N{top}", "参照単価 / Reference price (achievement, laureate, day rate: from the "
                        "card at build time)", "xlp_header")
+    ranks = ", ".join(card.model.time_charge.ranks)
+    rank_expected = f"a rank of card {card.id!r}: {ranks}"
+    if len(rank_expected) > 150:
+        rank_expected = rank_expected[:147] + "..."
+    for i in range(nr):
+        put_check(book, ws, f"O{top + 1 + i}", f"R_{i + 1}",
+                  _researcher_rules(top + 1 + i, _item("researchers", i), rank_expected,
+                                    f"Calc!$E${CALC_FIRST_RESEARCHER + i}"))
     # Options and contributions.
     put(ws, f"A{r}", "オプション / Options", "xlp_label")
     r += 1
     top = r
     orows = [[o.name, int(o.amount) if o.amount is not None else None] for o in p.options]
-    no = len(orows) + SPARE_ROWS
+    no = rows_for("options", len(orows))
+    book.rows["options"] = no
     r = table(book, ws, r, 1, [Column("オプション / Option", "Opt_Choice", "xlp_input"),
                                Column("交渉金額 / Negotiated amount", "Opt_Override",
-                                      "xlp_input_yen")], orows, min_rows=no)
-    if book.card.model.options:
+                                      "xlp_input_yen"),
+                               Column("確認 / Check", None, "xlp_warn")], orows, min_rows=no)
+    if card.model.options:
         list_validation(ws, f"A{top + 1}:A{top + no}", "Opt_Id")
+    number_validation(ws, f"B{top + 1}:B{top + no}", 0, whole=True)
+    known = ", ".join(card.model.options) or "(none)"
+    for i in range(no):
+        row, f = top + 1 + i, _item("options", i)
+        put_check(book, ws, f"C{row}", f"Opt_{i + 1}", [
+            rule(f'AND(B{row}<>"",LEN(A{row})=0)', f"{f}.name", "non-empty text"),
+            rule(f'AND(A{row}<>"",SUMPRODUCT(EXACT(Opt_Id,A{row})*1)=0)', f,
+                 f"an option of card {card.id!r}: {known}"[:200]),
+            rule(not_number(f"B{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0")])
     hours = sum((c.hours or 0 for c in p.contributions if c.kind == "researcher_hours"),
                 Decimal(0))
     equip = sum((c.value or 0 for c in p.contributions if c.kind == "equipment"), Decimal(0))
-    scalar("企業研究者の時間 / Company researcher hours", "Contrib_Hours",
-           float(hours) if hours else None, "xlp_input_num")
-    scalar("提供設備の価額 / Equipment provided (yen)", "Contrib_Equipment",
-           int(equip) if equip else None, "xlp_input_yen")
+    ref = scalar("企業研究者の時間 / Company researcher hours", "Contrib_Hours",
+                 float(hours) if hours else None, "xlp_input_num", rules=[rule(
+                     not_number("Contrib_Hours", 0, 100_000), "contributions.hours",
+                     "a number from 0 to 100,000")])
+    number_validation(ws, ref, 0, maximum=100_000)
+    ref = scalar("提供設備の価額 / Equipment provided (yen)", "Contrib_Equipment",
+                 int(equip) if equip else None, "xlp_input_yen", rules=[rule(
+                     not_number("Contrib_Equipment", 0, whole=True), "contributions.value",
+                     "whole yen >= 0")])
+    number_validation(ws, ref, 0, whole=True)
     r += 1
     # Approach B.
     t = p.total
-    scalar("B: 合意総額 / Agreed total", "B_Agreed", int(t.agreed) if t else None,
-           "xlp_input_yen")
+    ref = scalar("B: 合意総額 / Agreed total", "B_Agreed", int(t.agreed) if t else None,
+                 "xlp_input_yen", rules=[
+                     rule(not_number("B_Agreed", 0, strict=True, whole=True), "total.agreed",
+                          "whole yen > 0"),
+                     rule('AND(Approach="B",B_Agreed="")', "total",
+                          "a [total] table with agreed = ... for approach B"),
+                     rule('AND(Approach="B",B_BookAs="",B_Agreed<B_Direct)', "total.agreed",
+                          "an agreed total >= direct costs"),
+                     rule('AND(Approach="B",B_BookAs<>"",B_Agreed<B_Build)', "total.agreed",
+                          "an agreed total >= the build-up it is booked with")])
+    number_validation(ws, ref, 0, whole=True, above=True)
     list_validation(ws, scalar("B: 積算の内訳 / Book as (blank, X or A)", "B_BookAs",
-                               t.book_as if t else None), ["X", "A"])
+                               t.book_as if t else None,
+                               rules=choice("total.book_as", "B_BookAs", ["X", "A"])),
+                    ["X", "A"])
     put(ws, f"A{r}", "B: パッケージの配分 / Package allocations", "xlp_label")
     r += 1
+    top = r
     arows = [[a.name, int(a.amount), a.date] for a in (t.allocations if t else [])]
+    na = rows_for("packages", len(arows))
     r = table(book, ws, r, 1, [Column("配分先 / Sub-project", "Pkg_Name", "xlp_input"),
                                Column("金額 / Amount", "Pkg_Amount", "xlp_input_yen"),
-                               Column("日付 / Date", "Pkg_Date", "xlp_input_date")],
-              arows, min_rows=len(arows) + SPARE_ROWS)
+                               Column("日付 / Date", "Pkg_Date", "xlp_input_date"),
+                               Column("確認 / Check", None, "xlp_warn")],
+              arows, min_rows=na)
+    number_validation(ws, f"B{top + 1}:B{top + na}", 0, whole=True)
+    for i in range(na):
+        row, f = top + 1 + i, _item("total.allocations", i)
+        put_check(book, ws, f"D{row}", f"Pkg_{i + 1}", [
+            rule(f'AND(COUNTA(B{row}:C{row})>0,LEN(A{row})=0)', f"{f}.name", "non-empty text"),
+            rule(f'AND(A{row}<>"",B{row}="")', f"{f}.amount",
+                 "a value (this key is required)"),
+            rule(not_number(f"B{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0"),
+            rule(f'AND(C{row}<>"",NOT(ISNUMBER(C{row})))', f"{f}.date", date_rule)])
     # Approach C.
     o = p.outcome
-    scalar("C: 最低価格（空欄=方式X）/ Floor (blank = approach X)", "C_AgreedFloor",
-           int(o.floor) if o and o.floor is not None else None, "xlp_input_yen")
-    scalar("C: ロイヤリティ率 / Royalty rate", "C_RoyaltyRate",
-           float(o.royalty_rate) if o else None, "xlp_input_pct")
-    scalar("C: 知財の寄与度 / Contribution share", "C_Contribution",
-           float(o.contribution) if o else 1.0, "xlp_input_pct")
-    scalar("C: 一時金 / Lump sum", "C_LumpSum", int(o.lump_sum) if o else None,
-           "xlp_input_yen")
+    share = "a number from 0 to 1"
+    ref = scalar("C: 最低価格（空欄=方式X）/ Floor (blank = approach X)", "C_AgreedFloor",
+                 int(o.floor) if o and o.floor is not None else None, "xlp_input_yen",
+                 rules=[rule(not_number("C_AgreedFloor", 0, whole=True), "outcome.floor",
+                             "whole yen >= 0")])
+    number_validation(ws, ref, 0, whole=True)
+    ref = scalar("C: ロイヤリティ率 / Royalty rate", "C_RoyaltyRate",
+                 float(o.royalty_rate) if o else None, "xlp_input_pct",
+                 rules=[rule(not_number("C_RoyaltyRate", 0, 1), "outcome.royalty_rate",
+                             share)])
+    number_validation(ws, ref, 0, maximum=1)
+    ref = scalar("C: 知財の寄与度 / Contribution share", "C_Contribution",
+                 float(o.contribution) if o else 1.0, "xlp_input_pct",
+                 rules=[rule(not_number("C_Contribution", 0, 1), "outcome.contribution",
+                             share)])
+    number_validation(ws, ref, 0, maximum=1)
+    ref = scalar("C: 一時金 / Lump sum", "C_LumpSum", int(o.lump_sum) if o else None,
+                 "xlp_input_yen", rules=[rule(not_number("C_LumpSum", 0, whole=True),
+                                              "outcome.lump_sum", "whole yen >= 0")])
+    number_validation(ws, ref, 0, whole=True)
     wts = (o.scenario_weights if o and o.scenario_weights else {})
     for s, nm in (("low", "C_WeightLow"), ("base", "C_WeightBase"), ("high", "C_WeightHigh")):
-        scalar(f"C: 重み {s}（空欄=料金表）/ Weight {s} (blank = card)", nm,
-               float(wts[s]) if s in wts else None, "xlp_input_pct")
+        ref = scalar(f"C: 重み {s}（空欄=料金表）/ Weight {s} (blank = card)", nm,
+                     float(wts[s]) if s in wts else None, "xlp_input_pct",
+                     rules=[rule(not_number(nm, 0, 1), "outcome.scenario_weights", share)])
+        number_validation(ws, ref, 0, maximum=1)
     put(ws, f"A{r}", "C: 売上予測 / Sales forecast", "xlp_label")
     r += 1
+    top = r
     srows = [[y.fiscal_year, int(y.low), int(y.base), int(y.high)]
              for y in (o.sales if o else [])]
+    ns = rows_for("sales", len(srows))
     r = table(book, ws, r, 1, [Column("年度 / FY", "Sales_FY", "xlp_input"),
                                Column("低 / Low", "Sales_Low", "xlp_input_yen"),
                                Column("基本 / Base", "Sales_Base", "xlp_input_yen"),
-                               Column("高 / High", "Sales_High", "xlp_input_yen")],
-              srows, min_rows=len(srows) + SPARE_ROWS)
-    for label, prefix, items in (("C: マイルストーン / Milestones", "MS",
-                                  o.milestones if o else []),
-                                 ("C: KPI 成功報酬 / KPI fees", "KPI", o.kpis if o else [])):
+                               Column("高 / High", "Sales_High", "xlp_input_yen"),
+                               Column("確認 / Check", None, "xlp_warn")],
+              srows, min_rows=ns)
+    number_validation(ws, f"A{top + 1}:A{top + ns}", 1900, whole=True, maximum=2200)
+    number_validation(ws, f"B{top + 1}:D{top + ns}", 0, whole=True)
+    for i in range(ns):
+        row, f = top + 1 + i, _item("outcome.sales", i)
+        used = f"COUNTA(A{row}:D{row})>0"
+        rules = [rule(f'AND({used},OR(NOT(ISNUMBER(A{row})),A{row}<1900,A{row}>2200))',
+                      f"{f}.fiscal_year", "a fiscal year (1900 to 2200)"),
+                 rule(f'AND({used},COUNTIF(Sales_FY,A{row})>1)', "outcome.sales",
+                      "one row per fiscal year")]
+        for c, key in (("B", "low"), ("C", "base"), ("D", "high")):
+            rules.append(rule(f'AND({used},OR(NOT(ISNUMBER({c}{row})),{c}{row}<0,'
+                              f'{c}{row}<>INT({c}{row})))', f"{f}.{key}", "whole yen >= 0"))
+        rules.append(rule(f"AND({used},OR(B{row}>C{row},C{row}>D{row}))", f"{f}.base",
+                          "low <= base <= high"))
+        put_check(book, ws, f"E{row}", f"Sales_{i + 1}", rules)
+    for label, prefix, kind, items in (("C: マイルストーン / Milestones", "MS", "milestones",
+                                        o.milestones if o else []),
+                                       ("C: KPI 成功報酬 / KPI fees", "KPI", "kpis",
+                                        o.kpis if o else [])):
         put(ws, f"A{r}", label, "xlp_label")
         r += 1
         top = r
         mrows = [[m.name, int(m.amount), m.achieved] for m in items]
-        nm = len(mrows) + SPARE_ROWS
+        nm = rows_for(kind, len(mrows))
+        book.rows[kind] = nm
         r = table(book, ws, r, 1, [Column("名称 / Name", f"{prefix}_Name", "xlp_input"),
                                    Column("金額 / Amount", f"{prefix}_Amount",
                                           "xlp_input_yen"),
                                    Column("達成 / Achieved", f"{prefix}_Achieved",
-                                          "xlp_input")], mrows, min_rows=nm)
+                                          "xlp_input"),
+                                   Column("確認 / Check", None, "xlp_warn")],
+                  mrows, min_rows=nm)
         list_validation(ws, f"C{top + 1}:C{top + nm}", ["TRUE", "FALSE"])
+        number_validation(ws, f"B{top + 1}:B{top + nm}", 0, whole=True)
+        for i in range(nm):
+            row, f = top + 1 + i, _item(f"outcome.{kind}", i)
+            put_check(book, ws, f"D{row}", f"{prefix}_{i + 1}", [
+                rule(f'AND(COUNTA(B{row}:C{row})>0,LEN(A{row})=0)', f"{f}.name",
+                     "non-empty text"),
+                rule(f'AND(A{row}<>"",B{row}="")', f"{f}.amount",
+                     "a value (this key is required)"),
+                rule(not_number(f"B{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0"),
+                rule(f'AND(C{row}<>"",NOT(ISLOGICAL(C{row})))', f"{f}.achieved",
+                     "true or false")])
+    summary(book, ws, CHECK_COLUMN, 4)
     print_setup(ws, landscape=True)
     protect(ws)
     return ws
+
+
+CALC_FIRST_RESEARCHER = 8  # quotes.Calc.first_researcher_row
+
+
+def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
+                      ) -> list[tuple[str, str]]:
+    """The engine's rules for one researcher row (``project.Researcher``,
+    ``RateCard.rank`` / ``rank_hourly``), first failing first."""
+    A, B, C, D, E = (f"{c}{row}" for c in "ABCDE")
+    J, K, L, M, N = (f"{c}{row}" for c in "JKLMN")
+    used = f"COUNTA(A{row}:M{row})>0"
+    rank_row = f"MATCH({B},Rank_Names,0)"
+    sources = ", ".join(f"'{s}'" for s in SOURCES)
+    return [
+        rule(f"AND({used},NOT({one_of(C, SOURCES)}))", f"{f}.rate_source",
+             f"one of {sources}"),
+        rule(f'AND(OR({C}="rank",{C}="salary"),{B}="",OR({C}="rank",{E}=""))', f"{f}.rank",
+             "a value for rate_source 'rank' (or a salary)"),
+        rule(f'AND({B}<>"",SUMPRODUCT(EXACT(Rank_Names,{B})*1)=0)', f"{f}.rank",
+             rank_expected),
+        rule(f'AND(EXACT({C},"rank"),NOT(ISNUMBER(INDEX(Rank_Hourly,{rank_row}))))',
+             f"{f}.rate_source", "'salary' (the rank has only a salary in the card)"),
+        rule(f'AND(EXACT({C},"salary"),{E}="",NOT(ISNUMBER(INDEX(Rank_Salary,{rank_row}))))',
+             f"{f}.salary", "a salary, or a rank whose salary the card holds"),
+        rule(f'AND(EXACT({C},"negotiated"),{D}="")', f"{f}.hourly",
+             "a value for rate_source 'negotiated'"),
+        rule(not_number(D, 0, strict=True, whole=True), f"{f}.hourly", "whole yen > 0"),
+        rule(not_number(E, 0, strict=True, whole=True), f"{f}.salary", "whole yen > 0"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",F{row}="")', f"{f}.achievement_basis",
+             "a value for rate_source 'achievement'"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",NOT(ISNUMBER(G{row})))',
+             f"{f}.publications/citations/years", "a count >= 0 for achievement_basis"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",{tier}<0)', f"{f}.achievement_basis",
+             "a basis and count with a tier in the card (Rates sheet)"),
+        rule(f'AND(EXACT({C},"laureate"),{N}="",LaureateHourly="")', f"{f}.rate_source",
+             "a source the card has (the card has no laureate tier)"),
+        rule(f'AND(EXACT({C},"day_rate"),{N}="")', f"{f}.rate_source",
+             "rank, salary, consulting, achievement, laureate or negotiated in a new row "
+             "(day_rate rows are priced at build time: rebuild)"),
+        rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
+             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
+        rule(f'AND({M}<>"",{L}="")', f"{f}.months",
+             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
+        rule(f'AND({used},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)', f"{f}.hours",
+             "exactly one of hours, days, or months with effort"),
+        rule(not_number(J, 0, 100_000), f"{f}.hours", "a number from 0 to 100,000"),
+        rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
+        rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
+        rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
+    ]
 
 
 def _fa_base_formula(book: Book, row: int) -> str:

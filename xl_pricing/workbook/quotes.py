@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..pricing.fiscal import direct_by_year
-from ..pricing.forms import CURRENT_FORM_BOX
+from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
-from .inputs import SPARE_ROWS
+from .checks import guarded
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -95,8 +95,8 @@ def categories(book: Book) -> list[str]:
 def _sheet(book: Book, title: str, heading: str, years: list[int], approach: str
            ) -> QuoteSheet:
     ws = book.wb.create_sheet(title)
-    ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 26
     ws.column_dimensions["C"].width = 12
     ws.column_dimensions["C"].hidden = True
     put(ws, "A1", heading, "xlp_title")
@@ -104,7 +104,10 @@ def _sheet(book: Book, title: str, heading: str, years: list[int], approach: str
     for j, h in enumerate(("項目 / Line", "内訳 / Detail", "component")):
         put(ws, a1(4, 1 + j), h, "xlp_header")
     for k, fy in enumerate(years):
-        put(ws, a1(4, FIRST + k), fy, "xlp_fy")
+        if book.is_template:  # the years follow Start and End
+            formula(ws, a1(4, FIRST + k), book.cell("FY_Year", k + 1), "xlp_fy")
+        else:
+            put(ws, a1(4, FIRST + k), fy, "xlp_fy")
         ws.column_dimensions[col(FIRST + k)].width = 15
     put(ws, a1(4, FIRST + len(years)), "合計 / Total", "xlp_header")
     ws.column_dimensions[col(FIRST + len(years))].width = 16
@@ -123,6 +126,8 @@ def _line(book: Book, q: QuoteSheet, component: str, detail: str, name: str,
     tcol = q.total_col
     if cells is not None:
         for k, text in enumerate(cells):
+            if book.is_template:  # a column beyond the period prices nothing
+                text = f'IF({a1(4, FIRST + k, True)}="",0,{text})'
             formula(q.ws, a1(r, FIRST + k), text, "xlp_yen")
         formula(q.ws, a1(r, tcol), f"SUM({a1(r, FIRST)}:{a1(r, tcol - 1)})", "xlp_yen")
     else:
@@ -139,9 +144,13 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
     put(q.ws, f"B{r}", None, "xlp_total")
     if per_year:
         for k in range(len(q.years)):
-            formula(q.ws, a1(r, FIRST + k), f"SUM({q.col_range(k)})", "xlp_total")
-    formula(q.ws, a1(r, q.total_col),
-            f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})", "xlp_total")
+            formula(q.ws, a1(r, FIRST + k), guarded(f"SUM({q.col_range(k)})"), "xlp_total")
+    # The sum itself sits in the hidden component column; the total shows it only while
+    # every input check passes (else the first check's text).
+    formula(q.ws, f"C{r}",
+            f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})", "xlp_yen")
+    book.define(f"{q.approach}_Sum", q.ws, f"C{r}")
+    formula(q.ws, a1(r, q.total_col), guarded(f"C{r}"), "xlp_total")
     book.define(f"{q.approach}_Total", q.ws, a1(r, q.total_col))
     book.define(f"{q.approach}_Comp", q.ws, f"C{q.first_row}:C{q.last_row}")
     book.define(f"{q.approach}_Tot", q.ws,
@@ -154,7 +163,7 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
         rng_c = f"$C${q.first_row}:$C${q.last_row}"
         tc = col(q.total_col)
         rng_t = f"${tc}${q.first_row}:${tc}${q.last_row}"
-        put(q.ws, f"A{r + 1 + i}", box, "xlp_label")
+        put(q.ws, f"A{r + 1 + i}", " / ".join(BOX_LABELS[box]), "xlp_label")
         formula(q.ws, f"B{r + 1 + i}",
                 "+".join(f'SUMIF({rng_c},"{c}",{rng_t})' for c in comps), "xlp_yen")
         book.define(f"{q.approach}_Box_{box}", q.ws, f"B{r + 1 + i}")
@@ -221,8 +230,10 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
         key = f'EXACT(FA_Key,Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)})'
         generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
-        formula(ws, a1(5, cc), f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
-                               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))", "xlp_int")
+        bp_ = (f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
+               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))")
+        formula(ws, a1(5, cc), f'IF({a1(2, cc)}="",0,{bp_})' if book.is_template else bp_,
+                "xlp_int")
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
     formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
     book.define("EscBpUsed", ws, "C6")
@@ -231,7 +242,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
              *[f"price FY{y}" for y in years]]
     for j, h in enumerate(heads):
         put(ws, a1(r0 - 1, 1 + j), h, "xlp_header")
-    n = len(book.project.researchers) + SPARE_ROWS
+    n = book.rows["researchers"]
     c.researchers = n
     for i in range(n):
         _researcher_calc(book, c, i)
@@ -259,10 +270,19 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         effort_q4 = (f"ROUND({book.fn('XLP_EFFORT_HOURS', 'AnnualHours', x('R_Effort'), x('R_Months'))}"
                      f"*10000,0)")
     put(ws, f"A{r}", n, "xlp_int")
+    # Achievement and laureate rows a person adds are priced from the card's tables; a
+    # reference price worked out at build time (day rates too) stays as it was.
+    ach = f'SUMPRODUCT(EXACT(Ach_Basis,{x("R_Basis")}&"")*(Ach_Min=E{r})*Ach_Hourly)'
+    live = (f'IF({x("R_RefPrice")}<>"",{x("R_RefPrice")},IF({src}="achievement",{ach},'
+            f'IF({src}="laureate",N(LaureateHourly),0)))')
     formula(ws, f"B{r}", f'IF({src}="",0,IF({src}="rank",{by_rank},IF({src}="salary",'
                          f'{by_salary},IF({src}="consulting",ConsultingRate,'
-                         f'IF({src}="negotiated",{x("R_Hourly")},{x("R_RefPrice")})))))',
-            "xlp_yen")
+                         f'IF({src}="negotiated",{x("R_Hourly")},{live})))))', "xlp_yen")
+    # The achievement tier of the row: the largest "from" of its basis at or below its
+    # count (RateCard.achievement_rate), -1 when none; its hourly rate is the price.
+    formula(ws, f"E{r}", f'IF({src}<>"achievement",-1,SUMPRODUCT(MAX(EXACT(Ach_Basis,'
+                         f'{x("R_Basis")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
+            "xlp_int")
     formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day","hour")',
             "xlp_text")
     formula(ws, f"D{r}", f'IF({src}="",0,IF(C{r}="day",ROUND({x("R_Days")}*10000,0),'
@@ -273,7 +293,16 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     y = len(c.years)
     for k in range(y):
         q = a1(r, 6 + k)
-        if y == 1:
+        if book.is_template:
+            # Each year but the last of the period rounded down, the last takes the rest
+            # (pricing.fiscal.split_by_months); years beyond the period get nothing.
+            fy, m = book.cell("FY_Year", k + 1), book.cell("FY_Months", k + 1)
+            share = f"ROUNDDOWN(D{r}*{m}/FY_TotalMonths,0)"
+            nxt = f'{book.cell("FY_Year", k + 2)}=""' if k < y - 1 else "TRUE"
+            others = "+".join(f'ROUNDDOWN(D{r}*{book.cell("FY_Months", j + 1)}/FY_TotalMonths,0)'
+                              for j in range(y) if j != k)
+            formula(ws, q, f'IF({fy}="",0,IF({nxt},D{r}-({others}),{share}))', "xlp_int")
+        elif y == 1:
             formula(ws, q, f"D{r}", "xlp_int")
         elif k < y - 1:
             formula(ws, q, f"ROUNDDOWN(D{r}*{book.cell('FY_Months', k + 1)}/FY_TotalMonths,0)",
@@ -374,7 +403,12 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
         name = f"time_charge_{i + 1}"
         _line(book, q, "time_charge", "", name, cells)
-        formula(q.ws, f"B{q.last_row}", f'{book.cell("R_Name", i + 1)}&""', "xlp_text")
+        # Who, and how much in the unit the line is counted in (h or 日/day).
+        row = calc.first_researcher_row + i
+        qty = f"Calc!$D${row}"
+        formula(q.ws, f"B{q.last_row}",
+                f'{book.cell("R_Name", i + 1)}&IF({qty}=0,"","  "&ROUND({qty}/10000,2)&'
+                f'IF(Calc!$C${row}="day"," 日/day"," h"))', "xlp_text")
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
@@ -398,7 +432,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
-    for j in range(len(book.project.options) + SPARE_ROWS):
+    for j in range(book.rows["options"]):
         n = j + 1
         name, over = book.cell("Opt_Choice", n), book.cell("Opt_Override", n)
 
@@ -456,6 +490,7 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     ws, r = q.ws, q.last_row + 10
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
+            ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
             ("間接経費比率 / Implied indirect ratio", "B_Ratio",
              f'IF(OR(B_Agreed="",{d}=0),"",' + (f"(B_Agreed-{d})/{d}" if book.native else
                                                book.fn("XLP_TOTAL_RATIO", "B_Agreed", d))
@@ -463,9 +498,9 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
             ("配分済み / Allocated", "B_Allocated", "SUM(Pkg_Amount)", "xlp_yen"),
             ("残額 / Remaining", "B_Remaining", "N(B_Agreed)-SUM(Pkg_Amount)", "xlp_yen"),
             ("確認 / Check", "B_Check",
-             f'IF(B_Agreed="","no agreed total / 総額未入力",IF(B_Agreed<IF(B_BookAs="",{d},'
+             f'IF(Check_B_Agreed<>"",Check_B_Agreed,IF(B_Agreed="","no agreed total / 総額未入力",IF(B_Agreed<IF(B_BookAs="",{d},'
              f'{build}),"agreed total below the costs / 総額が積算を下回る",'
-             f'IF(SUM(Pkg_Amount)>B_Agreed,"allocations exceed the total / 配分超過","ok")))',
+             f'IF(SUM(Pkg_Amount)>B_Agreed,"allocations exceed the total / 配分超過","ok"))))',
              "xlp_warn")]
     for i, (label, name, text, style) in enumerate(rows):
         put(ws, f"A{r + i}", label, "xlp_label")
@@ -485,10 +520,8 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
         _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
               f'IF(C_AgreedFloor="",X_{name},0)')
     _line(book, q, "lump_sum", "", "lump_sum", None, "N(C_LumpSum)")
-    o = book.project.outcome
-    for prefix, comp, items in (("MS", "milestone", o.milestones if o else []),
-                                ("KPI", "kpi", o.kpis if o else [])):
-        for i in range(len(items) + SPARE_ROWS):
+    for prefix, comp, kind in (("MS", "milestone", "milestones"), ("KPI", "kpi", "kpis")):
+        for i in range(book.rows[kind]):
             n = i + 1
             _line(book, q, comp, "", f"{comp}_{n}", None,
                   f'IF({book.cell(prefix + "_Achieved", n)}=TRUE,'

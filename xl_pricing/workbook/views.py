@@ -9,9 +9,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..pricing.forms import BOX_LABELS
 from ..pricing.industrial import LOADED
-from ..project import APPROACH_NAMES
+from ..pricing.quote import LABELS
+from ..vocabulary import APPROACHES, CONTRACTS, PARTIES as PARTY_WORDS, both
 from ..rates import PARTIES
 from .book import Book, a1, col, formula, put
+from .checks import guarded
 from .inputs import COMPONENTS
 from .quotes import QuoteSheet
 from .styles import YEN, print_setup, protect
@@ -21,7 +23,18 @@ def chosen(expr: str) -> str:
     """``expr`` (with ``{ap}`` for the approach letter) for the approach chosen on the
     Project sheet."""
     return (f'IF(Approach="X",{expr.format(ap="X")},IF(Approach="A",{expr.format(ap="A")},'
-            f'IF(Approach="B",{expr.format(ap="B")},{expr.format(ap="C")})))')
+            f'IF(Approach="B",{expr.format(ap="B")},IF(Approach="C",{expr.format(ap="C")},'
+            f'Input_Check))))')
+
+
+def contract_words(book: Book, kind: str) -> str:
+    """The form's title for the contract typed on the Project sheet (共同研究申込書 /
+    受託研究申込書 / 学術指導申込書), Japanese and English."""
+    out = None
+    for code, (ja, en) in reversed(list(CONTRACTS.items())):
+        text = f'"{ja}申込書（{kind[0]}）/ Application for {en} ({kind[1]})"'
+        out = text if out is None else f'IF(EXACT(Contract,"{code}"),{text},{out})'
+    return out or '""'
 
 
 def _sheet(book: Book, title: str, heading: str) -> Worksheet:
@@ -35,18 +48,42 @@ def _sheet(book: Book, title: str, heading: str) -> Worksheet:
     return ws
 
 
+NOT_APPLICABLE = "適用なし / does not apply: "
+C_TERMS = ('OR(C_AgreedFloor<>"",C_RoyaltyRate<>"",C_LumpSum<>"",COUNTA(Sales_FY)>0,'
+           'COUNTA(MS_Name)>0,COUNTA(KPI_Name)>0)')
+
+
+def applies(ap: str) -> str:
+    """The reason approach ``ap`` does not apply to the inputs ("" when it does), as
+    ``pricing.compare.applicable`` and ``compare`` decide: B needs an agreed total (not
+    below the costs), C outcome terms."""
+    if ap == "B":
+        return (f'IF(B_Agreed="","{NOT_APPLICABLE}no agreed total ([total] table)",'
+                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed: '
+                f'an agreed total >= the costs",""))')
+    if ap == "A":
+        return (f'IF(ISERROR(A_Sum),"{NOT_APPLICABLE}activity/location: no F&A rate in force '
+                f'for the activity, location and period","")')
+    if ap == "C":
+        return f'IF({C_TERMS},"","{NOT_APPLICABLE}no outcome terms ([outcome])")'
+    return '""'
+
+
 def compare_sheet(book: Book) -> Worksheet:
     ws = _sheet(book, "Compare", "方式の比較 / Approaches side by side")
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 30
     put(ws, "A5", "方式 / Approach", "xlp_header")
     put(ws, "B5", "合計 / Total", "xlp_header")
     for i, ap in enumerate("XABC"):
         r = 6 + i
-        put(ws, f"A{r}", f"{ap}: {APPROACH_NAMES[ap]}", "xlp_label")
-        value = {"B": 'IF(B_Agreed="",0,B_Total)'}.get(ap, f"{ap}_Total")
-        formula(ws, f"B{r}", value, "xlp_yen")
+        put(ws, f"A{r}", both(APPROACHES[ap]), "xlp_label")
+        why = applies(ap)
+        value = f"{ap}_Total" if why == '""' else f'IF({why}<>"",{why},{ap}_Total)'
+        formula(ws, f"B{r}", guarded(value), "xlp_yen")
         book.define(f"Compare_{ap}", ws, f"B{r}")
     put(ws, "A10", "選んだ方式の合計 / Total of the chosen approach", "xlp_total")
-    formula(ws, "B10", chosen("{ap}_Total"), "xlp_total")
+    formula(ws, "B10", guarded(chosen("{ap}_Sum")), "xlp_total")
     book.define("Total", ws, "B10")
     chart = BarChart()
     chart.type = "col"
@@ -66,17 +103,18 @@ def compare_sheet(book: Book) -> Worksheet:
 def form_current_sheet(book: Book) -> Worksheet:
     """The current form: ① direct ② academic contribution ③ indirect ④ strategic, total.
     The same for every project (only names of cells elsewhere)."""
-    ws = _sheet(book, "Form (current)", "共同研究申込書（現行様式）/ Application form (current)")
+    ws = _sheet(book, "Form (current)", "")
+    formula(ws, "A1", contract_words(book, ("現行様式", "current form")), "xlp_title")
     put(ws, "A5", "経費 / Expenses", "xlp_header")
     put(ws, "B5", "金額 / Amount", "xlp_header")
     r = 6
     for box, (ja, en) in BOX_LABELS.items():
         put(ws, f"A{r}", f"{ja} / {en}", "xlp_label")
-        formula(ws, f"B{r}", chosen("{ap}_Box_" + box), "xlp_yen")
+        formula(ws, f"B{r}", guarded(chosen("{ap}_Box_" + box)), "xlp_yen")
         book.define(f"Form_{box.capitalize()}", ws, f"B{r}")
         r += 1
     put(ws, f"A{r}", "合計 / Total", "xlp_total")
-    formula(ws, f"B{r}", f"SUM(B6:B{r - 1})", "xlp_total")
+    formula(ws, f"B{r}", guarded(f"SUM(B6:B{r - 1})"), "xlp_total")
     book.define("Form_Total", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
@@ -86,8 +124,9 @@ def form_current_sheet(book: Book) -> Worksheet:
 def form_new_sheet(book: Book) -> Worksheet:
     """The new form: (1) remuneration [A] incl. / [B] excl. expenses, (2) expenses borne.
     The same for every project of a target (only names of cells elsewhere)."""
-    ws = _sheet(book, "Form (new)", "共同研究申込書（新様式・総額方式）/ Application form (new)")
-    pre_tax = chosen("{ap}_Total") + "-Form_Tax"
+    ws = _sheet(book, "Form (new)", "")
+    formula(ws, "A1", contract_words(book, ("新様式・総額方式", "new form")), "xlp_title")
+    pre_tax = chosen("{ap}_Sum") + "-Form_Tax"
     rows = [
         ("選択 / Choice ([A] 報酬に経費を含む / includes expenses, [B] 含まない / excludes)",
          "NewForm_Choice", "Form_Choice", "xlp_text"),
@@ -103,9 +142,11 @@ def form_new_sheet(book: Book) -> Worksheet:
         ("税額控除の見込み / Expected R&D tax credit", "TaxCredit",
          f'IF(UseTaxCredit=TRUE,{_tax_credit(book, pre_tax)},0)', "xlp_yen"),
     ]
+    ws.column_dimensions["A"].width = 64
+    ws.column_dimensions["B"].width = 20
     for i, (label, name, text, style) in enumerate(rows):
         put(ws, f"A{6 + i}", label, "xlp_label")
-        formula(ws, f"B{6 + i}", text, style)
+        formula(ws, f"B{6 + i}", guarded(text) if style != "xlp_text" else text, style)
         book.define(name, ws, f"B{6 + i}")
     print_setup(ws)
     protect(ws)
@@ -125,50 +166,59 @@ def _tax_credit(book: Book, base: str) -> str:
 
 
 def allocation_sheet(book: Book) -> Worksheet:
+    """The split of the chosen approach's components among the parties (the card's
+    shares; the residual party takes what truncation leaves)."""
     ws = _sheet(book, "Allocation", "収入の配分 / Split of proceeds")
-    heads = ["component", "amount", *PARTIES]
+    ws.column_dimensions["A"].width = 40
+    heads = ["項目 / Component", "金額 / Amount", *[both(PARTY_WORDS[p]) for p in PARTIES]]
     for j, h in enumerate(heads):
         put(ws, a1(5, 1 + j), h, "xlp_header")
-        ws.column_dimensions[col(1 + j)].width = max(ws.column_dimensions[col(1 + j)].width
-                                                      or 0, 14)
+        if j:
+            ws.column_dimensions[col(1 + j)].width = max(len(h) * 1.1, 16)
     first, last = 6, 5 + len(COMPONENTS)
+    code_col = 10 + len(PARTIES)  # hidden: the codes the formulas (and XLP_ALLOCATE) use
     for i, comp in enumerate(COMPONENTS):
         r = first + i
-        put(ws, f"A{r}", comp, "xlp_label")
+        put(ws, f"A{r}", both(LABELS[comp]), "xlp_label")
+        put(ws, a1(r, code_col), comp, "xlp_text")
         formula(ws, f"B{r}", chosen(f'SUMIF({{ap}}_Comp,"{comp}",{{ap}}_Tot)'), "xlp_yen")
     total_row = last + 1
+    put(ws, f"A{total_row}", "合計 / Total", "xlp_total")
     if book.native:
         residual = book.card.model.allocation.residual_to
         for i in range(len(COMPONENTS)):
             r = first + i
-            others = []
             for j, party in enumerate(PARTIES):
-                c = a1(r, 3 + j)
-                others.append(c)
                 if party != residual:
                     share = book.cell(f"Share_{party}", i + 1)
-                    formula(ws, c, f"TRUNC(B{r}*{share}/10000)", "xlp_yen")
+                    formula(ws, a1(r, 3 + j), guarded(f"TRUNC(B{r}*{share}/10000)"), "xlp_yen")
             rc = 3 + PARTIES.index(residual)
             rest = "-".join(a1(r, 3 + j) for j, p in enumerate(PARTIES) if p != residual)
-            formula(ws, a1(r, rc), f"B{r}-{rest}", "xlp_yen")
-        put(ws, f"A{total_row}", "total", "xlp_total")
+            formula(ws, a1(r, rc), guarded(f"B{r}-{rest}"), "xlp_yen")
         for j in range(len(PARTIES) + 1):
             c = 2 + j
-            formula(ws, a1(total_row, c), f"SUM({a1(first, c)}:{a1(last, c)})", "xlp_total")
+            formula(ws, a1(total_row, c), guarded(f"SUM({a1(first, c)}:{a1(last, c)})"),
+                    "xlp_total")
     else:
-        # XLP_ALLOCATE spills header, one row per component and the total row.
-        rng = f"H{first - 1}:{col(8 + len(PARTIES) + 1)}{total_row}"
-        ws[f"H{first - 1}"] = ArrayFormula(rng, "=" + book.fn(
-            "XLP_ALLOCATE", f"A{first}:B{last}", "CardRef"))
+        # XLP_ALLOCATE spills header, one row per component and the total row; it reads
+        # the codes and amounts from the hidden columns.
+        amount_col = code_col + 1
+        for i in range(len(COMPONENTS)):
+            formula(ws, a1(first + i, amount_col), f"B{first + i}", "xlp_yen")
+        spill = amount_col + 2
+        rng = f"{a1(first - 1, spill)}:{a1(total_row, spill + len(PARTIES) + 1)}"
+        ws[a1(first - 1, spill)] = ArrayFormula(rng, "=" + book.fn(
+            "XLP_ALLOCATE", f"{a1(first, code_col)}:{a1(last, amount_col)}", "CardRef"))
         for i in range(len(COMPONENTS) + 1):
             r = first + i
             if i == len(COMPONENTS):
-                put(ws, f"A{r}", "total", "xlp_total")
-                formula(ws, f"B{r}", f"SUM(B{first}:B{last})", "xlp_total")
+                formula(ws, f"B{r}", guarded(f"SUM(B{first}:B{last})"), "xlp_total")
             for j in range(len(PARTIES)):
-                formula(ws, a1(r, 3 + j), a1(r, 10 + j), "xlp_yen")
-        for c in range(8, 8 + len(PARTIES) + 2):
+                formula(ws, a1(r, 3 + j), guarded(a1(r, spill + 2 + j)),
+                        "xlp_total" if i == len(COMPONENTS) else "xlp_yen")
+        for c in range(amount_col, spill + len(PARTIES) + 2):
             ws.column_dimensions[col(c)].hidden = True
+    ws.column_dimensions[col(code_col)].hidden = True
     for j, party in enumerate(PARTIES):
         book.define(f"Alloc_{party}", ws, a1(total_row, 3 + j))
     book.define("Alloc_Total", ws, f"B{total_row}")
@@ -187,33 +237,66 @@ def allocation_sheet(book: Book) -> Worksheet:
     return ws
 
 
-def industrial_sheet(book: Book, q: QuoteSheet) -> Worksheet:
-    """What the company sees for the project's approach: one total, or fully loaded lines
-    (overhead spread in proportion; the first largest line takes what rounding leaves)."""
-    ws = _sheet(book, "Industrial", f"企業向け見積 / Industrial view (approach {q.approach})")
-    put(ws, "A5", "合計（税込）/ Total", "xlp_total")
-    formula(ws, "B5", f"{q.approach}_Total", "xlp_total")
+def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
+    """What the company sees for the chosen approach: one total, and fully loaded lines
+    (overhead spread in proportion; the first largest line takes what rounding leaves).
+
+    Row k shows the k-th loaded line of the chosen approach (blank when it has fewer, or
+    the line is zero), so the sheet follows ``Approach`` without a rebuild.
+    """
+    ws = _sheet(book, "Industrial", "")
+    ws.column_dimensions["A"].width = 52
+    ws.column_dimensions["B"].width = 20
+    names = None
+    for ap in "CBAX":
+        text = f'"企業向け見積 / Industrial view: {both(APPROACHES[ap])}"'
+        names = text if names is None else f'IF(Approach="{ap}",{text},{names})'
+    formula(ws, "A1", names, "xlp_title")
+    taxed = 'IFERROR(INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1,FALSE)'
+    formula(ws, "A5", f'IF({taxed},"合計（税込）/ Total incl. consumption tax","合計 / Total")',
+            "xlp_total")
+    formula(ws, "B5", guarded(chosen("{ap}_Sum")), "xlp_total")
     book.define("Industrial_Total", ws, "B5")
-    lines = [(c, n) for c, n, _ in q.lines if c in LOADED]
     put(ws, "A7", "項目 / Line (fully loaded)", "xlp_header")
     put(ws, "B7", "金額 / Amount", "xlp_header")
-    ws.column_dimensions["D"].hidden = True
-    ws.column_dimensions["E"].hidden = True
-    first, last = 8, 7 + len(lines)
-    if not lines:
-        return ws
+    for c in "CDEF":
+        ws.column_dimensions[c].hidden = True
+    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
+    n_rows = max(len(v) for v in by_ap.values())
+    first, last = 8, 7 + n_rows
     amounts = f"$D${first}:$D${last}"
     base = f"SUM({amounts})"
-    overhead = f"({q.approach}_Total-{base})"
-    for i, (comp, name) in enumerate(lines):
+    total = chosen("{ap}_Sum")
+    overhead = f"({total}-{base})"
+
+    def pick(k: int, of: dict[str, str]) -> str:
+        """The chosen approach's entry ``of[ap]`` for row k ("" / 0 where it has none)."""
+        out = of.get("C", "")
+        for ap in "BAX":
+            out = f'IF(Approach="{ap}",{of.get(ap, "")},{out})'
+        return out
+
+    for i in range(n_rows):
         r = first + i
-        formula(ws, f"A{r}", f'"{comp} "&\'{q.ws.title}\'!B{_row_of(q, name)}', "xlp_label")
-        formula(ws, f"D{r}", f"{q.approach}_{name}", "xlp_yen")
+        amount, label = {}, {}
+        for ap, lines in by_ap.items():
+            if i < len(lines):
+                comp, name = lines[i]
+                ja, en = LABELS[comp]
+                amount[ap] = f"{ap}_{name}"
+                label[ap] = (f'"{ja} / {en} "&\'{quotes[ap].ws.title}\'!'
+                             f'B{_row_of(quotes[ap], name)}')
+            else:
+                amount[ap], label[ap] = "0", '""'
+        formula(ws, f"C{r}", pick(i, label), "xlp_text")
+        formula(ws, f"D{r}", pick(i, amount), "xlp_yen")
         formula(ws, f"E{r}", f"D{r}+IF({base}=0,0,ROUNDDOWN({overhead}*D{r}/{base},0))",
                 "xlp_yen")
         biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
-        formula(ws, f"B{r}", f"IF({biggest},{q.approach}_Total-(SUM($E${first}:$E${last})"
-                             f"-E{r}),E{r})", "xlp_yen")
+        formula(ws, f"F{r}", f"IF({biggest},{total}-(SUM($E${first}:$E${last})-E{r}),E{r})",
+                "xlp_yen")
+        formula(ws, f"A{r}", f'IF(D{r}=0,"",C{r})', "xlp_label")
+        formula(ws, f"B{r}", f'IF(D{r}=0,"",{guarded(f"F{r}")})', "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
