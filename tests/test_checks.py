@@ -188,10 +188,22 @@ def test_blank_templates_price_the_examples_typed_in(card_id, tmp_path):
     """A blank template of each shipped card, each example project typed in, gives the
     engine's total — or, where the engine refuses the project or the template cannot
     price a row without a rebuild, no number at all and the check text."""
+    from xl_pricing.pricing.stacked import costing_features
+    from xl_pricing.workbook import template_project
+
     card = load_card(card_id)
     rc = Recalculator(build(card, None, "native", tmp_path))
     blank = rc.values()
     assert not [n for n, x in blank.items() if isinstance(x, str) and x.startswith("#")]
+    unpriced = card.rules_in_use() + costing_features(template_project(card), card)
+    if unpriced:
+        # Rules the formulas do not price yet (研究料, conditional rates, floors …): every
+        # total says so, naming them, instead of showing another number than the engine.
+        assert blank["Input_OK"] is False
+        assert blank["Input_Check"].startswith("入力エラー / input error: card.rules: "
+                                               + unpriced[0])
+        assert all(blank[n] == blank["Input_Check"] for n in TOTALS)
+        return
     assert blank["Input_OK"] is True
     priced = 0
     for path in EXAMPLES:
@@ -212,7 +224,7 @@ def test_blank_templates_price_the_examples_typed_in(card_id, tmp_path):
         assert v["Total"] == int(engine.total), path.stem
         for name in ("Form_Total", "NewForm_Total", "Alloc_Total", "Industrial_Total"):
             assert v[name] == int(engine.total), (path.stem, name)
-    assert priced >= 1 or card_id not in ("jp-default", "full-features")
+    assert priced >= 1
 
 
 def test_a_template_follows_the_period_typed(jp, tmp_path):

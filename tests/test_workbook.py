@@ -168,3 +168,27 @@ def test_udf_workbook_recalculates_to_the_engine(path, tmp_path, jp):
     out = build(jp, project, "udf", tmp_path)
     check_agreement(out, project, jp)
 
+
+
+@pytest.mark.parametrize("start, end, total", [
+    # Harvard, F&A 69% of MTDC; strategic 10% of direct (from jp-default).
+    # Award 2027 (from 2024-10-01: 50,000 USD = 7,500,000 yen of each subaward in MTDC):
+    # 10,000,000 + 1,000,000 + 69% × (7,500,000 + 1,000,000) + 1,100,000 = 17,965,000.
+    ("2027-04-01", "2028-03-31", 17_965_000),
+    # Award 2024-04 (before: 25,000 USD = 3,750,000 yen):
+    # 11,000,000 + 69% × (3,750,000 + 1,000,000) + 1,100,000 = 15,377,500.
+    ("2024-04-01", "2025-03-31", 15_377_500),
+])
+def test_native_mtdc_caps_each_subaward_at_the_threshold_of_the_award_date(
+        tmp_path, start, end, total):
+    from datetime import date
+
+    from xl_pricing.pricing import quote
+    card = load_card("harvard")
+    p = make(project={"approach": "A", "start": date.fromisoformat(start),
+                      "end": date.fromisoformat(end)},
+             direct=[{"category": "subaward", "amount": 10_000_000},
+                     {"category": "consumables", "amount": 1_000_000}], researchers=[])
+    assert quote(p, card).total == total
+    path = build(card, p, "native", tmp_path)
+    assert recalculate(path)["Total"] == total

@@ -540,8 +540,13 @@ def costing_features(project: Project, card: RateCard) -> list[str]:
                                                    and card.model.floor.warn_below):
         out.append("floor")
     if card.model.fa.base == "mtdc" and any(i.category == "subaward" for i in project.direct):
-        if any(i.subaward is not None for i in project.direct) or card.model.fa.subaward_thresholds:
+        # The workbooks cap each subaward item at the threshold in force at the start (the
+        # award date by default); ids shared across items, or another award date, they lack.
+        if any(i.subaward is not None for i in project.direct):
             out.append("direct.subaward")
+        if info.award_date is not None and (subaward_threshold(card, info.award_date)
+                                            != subaward_threshold(card, info.start)):
+            out.append("project.award_date")
     al = card.model.allocation
     if al.tiers or al.multiples or (project.proceeds is not None and project.proceeds.costs):
         out.append("allocation")

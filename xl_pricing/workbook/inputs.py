@@ -70,6 +70,27 @@ def _scalar(book: Book, ws: Worksheet, row: int, label: str, name: str, value: A
     return row + 1
 
 
+def _subaward_cap(book: Book, ws: Worksheet, row: int) -> int:
+    """``SubawardCap``: the part of each subaward counted in MTDC, the card's threshold in
+    force at the project's start (the award date, as the engine's
+    ``pricing.stacked.subaward_threshold`` takes by default) — 2 CFR 200.1: 25,000 USD,
+    50,000 USD for awards from 2024-10-01.  Blank: subawards count in full."""
+    f = book.card.model.fa
+    base = int(f.subaward_included_up_to) if f.subaward_included_up_to is not None else None
+    if not f.subaward_thresholds:
+        return _scalar(book, ws, row, "再委託の算入上限 / Subaward included up to",
+                       "SubawardCap", base, "xlp_yen")
+    expr = '""' if base is None else str(base)
+    for t in sorted(f.subaward_thresholds, key=lambda t: t.effective_from):
+        d = t.effective_from
+        expr = f"IF(Start>=DATE({d.year},{d.month},{d.day}),{int(t.amount)},{expr})"
+    put(ws, f"A{row}", "再委託の算入上限（開始日時点） / Subaward included up to (at the start)",
+        "xlp_label")
+    formula(ws, f"B{row}", expr, "xlp_yen")
+    book.define("SubawardCap", ws, f"B{row}")
+    return row + 1
+
+
 def _rate(book: Book, ws: Worksheet, row: int, label: str, name: str, fraction: Decimal,
           note: str = "") -> int:
     """A rate shown as a percentage with its basis points beside it (the formulas use bp)."""
@@ -156,9 +177,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                 "LaureateHourly", int(tc.laureate.hourly) if tc.laureate else None, "xlp_yen")
     r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
                 "ContribHourValue", int(m.contributions.researcher_hour_value), "xlp_yen")
-    r = _scalar(book, ws, r, "再委託の算入上限 / Subaward included up to", "SubawardCap",
-                int(m.fa.subaward_included_up_to) if m.fa.subaward_included_up_to is not None
-                else None, "xlp_yen")
+    r = _subaward_cap(book, ws, r)
     r = _scalar(book, ws, r, "税額控除の最低総額 / Credit: minimum total", "TaxMinTotal",
                 int(m.tax_credit.min_total), "xlp_yen")
     r = _scalar(book, ws, r, "F&A の基礎 / F&A base", "FABase", m.fa.base, "xlp_text")
@@ -270,6 +289,35 @@ def _item(kind: str, i: int) -> str:
 CHECK_COLUMN = 20  # T: the hidden column that carries the first failing check down
 
 
+def unpriced_rules(book: Book) -> list[str]:
+    """The card's (and the project's) rules this workbook's formulas do not price yet —
+    conditional rates, 研究料, unit fees, extra base parts, consumption tax by component,
+    rate changes by days, floors, sponsor caps, monthly rates … (``RateCard.rules_in_use``,
+    ``pricing.stacked.costing_features``).  Its totals then show a check text, never a
+    number other than the engine's."""
+    from ..pricing.stacked import costing_features
+
+    found = book.card.rules_in_use() + costing_features(book.project, book.card)
+    return list(dict.fromkeys(found))
+
+
+def card_rules(book: Book, ws: Worksheet, ref: str) -> None:
+    """A check (``Check_CardRules``) that fails while :func:`unpriced_rules` is not empty:
+    the label at ``ref``, the check beside it."""
+    rules = unpriced_rules(book)
+    put(ws, ref, "単価表の規則 / Card's rules", "xlp_label")
+    beside = a1(int(ref[1:]), ord(ref[0]) - ord("A") + 2)
+    if not rules:
+        put(ws, beside, "すべてこのブックで計算 / all priced in this workbook", "xlp_note")
+        return
+    listed = ", ".join(rules)
+    if len(listed) > 80:
+        listed = listed[:77] + "..."
+    put_check(book, ws, beside, "CardRules", [rule(
+        "TRUE", "card.rules", f"{listed}: このブックの式では未対応 / not priced by this "
+        "workbook's formulas — use xl-pricing quote or XLP_QUOTE")])
+
+
 def project_sheet(book: Book) -> Worksheet:
     """Every input of the project, each with its check; in a template the tables have
     empty rows to fill."""
@@ -285,6 +333,7 @@ def project_sheet(book: Book) -> Worksheet:
               "期間を変えるときは再生成 / Rebuild to change the period.")
     put(ws, "A2", "黄色のセルが入力です。赤い文字は入力エラー / Yellow cells are inputs; red "
                   f"text is an input error. {period}", "xlp_note")
+    card_rules(book, ws, "D3")
     r = 4
 
     def scalar(label: str, name: str, value: Any, style: str = "xlp_input",
