@@ -257,10 +257,9 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         return book.cell(name, n)
 
     rank = x("R_Rank")
-    # A used row with no rate source is priced by rank, as the engine's default
-    # (Researcher.rate_source = "rank"); the row's check asks for its rank.
-    row = f'{x("R_Name")}:{x("R_Effort").split("!")[1]}'
-    src = f'IF({x("R_Source")}<>"",{x("R_Source")},IF(COUNTA({row})>0,"rank",""))'
+    # A row with a rank and no rate source is priced by rank, as the engine's default
+    # (Researcher.rate_source = "rank"); without a rank either, its check asks for one.
+    src = f'IF({x("R_Source")}<>"",{x("R_Source")},IF({rank}<>"","rank",""))'
     salary = f'IF({x("R_Salary")}="",INDEX(Rank_Salary,MATCH({rank},Rank_Names,0)),' \
              f'{x("R_Salary")})'
     if book.native:
