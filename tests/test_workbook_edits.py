@@ -159,11 +159,18 @@ def project_data(draw, card) -> dict[str, Any]:
               for _ in range(draw(st.integers(0, 3)))]
     data = {"project": {"id": "P-1", "contract": draw(st.sampled_from(
                             ["joint", "sponsored", "consulting"])),
-                        "approach": draw(st.sampled_from(["X", "A", "B"])),
+                        "approach": draw(st.sampled_from(["X", "A", "B", "C"])),
                         "activity": "research", "location": "on",
                         "start": f"{fy}-{start}-01", "end": f"{fy + years}-03-31"},
             "direct": direct,
             "researchers": draw(st.lists(researcher(ranks_with_hourly(card)), max_size=3))}
+    if data["project"]["approach"] == "C":
+        data["outcome"] = {"lump_sum": draw(st.integers(0, 5_000_000)),
+                           "royalty_rate": str(draw(st.sampled_from(["0", "0.03"]))),
+                           "sales": [{"fiscal_year": fy + 1, "low": 1_000_000,
+                                      "base": 2_000_000, "high": 4_000_000}],
+                           "milestones": [{"name": "m1", "amount": 1_000_001,
+                                           "achieved": draw(st.booleans())}]}
     if data["project"]["approach"] == "B":
         data["total"] = {"agreed": sum(d["amount"] for d in direct) +
                          draw(st.integers(1, 30_000_000))}
@@ -190,7 +197,8 @@ def edit(state: dict[str, Any], draw, card) -> str:
     report)."""
     kind = draw(st.sampled_from(["hours", "effort", "months", "rank", "source", "approach",
                                  "agreed", "period", "add_direct", "clear_direct",
-                                 "add_researcher", "clear_researcher", "direct_fy"]))
+                                 "add_researcher", "clear_researcher", "direct_fy",
+                                 "outcome"]))
     rows = _used_rows(state, "R", R_COLUMNS)
     i = draw(st.sampled_from(rows)) if rows else 0
 
@@ -211,8 +219,10 @@ def edit(state: dict[str, Any], draw, card) -> str:
     elif kind == "months":
         put("R_Months", draw(st.sampled_from([3, 12, 13, 24, 60, -1])), i)
     elif kind == "rank":
+        # (not a rank's label: the engine takes "Professor" and 教授 for professor, the
+        # workbook's check only the card's codes — stricter, never a wrong number)
         put("R_Rank", draw(st.sampled_from(list(card.model.time_charge.ranks)
-                                           + ["dean", "Professor", None])), i)
+                                           + ["dean", "PROF", None])), i)
     elif kind == "source":
         src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "bogus"]))
         put("R_Source", src, i)
@@ -253,6 +263,17 @@ def edit(state: dict[str, Any], draw, card) -> str:
         put("R_Rank", draw(st.sampled_from(ranks_with_hourly(card))), j)
         put("R_Source", "rank", j)
         put("R_Hours", draw(st.sampled_from([40, 300])), j)
+    elif kind == "outcome":   # approach C's terms: a lump sum, a milestone, a royalty
+        put("C_LumpSum", draw(st.sampled_from([None, 500_000, -1])))
+        put("MS_Name", "prototype", 0)
+        put("MS_Amount", draw(st.sampled_from([1_000_000, 7])), 0)
+        put("MS_Achieved", draw(st.booleans()), 0)
+        if draw(st.booleans()):
+            put("C_RoyaltyRate", draw(st.sampled_from([0.02, 1.5])))
+            put("Sales_FY", 2027, 0)
+            put("Sales_Low", 10_000_000, 0)
+            put("Sales_Base", 20_000_000, 0)
+            put("Sales_High", draw(st.sampled_from([30_000_000, 5])), 0)
     else:  # clear a researcher
         if rows:
             for n in R_COLUMNS:
@@ -267,11 +288,7 @@ def engine_fields(exc: InputError, values: dict[str, Any]) -> set[str]:
     (read back, blank rows are skipped: the engine's ``researchers.2`` is the second used
     row), 0-based (``researchers[4].hours``), no value after them; every problem of a file
     the engine reports together (``InputErrors``)."""
-    used = {}
-    for prefix, columns in TABLES.items():
-        cols = [values[n] for n in columns if n in values]
-        used[prefix] = [i for i in range(len(cols[0]))
-                        if any(c[i][0] not in (None, "") for c in cols)] if cols else []
+    used = {prefix: used_rows(values, prefix) for prefix in TABLES}
 
     def row(m: re.Match) -> str:
         rows = used.get(m.group(1), [])
@@ -289,11 +306,26 @@ def engine_fields(exc: InputError, values: dict[str, Any]) -> set[str]:
 BEYOND_TEMPLATE = ("project.end: a period of at most 5 fiscal years",)
 
 
+def used_rows(values: dict[str, Any], prefix: str) -> list[int]:
+    """The rows (0-based) of a Project-sheet table that are not blank, as read back."""
+    cols = [values[n] for n in TABLES[prefix] if n in values]
+    return [i for i in range(len(cols[0])) if any(c[i][0] not in (None, "") for c in cols)]
+
+
 def pooled(expected: dict[str, Decimal], shown: dict[str, Any]) -> dict[str, Decimal]:
-    """A template's direct lines: categories without a row of their own are pooled in its
-    ``<approach>_direct__other`` line (quotes.categories)."""
+    """The engine's lines under the workbook's names: a template's direct categories
+    without a row of their own are pooled in ``<approach>_direct__other``
+    (quotes.categories); the k-th researcher's time charge is the line of the row it was
+    read from (``time_charge_5`` when rows 1–4 are blank: read back skips them)."""
+    rows = used_rows(shown, "researchers")
+
+    def row(m: re.Match) -> str:
+        k = int(m.group(1)) - 1
+        return f"_time_charge_{rows[k] + 1 if k < len(rows) else k + 1}"
+
     out: dict[str, Decimal] = {}
     for name, amount in expected.items():
+        name = re.sub(r"_time_charge_(\d+)$", row, name)
         if name not in shown and "_direct_" in name:
             name = name.split("_direct_")[0] + "_direct__other"
         out[name] = out.get(name, Decimal(0)) + amount
@@ -363,7 +395,7 @@ def assert_truthful(book: Book, values: dict[str, Any], where: str) -> str:
         assert values[f"Compare_{cq.approach}"] == int(cq.total), f"{where}: Compare"
     for ap, reason in cmp.skipped:
         assert values[f"Compare_{ap}"] == f"適用なし / does not apply: {reason}", where
-    return "priced"
+    return f"priced {project.project.approach}"
 
 
 def run_sequence(book: Book, data, where: str) -> str:
@@ -388,8 +420,11 @@ def test_native_workbooks_cannot_lie(books, card_id, data):
 
 
 def test_native_sequences_priced_and_refused():
-    # The sequences above were not all refused (nor all priced): both branches ran.
-    assert COUNTS.get("priced", 0) >= 30 and COUNTS.get("refused", 0) >= 30, COUNTS
+    # The sequences above were not all refused (nor all priced): both branches ran, and
+    # every approach was priced.
+    assert all(COUNTS.get(f"priced {ap}", 0) >= 3 for ap in "XABC"), COUNTS
+    assert sum(n for k, n in COUNTS.items() if k.startswith("priced")) >= 30, COUNTS
+    assert COUNTS.get("refused", 0) >= 30, COUNTS
 
 
 @settings(max_examples=30, **SETTINGS)
