@@ -295,12 +295,8 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
         biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
         formula(ws, f"F{r}", f"IF({biggest},{total}-(SUM($E${first}:$E${last})-E{r}),E{r})",
                 "xlp_yen")
-        label_f, amount_f = f'IF(D{r}=0,"",C{r})', f'IF(D{r}=0,"",{guarded(f"F{r}")})'
-        if i == 0:  # no line to load (B without direct costs): one line, the total
-            label_f = f'IF({base}=0,"合計 / Total",{label_f})'
-            amount_f = f'IF({base}=0,{guarded(total)},{amount_f})'
-        formula(ws, f"A{r}", label_f, "xlp_label")
-        formula(ws, f"B{r}", amount_f, "xlp_yen")
+        formula(ws, f"A{r}", f'IF(D{r}=0,"",C{r})', "xlp_label")
+        formula(ws, f"B{r}", f'IF(D{r}=0,"",{guarded(f"F{r}")})', "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
