@@ -192,3 +192,25 @@ def test_native_mtdc_caps_each_subaward_at_the_threshold_of_the_award_date(
     assert quote(p, card).total == total
     path = build(card, p, "native", tmp_path)
     assert recalculate(path)["Total"] == total
+
+
+def test_industrial_rows_close_up_over_a_zero_line(tmp_path, jp, a_project):
+    """Issue 14: no blank or ¥0 row between the Industrial lines where a line is zero.
+    Prof. Sato (researcher 1) set to 0 h: his time-charge line is ¥0, and the line after
+    it (Assoc. Prof. Suzuki) moves up into row 3 instead of leaving a blank row."""
+    from xl_pricing.recalc import Recalculator
+
+    out = build(jp, a_project, "native", tmp_path)
+    hours = openpyxl.load_workbook(out).defined_names["R_Hours"].attr_text
+    sheet, rng = hours.split("!")
+    first = rng.replace("$", "").split(":")[0]
+    rc = Recalculator(out)
+    values = rc.calculate({f"{sheet}!{first}": 0}).values
+    shown = [values[f"Industrial_{k}"] for k in range(1, 27)]
+    filled = [v for v in shown if v != ""]
+    assert shown[:len(filled)] == filled and all(v != 0 for v in filled), shown
+    # consumables, travel, Suzuki, Tanaka, Ito, two options: 7 lines, adding up to the total
+    assert len(filled) == 7 and sum(filled) == values["Industrial_Total"]
+    labels = [row[0] for row in rc.cells("'Industrial'!A8:A16")]
+    assert "Suzuki" in labels[2] and "Sato" not in " ".join(labels), labels
+    assert labels[7:] == ["", ""]

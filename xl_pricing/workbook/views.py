@@ -241,8 +241,9 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     """What the company sees for the chosen approach: one total, and fully loaded lines
     (overhead spread in proportion; the first largest line takes what rounding leaves).
 
-    Row k shows the k-th loaded line of the chosen approach (blank when it has fewer, or
-    the line is zero), so the sheet follows ``Approach`` without a rebuild.
+    Row k shows the k-th non-zero loaded line of the chosen approach (blank when it has
+    fewer), so the sheet follows ``Approach`` without a rebuild and zero lines leave no gap
+    (hidden columns C–G: each slot's label, amount, loaded amount and place).
     """
     ws = _sheet(book, "Industrial", "")
     ws.column_dimensions["A"].width = 52
@@ -259,7 +260,7 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     book.define("Industrial_Total", ws, "B5")
     put(ws, "A7", "項目 / Line (fully loaded)", "xlp_header")
     put(ws, "B7", "金額 / Amount", "xlp_header")
-    for c in "CDEF":
+    for c in "CDEFG":
         ws.column_dimensions[c].hidden = True
     by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
     n_rows = max(len(v) for v in by_ap.values())
@@ -295,8 +296,17 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
         biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
         formula(ws, f"F{r}", f"IF({biggest},{total}-(SUM($E${first}:$E${last})-E{r}),E{r})",
                 "xlp_yen")
-        formula(ws, f"A{r}", f'IF(D{r}=0,"",C{r})', "xlp_label")
-        formula(ws, f"B{r}", f'IF(D{r}=0,"",{guarded(f"F{r}")})', "xlp_yen")
+        # G: this line's place among the non-zero lines (0 when zero), so the rows a
+        # person reads close up: no blank or ¥0 row between lines (issue 14).
+        formula(ws, f"G{r}", f'IF(D{r}=0,0,COUNTIF($D${first}:D{r},"<>0"))', "xlp_int")
+    places = f"$G${first}:$G${last}"
+    for i in range(n_rows):
+        r = first + i
+        at = f"MATCH({i + 1},{places},0)"
+        formula(ws, f"A{r}", f'IF(ISNA({at}),"",INDEX($C${first}:$C${last},{at}))',
+                "xlp_label")
+        formula(ws, f"B{r}", f'IF(ISNA({at}),"",'
+                             f'{guarded(f"INDEX($F${first}:$F${last},{at})")})', "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
