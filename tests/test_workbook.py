@@ -214,3 +214,25 @@ def test_industrial_rows_close_up_over_a_zero_line(tmp_path, jp, a_project):
     labels = [row[0] for row in rc.cells("'Industrial'!A8:A16")]
     assert "Suzuki" in labels[2] and "Sato" not in " ".join(labels), labels
     assert labels[7:] == ["", ""]
+
+
+def test_a_monthly_line_shows_its_unit_in_months(tmp_path, jp):
+    """Issue 14: units always shown (h, 日/day, 月/month).  A researcher at a monthly rate
+    of ¥500,000 for 6 months: Quote A's line reads "… 6 月/month" and is 500,000 × 6 =
+    ¥3,000,000, the engine's line (the card's monthly-rate rule is still flagged by
+    Check_CardRules: the totals show its text)."""
+    from xl_pricing.pricing import quote
+    from xl_pricing.recalc import Recalculator
+
+    p = make(project={"approach": "A"}, researchers=[{
+        "name": "Dr. Mori", "rank": "professor", "rate_source": "monthly",
+        "monthly_rate": 500_000, "months": 6}])
+    engine = [ln for ln in quote(p, jp).lines if ln.component == "time_charge"]
+    assert [int(ln.amount) for ln in engine] == [3_000_000]
+    out = build(jp, p, "native", tmp_path)
+    dest = openpyxl.load_workbook(out).defined_names["A_time_charge_1"].attr_text
+    row = int(re.sub(r"\D", "", dest.split("!")[1].split(":")[0]))
+    rc = Recalculator(out)
+    values = rc.calculate().values
+    assert values["A_time_charge_1"] == 3_000_000
+    assert rc.cells(f"'Quote A'!B{row}")[0][0] == "Dr. Mori  6 月/month"

@@ -771,7 +771,7 @@ def researcher_row(book: Book, r: Any) -> list[Any]:
     from ..pricing.timecharge import resolve_rate
 
     ref = None
-    if r.rate_source in ("achievement", "laureate", "day_rate"):
+    if r.rate_source in ("achievement", "laureate", "day_rate", "monthly"):
         ref = int(resolve_rate(r, book.card).price)
     count = {"publications": r.publications, "citations": r.citations,
              "years": r.years}.get(r.achievement_basis or "")

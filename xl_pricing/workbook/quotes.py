@@ -283,12 +283,15 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     formula(ws, f"E{r}", f'IF({src}<>"achievement",-1,SUMPRODUCT(MAX(EXACT(Ach_Basis,'
                          f'{x("R_Basis")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
             "xlp_int")
-    formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day","hour")',
-            "xlp_text")
+    # The unit the engine counts the line in (timecharge.involvement): days for a day rate
+    # given days, months for a monthly rate, else hours.
+    formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day",'
+                         f'IF({src}="monthly","month","hour"))', "xlp_text")
     formula(ws, f"D{r}", f'IF({src}="",0,IF(C{r}="day",ROUND({x("R_Days")}*10000,0),'
+                         f'IF(C{r}="month",ROUND({x("R_Months")}*10000,0),'
                          f'IF({x("R_Hours")}<>"",ROUND({x("R_Hours")}*10000,0),'
                          f'IF({x("R_Days")}<>"",ROUND({x("R_Days")}*100,0)*'
-                         f'ROUND(HoursPerDay*100,0),IF({x("R_Months")}<>"",{effort_q4},0)))))',
+                         f'ROUND(HoursPerDay*100,0),IF({x("R_Months")}<>"",{effort_q4},0))))))',
             "xlp_int")
     y = len(c.years)
     for k in range(y):
@@ -403,12 +406,13 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
         name = f"time_charge_{i + 1}"
         _line(book, q, "time_charge", "", name, cells)
-        # Who, and how much in the unit the line is counted in (h or 日/day).
+        # Who, and how much in the unit the line is counted in (h, 日/day or 月/month).
         row = calc.first_researcher_row + i
         qty = f"Calc!$D${row}"
         formula(q.ws, f"B{q.last_row}",
                 f'{book.cell("R_Name", i + 1)}&IF({qty}=0,"","  "&ROUND({qty}/10000,2)&'
-                f'IF(Calc!$C${row}="day"," 日/day"," h"))', "xlp_text")
+                f'IF(Calc!$C${row}="day"," 日/day",IF(Calc!$C${row}="month"," 月/month",'
+                f'" h")))', "xlp_text")
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
