@@ -764,3 +764,26 @@ def test_recalc_cells_of_the_whole_sheet_reads_only_its_used_area(office_book):
     assert out["'申込書'!F14"] == 8910000 and out["'申込書'!D6"] == "2026-04-01"
     book = Recalculator(office_book)
     assert book.cell_values("'申込書'!XFD1048576:A1") == book.cell_values("'申込書'!A1:Z99")
+
+
+def test_xlp_quote_as_a_plain_formula_says_why_not_a_bare_value_error(tmp_path):
+    """Issue 14: XLP_QUOTE typed as an ordinary formula.  ``formulas`` puts a plain
+    formula's result into its one cell and has no dynamic-array spill, so the 2-D table
+    there is #VALUE!; the recalculation now says so, in Japanese and English, with the
+    two ways that work — an array formula, or INDEX over the table (the last row's amount
+    is the quote's total)."""
+    n = len(QUOTE_PAIRS)
+    cells: dict[str, Any] = {
+        **{f"A{i}": k for i, (k, _) in enumerate(QUOTE_PAIRS, start=1)},
+        **{f"B{i}": v for i, (_, v) in enumerate(QUOTE_PAIRS, start=1)},
+        "D1": f"=XLP_QUOTE(A1:B{n})",
+        "D2": f"=INDEX(XLP_QUOTE(A1:B{n}),{QUOTE_ROWS},2)"}
+    path = build(tmp_path / "plain.xlsx", {"S": cells},
+                 {"Plain": "S!$D$1", "ByIndex": "S!$D$2"})
+    got = Recalculator(path, engine="formulas").calculate()
+    assert got.values["ByIndex"] == int(QUOTE.total)
+    assert got.values["Plain"] == "#VALUE!"
+    [problem] = got.errors
+    assert (problem.sheet, problem.cell) == ("S", "D1")
+    assert problem.reason.startswith(f"XLP_QUOTE: 表を返す関数です（{QUOTE_ROWS} 行 × 2 列）")
+    assert "does not spill" in problem.reason and "INDEX(XLP_QUOTE" in problem.reason

@@ -1149,8 +1149,11 @@ class _Formulas(_Engine):
                 continue
             cell = self.model.cells[key]
             messages: list[str] = []
+            result = None
             with _recording(messages), contextlib.suppress(Exception):
-                cell.func(*[solution[i] for i in cell.inputs])
+                result = cell.func(*[solution[i] for i in cell.inputs])
+            if not messages:
+                messages = _unspilled(text, result, self.facts.book[sheet][coord].value)
             if not messages and not cell.inputs:
                 # A formula of constants ran once, while loading (in workbook order):
                 # its message is the first one left of a function it calls.
@@ -1161,6 +1164,31 @@ class _Formulas(_Engine):
             if messages:
                 out.append(CellProblem(sheet, coord, messages[0]))
         return out
+
+
+def _unspilled(text: str, result: Any, cell_value: Any) -> list[str]:
+    """Why a plain (non-array) formula cell calling a table-returning XLP_ function shows
+    #VALUE! under ``formulas``, when the function itself succeeded: ``formulas`` puts a
+    plain formula's result into its one cell (its ``Cell`` outputs the formula's own
+    range) and has no dynamic-array spill, so a table of more than one cell there is
+    #VALUE!, as in Excel before dynamic arrays.  Dynamic-array Excel spills the same
+    formula; here enter it as an array formula over the rows, or take one value of it
+    (``INDEX(XLP_QUOTE(A1:B16),n,2)``), which works in every engine."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    shape = getattr(getattr(result, "value", result), "shape", None)
+    if isinstance(cell_value, ArrayFormula) or not shape or len(shape) != 2 or \
+            shape[0] * shape[1] <= 1:
+        return []
+    name = _xlp_calls(text)[0][0].upper().removeprefix(OFFICE_JS_PREFIX)
+    rows, cols = shape
+    return [f"{name}: 表を返す関数です（{rows} 行 × {cols} 列）。この再計算エンジン (formulas) は"
+            f"通常の数式の結果を1つのセルに入れ、スピルしません。配列数式として入力するか、"
+            f"INDEX({name}(...),行,列) で1つの値を取り出してください / gives a table "
+            f"({rows} rows × {cols} columns); the recalculation engine (formulas) puts a "
+            f"plain formula's result into its one cell and does not spill it (dynamic-array "
+            f"Excel does): enter it as an array formula over {rows} × {cols} cells, or take "
+            f"one value with INDEX({name}(...),row,column)"]
 
 
 class _LibreOffice(_Engine):
