@@ -51,10 +51,11 @@ def test_sheets_names_and_office_setup(jp, a_project):
     project = wb["Project"]
     assert project.protection.sheet and wb["Quote A"].protection.sheet
     contract = wb.defined_names["Contract"].attr_text.split("!")[1].replace("$", "")
-    assert project[contract].value == "sponsored"
+    assert project[contract].value == "受託研究 / sponsored research"  # the entry shown
     assert project[contract].protection.locked is False          # an input
     validations = project.data_validations.dataValidation
-    assert any('"joint,sponsored,consulting"' == v.formula1 for v in validations)
+    assert any('"共同研究 / joint research,受託研究 / sponsored research,学術指導 / '
+               'academic consulting"' == v.formula1 for v in validations)
     assert any(v.formula1 == "Rank_Names" for v in validations)
     for ws in wb.worksheets:
         if ws.title != "Calc":
@@ -236,3 +237,58 @@ def test_a_monthly_line_shows_its_unit_in_months(tmp_path, jp):
     values = rc.calculate().values
     assert values["A_time_charge_1"] == 3_000_000
     assert rc.cells(f"'Quote A'!B{row}")[0][0] == "Dr. Mori  6 月/month"
+
+
+def test_drop_downs_show_japanese_and_english_and_formulas_use_the_code(tmp_path, jp, a_project):
+    """Issue 14: drop-down entries in Japanese and English (受託研究 / sponsored research);
+    the hidden code cells (Contract_Code, Approach_Code …) map the entry, the code or a
+    name to the code, so the totals stay the engine's; reading back gives the code."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    from xl_pricing.readback import workbook_project
+
+    out = build(jp, a_project, "native", tmp_path)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Project"]
+    shown = {n: ws[wb.defined_names[n].attr_text.split("!")[1].replace("$", "")].value
+             for n in ("Contract", "Approach", "Activity", "Location")}
+    assert shown == {"Contract": "受託研究 / sponsored research",
+                     "Approach": "A 欧米型積み上げ方式 / A Western-standard stacking",
+                     "Activity": "研究 / research", "Location": "学内 / on campus"}
+    lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert '"共同研究 / joint research,受託研究 / sponsored research,学術指導 / academic ' \
+           'consulting"' in lists
+    assert workbook_project(out).project.contract == "sponsored"
+    assert workbook_project(out).project.approach == "A"
+
+    def recalc(*sets: str) -> dict:
+        args = ["recalc", str(out), "--json"]
+        for s in sets:
+            args += ["--set", s]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    # A-2027-002 is 15,287,828 (the engine, test_agreement); the code, the Japanese name
+    # and the English name give the same total.
+    for typed in ("受託研究", "sponsored", "sponsored research"):
+        v = recalc(f"Contract={typed}")
+        assert (v["Contract_Code"], v["Input_OK"], v["Total"]) == ("sponsored", True,
+                                                                   15_287_828), typed
+    # Approach X by its code and by the list's entry: the engine's approach-X total.
+    from xl_pricing.pricing import quote
+    x_total = int(quote(a_project.model_copy(update={"project": a_project.project.model_copy(
+        update={"approach": "X"})}), jp).total)
+    assert x_total == 2_800_000
+    for typed in ("X", "X 積み上げ方式（現行） / X input-cost accumulation"):
+        v = recalc(f"Approach={typed}")
+        assert (v["Approach_Code"], v["Total"], v["Industrial_Total"]) == ("X", x_total,
+                                                                         x_total)
+    # Joint research by its Japanese name: the form's title follows the code.
+    v = recalc("Contract=共同研究")
+    assert v["Contract_Code"] == "joint" and v["Input_OK"] is True
+    res = CliRunner().invoke(app, ["recalc", str(out), "--set", "Contract=bogus"])
+    assert res.exit_code == 2 and "Contract = bogus" in res.output

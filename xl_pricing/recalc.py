@@ -1592,7 +1592,7 @@ class Recalculator:
             if allowed is None:
                 return None  # a list the engine cannot show: Excel decides
             shown = [_show(a) for a in allowed]
-            if any(_same_choice(value, a) for a in allowed):
+            if any(_same_choice(value, a) or _same_code(value, a) for a in allowed):
                 return None
             return "one of " + ", ".join(shown)
         if dv.type in ("whole", "decimal"):
@@ -1629,6 +1629,25 @@ class Recalculator:
                 v = self._engine.read(target)[0][0]
                 return float(v) if isinstance(v, (int, float)) else None
             return None
+
+
+def _same_code(value: Any, allowed: Any) -> bool:
+    """An input names the same code as a drop-down entry of the standard workbooks
+    (``sponsored`` or ``受託研究`` for ``受託研究 / sponsored research``; the workbook's
+    code cell maps either, ``vocabulary.code_for``).
+
+    >>> _same_code("sponsored", "受託研究 / sponsored research"), _same_code("B", "A 欧米型積み上げ方式 / A Western-standard stacking")
+    (True, False)
+    """
+    from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, code_for
+
+    if not isinstance(value, str) or not isinstance(allowed, str):
+        return False
+    for table in (CONTRACTS, APPROACHES, ACTIVITIES, LOCATIONS):
+        code = code_for(allowed, table)
+        if code is not None and code_for(value, table) == code:
+            return True
+    return False
 
 
 def _same_choice(value: Any, allowed: Any) -> bool:

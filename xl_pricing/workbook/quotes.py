@@ -172,7 +172,7 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
 
 
 def _consumption_tax_cells(book: Book, q: QuoteSheet, per_year: bool) -> list[str]:
-    applies = 'INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1'
+    applies = 'INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1'
     out = []
     spans = range(len(q.years)) if per_year else [None]
     for k in spans:
@@ -228,8 +228,8 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
         # The field is typed text: compared with EXACT (MATCH would take * ? ~ as
         # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
-        key = f'EXACT(FA_Key,Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)})'
-        generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
+        key = f'EXACT(FA_Key,Activity_Code&"/"&Location_Code&"/"&Field&"/"&{a1(2, cc)})'
+        generic = f'Activity_Code&"/"&Location_Code&"//"&{a1(2, cc)}'
         bp_ = (f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
                f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))")
         formula(ws, a1(5, cc), f'IF({a1(2, cc)}="",0,{bp_})' if book.is_template else bp_,
@@ -366,7 +366,7 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
                                 "accumulation", years, "X")
     _direct_lines(book, q, calc, True)
-    ind_bp = "INDEX(Ind_Bp,MATCH(Contract,Ind_Contract,0))"
+    ind_bp = "INDEX(Ind_Bp,MATCH(Contract_Code,Ind_Contract,0))"
     cells = []
     for k in range(len(years)):
         d = calc.d(k)
@@ -422,7 +422,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
                 "mtdc": calc.fabase(k)}[base_kind]
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
-                     book.fn("XLP_FA", base, "Activity", "Location", "Field", "CardRef",
+                     book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              book.cell("FY_RateDate", k + 1)))
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic

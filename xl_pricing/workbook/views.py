@@ -22,8 +22,8 @@ from .styles import YEN, print_setup, protect
 def chosen(expr: str) -> str:
     """``expr`` (with ``{ap}`` for the approach letter) for the approach chosen on the
     Project sheet."""
-    return (f'IF(Approach="X",{expr.format(ap="X")},IF(Approach="A",{expr.format(ap="A")},'
-            f'IF(Approach="B",{expr.format(ap="B")},IF(Approach="C",{expr.format(ap="C")},'
+    return (f'IF(Approach_Code="X",{expr.format(ap="X")},IF(Approach_Code="A",{expr.format(ap="A")},'
+            f'IF(Approach_Code="B",{expr.format(ap="B")},IF(Approach_Code="C",{expr.format(ap="C")},'
             f'Input_Check))))')
 
 
@@ -33,7 +33,7 @@ def contract_words(book: Book, kind: str) -> str:
     out = None
     for code, (ja, en) in reversed(list(CONTRACTS.items())):
         text = f'"{ja}申込書（{kind[0]}）/ Application for {en} ({kind[1]})"'
-        out = text if out is None else f'IF(EXACT(Contract,"{code}"),{text},{out})'
+        out = text if out is None else f'IF(EXACT(Contract_Code,"{code}"),{text},{out})'
     return out or '""'
 
 
@@ -251,9 +251,9 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     names = None
     for ap in "CBAX":
         text = f'"企業向け見積 / Industrial view: {both(APPROACHES[ap])}"'
-        names = text if names is None else f'IF(Approach="{ap}",{text},{names})'
+        names = text if names is None else f'IF(Approach_Code="{ap}",{text},{names})'
     formula(ws, "A1", names, "xlp_title")
-    taxed = 'IFERROR(INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1,FALSE)'
+    taxed = 'IFERROR(INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1,FALSE)'
     formula(ws, "A5", f'IF({taxed},"合計（税込）/ Total incl. consumption tax","合計 / Total")',
             "xlp_total")
     formula(ws, "B5", guarded(chosen("{ap}_Sum")), "xlp_total")
@@ -274,7 +274,7 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
         """The chosen approach's entry ``of[ap]`` for row k ("" / 0 where it has none)."""
         out = of.get("C", "")
         for ap in "BAX":
-            out = f'IF(Approach="{ap}",{of.get(ap, "")},{out})'
+            out = f'IF(Approach_Code="{ap}",{of.get(ap, "")},{out})'
         return out
 
     for i in range(n_rows):
