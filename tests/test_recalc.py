@@ -564,14 +564,17 @@ NATIVE = str(STANDARD / "jp-default-native.xlsx")
 
 
 @pytest.mark.parametrize("assignment, message", [
-    ("Approach=Z", "Project!B7: Approach = Z: expected one of X, A, B, C (the cell's data "
-                   "validation)"),
-    ("Contract=gift", "Project!B6: Contract = gift: expected one of joint, sponsored, "
+    ("Approach=Z", "Project!B7: Approach = Z: expected one of X 積み上げ方式（現行） / X "
+                   "input-cost accumulation, A 欧米型積み上げ方式 / A Western-standard "
+                   "stacking, B 総額方式 / B total amount agreed, C 成果連動方式 / C "
+                   "outcome-linked (the cell's data validation)"),
+    ("Contract=gift", "Project!B6: Contract = gift: expected one of 共同研究 / joint "
+                      "research, 受託研究 / sponsored research, 学術指導 / academic "
                       "consulting (the cell's data validation)"),
     ("Project!D27=-5", "Project!D27: Project!D27 = -5: expected a number >= 0 (the cell's "
                        "data validation)"),
     ("Project!D27=2.5", "Project!D27: Project!D27 = 2.5: expected a whole number"),
-    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Input_OK,IF(Approach=\"X\""),
+    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Input_OK,IF(Approach_Code=\"X\""),
     ("Hourz=5", "Hourz: not a defined name or cell of jp-default-native.xlsx"),
 ], ids=["list", "contract", "whole-below", "whole-fraction", "formula", "unknown"])
 def test_set_is_checked_against_the_cell(assignment, message):

@@ -1645,7 +1645,9 @@ def _same_code(value: Any, allowed: Any) -> bool:
         return False
     for table in (CONTRACTS, APPROACHES, ACTIVITIES, LOCATIONS):
         code = code_for(allowed, table)
-        if code is not None and code_for(value, table) == code:
+        given = code_for(value, table) or (value.strip().upper() if table is APPROACHES
+                                           else None)  # "x" as project.approach takes it
+        if code is not None and given == code:
             return True
     return False
 

@@ -372,7 +372,9 @@ def project_sheet(book: Book) -> Worksheet:
                      rules=[rule(f'{name}_Code=""', field,
                                  f"one of {shown} (or its name in the list)")] + (more or []))
         list_validation(ws, ref, entries)
-        formula(ws, f"S{row}", code_formula(name, table), "xlp_text")
+        # (an approach letter in any case, as the engine's project.approach takes it)
+        formula(ws, f"S{row}", code_formula(name, table, table is APPROACH_WORDS),
+                "xlp_text")
         book.define(f"{name}_Code", ws, f"S{row}")
 
     scalar("案件ID / Project id", "ProjectId", info.id,
@@ -719,7 +721,7 @@ def project_sheet(book: Book) -> Worksheet:
 CALC_FIRST_RESEARCHER = 8  # quotes.Calc.first_researcher_row
 
 
-def code_formula(ref: str, table: Mapping[str, Words]) -> str:
+def code_formula(ref: str, table: Mapping[str, Words], any_case: bool = False) -> str:
     """The code ``ref`` names in ``table`` — its code or Japanese (EXACT), its English
     (``=``: any case), or the drop-down's "日本語 / English" entry — else "".  No lookup
     with wildcards: MATCH would take * ? ~ in a typed text as patterns.
@@ -730,7 +732,8 @@ def code_formula(ref: str, table: Mapping[str, Words]) -> str:
     out = '""'
     t = f"TRIM({ref})"
     for code, words in reversed(list(table.items())):
-        test = (f"OR(EXACT({t},{text_literal(code)}),EXACT({t},{text_literal(words[0])}),"
+        same = f"{t}={text_literal(code)}" if any_case else f"EXACT({t},{text_literal(code)})"
+        test = (f"OR({same},EXACT({t},{text_literal(words[0])}),"
                 f"EXACT({t},{text_literal(both(words))}),{t}={text_literal(words[1])})")
         out = f"IF({test},{text_literal(code)},{out})"
     return out
