@@ -303,10 +303,13 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     for i in range(n_rows):
         r = first + i
         at = f"MATCH({i + 1},{places},0)"
-        formula(ws, f"A{r}", f'IF(ISNA({at}),"",INDEX($C${first}:$C${last},{at}))',
-                "xlp_label")
-        formula(ws, f"B{r}", f'IF(ISNA({at}),"",'
-                             f'{guarded(f"INDEX($F${first}:$F${last},{at})")})', "xlp_yen")
+        label = f'IF(ISNA({at}),"",INDEX($C${first}:$C${last},{at}))'
+        amount = f'IF(ISNA({at}),"",{guarded(f"INDEX($F${first}:$F${last},{at})")})'
+        if i == 0:  # no loaded line carries an amount: one line, the total (fully_loaded)
+            label = f'IF({base}=0,"合計 / Total",{label})'
+            amount = f'IF({base}=0,{guarded(total)},{amount})'
+        formula(ws, f"A{r}", label, "xlp_label")
+        formula(ws, f"B{r}", amount, "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
