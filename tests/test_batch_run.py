@@ -270,7 +270,9 @@ def test_cli_batch_command(tmp_path):
                                    "--workers", "1"])
     assert res.exit_code == 2
     assert "row 3" in res.output and "direct.consumables" in res.output
-    assert (tmp_path / "o" / "jp-default-OK1-udf.xlsx").exists()
+    # Without --target a batch builds native workbooks, as `build` does (issue 14 item 5).
+    assert (tmp_path / "o" / "jp-default-OK1-native.xlsx").exists()
+    assert not (tmp_path / "o" / "jp-default-OK1-udf.xlsx").exists()
 
 
 # -- files: no races, no stale temporaries, inputs never outputs -----------------------------

@@ -83,14 +83,17 @@ def test_capacity_of_templates_and_project_workbooks(jp, a_book):
 
 def test_a_wrong_input_turns_every_total_into_the_check_text(jp, a_book):
     path, rc = a_book
-    # "Joint": Excel's list validation ignores case, so it is accepted where typed; the
-    # engine refuses it (project.contract) and so does the EXACT check.
+    # The drop-down entry in other case: Excel's list validation ignores case, so it is
+    # accepted where typed; the engine refuses it (project.contract: the code, the
+    # Japanese and the "日本語 / English" entry match exactly, only the English alone in
+    # any case) and so does the EXACT check of Contract_Code.
+    typed = "受託研究 / SPONSORED RESEARCH"
     base = data_of(example("a-stacked-sponsored"))
     with pytest.raises(InputError) as exc:   # pydantic refuses it while parsing
-        parse_project({**base, "project": {**base["project"], "contract": "Joint"}}, "t")
+        parse_project({**base, "project": {**base["project"], "contract": typed}}, "t")
     field = exc.value.field
     assert field == "project.contract"
-    v = rc.values({"Contract": "Joint"})
+    v = rc.values({"Contract": typed})
     assert v["Input_OK"] is False
     assert v["Input_Check"].startswith(f"{PREFIX}{field}: ")
     for name in TOTALS:

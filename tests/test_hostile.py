@@ -267,12 +267,14 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 SETS_REFUSED = [
-    ("Approach=Z", "Approach = Z: expected one of X, A, B, C"),
-    ("Approach=Y", "Approach = Y: expected one of X, A, B, C"),
-    ("Contract=gift", "Contract = gift: expected one of joint, sponsored, consulting"),
-    ("Contract=共同研究のつもり", "expected one of joint, sponsored, consulting"),
-    ("Activity=teaching", "expected one of research, instruction, other"),
-    ("Location=moon", "expected one of on, off"),
+    ("Approach=Z", "Approach = Z: expected one of X 積み上げ方式（現行） / X input-cost"),
+    ("Approach=Y", "Approach = Y: expected one of X 積み上げ方式（現行） / X input-cost"),
+    ("Contract=gift", "Contract = gift: expected one of 共同研究 / joint research, 受託研究 / "
+     "sponsored research, 学術指導 / academic consulting"),
+    ("Contract=共同研究のつもり", "expected one of 共同研究 / joint research"),
+    ("Activity=teaching", "expected one of 研究 / research, 教育 / instruction, その他の活動 / "
+     "other sponsored activity"),
+    ("Location=moon", "expected one of 学内 / on campus, 学外 / off campus"),
     ("UseTaxCredit=maybe", "expected one of TRUE, FALSE"),
     ("TaxPartner=friend", "expected one of university, national_institute"),
     ("Total=5", "Total is a formula cell"),

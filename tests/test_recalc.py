@@ -566,14 +566,17 @@ NATIVE = str(STANDARD / "jp-default-native.xlsx")
 
 
 @pytest.mark.parametrize("assignment, message", [
-    ("Approach=Z", "Project!B7: Approach = Z: expected one of X, A, B, C (the cell's data "
-                   "validation)"),
-    ("Contract=gift", "Project!B6: Contract = gift: expected one of joint, sponsored, "
+    ("Approach=Z", "Project!B7: Approach = Z: expected one of X 積み上げ方式（現行） / X "
+                   "input-cost accumulation, A 欧米型積み上げ方式 / A Western-standard "
+                   "stacking, B 総額方式 / B total amount agreed, C 成果連動方式 / C "
+                   "outcome-linked (the cell's data validation)"),
+    ("Contract=gift", "Project!B6: Contract = gift: expected one of 共同研究 / joint "
+                      "research, 受託研究 / sponsored research, 学術指導 / academic "
                       "consulting (the cell's data validation)"),
     ("Project!D27=-5", "Project!D27: Project!D27 = -5: expected a number >= 0 (the cell's "
                        "data validation)"),
     ("Project!D27=2.5", "Project!D27: Project!D27 = 2.5: expected a whole number"),
-    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Input_OK,IF(Approach=\"X\""),
+    ("Total=5", "Compare!B10: Total is a formula cell (=IF(Input_OK,IF(Approach_Code=\"X\""),
     ("Hourz=5", "Hourz: not a defined name or cell of jp-default-native.xlsx"),
 ], ids=["list", "contract", "whole-below", "whole-fraction", "formula", "unknown"])
 def test_set_is_checked_against_the_cell(assignment, message):
@@ -766,3 +769,26 @@ def test_recalc_cells_of_the_whole_sheet_reads_only_its_used_area(office_book):
     assert out["'申込書'!F14"] == 8910000 and out["'申込書'!D6"] == "2026-04-01"
     book = Recalculator(office_book)
     assert book.cell_values("'申込書'!XFD1048576:A1") == book.cell_values("'申込書'!A1:Z99")
+
+
+def test_xlp_quote_as_a_plain_formula_says_why_not_a_bare_value_error(tmp_path):
+    """Issue 14: XLP_QUOTE typed as an ordinary formula.  ``formulas`` puts a plain
+    formula's result into its one cell and has no dynamic-array spill, so the 2-D table
+    there is #VALUE!; the recalculation now says so, in Japanese and English, with the
+    two ways that work — an array formula, or INDEX over the table (the last row's amount
+    is the quote's total)."""
+    n = len(QUOTE_PAIRS)
+    cells: dict[str, Any] = {
+        **{f"A{i}": k for i, (k, _) in enumerate(QUOTE_PAIRS, start=1)},
+        **{f"B{i}": v for i, (_, v) in enumerate(QUOTE_PAIRS, start=1)},
+        "D1": f"=XLP_QUOTE(A1:B{n})",
+        "D2": f"=INDEX(XLP_QUOTE(A1:B{n}),{QUOTE_ROWS},2)"}
+    path = build(tmp_path / "plain.xlsx", {"S": cells},
+                 {"Plain": "S!$D$1", "ByIndex": "S!$D$2"})
+    got = Recalculator(path, engine="formulas").calculate()
+    assert got.values["ByIndex"] == int(QUOTE.total)
+    assert got.values["Plain"] == "#VALUE!"
+    [problem] = got.errors
+    assert (problem.sheet, problem.cell) == ("S", "D1")
+    assert problem.reason.startswith(f"XLP_QUOTE: 表を返す関数です（{QUOTE_ROWS} 行 × 2 列）")
+    assert "does not spill" in problem.reason and "INDEX(XLP_QUOTE" in problem.reason

@@ -51,10 +51,11 @@ def test_sheets_names_and_office_setup(jp, a_project):
     project = wb["Project"]
     assert project.protection.sheet and wb["Quote A"].protection.sheet
     contract = wb.defined_names["Contract"].attr_text.split("!")[1].replace("$", "")
-    assert project[contract].value == "sponsored"
+    assert project[contract].value == "受託研究 / sponsored research"  # the entry shown
     assert project[contract].protection.locked is False          # an input
     validations = project.data_validations.dataValidation
-    assert any('"joint,sponsored,consulting"' == v.formula1 for v in validations)
+    assert any('"共同研究 / joint research,受託研究 / sponsored research,学術指導 / '
+               'academic consulting"' == v.formula1 for v in validations)
     assert any(v.formula1 == "Rank_Names" for v in validations)
     for ws in wb.worksheets:
         if ws.title != "Calc":
@@ -192,3 +193,102 @@ def test_native_mtdc_caps_each_subaward_at_the_threshold_of_the_award_date(
     assert quote(p, card).total == total
     path = build(card, p, "native", tmp_path)
     assert recalculate(path)["Total"] == total
+
+
+def test_industrial_rows_close_up_over_a_zero_line(tmp_path, jp, a_project):
+    """Issue 14: no blank or ¥0 row between the Industrial lines where a line is zero.
+    Prof. Sato (researcher 1) set to 0 h: his time-charge line is ¥0, and the line after
+    it (Assoc. Prof. Suzuki) moves up into row 3 instead of leaving a blank row."""
+    from xl_pricing.recalc import Recalculator
+
+    out = build(jp, a_project, "native", tmp_path)
+    hours = openpyxl.load_workbook(out).defined_names["R_Hours"].attr_text
+    sheet, rng = hours.split("!")
+    first = rng.replace("$", "").split(":")[0]
+    rc = Recalculator(out)
+    values = rc.calculate({f"{sheet}!{first}": 0}).values
+    shown = [values[f"Industrial_{k}"] for k in range(1, 27)]
+    filled = [v for v in shown if v != ""]
+    assert shown[:len(filled)] == filled and all(v != 0 for v in filled), shown
+    # consumables, travel, Suzuki, Tanaka, Ito, two options: 7 lines, adding up to the total
+    assert len(filled) == 7 and sum(filled) == values["Industrial_Total"]
+    labels = [row[0] for row in rc.cells("'Industrial'!A8:A16")]
+    assert "Suzuki" in labels[2] and "Sato" not in " ".join(labels), labels
+    assert labels[7:] == ["", ""]
+
+
+def test_a_monthly_line_shows_its_unit_in_months(tmp_path, jp):
+    """Issue 14: units always shown (h, 日/day, 月/month).  A researcher at a monthly rate
+    of ¥500,000 for 6 months: Quote A's line reads "… 6 月/month" and is 500,000 × 6 =
+    ¥3,000,000, the engine's line (the card's monthly-rate rule is still flagged by
+    Check_CardRules: the totals show its text)."""
+    from xl_pricing.pricing import quote
+    from xl_pricing.recalc import Recalculator
+
+    p = make(project={"approach": "A"}, researchers=[{
+        "name": "Dr. Mori", "rank": "professor", "rate_source": "monthly",
+        "monthly_rate": 500_000, "months": 6}])
+    engine = [ln for ln in quote(p, jp).lines if ln.component == "time_charge"]
+    assert [int(ln.amount) for ln in engine] == [3_000_000]
+    out = build(jp, p, "native", tmp_path)
+    dest = openpyxl.load_workbook(out).defined_names["A_time_charge_1"].attr_text
+    row = int(re.sub(r"\D", "", dest.split("!")[1].split(":")[0]))
+    rc = Recalculator(out)
+    values = rc.calculate().values
+    assert values["A_time_charge_1"] == 3_000_000
+    assert rc.cells(f"'Quote A'!B{row}")[0][0] == "Dr. Mori  6 月/month"
+
+
+def test_drop_downs_show_japanese_and_english_and_formulas_use_the_code(tmp_path, jp, a_project):
+    """Issue 14: drop-down entries in Japanese and English (受託研究 / sponsored research);
+    the hidden code cells (Contract_Code, Approach_Code …) map the entry, the code or a
+    name to the code, so the totals stay the engine's; reading back gives the code."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from xl_pricing.cli import app
+    from xl_pricing.readback import workbook_project
+
+    out = build(jp, a_project, "native", tmp_path)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Project"]
+    shown = {n: ws[wb.defined_names[n].attr_text.split("!")[1].replace("$", "")].value
+             for n in ("Contract", "Approach", "Activity", "Location")}
+    assert shown == {"Contract": "受託研究 / sponsored research",
+                     "Approach": "A 欧米型積み上げ方式 / A Western-standard stacking",
+                     "Activity": "研究 / research", "Location": "学内 / on campus"}
+    lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert '"共同研究 / joint research,受託研究 / sponsored research,学術指導 / academic ' \
+           'consulting"' in lists
+    assert workbook_project(out).project.contract == "sponsored"
+    assert workbook_project(out).project.approach == "A"
+
+    def recalc(*sets: str) -> dict:
+        args = ["recalc", str(out), "--json"]
+        for s in sets:
+            args += ["--set", s]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    # A-2027-002 is 15,287,828 (the engine, test_agreement); the code, the Japanese name
+    # and the English name give the same total.
+    for typed in ("受託研究", "sponsored", "sponsored research"):
+        v = recalc(f"Contract={typed}")
+        assert (v["Contract_Code"], v["Input_OK"], v["Total"]) == ("sponsored", True,
+                                                                   15_287_828), typed
+    # Approach X by its code and by the list's entry: the engine's approach-X total.
+    from xl_pricing.pricing import quote
+    x_total = int(quote(a_project.model_copy(update={"project": a_project.project.model_copy(
+        update={"approach": "X"})}), jp).total)
+    assert x_total == 2_800_000
+    for typed in ("X", "X 積み上げ方式（現行） / X input-cost accumulation"):
+        v = recalc(f"Approach={typed}")
+        assert (v["Approach_Code"], v["Total"], v["Industrial_Total"]) == ("X", x_total,
+                                                                         x_total)
+    # Joint research by its Japanese name: the form's title follows the code.
+    v = recalc("Contract=共同研究")
+    assert v["Contract_Code"] == "joint" and v["Input_OK"] is True
+    res = CliRunner().invoke(app, ["recalc", str(out), "--set", "Contract=bogus"])
+    assert res.exit_code == 2 and "Contract = bogus" in res.output

@@ -1149,8 +1149,11 @@ class _Formulas(_Engine):
                 continue
             cell = self.model.cells[key]
             messages: list[str] = []
+            result = None
             with _recording(messages), contextlib.suppress(Exception):
-                cell.func(*[solution[i] for i in cell.inputs])
+                result = cell.func(*[solution[i] for i in cell.inputs])
+            if not messages:
+                messages = _unspilled(text, result, self.facts.book[sheet][coord].value)
             if not messages and not cell.inputs:
                 # A formula of constants ran once, while loading (in workbook order):
                 # its message is the first one left of a function it calls.
@@ -1161,6 +1164,31 @@ class _Formulas(_Engine):
             if messages:
                 out.append(CellProblem(sheet, coord, messages[0]))
         return out
+
+
+def _unspilled(text: str, result: Any, cell_value: Any) -> list[str]:
+    """Why a plain (non-array) formula cell calling a table-returning XLP_ function shows
+    #VALUE! under ``formulas``, when the function itself succeeded: ``formulas`` puts a
+    plain formula's result into its one cell (its ``Cell`` outputs the formula's own
+    range) and has no dynamic-array spill, so a table of more than one cell there is
+    #VALUE!, as in Excel before dynamic arrays.  Dynamic-array Excel spills the same
+    formula; here enter it as an array formula over the rows, or take one value of it
+    (``INDEX(XLP_QUOTE(A1:B16),n,2)``), which works in every engine."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    shape = getattr(getattr(result, "value", result), "shape", None)
+    if isinstance(cell_value, ArrayFormula) or not shape or len(shape) != 2 or \
+            shape[0] * shape[1] <= 1:
+        return []
+    name = _xlp_calls(text)[0][0].upper().removeprefix(OFFICE_JS_PREFIX)
+    rows, cols = shape
+    return [f"{name}: 表を返す関数です（{rows} 行 × {cols} 列）。この再計算エンジン (formulas) は"
+            f"通常の数式の結果を1つのセルに入れ、スピルしません。配列数式として入力するか、"
+            f"INDEX({name}(...),行,列) で1つの値を取り出してください / gives a table "
+            f"({rows} rows × {cols} columns); the recalculation engine (formulas) puts a "
+            f"plain formula's result into its one cell and does not spill it (dynamic-array "
+            f"Excel does): enter it as an array formula over {rows} × {cols} cells, or take "
+            f"one value with INDEX({name}(...),row,column)"]
 
 
 class _LibreOffice(_Engine):
@@ -1564,7 +1592,7 @@ class Recalculator:
             if allowed is None:
                 return None  # a list the engine cannot show: Excel decides
             shown = [_show(a) for a in allowed]
-            if any(_same_choice(value, a) for a in allowed):
+            if any(_same_choice(value, a) or _same_code(value, a) for a in allowed):
                 return None
             return "one of " + ", ".join(shown)
         if dv.type in ("whole", "decimal"):
@@ -1601,6 +1629,27 @@ class Recalculator:
                 v = self._engine.read(target)[0][0]
                 return float(v) if isinstance(v, (int, float)) else None
             return None
+
+
+def _same_code(value: Any, allowed: Any) -> bool:
+    """An input names the same code as a drop-down entry of the standard workbooks
+    (``sponsored`` or ``受託研究`` for ``受託研究 / sponsored research``; the workbook's
+    code cell maps either, ``vocabulary.code_for``).
+
+    >>> _same_code("sponsored", "受託研究 / sponsored research"), _same_code("B", "A 欧米型積み上げ方式 / A Western-standard stacking")
+    (True, False)
+    """
+    from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, code_for
+
+    if not isinstance(value, str) or not isinstance(allowed, str):
+        return False
+    for table in (CONTRACTS, APPROACHES, ACTIVITIES, LOCATIONS):
+        code = code_for(allowed, table)
+        given = code_for(value, table) or (value.strip().upper() if table is APPROACHES
+                                           else None)  # "x" as project.approach takes it
+        if code is not None and given == code:
+            return True
+    return False
 
 
 def _same_choice(value: Any, allowed: Any) -> bool:

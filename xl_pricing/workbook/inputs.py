@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
@@ -16,7 +16,9 @@ from ..project import Project
 from ..rates import PARTIES, RateCard
 from ..cells import excel_serial
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
-from .checks import not_number, one_of, put_check, rule, summary
+from .checks import not_number, one_of, put_check, rule, summary, text_literal
+from ..vocabulary import (ACTIVITIES as ACTIVITY_WORDS, APPROACHES as APPROACH_WORDS,
+                          CONTRACTS as CONTRACT_WORDS, LOCATIONS as LOCATION_WORDS, Words, both)
 from .styles import print_setup, protect
 
 # Every price component, in the order sheets list them.
@@ -356,25 +358,38 @@ def project_sheet(book: Book) -> Worksheet:
             bad = f'AND({ref}<>"",{bad})'
         return [rule(bad, field, f"one of {shown}")]
 
+    def worded(label: str, name: str, code: str, table: Mapping[str, Words], field: str,
+               more: list[tuple[str, str]] | None = None) -> None:
+        """A drop-down of words (``受託研究 / sponsored research``) over ``table``'s codes:
+        the cell holds the entry shown; the hidden cell ``<name>_Code`` beside it (column
+        S) holds its code — exact matching of the code, the Japanese, the English
+        (any case, as ``vocabulary.code_for``) or both — and "" for anything else, which
+        the check refuses.  Formulas compare ``<name>_Code``."""
+        row = r
+        entries = [both(w) for w in table.values()]
+        shown = ", ".join(f"'{c}'" for c in table)
+        ref = scalar(label, name, both(table[code]) if code in table else code,
+                     rules=[rule(f'{name}_Code=""', field,
+                                 f"one of {shown} (or its name in the list)")] + (more or []))
+        list_validation(ws, ref, entries)
+        # (an approach letter in any case, as the engine's project.approach takes it)
+        formula(ws, f"S{row}", code_formula(name, table, table is APPROACH_WORDS),
+                "xlp_text")
+        book.define(f"{name}_Code", ws, f"S{row}")
+
     scalar("案件ID / Project id", "ProjectId", info.id,
            rules=[rule('LEN(ProjectId)=0', "project.id", "non-empty text")])
     scalar("件名 / Title", "Title", info.title)
-    ref = scalar("契約種別 / Contract", "Contract", info.contract,
-                 rules=choice("project.contract", "Contract", CONTRACTS, False))
-    list_validation(ws, ref, CONTRACTS)
-    ref = scalar("方式 / Approach (X A B C)", "Approach", info.approach, rules=[rule(
-        'NOT(OR(Approach="X",Approach="A",Approach="B",Approach="C"))', "project.approach",
-        "one of 'X', 'A', 'B' or 'C'")])
-    list_validation(ws, ref, ["X", "A", "B", "C"])
-    acts = ["research", "instruction", "other"]
-    list_validation(ws, scalar("活動 / Activity", "Activity", info.activity,
-                               rules=choice("project.activity", "Activity", acts, False)), acts)
-    list_validation(ws, scalar("場所 / Location", "Location", info.location,
-                               rules=choice("project.location", "Location", ["on", "off"],
-                                            False) + [rule(
-        f'AND(OR(Approach="A",AND(Approach="B",B_BookAs="A")),ISERROR(SUM(Calc!$C$5:{a1(5, 2 + len(p.fiscal_years), True)})))',
+    worded("契約種別 / Contract", "Contract", info.contract, CONTRACT_WORDS, "project.contract")
+    worded("方式 / Approach (X A B C)", "Approach", info.approach, APPROACH_WORDS,
+           "project.approach")
+    worded("活動 / Activity", "Activity", info.activity, ACTIVITY_WORDS, "project.activity")
+    worded("場所 / Location", "Location", info.location, LOCATION_WORDS, "project.location",
+           [rule(
+        f'AND(OR(Approach_Code="A",AND(Approach_Code="B",B_BookAs="A")),ISERROR(SUM(Calc!$C$5:{a1(5, 2 + len(p.fiscal_years), True)})))',
         "activity/location", f"an F&A rate of card {card.id!r} for the activity, location "
-        "and field in force in each fiscal year")]), ["on", "off"])
+        "and field in force in each fiscal year")])
+    ws.column_dimensions["S"].hidden = True
     scalar("分野 / Field", "Field", info.field)
     date_rule = "a date such as 2027-04-01"
     if book.is_template:
@@ -583,11 +598,11 @@ def project_sheet(book: Book) -> Worksheet:
                  "xlp_input_yen", rules=[
                      rule(not_number("B_Agreed", 0, strict=True, whole=True), "total.agreed",
                           "whole yen > 0"),
-                     rule('AND(Approach="B",B_Agreed="")', "total",
+                     rule('AND(Approach_Code="B",B_Agreed="")', "total",
                           "a [total] table with agreed = ... for approach B"),
-                     rule('AND(Approach="B",B_BookAs="",B_Agreed<B_Direct)', "total.agreed",
+                     rule('AND(Approach_Code="B",B_BookAs="",B_Agreed<B_Direct)', "total.agreed",
                           "an agreed total >= direct costs"),
-                     rule('AND(Approach="B",B_BookAs<>"",B_Agreed<B_Build)', "total.agreed",
+                     rule('AND(Approach_Code="B",B_BookAs<>"",B_Agreed<B_Build)', "total.agreed",
                           "an agreed total >= the build-up it is booked with")])
     number_validation(ws, ref, 0, whole=True, above=True)
     list_validation(ws, scalar("B: 積算の内訳 / Book as (blank, X or A)", "B_BookAs",
@@ -706,6 +721,24 @@ def project_sheet(book: Book) -> Worksheet:
 CALC_FIRST_RESEARCHER = 8  # quotes.Calc.first_researcher_row
 
 
+def code_formula(ref: str, table: Mapping[str, Words], any_case: bool = False) -> str:
+    """The code ``ref`` names in ``table`` — its code or Japanese (EXACT), its English
+    (``=``: any case), or the drop-down's "日本語 / English" entry — else "".  No lookup
+    with wildcards: MATCH would take * ? ~ in a typed text as patterns.
+
+    >>> code_formula("Location", {"on": ("学内", "on campus")})
+    'IF(OR(EXACT(TRIM(Location),"on"),EXACT(TRIM(Location),"学内"),EXACT(TRIM(Location),"学内 / on campus"),TRIM(Location)="on campus"),"on","")'
+    """
+    out = '""'
+    t = f"TRIM({ref})"
+    for code, words in reversed(list(table.items())):
+        same = f"{t}={text_literal(code)}" if any_case else f"EXACT({t},{text_literal(code)})"
+        test = (f"OR({same},EXACT({t},{text_literal(words[0])}),"
+                f"EXACT({t},{text_literal(both(words))}),{t}={text_literal(words[1])})")
+        out = f"IF({test},{text_literal(code)},{out})"
+    return out
+
+
 def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
                       ) -> list[tuple[str, str]]:
     """The engine's rules for one researcher row (``project.Researcher``,
@@ -771,7 +804,7 @@ def researcher_row(book: Book, r: Any) -> list[Any]:
     from ..pricing.timecharge import resolve_rate
 
     ref = None
-    if r.rate_source in ("achievement", "laureate", "day_rate"):
+    if r.rate_source in ("achievement", "laureate", "day_rate", "monthly"):
         ref = int(resolve_rate(r, book.card).price)
     count = {"publications": r.publications, "citations": r.citations,
              "years": r.years}.get(r.achievement_basis or "")

@@ -172,7 +172,7 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
 
 
 def _consumption_tax_cells(book: Book, q: QuoteSheet, per_year: bool) -> list[str]:
-    applies = 'INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1'
+    applies = 'INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1'
     out = []
     spans = range(len(q.years)) if per_year else [None]
     for k in spans:
@@ -228,8 +228,8 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
         # The field is typed text: compared with EXACT (MATCH would take * ? ~ as
         # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
-        key = f'EXACT(FA_Key,Activity&"/"&Location&"/"&Field&"/"&{a1(2, cc)})'
-        generic = f'Activity&"/"&Location&"//"&{a1(2, cc)}'
+        key = f'EXACT(FA_Key,Activity_Code&"/"&Location_Code&"/"&Field&"/"&{a1(2, cc)})'
+        generic = f'Activity_Code&"/"&Location_Code&"//"&{a1(2, cc)}'
         bp_ = (f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
                f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))")
         formula(ws, a1(5, cc), f'IF({a1(2, cc)}="",0,{bp_})' if book.is_template else bp_,
@@ -283,12 +283,15 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     formula(ws, f"E{r}", f'IF({src}<>"achievement",-1,SUMPRODUCT(MAX(EXACT(Ach_Basis,'
                          f'{x("R_Basis")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
             "xlp_int")
-    formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day","hour")',
-            "xlp_text")
+    # The unit the engine counts the line in (timecharge.involvement): days for a day rate
+    # given days, months for a monthly rate, else hours.
+    formula(ws, f"C{r}", f'IF(AND({src}="day_rate",{x("R_Days")}<>""),"day",'
+                         f'IF({src}="monthly","month","hour"))', "xlp_text")
     formula(ws, f"D{r}", f'IF({src}="",0,IF(C{r}="day",ROUND({x("R_Days")}*10000,0),'
+                         f'IF(C{r}="month",ROUND({x("R_Months")}*10000,0),'
                          f'IF({x("R_Hours")}<>"",ROUND({x("R_Hours")}*10000,0),'
                          f'IF({x("R_Days")}<>"",ROUND({x("R_Days")}*100,0)*'
-                         f'ROUND(HoursPerDay*100,0),IF({x("R_Months")}<>"",{effort_q4},0)))))',
+                         f'ROUND(HoursPerDay*100,0),IF({x("R_Months")}<>"",{effort_q4},0))))))',
             "xlp_int")
     y = len(c.years)
     for k in range(y):
@@ -363,7 +366,7 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
                                 "accumulation", years, "X")
     _direct_lines(book, q, calc, True)
-    ind_bp = "INDEX(Ind_Bp,MATCH(Contract,Ind_Contract,0))"
+    ind_bp = "INDEX(Ind_Bp,MATCH(Contract_Code,Ind_Contract,0))"
     cells = []
     for k in range(len(years)):
         d = calc.d(k)
@@ -403,12 +406,13 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          book.fn("XLP_TIMECHARGE", p, f"{q4}/10000", "CardRef"))
         name = f"time_charge_{i + 1}"
         _line(book, q, "time_charge", "", name, cells)
-        # Who, and how much in the unit the line is counted in (h or 日/day).
+        # Who, and how much in the unit the line is counted in (h, 日/day or 月/month).
         row = calc.first_researcher_row + i
         qty = f"Calc!$D${row}"
         formula(q.ws, f"B{q.last_row}",
                 f'{book.cell("R_Name", i + 1)}&IF({qty}=0,"","  "&ROUND({qty}/10000,2)&'
-                f'IF(Calc!$C${row}="day"," 日/day"," h"))', "xlp_text")
+                f'IF(Calc!$C${row}="day"," 日/day",IF(Calc!$C${row}="month"," 月/month",'
+                f'" h")))', "xlp_text")
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
@@ -418,7 +422,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
                 "mtdc": calc.fabase(k)}[base_kind]
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
-                     book.fn("XLP_FA", base, "Activity", "Location", "Field", "CardRef",
+                     book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              book.cell("FY_RateDate", k + 1)))
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic

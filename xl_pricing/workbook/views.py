@@ -22,8 +22,8 @@ from .styles import YEN, print_setup, protect
 def chosen(expr: str) -> str:
     """``expr`` (with ``{ap}`` for the approach letter) for the approach chosen on the
     Project sheet."""
-    return (f'IF(Approach="X",{expr.format(ap="X")},IF(Approach="A",{expr.format(ap="A")},'
-            f'IF(Approach="B",{expr.format(ap="B")},IF(Approach="C",{expr.format(ap="C")},'
+    return (f'IF(Approach_Code="X",{expr.format(ap="X")},IF(Approach_Code="A",{expr.format(ap="A")},'
+            f'IF(Approach_Code="B",{expr.format(ap="B")},IF(Approach_Code="C",{expr.format(ap="C")},'
             f'Input_Check))))')
 
 
@@ -33,7 +33,7 @@ def contract_words(book: Book, kind: str) -> str:
     out = None
     for code, (ja, en) in reversed(list(CONTRACTS.items())):
         text = f'"{ja}申込書（{kind[0]}）/ Application for {en} ({kind[1]})"'
-        out = text if out is None else f'IF(EXACT(Contract,"{code}"),{text},{out})'
+        out = text if out is None else f'IF(EXACT(Contract_Code,"{code}"),{text},{out})'
     return out or '""'
 
 
@@ -241,8 +241,9 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     """What the company sees for the chosen approach: one total, and fully loaded lines
     (overhead spread in proportion; the first largest line takes what rounding leaves).
 
-    Row k shows the k-th loaded line of the chosen approach (blank when it has fewer, or
-    the line is zero), so the sheet follows ``Approach`` without a rebuild.
+    Row k shows the k-th non-zero loaded line of the chosen approach (blank when it has
+    fewer), so the sheet follows ``Approach`` without a rebuild and zero lines leave no gap
+    (hidden columns C–G: each slot's label, amount, loaded amount and place).
     """
     ws = _sheet(book, "Industrial", "")
     ws.column_dimensions["A"].width = 52
@@ -250,16 +251,16 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     names = None
     for ap in "CBAX":
         text = f'"企業向け見積 / Industrial view: {both(APPROACHES[ap])}"'
-        names = text if names is None else f'IF(Approach="{ap}",{text},{names})'
+        names = text if names is None else f'IF(Approach_Code="{ap}",{text},{names})'
     formula(ws, "A1", names, "xlp_title")
-    taxed = 'IFERROR(INDEX(CT_Applies,MATCH(Contract,Ind_Contract,0))=1,FALSE)'
+    taxed = 'IFERROR(INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1,FALSE)'
     formula(ws, "A5", f'IF({taxed},"合計（税込）/ Total incl. consumption tax","合計 / Total")',
             "xlp_total")
     formula(ws, "B5", guarded(chosen("{ap}_Sum")), "xlp_total")
     book.define("Industrial_Total", ws, "B5")
     put(ws, "A7", "項目 / Line (fully loaded)", "xlp_header")
     put(ws, "B7", "金額 / Amount", "xlp_header")
-    for c in "CDEF":
+    for c in "CDEFG":
         ws.column_dimensions[c].hidden = True
     by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
     n_rows = max(len(v) for v in by_ap.values())
@@ -273,7 +274,7 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
         """The chosen approach's entry ``of[ap]`` for row k ("" / 0 where it has none)."""
         out = of.get("C", "")
         for ap in "BAX":
-            out = f'IF(Approach="{ap}",{of.get(ap, "")},{out})'
+            out = f'IF(Approach_Code="{ap}",{of.get(ap, "")},{out})'
         return out
 
     for i in range(n_rows):
@@ -295,8 +296,20 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
         biggest = f"MATCH(MAX({amounts}),{amounts},0)={i + 1}"
         formula(ws, f"F{r}", f"IF({biggest},{total}-(SUM($E${first}:$E${last})-E{r}),E{r})",
                 "xlp_yen")
-        formula(ws, f"A{r}", f'IF(D{r}=0,"",C{r})', "xlp_label")
-        formula(ws, f"B{r}", f'IF(D{r}=0,"",{guarded(f"F{r}")})', "xlp_yen")
+        # G: this line's place among the non-zero lines (0 when zero), so the rows a
+        # person reads close up: no blank or ¥0 row between lines (issue 14).
+        formula(ws, f"G{r}", f'IF(D{r}=0,0,COUNTIF($D${first}:D{r},"<>0"))', "xlp_int")
+    places = f"$G${first}:$G${last}"
+    for i in range(n_rows):
+        r = first + i
+        at = f"MATCH({i + 1},{places},0)"
+        label = f'IF(ISNA({at}),"",INDEX($C${first}:$C${last},{at}))'
+        amount = f'IF(ISNA({at}),"",{guarded(f"INDEX($F${first}:$F${last},{at})")})'
+        if i == 0:  # no loaded line carries an amount: one line, the total (fully_loaded)
+            label = f'IF({base}=0,"合計 / Total",{label})'
+            amount = f'IF({base}=0,{guarded(total)},{amount})'
+        formula(ws, f"A{r}", label, "xlp_label")
+        formula(ws, f"B{r}", amount, "xlp_yen")
         book.define(f"Industrial_{i + 1}", ws, f"B{r}")
     print_setup(ws)
     protect(ws)
