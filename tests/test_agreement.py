@@ -63,8 +63,15 @@ def assert_agrees(values: dict, project, card, where: str) -> None:
             assert got == 0, f"{where}: {name} = {got}, the engine has no such line"
 
 
+# LibreOffice confirms the examples of several fiscal years, of B and of C (the one-year X
+# and A examples are confirmed by the generated projects below, which LibreOffice
+# recalculates too; each LibreOffice run costs seconds of the suite's five minutes).
+CONFIRMED = [p for p in EXAMPLES if p.stem in ("a-multiyear-escalation", "b-total-package",
+                                                "c-outcome-royalty")]
+
+
 @needs_lo
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CONFIRMED, ids=lambda p: p.stem)
 def test_libreoffice_confirms_native_workbooks(path, tmp_path, jp):
     project = load_project(path)
     book = build(jp, project, "native", tmp_path)
