@@ -137,9 +137,9 @@ def test_pasted_values_are_caught_by_the_checks(jp, a_book, tmp_path):
         except InputError as e:
             assert v[check].startswith(f"{PREFIX}{e.field.split(' ')[0]}"), (v[check], e.field)
     assert v["Check_B_Agreed"].startswith(f"{PREFIX}total.agreed: ")
-    # Effort typed beside hours (no months): the engine's own words for it.
-    assert v["Check_R_3"] == (f"{PREFIX}researchers[2].months: both months and effort "
-                              "(hours = annual hours × effort × months ÷ 12)")
+    # Effort 1.5 typed beside hours: the engine checks each value before the row as a
+    # whole ("researchers[2].effort = 1.5: expected a number <= 1"), so does the check.
+    assert v["Check_R_3"] == f"{PREFIX}researchers[2].effort: a number > 0 and <= 1"
     assert v["Input_Check"] == v["Check_Approach"]           # the first failing check
     for name in TOTALS:
         assert v[name] == v["Input_Check"], name             # no #N/A, no #VALUE!, no number

@@ -382,7 +382,12 @@ def project_sheet(book: Book) -> Worksheet:
     scalar("件名 / Title", "Title", info.title)
     worded("契約種別 / Contract", "Contract", info.contract, CONTRACT_WORDS, "project.contract")
     worded("方式 / Approach (X A B C)", "Approach", info.approach, APPROACH_WORDS,
-           "project.approach")
+           "project.approach", [rule(
+        # C prices outcome terms: with none typed the engine has no [outcome] to price.
+        'AND(Approach_Code="C",COUNTA(C_AgreedFloor,C_RoyaltyRate,C_Contribution,C_LumpSum,'
+        'C_WeightLow,C_WeightBase,C_WeightHigh,Sales_FY,Sales_Low,Sales_Base,Sales_High,'
+        'MS_Name,MS_Amount,MS_Achieved,KPI_Name,KPI_Amount,KPI_Achieved)=0)', "outcome",
+        "an [outcome] table for approach C (C: terms below)")])
     worded("活動 / Activity", "Activity", info.activity, ACTIVITY_WORDS, "project.activity")
     worded("場所 / Location", "Location", info.location, LOCATION_WORDS, "project.location",
            [rule(
@@ -741,32 +746,52 @@ def code_formula(ref: str, table: Mapping[str, Words], any_case: bool = False) -
 
 def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
                       ) -> list[tuple[str, str]]:
-    """The engine's rules for one researcher row (``project.Researcher``,
-    ``RateCard.rank`` / ``rank_hourly``), first failing first."""
+    """The engine's rules for one researcher row, first failing first in the engine's
+    order: each value on its own (``project.Researcher``'s fields), then the row as a
+    whole (``Researcher._complete``), then the period (``Project``), then the card
+    (``RateCard.rank`` / ``rank_hourly``)."""
     A, B, C, D, E = (f"{c}{row}" for c in "ABCDE")
     J, K, L, M, N = (f"{c}{row}" for c in "JKLMN")
     used = f"COUNTA(A{row}:M{row})>0"
     rank_row = f"MATCH({B},Rank_Names,0)"
     sources = ", ".join(f"'{s}'" for s in SOURCES)
+    by_rank = f'OR(EXACT({C},"rank"),{C}="")'  # blank: the engine's default source
     return [
-        rule(f"AND({used},NOT({one_of(C, SOURCES)}))", f"{f}.rate_source",
+        # each value
+        rule(f'AND({used},{C}<>"",NOT({one_of(C, SOURCES)}))', f"{f}.rate_source",
              f"one of {sources}"),
-        rule(f'AND(OR({C}="rank",{C}="salary"),{B}="",OR({C}="rank",{E}=""))', f"{f}.rank",
-             "a value for rate_source 'rank' (or a salary)"),
+        rule(not_number(D, 0, strict=True, whole=True), f"{f}.hourly", "whole yen > 0"),
+        rule(not_number(E, 0, strict=True, whole=True), f"{f}.salary", "whole yen > 0"),
+        rule(not_number(J, 0, 100_000), f"{f}.hours", "a number from 0 to 100,000"),
+        rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
+        rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
+        rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
+        # the row as a whole
+        rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
+             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
+        rule(f'AND({M}<>"",{L}="")', f"{f}.months",
+             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
+        rule(f'AND({used},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)', f"{f}.hours",
+             "exactly one of hours, days, or months with effort"),
+        rule(f'AND({used},{by_rank},{B}="")', f"{f}.rank", "a value for rate_source 'rank'"),
+        rule(f'AND(EXACT({C},"negotiated"),{D}="")', f"{f}.hourly",
+             "a value for rate_source 'negotiated'"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",F{row}="")', f"{f}.achievement_basis",
+             "a value for rate_source 'achievement'"),
+        rule(f'AND(EXACT({C},"salary"),{B}="",{E}="")', f"{f}.salary",
+             "a salary, or a rank whose salary the card holds, for rate_source 'salary'"),
+        rule(f'AND(EXACT({C},"achievement"),{N}="",NOT(ISNUMBER(G{row})))',
+             f"{f}.publications/citations/years", "a count >= 0 for achievement_basis"),
+        # the period: months × effort beyond it price time the project does not have
+        rule(f'AND(ISNUMBER({L}),{L}>FY_TotalMonths)', f"{f}.months",
+             "months within the project period (FY_TotalMonths: the months of Start – End)"),
+        # the card
         rule(f'AND({B}<>"",SUMPRODUCT(EXACT(Rank_Names,{B})*1)=0)', f"{f}.rank",
              rank_expected),
-        rule(f'AND(EXACT({C},"rank"),NOT(ISNUMBER(INDEX(Rank_Hourly,{rank_row}))))',
+        rule(f'AND({used},{by_rank},NOT(ISNUMBER(INDEX(Rank_Hourly,{rank_row}))))',
              f"{f}.rate_source", "'salary' (the rank has only a salary in the card)"),
         rule(f'AND(EXACT({C},"salary"),{E}="",NOT(ISNUMBER(INDEX(Rank_Salary,{rank_row}))))',
              f"{f}.salary", "a salary, or a rank whose salary the card holds"),
-        rule(f'AND(EXACT({C},"negotiated"),{D}="")', f"{f}.hourly",
-             "a value for rate_source 'negotiated'"),
-        rule(not_number(D, 0, strict=True, whole=True), f"{f}.hourly", "whole yen > 0"),
-        rule(not_number(E, 0, strict=True, whole=True), f"{f}.salary", "whole yen > 0"),
-        rule(f'AND(EXACT({C},"achievement"),{N}="",F{row}="")', f"{f}.achievement_basis",
-             "a value for rate_source 'achievement'"),
-        rule(f'AND(EXACT({C},"achievement"),{N}="",NOT(ISNUMBER(G{row})))',
-             f"{f}.publications/citations/years", "a count >= 0 for achievement_basis"),
         rule(f'AND(EXACT({C},"achievement"),{N}="",{tier}<0)', f"{f}.achievement_basis",
              "a basis and count with a tier in the card (Rates sheet)"),
         rule(f'AND(EXACT({C},"laureate"),{N}="",LaureateHourly="")', f"{f}.rate_source",
@@ -774,16 +799,6 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
         rule(f'AND(EXACT({C},"day_rate"),{N}="")', f"{f}.rate_source",
              "rank, salary, consulting, achievement, laureate or negotiated in a new row "
              "(day_rate rows are priced at build time: rebuild)"),
-        rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
-             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({M}<>"",{L}="")', f"{f}.months",
-             "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({used},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)', f"{f}.hours",
-             "exactly one of hours, days, or months with effort"),
-        rule(not_number(J, 0, 100_000), f"{f}.hours", "a number from 0 to 100,000"),
-        rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
-        rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
-        rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
     ]
 
 

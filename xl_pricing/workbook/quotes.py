@@ -256,7 +256,10 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     def x(name: str) -> str:
         return book.cell(name, n)
 
-    src, rank = x("R_Source"), x("R_Rank")
+    rank = x("R_Rank")
+    # A row with a rank and no rate source is priced by rank, as the engine's default
+    # (Researcher.rate_source = "rank"); without a rank either, its check asks for one.
+    src = f'IF({x("R_Source")}<>"",{x("R_Source")},IF({rank}<>"","rank",""))'
     salary = f'IF({x("R_Salary")}="",INDEX(Rank_Salary,MATCH({rank},Rank_Names,0)),' \
              f'{x("R_Salary")})'
     if book.native:
