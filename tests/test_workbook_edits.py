@@ -221,8 +221,11 @@ def edit(state: dict[str, Any], draw, card) -> str:
     elif kind == "rank":
         # (no label or alias: the engine takes "Professor", "PROF", 教授 for professor, the
         # workbook's check only the card's codes — stricter, never a wrong number)
-        put("R_Rank", draw(st.sampled_from(list(card.model.time_charge.ranks)
-                                           + ["dean", "Dean", None])), i)
+        rank = draw(st.sampled_from(list(card.model.time_charge.ranks)
+                                    + ["dean", "Dean", None]))
+        put("R_Rank", rank, i)
+        if rank in ("dean", "Dean"):   # on a row priced by rank (the engine ignores the
+            put("R_Source", "rank", i)  # rank of a consulting row; the check does not)
     elif kind == "source":
         src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "bogus"]))
         put("R_Source", src, i)
