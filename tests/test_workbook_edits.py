@@ -219,10 +219,13 @@ def edit(state: dict[str, Any], draw, card) -> str:
     elif kind == "months":
         put("R_Months", draw(st.sampled_from([3, 12, 13, 24, 60, -1])), i)
     elif kind == "rank":
-        # (not a rank's label: the engine takes "Professor" and 教授 for professor, the
+        # (no label or alias: the engine takes "Professor", "PROF", 教授 for professor, the
         # workbook's check only the card's codes — stricter, never a wrong number)
-        put("R_Rank", draw(st.sampled_from(list(card.model.time_charge.ranks)
-                                           + ["dean", "PROF", None])), i)
+        rank = draw(st.sampled_from(list(card.model.time_charge.ranks)
+                                    + ["dean", "Dean", None]))
+        put("R_Rank", rank, i)
+        if rank in ("dean", "Dean"):   # on a row priced by rank (the engine ignores the
+            put("R_Source", "rank", i)  # rank of a consulting row; the check does not)
     elif kind == "source":
         src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "bogus"]))
         put("R_Source", src, i)
