@@ -970,6 +970,11 @@ class _Formulas(_Engine):
                 if sheet:
                     self._cells[(sheet, ref.split(":")[0])] = key
         self._filename = path.name
+        # The cells calling XLP_ functions, found once: their messages are looked up after
+        # every calculation (tokenizing each formula again would be a fifth of its time).
+        self._xlp_cells = [(sheet, coord, text, self._cells[(sheet.upper(), coord)])
+                           for sheet, coord, text in facts.formulas()
+                           if (sheet.upper(), coord) in self._cells and _xlp_calls(text)]
         self.problems = self._cycle_problems()
         self._solution: Mapping[Any, Any] = {}
 
@@ -1136,11 +1141,8 @@ class _Formulas(_Engine):
 
         out = []
         load = list(self._load_messages)
-        for sheet, coord, text in self.facts.formulas():
-            if not _xlp_calls(text):
-                continue
-            key = self._cells.get((sheet.upper(), coord))
-            if key is None or key in given:
+        for sheet, coord, text, key in self._xlp_cells:
+            if key in given:
                 continue
             value = solution.get(key)
             value = value.value if isinstance(value, Ranges) else value

@@ -685,8 +685,9 @@ def project_sheet(book: Book) -> Worksheet:
         for c, key in (("B", "low"), ("C", "base"), ("D", "high")):
             rules.append(rule(f'AND({used},OR(NOT(ISNUMBER({c}{row})),{c}{row}<0,'
                               f'{c}{row}<>INT({c}{row})))', f"{f}.{key}", "whole yen >= 0"))
-        rules.append(rule(f"AND({used},OR(B{row}>C{row},C{row}>D{row}))", f"{f}.base",
-                          "low <= base <= high"))
+        # (the field the engine names: low when low > base, else high — SalesYear)
+        rules += [rule(f"AND({used},B{row}>C{row})", f"{f}.low", "low <= base <= high"),
+                  rule(f"AND({used},C{row}>D{row})", f"{f}.high", "low <= base <= high")]
         put_check(book, ws, f"E{row}", f"Sales_{i + 1}", rules)
     for label, prefix, kind, items in (("C: マイルストーン / Milestones", "MS", "milestones",
                                         o.milestones if o else []),
