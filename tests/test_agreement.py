@@ -81,8 +81,10 @@ def test_libreoffice_confirms_native_workbooks(path, tmp_path, jp):
     assert values["Form_Total"] == values["Total"] == int(quote(project, jp).total)
     by_formulon = Recalculator(book)
     assert_same_names(by_formulon.values(), values, "formulon", "LibreOffice")
-    for engine, where in ((by_formulon, "formulon"), (by_lo, "LibreOffice"),
-                          (Recalculator(book, engine="formulas"), "formulas")):
+    engines = [(by_formulon, "formulon"), (by_lo, "LibreOffice")]
+    if len(project.fiscal_years) > 1:  # (formulas = formulon on every name: test_recalc)
+        engines.append((Recalculator(book, engine="formulas"), "formulas"))
+    for engine, where in engines:
         assert_years_agree(engine, book, project, jp, where)
 
 

@@ -443,7 +443,6 @@ def native_workbooks() -> list[Path]:
 
 def test_the_engine_follows_the_functions_a_workbook_calls(book_path):
     assert Recalculator(STANDARD / "jp-default-native.xlsx").engine == "formulon"
-    assert Recalculator(STANDARD / "jp-default-udf.xlsx").engine == "formulas"
     assert Recalculator(book_path).engine == "formulas"            # XLP_ calls inside
     with pytest.raises(InputError, match="--engine = 'excel': expected one of auto"):
         Recalculator(book_path, engine="excel")
@@ -478,13 +477,27 @@ def cross_checked_natives(tmp_path_factory) -> list[Path]:
 CROSS_CHECKED = ("full-features", "mit")
 
 
-def test_formulon_and_formulas_agree_on_every_defined_name(cross_checked_natives):
+@pytest.fixture(scope="module")
+def loaded():
+    """One loaded Recalculator per workbook and engine for this module's tests (`formulas`
+    compiles a standard workbook in seconds; values with inputs do not stick)."""
+    books: dict[tuple[Path, str], Recalculator] = {}
+
+    def get(path: Path, engine: str) -> Recalculator:
+        if (path, engine) not in books:
+            books[(path, engine)] = Recalculator(path, engine=engine)
+        return books[(path, engine)]
+
+    return get
+
+
+def test_formulon_and_formulas_agree_on_every_defined_name(cross_checked_natives, loaded):
     # The two templates and the multi-year example (escalation, several fiscal years); the
     # other examples are compared with LibreOffice in test_agreement.
     compared = 0
     for path in cross_checked_natives[:len(CROSS_CHECKED) + 1]:
-        a = Recalculator(path, engine="formulon").values()
-        b = Recalculator(path, engine="formulas").values()
+        a = loaded(path, "formulon").values()
+        b = loaded(path, "formulas").values()
         assert sorted(a) == sorted(b), path.name
         for name in a:
             assert a[name] == b[name], f"{path.name}: {name}: formulon {a[name]!r}, " \
@@ -693,11 +706,13 @@ def test_only_the_names_asked_for_are_read(cross_checked_natives, engine):
 
 
 @pytest.mark.parametrize("engine", ["formulon", "formulas"])
-def test_cells_reads_a_rectangle_after_the_last_calculation(cross_checked_natives, engine):
+def test_cells_reads_a_rectangle_after_the_last_calculation(cross_checked_natives, engine,
+                                                            loaded):
     """Per-fiscal-year cells of the multi-year example: consumables of 600,000, 1,200,000
     and 600,000 yen in FY2027-2029 (its project file), and the sheet's own header."""
     path = next(p for p in cross_checked_natives if "A-2027-005" in p.name)
-    book = Recalculator(path, engine=engine)
+    book = loaded(path, engine)
+    book.values()
     assert book.cells("'Quote A'!D4:G5") == [[2027, 2028, 2029, "合計 / Total"],
                                              [600000, 1200000, 600000, 2400000]]
     with pytest.raises(InputError, match="cells = 'Nowhere!A1'"):
