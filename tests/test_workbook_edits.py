@@ -45,12 +45,14 @@ from xl_pricing.workbook.inputs import CAPACITY
 
 # Cards the formulas price whole (no Check_CardRules in their templates).
 PRICED = ("jp-default", "full-features", "uk-fec", "mit", "harvard", "stanford", "yale",
-          "princeton", "ryukyu", "toyohashi")
+          "princeton", "ryukyu", "toyohashi",
+          # conditional indirect rates, project kinds, 研究料 (workbook/fees.py)
+          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k")
 TOTALS = ("Total", "X_Total", "A_Total", "B_Total", "C_Total", "Compare_X", "Compare_A",
           "Form_Total", "NewForm_Total", "NewForm_Remuneration", "Industrial_Total",
           "TaxCredit", "Alloc_Total")
 INPUT_NAMES = (list(SCALARS) + [n for cols in TABLES.values() for n in cols] + list(OUTCOME)
-               + ["Contrib_Hours", "Contrib_Equipment"])
+               + ["Contrib_Hours", "Contrib_Equipment", "Qty_company_researcher"])
 # The categories a template has a line of its own for (quotes.categories); others are
 # pooled in one line, whose Industrial share is rounded once (not the engine's lines).
 CATEGORIES = ("consumables", "equipment", "travel", "part_time_staff", "other")
@@ -174,6 +176,14 @@ def project_data(draw, card) -> dict[str, Any]:
     if data["project"]["approach"] == "B":
         data["total"] = {"agreed": sum(d["amount"] for d in direct) +
                          draw(st.integers(1, 30_000_000))}
+    if card.model.kinds and draw(st.booleans()):   # a kind as a person types or picks it
+        code, k = draw(st.sampled_from(list(card.model.kinds.items())))
+        data["project"]["kind"] = draw(st.sampled_from(
+            [code, k.label_ja, k.label_en, f"{k.label_ja} / {k.label_en}"]))
+    if card.model.fees and draw(st.booleans()):    # company researchers for a 研究料
+        data["quantities"] = {"company_researcher": draw(st.sampled_from([0, 1, 2, 3.5]))}
+    if card.model.fees and draw(st.booleans()):    # a period the fee's months count
+        data["project"]["start"] = f"{fy}-{draw(st.sampled_from(['05-15', '09-30']))}"
     return data
 
 
@@ -195,10 +205,14 @@ D_COLUMNS = ["Direct_Category", "Direct_Description", "Direct_FY", "Direct_Amoun
 def edit(state: dict[str, Any], draw, card) -> str:
     """One edit a person makes on the Project sheet; returns what it did (for the failure
     report)."""
-    kind = draw(st.sampled_from(["hours", "effort", "months", "rank", "source", "approach",
-                                 "agreed", "period", "add_direct", "clear_direct",
-                                 "add_researcher", "clear_researcher", "direct_fy",
-                                 "outcome"]))
+    kinds = ["hours", "effort", "months", "rank", "source", "approach", "agreed", "period",
+             "add_direct", "clear_direct", "add_researcher", "clear_researcher", "direct_fy",
+             "outcome"]
+    if card.model.kinds:
+        kinds.append("kind")
+    if card.model.fees:
+        kinds.append("quantity")
+    kind = draw(st.sampled_from(kinds))
     rows = _used_rows(state, "R", R_COLUMNS)
     i = draw(st.sampled_from(rows)) if rows else 0
 
@@ -277,6 +291,13 @@ def edit(state: dict[str, Any], draw, card) -> str:
             put("Sales_Low", 10_000_000, 0)
             put("Sales_Base", 20_000_000, 0)
             put("Sales_High", draw(st.sampled_from([30_000_000, 5])), 0)
+    elif kind == "kind":   # the card's project kind, or a word it does not know
+        code, k = next(iter(card.model.kinds.items()))
+        put("Kind", draw(st.sampled_from([None, code, f"{k.label_ja} / {k.label_en}",
+                                          "bogus"])))
+    elif kind == "quantity":   # company researchers for a 研究料 (a wrong one too)
+        put("Qty_company_researcher", draw(st.sampled_from([None, 0, 1, 2, 2.5, -1, "two",
+                                                            1.005])))
     else:  # clear a researcher
         if rows:
             for n in R_COLUMNS:
