@@ -47,12 +47,13 @@ from xl_pricing.workbook.inputs import CAPACITY
 PRICED = ("jp-default", "full-features", "uk-fec", "mit", "harvard", "stanford", "yale",
           "princeton", "ryukyu", "toyohashi",
           # conditional indirect rates, project kinds, 研究料 (workbook/fees.py)
-          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k")
+          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech")
 TOTALS = ("Total", "X_Total", "A_Total", "B_Total", "C_Total", "Compare_X", "Compare_A",
           "Form_Total", "NewForm_Total", "NewForm_Remuneration", "Industrial_Total",
           "TaxCredit", "Alloc_Total")
 INPUT_NAMES = (list(SCALARS) + [n for cols in TABLES.values() for n in cols] + list(OUTCOME)
-               + ["Contrib_Hours", "Contrib_Equipment", "Qty_company_researcher"])
+               + ["Contrib_Hours", "Contrib_Equipment", "Qty_company_researcher",
+                  "Qty_space_m2", "Qty_extra_staff"])
 # The categories a template has a line of its own for (quotes.categories); others are
 # pooled in one line, whose Industrial share is rounded once (not the engine's lines).
 CATEGORIES = ("consumables", "equipment", "travel", "part_time_staff", "other")
@@ -182,7 +183,11 @@ def project_data(draw, card) -> dict[str, Any]:
             [code, k.label_ja, k.label_en, f"{k.label_ja} / {k.label_en}"]))
     if card.model.fees and draw(st.booleans()):    # company researchers for a 研究料
         data["quantities"] = {"company_researcher": draw(st.sampled_from([0, 1, 2, 3.5]))}
-    if card.model.fees and draw(st.booleans()):    # a period the fee's months count
+    if card.model.unit_fees and draw(st.booleans()):   # NITech's lab space and staff
+        data["quantities"] = {"space_m2": draw(st.sampled_from([150, 184.99, 200, 230.5])),
+                              "extra_staff": draw(st.sampled_from([0, 1, 2]))}
+    if (card.model.fees or card.model.unit_fees) and draw(st.booleans()):
+        # a period whose months from the start date the fees count
         data["project"]["start"] = f"{fy}-{draw(st.sampled_from(['05-15', '09-30']))}"
     return data
 
@@ -210,7 +215,7 @@ def edit(state: dict[str, Any], draw, card) -> str:
              "outcome"]
     if card.model.kinds:
         kinds.append("kind")
-    if card.model.fees:
+    if card.quantities():
         kinds.append("quantity")
     kind = draw(st.sampled_from(kinds))
     rows = _used_rows(state, "R", R_COLUMNS)
@@ -295,9 +300,9 @@ def edit(state: dict[str, Any], draw, card) -> str:
         code, k = next(iter(card.model.kinds.items()))
         put("Kind", draw(st.sampled_from([None, code, f"{k.label_ja} / {k.label_en}",
                                           "bogus"])))
-    elif kind == "quantity":   # company researchers for a 研究料 (a wrong one too)
-        put("Qty_company_researcher", draw(st.sampled_from([None, 0, 1, 2, 2.5, -1, "two",
-                                                            1.005])))
+    elif kind == "quantity":   # company researchers, m² … for a fee (a wrong one too)
+        put(f"Qty_{draw(st.sampled_from(list(card.quantities())))}",
+            draw(st.sampled_from([None, 0, 1, 2, 2.5, 195, 211, -1, "two", 1.005])))
     else:  # clear a researcher
         if rows:
             for n in R_COLUMNS:

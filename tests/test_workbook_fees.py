@@ -139,12 +139,40 @@ def test_conditional_rate_by_direct_costs_and_start_date(tmp_path):
 def test_which_rules_the_formulas_price():
     assert priced_rules(load_card("fukushima")) == {
         "indirect.cases[0]", "indirect.cases[1]", "indirect.cases[2]", "fees.research_fee"}
-    for card_id in ("fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k"):
+    for card_id in ("fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech"):
         card = load_card(card_id)
         assert unpriced(card, template_project(card)) == [], card_id
-    # NITech's monthly lab charge is not (its kind is): the template still says so.
-    nitech = load_card("nitech")
-    assert unpriced(nitech, template_project(nitech)) == ["unit_fees.endowed_lab"]
+    # Cambridge's price floors are not: its template still says so.
+    cambridge = load_card("cambridge")
+    assert unpriced(cambridge, template_project(cambridge)) == ["floor"]
+
+
+def test_monthly_unit_fee_by_quantities(template):
+    # NITech endowed lab (kind 産学協同研究講座: no indirect), 2026-05-31 – 2027-08-15 = 15
+    # started months from the start date: 11 in FY2026 (May–March), 4 in FY2027.
+    # A month: 300,000 two faculty + space 184.99 m² (15.01 below 200: one full 10 m² step,
+    # 500,000 − 20,000) + 1.5 extra staff (two started steps of 1: 200,000) = 980,000;
+    # FY2026 10,780,000, FY2027 3,920,000 = 14,700,000; X total with 1,000,000 direct
+    # 15,700,000.  Blank quantities are the card's included ones: 800,000 a month.
+    rc, card = template("nitech"), load_card("nitech")
+    lab = "産学協同研究講座 / endowed industry-academia lab"
+    inputs = {"Approach": "X", "Kind": lab, "Start": date(2026, 5, 31),
+              "End": date(2027, 8, 15), "Qty_space_m2": 184.99, "Qty_extra_staff": 1.5,
+              **one_item(1_000_000)}
+    v = rc.values(inputs)
+    assert (v["X_unit_fee"], v["X_indirect"], v["X_Total"]) == (14_700_000, 0, 15_700_000)
+    project = parse_project({"project": {"id": "N", "contract": "joint", "approach": "X",
+                                         "kind": "endowed_lab", "start": "2026-05-31",
+                                         "end": "2027-08-15"},
+                             "direct": [{"category": "consumables", "amount": 1_000_000}],
+                             "quantities": {"space_m2": 184.99, "extra_staff": 1.5}}, "test")
+    assert quote(project, card).total == 15_700_000
+    agrees(v, project, card)
+    v = rc.values({**inputs, "Qty_space_m2": None, "Qty_extra_staff": None})
+    assert v["X_unit_fee"] == 800_000 * 15
+    # Not an endowed lab: no charge, indirect 30% of direct.
+    v = rc.values({**inputs, "Kind": None})
+    assert (v["X_unit_fee"], v["X_indirect"]) == (0, 300_000)
 
 
 def test_formula_pieces():

@@ -1,5 +1,6 @@
-"""Native formulas for a card's conditional indirect rates, project kinds and 研究料 (issue 16
-item 2: each rule priced by the workbook's own formulas, proven equal to the engine).
+"""Native formulas for a card's conditional indirect rates, project kinds, 研究料 and monthly
+unit fees (issue 16 item 2: each rule priced by the workbook's own formulas, proven equal
+to the engine).
 
 Mirrors the engine exactly:
 
@@ -18,6 +19,10 @@ Mirrors the engine exactly:
   (``Qty_<per>``, e.g. company researchers), each fiscal year rounded once by the card's
   rule.  KEK: 432,000 a year, 216,000 for ≤ 6 months; 2027-04-01 – 2028-09-30 with 2
   researchers → FY2027 864,000, FY2028 432,000.
+* **unit fee** (``[unit_fees.NAME]``, ``pricing.fees.unit_fee_line``): Σ items' monthly
+  amounts (± a step amount per started step above / full step below the included
+  quantity, ``Qty_<quantity>``; blank = the included one) × the months from Start in each
+  fiscal year.  NITech: 300,000 + 500,000 (200 m²) = 800,000 a month.
 * **indirect base with 研究料** (``indirect.base_includes = ["research_fee"]``, Kyoto):
   indirect = rate × (direct + the year's rounded 研究料).
 
@@ -36,7 +41,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..project import Project
 from ..rates import RateCard
-from ..rates.schema import ResearchFee, When
+from ..rates.schema import ResearchFee, UnitFee, When
 from .book import Book, a1, bp, formula, list_validation, number_validation, put
 from .checks import rule, text_literal
 
@@ -48,17 +53,18 @@ def research_fees(card: RateCard) -> dict[str, ResearchFee]:
     return dict(card.model.fees)
 
 
-def _fees_priced(card: RateCard) -> bool:
-    """The workbook prices the card's 研究料: one fee at most (one ``research_fee`` line, as
-    the engine's line names pool them), and no base beyond the indirect one counts it (a
-    strategic base with fees, an F&A base with fees stay the engine's)."""
+def _fees_priced(card: RateCard, part: str = "research_fee") -> bool:
+    """The workbook prices the card's 研究料 (``part = "research_fee"``) or monthly unit fees
+    (``"unit_fee"``): one of them at most (one line, as the engine's line names pool
+    them), and no base beyond the indirect one counts it (a strategic base with fees, an
+    F&A base with fees stay the engine's)."""
     m = card.model
-    if len(m.fees) > 1:
+    if len(m.fees if part == "research_fee" else m.unit_fees) > 1:
         return False
     st = m.strategic
     strategic_counts = (st.rate > 0 or st.cases) and (
-        st.base == "subtotal" or "research_fee" in st.base_includes)
-    return not strategic_counts and "research_fee" not in m.fa.base_includes
+        st.base == "subtotal" or part in st.base_includes)
+    return not strategic_counts and part not in m.fa.base_includes
 
 
 def priced_rules(card: RateCard) -> set[str]:
@@ -72,11 +78,15 @@ def priced_rules(card: RateCard) -> set[str]:
     out = {f"kinds.{k}" for k in m.kinds}
     if m.rate_change.method in ("fiscal_year", "at_award"):
         out |= {f"indirect.cases[{i}]" for i in range(len(m.indirect.cases))}
-    fees_ok = _fees_priced(card)
+    fees_ok, units_ok = _fees_priced(card), _fees_priced(card, "unit_fee")
     if fees_ok:
         out |= {f"fees.{n}" for n in m.fees}
-    if m.indirect.base_includes and set(m.indirect.base_includes) <= {"research_fee"} \
-            and (fees_ok or not m.fees):
+    if units_ok:
+        out |= {f"unit_fees.{n}" for n in m.unit_fees}
+    parts = set(m.indirect.base_includes)
+    if parts and parts <= {"research_fee", "unit_fee"} \
+            and ("research_fee" not in parts or fees_ok or not m.fees) \
+            and ("unit_fee" not in parts or units_ok or not m.unit_fees):
         out.add("indirect.base_includes")
     return out
 
@@ -88,8 +98,8 @@ def unpriced(card: RateCard, project: Project) -> list[str]:
 
     >>> from xl_pricing import load_card
     >>> from xl_pricing.workbook import template_project
-    >>> unpriced(load_card("nitech"), template_project(load_card("nitech")))
-    ['unit_fees.endowed_lab']
+    >>> unpriced(load_card("cambridge"), template_project(load_card("cambridge")))
+    ['floor']
     """
     from ..pricing.stacked import costing_features
 
@@ -100,9 +110,25 @@ def unpriced(card: RateCard, project: Project) -> list[str]:
 
 # -- the Project sheet: kind and quantities -------------------------------------------------
 
-def quantity_names(card: RateCard) -> list[str]:
-    """The project quantities the card's 研究料 are priced by (``per``), in order."""
-    return list(dict.fromkeys(f.per for f in card.model.fees.values() if f.per != "project"))
+def quantity_names(card: RateCard) -> dict[str, str]:
+    """The project quantities the card's 研究料 (``per``) and unit fees (items'
+    ``quantity``) are priced by, in order, each with its label (Japanese / English).
+
+    >>> from xl_pricing import load_card
+    >>> list(quantity_names(load_card("nitech")))
+    ['space_m2', 'extra_staff']
+    """
+    out: dict[str, str] = {}
+    for f in card.model.fees.values():
+        if f.per != "project":
+            out.setdefault(f.per, QUANTITY_LABELS.get(
+                f.per, f"数量 {f.per}（{f.label_ja}）/ Quantity {f.per} ({f.label_en})"))
+    for u in card.model.unit_fees.values():
+        for it in u.items:
+            if it.quantity is not None:
+                out.setdefault(it.quantity, f"{it.label_ja}（空欄={it.included:f}）/ "
+                                            f"{it.label_en} (blank = {it.included:f})")
+    return out
 
 
 QUANTITY_LABELS = {"company_researcher": "企業研究者の人数（研究料）/ Company researchers "
@@ -115,7 +141,7 @@ def kind_code_formula(card: RateCard, ref: str = "Kind") -> str:
 
     >>> from xl_pricing import load_card
     >>> kind_code_formula(load_card("jaist"))[:60]
-    'IF(OR(EXACT(Kind,"support"),EXACT(TRIM(Kind),"支援型"),EXACT(TRIM(Kind'
+    'IF(OR(EXACT(Kind,"support"),EXACT(TRIM(Kind),"支援型"),EXACT(TR'
     """
     from ..vocabulary import both
 
@@ -152,9 +178,8 @@ def project_inputs(book: Book, ws: Worksheet, row: int,
         list_validation(ws, ref, entries)
         formula(ws, f"S{row}", kind_code_formula(card), "xlp_text")
         book.define("Kind_Code", ws, f"S{row}")
-    for name in quantity_names(card):
+    for name, label in quantity_names(card).items():
         qn = f"Qty_{name}"
-        label = QUANTITY_LABELS.get(name, f"数量 {name}（研究料）/ Quantity {name} (research fee)")
         got = book.project.quantities.get(name)
         ref = scalar(label, qn, float(got) if got is not None else None, "xlp_input_num",
                      rules=[rule(f'AND({qn}<>"",OR(NOT(ISNUMBER({qn})),{qn}<0,{qn}>1000000))',
@@ -236,6 +261,9 @@ class FeeCells:
     fee_row: int | None = None
     fee: ResearchFee | None = None
     base_has_fee: bool = False
+    unit_row: int | None = None
+    unit: UnitFee | None = None
+    base_has_unit: bool = False
     names: dict[str, str] = field(default_factory=dict)
 
     def indirect_bp(self, k: int) -> str | None:
@@ -243,6 +271,9 @@ class FeeCells:
 
     def fee_cell(self, k: int) -> str | None:
         return None if self.fee_row is None else f"Calc!{a1(self.fee_row, 3 + k)}"
+
+    def unit_cell(self, k: int) -> str | None:
+        return None if self.unit_row is None else f"Calc!{a1(self.unit_row, 3 + k)}"
 
 
 def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
@@ -253,7 +284,8 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     priced = priced_rules(card)
     cases = [c for i, c in enumerate(m.indirect.cases) if f"indirect.cases[{i}]" in priced]
     fee_items = [(n, f) for n, f in m.fees.items() if f"fees.{n}" in priced]
-    if not cases and not fee_items:
+    unit_items = [(n, f) for n, f in m.unit_fees.items() if f"unit_fees.{n}" in priced]
+    if not cases and not fee_items and not unit_items:
         return out
     has_kinds = bool(m.kinds)
     put(ws, f"A{row}", "直接経費の合計 / Direct, all years", "xlp_label")
@@ -275,9 +307,7 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
             formula(ws, a1(row, 3 + k), f'IF({fy[k]}="",0,{expr})', "xlp_int")
         out.indirect_row = row
         row += 1
-    if fee_items:
-        name, fee = fee_items[0]
-        n = fee.period_months
+    if fee_items or unit_items:
         put(ws, f"A{row}", "経過月数（開始日から）/ Months from the start date", "xlp_label")
         m0 = "MAX(0,(YEAR(End)-YEAR(Start))*12+MONTH(End)-MONTH(Start))"
         formula(ws, f"C{row}", f"{m0}+IF({add_months('Start', m0)}<=End,1,0)", "xlp_int")
@@ -286,6 +316,9 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
         formula(ws, f"E{row}", "YEAR(Start)*12+MONTH(Start)-1", "xlp_int")
         first = f"Calc!$E${row}"
         row += 1
+    if fee_items:
+        name, fee = fee_items[0]
+        n = fee.period_months
         put(ws, f"A{row}", f"研究料の条件 / Fee applies ({name})", "xlp_label")
         applies = "TRUE" if fee.when is None else when_formula(fee.when, "Start", direct,
                                                                 months, has_kinds)
@@ -316,7 +349,46 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
         out.fee_row, out.fee = row, fee
         out.base_has_fee = "research_fee" in m.indirect.base_includes
         row += 1
+    if unit_items:
+        name, unit = unit_items[0]
+        put(ws, f"A{row}", f"月額 / Monthly charge ({name})", "xlp_label")
+        applies = "TRUE" if unit.when is None else when_formula(unit.when, "Start", direct,
+                                                                 months, has_kinds)
+        formula(ws, f"C{row}", f"IF({applies},{'+'.join(unit_item_formula(it) for it in unit.items)},0)",
+                "xlp_yen")
+        monthly = f"Calc!$C${row}"
+        row += 1
+        put(ws, f"A{row}", f"月額利用料 / Unit fee ({name}) by FY", "xlp_label")
+        for k in range(years):
+            lo, hi = f"({fy[k]}*12+3-{first})", f"({fy[k]}*12+14-{first})"
+            count = f"MAX(0,MIN({started}-1,{hi})-MAX(0,{lo})+1)"
+            formula(ws, a1(row, 3 + k), f'IF({fy[k]}="",0,{book.rnd(f"{monthly}*{count}", 1)})',
+                    "xlp_yen")
+        out.unit_row, out.unit = row, unit
+        out.base_has_unit = "unit_fee" in m.indirect.base_includes
+        row += 1
     return out
+
+
+def unit_item_formula(item: Any) -> str:
+    """Excel: one unit-fee item's monthly amount (``pricing.fees.unit_item_monthly``):
+    amount + step_amount × steps — each started step above ``included``, each full step
+    below it with ``below`` — on the quantity × 100 (quantities have 2 places); a quantity
+    not given is the included one.
+
+    >>> from xl_pricing.rates.schema import UnitFeeItem
+    >>> unit_item_formula(UnitFeeItem(label_ja="a", label_en="a", amount=300_000))
+    '300000'
+    """
+    if item.quantity is None or not item.step_amount:
+        return str(int(item.amount))
+    q = f"Qty_{item.quantity}"
+    inc, step = int(item.included * 100), int(item.step * 100)
+    diff = f'(IF({q}="",{inc},ROUND({q}*100,0))-{inc})'
+    # Above: ceiling(diff ÷ step); below: −floor(−diff ÷ step) — both −INT(−diff ÷ step).
+    counted = f"{diff}>0" if not item.below else "TRUE"
+    steps = f"IF({counted},-INT(-{diff}/{step}),0)"
+    return f"({int(item.amount)}+{int(item.step_amount)}*{steps})"
 
 
 def fee_line_cells(cells: FeeCells) -> list[str] | None:
@@ -324,6 +396,13 @@ def fee_line_cells(cells: FeeCells) -> list[str] | None:
     if cells.fee_row is None:
         return None
     return [cells.fee_cell(k) for k in range(cells.years)]  # type: ignore[misc]
+
+
+def unit_line_cells(cells: FeeCells) -> list[str] | None:
+    """The unit fee line's per-year cells on a quote sheet, or ``None`` without one."""
+    if cells.unit_row is None:
+        return None
+    return [cells.unit_cell(k) for k in range(cells.years)]  # type: ignore[misc]
 
 
 def fee_detail(cells: FeeCells) -> str:

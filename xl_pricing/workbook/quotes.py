@@ -18,7 +18,7 @@ from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from .checks import guarded
-from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells
+from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -369,6 +369,9 @@ def _fee_line(book: Book, q: QuoteSheet, calc: Calc) -> None:
     cells = fee_line_cells(calc.rules) if calc.rules else None
     if cells is not None:
         _line(book, q, "research_fee", fee_detail(calc.rules), "research_fee", cells)
+    cells = unit_line_cells(calc.rules) if calc.rules else None
+    if cells is not None:  # the monthly unit fee, after the 研究料 as in the engine
+        _line(book, q, "unit_fee", calc.rules.unit.label_ja, "unit_fee", cells)
 
 
 def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
@@ -390,6 +393,8 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
         bp_k = rules.indirect_bp(k) or ind_bp
         if rules.base_has_fee:
             d = f"({d}+{rules.fee_cell(k)})"
+        if rules.base_has_unit:
+            d = f"({d}+{rules.unit_cell(k)})"
         cells.append(book.rnd(f"{d}*{bp_k}", 10000) if book.native else
                      book.fn("XLP_INDIRECT", d, f"{bp_k}/10000", "CardRef"))
     ind_row = q.last_row + 1
