@@ -162,6 +162,11 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
         "Field": info.field, "Start": info.start, "End": info.end,
         "Escalation": num(info.escalation), "UseTaxCredit": bool(project.tax.use_credit),
         "TaxPartner": project.tax.partner, "CorporateTax": num(project.tax.corporate_tax)}
+    # a card's project kind and 研究料 quantities (only what the project gives: templates
+    # of cards without kinds or fees have no such cells)
+    if info.kind is not None:
+        out["Kind"] = info.kind
+    out |= {f"Qty_{name}": num(q) for name, q in project.quantities.items()}
     first = min(project.fiscal_years)
     d = project.direct
     out |= {"Direct_Category": column("direct", [x.category for x in d]),

@@ -45,12 +45,15 @@ from xl_pricing.workbook.inputs import CAPACITY
 
 # Cards the formulas price whole (no Check_CardRules in their templates).
 PRICED = ("jp-default", "full-features", "uk-fec", "mit", "harvard", "stanford", "yale",
-          "princeton", "ryukyu", "toyohashi")
+          "princeton", "ryukyu", "toyohashi",
+          # conditional indirect rates, project kinds, 研究料 (workbook/fees.py)
+          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech")
 TOTALS = ("Total", "X_Total", "A_Total", "B_Total", "C_Total", "Compare_X", "Compare_A",
           "Form_Total", "NewForm_Total", "NewForm_Remuneration", "Industrial_Total",
           "TaxCredit", "Alloc_Total")
 INPUT_NAMES = (list(SCALARS) + [n for cols in TABLES.values() for n in cols] + list(OUTCOME)
-               + ["Contrib_Hours", "Contrib_Equipment"])
+               + ["Contrib_Hours", "Contrib_Equipment", "Qty_company_researcher",
+                  "Qty_space_m2", "Qty_extra_staff"])
 # The categories a template has a line of its own for (quotes.categories); others are
 # pooled in one line, whose Industrial share is rounded once (not the engine's lines).
 CATEGORIES = ("consumables", "equipment", "travel", "part_time_staff", "other")
@@ -174,6 +177,18 @@ def project_data(draw, card) -> dict[str, Any]:
     if data["project"]["approach"] == "B":
         data["total"] = {"agreed": sum(d["amount"] for d in direct) +
                          draw(st.integers(1, 30_000_000))}
+    if card.model.kinds and draw(st.booleans()):   # a kind as a person types or picks it
+        code, k = draw(st.sampled_from(list(card.model.kinds.items())))
+        data["project"]["kind"] = draw(st.sampled_from(
+            [code, k.label_ja, k.label_en, f"{k.label_ja} / {k.label_en}"]))
+    if card.model.fees and draw(st.booleans()):    # company researchers for a 研究料
+        data["quantities"] = {"company_researcher": draw(st.sampled_from([0, 1, 2, 3.5]))}
+    if card.model.unit_fees and draw(st.booleans()):   # NITech's lab space and staff
+        data["quantities"] = {"space_m2": draw(st.sampled_from([150, 184.99, 200, 230.5])),
+                              "extra_staff": draw(st.sampled_from([0, 1, 2]))}
+    if (card.model.fees or card.model.unit_fees) and draw(st.booleans()):
+        # a period whose months from the start date the fees count
+        data["project"]["start"] = f"{fy}-{draw(st.sampled_from(['05-15', '09-30']))}"
     return data
 
 
@@ -195,10 +210,14 @@ D_COLUMNS = ["Direct_Category", "Direct_Description", "Direct_FY", "Direct_Amoun
 def edit(state: dict[str, Any], draw, card) -> str:
     """One edit a person makes on the Project sheet; returns what it did (for the failure
     report)."""
-    kind = draw(st.sampled_from(["hours", "effort", "months", "rank", "source", "approach",
-                                 "agreed", "period", "add_direct", "clear_direct",
-                                 "add_researcher", "clear_researcher", "direct_fy",
-                                 "outcome"]))
+    kinds = ["hours", "effort", "months", "rank", "source", "approach", "agreed", "period",
+             "add_direct", "clear_direct", "add_researcher", "clear_researcher", "direct_fy",
+             "outcome"]
+    if card.model.kinds:
+        kinds.append("kind")
+    if card.quantities():
+        kinds.append("quantity")
+    kind = draw(st.sampled_from(kinds))
     rows = _used_rows(state, "R", R_COLUMNS)
     i = draw(st.sampled_from(rows)) if rows else 0
 
@@ -277,6 +296,13 @@ def edit(state: dict[str, Any], draw, card) -> str:
             put("Sales_Low", 10_000_000, 0)
             put("Sales_Base", 20_000_000, 0)
             put("Sales_High", draw(st.sampled_from([30_000_000, 5])), 0)
+    elif kind == "kind":   # the card's project kind, or a word it does not know
+        code, k = next(iter(card.model.kinds.items()))
+        put("Kind", draw(st.sampled_from([None, code, f"{k.label_ja} / {k.label_en}",
+                                          "bogus"])))
+    elif kind == "quantity":   # company researchers, m² … for a fee (a wrong one too)
+        put(f"Qty_{draw(st.sampled_from(list(card.quantities())))}",
+            draw(st.sampled_from([None, 0, 1, 2, 2.5, 195, 211, -1, "two", 1.005])))
     else:  # clear a researcher
         if rows:
             for n in R_COLUMNS:

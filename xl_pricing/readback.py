@@ -45,7 +45,10 @@ SCALARS: dict[str, str] = {
     "Escalation": "escalation", "UseTaxCredit": "tax.use_credit",
     "TaxPartner": "tax.partner", "CorporateTax": "tax.corporate_tax",
     "B_Agreed": "total.agreed", "B_BookAs": "total.book_as",
+    "Kind": "kind",
 }
+# Quantities a card's 研究料 are priced by: defined name Qty_<name> → quantities.<name>.
+QUANTITY_PREFIX = "Qty_"
 # Tables: list key → {defined name of a column: key inside an entry}.
 TABLES: dict[str, dict[str, str]] = {
     "direct": {"Direct_Category": "category", "Direct_Description": "description",
@@ -199,6 +202,9 @@ def names_layout(wb: Workbook) -> Layout:
     (:data:`SCALARS`, the columns of :data:`TABLES`)."""
     cells = tuple((key, refs[0]) for name, key in SCALARS.items()
                   if (refs := _refs(wb, name)))
+    cells += tuple((f"quantities.{name[len(QUANTITY_PREFIX):]}", refs[0])
+                   for name in wb.defined_names if name.startswith(QUANTITY_PREFIX)
+                   and (refs := _refs(wb, name)))
     tables = []
     for prefix, columns in TABLES.items():
         cols = {k: (_refs(wb, n) or []) for n, k in columns.items()}

@@ -18,6 +18,7 @@ from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from .checks import guarded
+from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -195,6 +196,7 @@ class Calc:
     fabp_row: int = 5
     first_researcher_row: int = 8
     researchers: int = 0
+    rules: FeeCells | None = None  # conditional indirect rate, 研究料 (workbook/fees.py)
 
     def d(self, k: int) -> str:
         return f"Calc!{a1(self.direct_row, 3 + k)}"
@@ -246,6 +248,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
     c.researchers = n
     for i in range(n):
         _researcher_calc(book, c, i)
+    c.rules = calc_rows(book, ws, c.first_researcher_row + n + 1, len(years))
     return c
 
 
@@ -360,6 +363,17 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
     return refs
 
 
+def _fee_line(book: Book, q: QuoteSheet, calc: Calc) -> None:
+    """The card's 研究料 by fiscal year (Calc, workbook/fees.py), after the direct costs
+    as the engine's lines are; none for a card without one."""
+    cells = fee_line_cells(calc.rules) if calc.rules else None
+    if cells is not None:
+        _line(book, q, "research_fee", fee_detail(calc.rules), "research_fee", cells)
+    cells = unit_line_cells(calc.rules) if calc.rules else None
+    if cells is not None:  # the monthly unit fee, after the 研究料 as in the engine
+        _line(book, q, "unit_fee", calc.rules.unit.label_ja, "unit_fee", cells)
+
+
 def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
     return f"SUM({a1(rows[0], FIRST + k)}:{a1(rows[1], FIRST + k)})"
 
@@ -369,12 +383,20 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
                                 "accumulation", years, "X")
     _direct_lines(book, q, calc, True)
+    _fee_line(book, q, calc)
     ind_bp = "INDEX(Ind_Bp,MATCH(Contract_Code,Ind_Contract,0))"
+    rules = calc.rules or FeeCells(len(years))
     cells = []
     for k in range(len(years)):
         d = calc.d(k)
-        cells.append(book.rnd(f"{d}*{ind_bp}", 10000) if book.native else
-                     book.fn("XLP_INDIRECT", d, f"{ind_bp}/10000", "CardRef"))
+        # (the card's conditional rate and 研究料 in the base: workbook/fees.py)
+        bp_k = rules.indirect_bp(k) or ind_bp
+        if rules.base_has_fee:
+            d = f"({d}+{rules.fee_cell(k)})"
+        if rules.base_has_unit:
+            d = f"({d}+{rules.unit_cell(k)})"
+        cells.append(book.rnd(f"{d}*{bp_k}", 10000) if book.native else
+                     book.fn("XLP_INDIRECT", d, f"{bp_k}/10000", "CardRef"))
     ind_row = q.last_row + 1
     _line(book, q, "indirect", "", "indirect", cells)
     st = book.card.model.strategic
@@ -400,6 +422,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote A", "方式A 欧米型の積み上げ / Approach A: Western-standard stacking",
                years, "A")
     _direct_lines(book, q, calc, True)
+    _fee_line(book, q, calc)
     tc_first = q.last_row + 1
     for i in range(calc.researchers):
         cells = []

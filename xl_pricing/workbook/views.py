@@ -61,9 +61,13 @@ def applies(ap: str) -> str:
     ``pricing.compare.applicable`` and ``compare`` decide: B needs an agreed total (not
     below the costs), C outcome terms."""
     if ap == "B":
+        # (the engine's words: pricing.total.total_lines's InputError message)
+        said = (f'"{NOT_APPLICABLE}total.agreed = "&B_Agreed&": expected an agreed total >= '
+                f'"&IF(B_BookAs="","direct costs ("&TEXT(B_Direct,"#,##0")&" yen)",'
+                f'"the approach-"&B_BookAs&" build-up ("&TEXT(B_Build,"#,##0")&" yen) it is '
+                f'booked with")')
         return (f'IF(B_Agreed="","{NOT_APPLICABLE}no agreed total ([total] table)",'
-                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed: '
-                f'an agreed total >= the costs",""))')
+                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),{said},""))')
     if ap == "A":
         return (f'IF(ISERROR(A_Sum),"{NOT_APPLICABLE}activity/location: no F&A rate in force '
                 f'for the activity, location and period","")')
