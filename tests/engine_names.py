@@ -162,6 +162,8 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
         "Field": info.field, "Start": info.start, "End": info.end,
         "Escalation": num(info.escalation), "UseTaxCredit": bool(project.tax.use_credit),
         "TaxPartner": project.tax.partner, "CorporateTax": num(project.tax.corporate_tax)}
+    if info.ip_terms is not None:   # (the drop-down of a card with a price floor)
+        out["IPTerms"] = info.ip_terms
     first = min(project.fiscal_years)
     d = project.direct
     out |= {"Direct_Category": column("direct", [x.category for x in d]),
