@@ -154,7 +154,12 @@ def fa_base_tax(book: Book, parts: dict[str, str]) -> str:
 # -- the consulting rate ------------------------------------------------------------------------
 
 def _holds(when) -> str:
-    """A consulting case's condition on the Project sheet's inputs (``rates.card.holds``)."""
+    """A consulting case's condition on the Project sheet's inputs (``rates.card.holds``);
+    ``FALSE`` for a condition the formulas do not judge (direct costs, kinds: the card's
+    rules check then guards every total, see :func:`priced_rules`)."""
+    if any(getattr(when, k) is not None for k in type(when).model_fields
+           if k not in CONSULTING_CONDITIONS):
+        return "FALSE"
     parts = []
     if when.start_from is not None:
         parts.append(f"Start>={_date(when.start_from)}")
@@ -241,7 +246,7 @@ def floor_bp(card: RateCard) -> str:
 
     >>> from xl_pricing import load_card
     >>> floor_bp(load_card("cambridge"))
-    'IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="exclusive",14000,IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="non_exclusive",12000,IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="keeps_ip",10000,0)))'
+    'IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="keeps_ip",10000,IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="non_exclusive",12000,IF(IF(IPTerms_Code="","keeps_ip",IPTerms_Code)="exclusive",14000,0)))'
     """
     fl = card.model.floor
     assert fl is not None
