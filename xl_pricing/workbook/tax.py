@@ -99,7 +99,8 @@ def taxed_base(card: RateCard, comps: str, amounts: str) -> str:
 
 def _tax_of(book: Book, base: str) -> str:
     """The tax on ``base`` (whole yen): rate × base rounded by the card's rule."""
-    return (book.rnd(f"({base})*CTBp", 10000) if book.native else
+    factor = f"({base})" if "+" in base else base   # (one SUM: as the workbooks had it)
+    return (book.rnd(f"{factor}*CTBp", 10000) if book.native else
             book.fn("XLP_APPLY_RATE", base, "CTBp/10000", "CardRef"))
 
 
