@@ -6,6 +6,8 @@ templates of every shipped card, typed in, give the engine's totals."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import json
 import re
 from datetime import date
@@ -191,14 +193,15 @@ def test_blank_templates_price_the_examples_typed_in(card_id, tmp_path):
     """A blank template of each shipped card, each example project typed in, gives the
     engine's total — or, where the engine refuses the project or the template cannot
     price a row without a rebuild, no number at all and the check text."""
-    from xl_pricing.pricing.stacked import costing_features
     from xl_pricing.workbook import template_project
+    from xl_pricing.workbook.inputs import unpriced_rules
 
     card = load_card(card_id)
     rc = Recalculator(build(card, None, "native", tmp_path))
     blank = rc.values()
     assert not [n for n, x in blank.items() if isinstance(x, str) and x.startswith("#")]
-    unpriced = card.rules_in_use() + costing_features(template_project(card), card)
+    # (the workbook's own list: the card's rules less those its formulas price)
+    unpriced = unpriced_rules(SimpleNamespace(card=card, project=template_project(card)))
     if unpriced:
         # Rules the formulas do not price yet (研究料, conditional rates, floors …): every
         # total says so, naming them, instead of showing another number than the engine.
