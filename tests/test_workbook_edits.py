@@ -402,6 +402,10 @@ def assert_truthful(book: Book, values: dict[str, Any], where: str) -> str:
     assert values["Input_OK"] is True, f"{where}: the engine prices {q.total}, the " \
                                        f"workbook says {values['Input_Check']}"
     assert_agrees(values, project, card, where)
+    ap = project.project.approach
+    if f"{ap}_FloorCheck" in values:   # B and C under a floor: warned, word for word
+        warned = [w for w in q.warnings if w.startswith("最低価格を下回っています")]
+        assert values[f"{ap}_FloorCheck"] == (warned[0] if warned else ""), where
     cmp = compare(project, card)
     for cq in cmp.quotes:
         assert values[f"Compare_{cq.approach}"] == int(cq.total), f"{where}: Compare"

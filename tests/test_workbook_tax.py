@@ -28,7 +28,8 @@ from xl_pricing.workbook.tax import consulting_rate, priced_rules, tax_applies
 NAMES = ["Total", "Input_Check", "Check_IPTerms", "ConsultingRate", "X_Total", "A_Total",
          "B_Total", "A_direct_consumables", "A_time_charge_1", "A_fa", "A_floor",
          "A_consumption_tax", "X_indirect", "X_floor", "X_consumption_tax", "B_a_floor",
-         "B_value_added", "Industrial_Total", "Form_Tax"]
+         "B_value_added", "Industrial_Total", "Form_Tax", "B_FloorCheck", "C_FloorCheck",
+         "C_Total"]
 
 
 def project(card_id: str, approach: str = "A", contract: str = "consulting",
@@ -206,7 +207,29 @@ def test_cambridge_b_is_warned_not_lifted(template):
     v = typed(rc, p)
     assert (v["B_value_added"], v["Total"]) == (200_000, 1_500_000)
     assert "floor" not in engine("cambridge", p)
-    assert quote(p, load_card("cambridge")).warnings   # (the engine's warning)
+    warned, = quote(p, load_card("cambridge")).warnings
+    assert v["B_FloorCheck"] == warned == (
+        "最低価格を下回っています / below the price floor: 1,500,000 yen < 1,820,000 yen "
+        "(cambridge: floor.multiples.exclusive = 140% of full cost 1,300,000) — 合意総額は"
+        "変更しません / approach B: the agreed total is not lifted")
+    # Agreed 2,000,000 ≥ 1,820,000: no warning.
+    p = project("cambridge", approach="B", contract="joint", direct=1_000_000, researchers=[],
+                ip_terms="exclusive", total={"agreed": 2_000_000, "book_as": "X"})
+    assert typed(rc, p)["B_FloorCheck"] == "" and not quote(p, load_card("cambridge")).warnings
+    # C: a lump sum of 1,000,000 on the approach-X floor (direct 1,000,000 + indirect
+    # 300,000): 2,300,000 ≥ 1,820,000 — priced as it is, not warned; agreed floor 500,000
+    # instead: 1,500,000 < 1,820,000 — warned, not lifted.
+    p = project("cambridge", approach="C", contract="joint", direct=1_000_000, researchers=[],
+                ip_terms="exclusive", outcome={"lump_sum": 1_000_000})
+    v = typed(rc, p)
+    assert (v["C_Total"], v["C_FloorCheck"]) == (2_300_000, "")
+    p = project("cambridge", approach="C", contract="joint", direct=1_000_000, researchers=[],
+                ip_terms="exclusive", outcome={"lump_sum": 1_000_000, "floor": 500_000})
+    v = typed(rc, p)
+    assert v["C_Total"] == 1_500_000 == engine("cambridge", p)["total"]
+    assert [v["C_FloorCheck"]] == list(quote(p, load_card("cambridge")).warnings)
+    assert v["C_FloorCheck"].startswith("最低価格を下回っています / below the price floor: "
+                                        "1,500,000 yen < 1,820,000 yen (cambridge:")
     # Booked as A: A's lines with their floor (7,280,000 = 5,200,000 × 1.40) + 720,000.
     p = project("cambridge", approach="B", contract="joint", direct=1_000_000,
                 researchers=PROF, ip_terms="exclusive",

@@ -499,6 +499,7 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
           f'IF(B_Agreed="",0,{ct})')
     _total(book, q, False)
     ws, r = q.ws, q.last_row + 10
+    tax.floor_warning(book, q, r + 8)   # below B_Check (a card with a floor only)
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
             ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
@@ -568,4 +569,5 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     ct = _consumption_tax_cells(book, q, False)[0]
     _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
     _total(book, q, False)
+    tax.floor_warning(book, q, q.last_row + 17)   # below the scenarios (a card with a floor)
     return q

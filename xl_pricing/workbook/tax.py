@@ -294,3 +294,37 @@ def floor_bp_cell(book: Book, ws: Worksheet, ref: str) -> None:
     put(ws, a1(row, column - 1), "最低価格の倍率 bp / Floor multiple bp", "xlp_label")
     formula(ws, ref, floor_bp(book.card), "xlp_int")
     book.define("FloorBp", ws, ref)
+
+
+def floor_warning(book: Book, q: "QuoteSheet", row: int) -> None:
+    """Approach B's or C's price-floor warning (``pricing.stacked.floor_by_approach``: the
+    price is never lifted) at ``row`` of its sheet, named ``<B|C>_FloorCheck``: the
+    engine's warning, word for word, when the price before tax is below the minimum of the approach-X full
+    cost, else "".  (B booked as A has A's floor line instead.)
+
+    Example (Cambridge, exclusive ×1.40): agreed 1,500,000 booked as X on direct
+    1,000,000 + indirect 300,000 → "最低価格を下回っています / below the price floor:
+    1,500,000 yen < 1,820,000 yen …".
+    """
+    fl = book.card.model.floor
+    if fl is None:
+        return
+    ap = q.approach
+    cost = "(" + "+".join(f"SUMIF(X_Comp,{text_literal(c)},X_Tot)" for c in fl.full_cost) + ")"
+    unit = book.card.model.rounding.unit
+    minimum = f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
+    price = f"({ap}_Sum-{ap}_consumption_tax)"
+    why = ("合意総額は変更しません / approach B: the agreed total is not lifted" if ap == "B"
+           else "成果連動の価格は変更しません / approach C: the outcome-linked price is not "
+                "lifted")
+    terms = f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
+    what = (f'" ({book.card.id}: floor.multiples."&{terms}&" = "&FloorBp/100&"% of full cost "'
+            f'&TEXT({cost},"#,##0")&")"')
+    text = (f'"最低価格を下回っています / below the price floor: "&TEXT({price},"#,##0")&" yen < "'
+            f'&TEXT({minimum},"#,##0")&" yen"&{what}&" — {why}"')
+    when = f"AND(Input_OK,FloorBp>0,{cost}>0,{price}<{minimum})"
+    if ap == "B":
+        when = f'AND(B_Agreed<>"",B_BookAs<>"A",{when[4:-1]})'
+    put(q.ws, f"A{row}", "最低価格 / Price floor", "xlp_label")
+    formula(q.ws, f"B{row}", f'IF({when},{text},"")', "xlp_warn")
+    book.define(f"{ap}_FloorCheck", q.ws, f"B{row}")
