@@ -47,7 +47,10 @@ from xl_pricing.workbook.inputs import CAPACITY
 PRICED = ("jp-default", "full-features", "uk-fec", "mit", "harvard", "stanford", "yale",
           "princeton", "ryukyu", "toyohashi",
           # conditional indirect rates, project kinds, 研究料 (workbook/fees.py)
-          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech")
+          "fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech",
+          # consumption tax by component / included before a date, consulting cases,
+          # floors by IP terms (workbook/tax.py)
+          "cambridge", "yamaguchi", "otaru")
 TOTALS = ("Total", "X_Total", "A_Total", "B_Total", "C_Total", "Compare_X", "Compare_A",
           "Form_Total", "NewForm_Total", "NewForm_Remuneration", "Industrial_Total",
           "TaxCredit", "Alloc_Total")
@@ -154,7 +157,9 @@ def ranks_with_hourly(card) -> list[str]:
 def project_data(draw, card) -> dict[str, Any]:
     """A one- or two-year X/A/B project (the period a template's five years hold)."""
     years = draw(st.integers(1, 2))
-    fy = draw(st.sampled_from([2026, 2027]))
+    # (a card whose prices include tax before a date — otaru, 2025-10-01 — also FY2025)
+    fy = draw(st.sampled_from([2025, 2026, 2027] if card.model.consumption_tax.included_before
+                              else [2026, 2027]))
     start = draw(st.sampled_from(["04", "10"]))
     direct = [{"category": draw(st.sampled_from(CATEGORIES)),
                "amount": draw(st.integers(0, 20_000_000)),
@@ -167,6 +172,10 @@ def project_data(draw, card) -> dict[str, Any]:
                         "start": f"{fy}-{start}-01", "end": f"{fy + years}-03-31"},
             "direct": direct,
             "researchers": draw(st.lists(researcher(ranks_with_hourly(card)), max_size=3))}
+    if card.model.floor is not None:   # the IP terms a floor is chosen by (blank: default)
+        terms = draw(st.sampled_from([None, *card.model.floor.multiples]))
+        if terms is not None:
+            data["project"]["ip_terms"] = terms
     if data["project"]["approach"] == "C":
         data["outcome"] = {"lump_sum": draw(st.integers(0, 5_000_000)),
                            "royalty_rate": str(draw(st.sampled_from(["0", "0.03"]))),
@@ -419,6 +428,10 @@ def assert_truthful(book: Book, values: dict[str, Any], where: str) -> str:
     assert values["Input_OK"] is True, f"{where}: the engine prices {q.total}, the " \
                                        f"workbook says {values['Input_Check']}"
     assert_agrees(values, project, card, where)
+    ap = project.project.approach
+    if f"{ap}_FloorCheck" in values:   # B and C under a floor: warned, word for word
+        warned = [w for w in q.warnings if w.startswith("最低価格を下回っています")]
+        assert values[f"{ap}_FloorCheck"] == (warned[0] if warned else ""), where
     cmp = compare(project, card)
     for cq in cmp.quotes:
         assert values[f"Compare_{cq.approach}"] == int(cq.total), f"{where}: Compare"

@@ -21,6 +21,7 @@ from .fees import project_inputs, rules_table
 from ..vocabulary import (ACTIVITIES as ACTIVITY_WORDS, APPROACHES as APPROACH_WORDS,
                           CONTRACTS as CONTRACT_WORDS, LOCATIONS as LOCATION_WORDS, Words, both)
 from .styles import print_setup, protect
+from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
 # Every price component, in the order sheets list them.
 COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
@@ -175,8 +176,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                 float(tc.annual_hours), "xlp_num")
     r = _scalar(book, ws, r, "1日の時間 / Hours per day", "HoursPerDay",
                 float(tc.hours_per_day), "xlp_num")
-    r = _scalar(book, ws, r, "学術指導単価 / Consulting rate (yen/h)", "ConsultingRate",
-                int(tc.consulting_rate), "xlp_yen")
+    r = consulting_rate_row(book, ws, r)  # by Start when the card has cases (tax.py)
     r = _scalar(book, ws, r, "受賞者単価 / Laureate rate (yen/h; blank = none)",
                 "LaureateHourly", int(tc.laureate.hourly) if tc.laureate else None, "xlp_yen")
     r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
@@ -302,7 +302,9 @@ def unpriced_rules(book: Book) -> list[str]:
     number other than the engine's."""
     from .fees import unpriced
 
-    return unpriced(book.card, book.project)  # less what workbook/fees.py prices
+    # the card's and project's rules less what workbook/fees.py and workbook/tax.py price
+    priced = priced_rules(book.card)
+    return [k for k in unpriced(book.card, book.project) if k not in priced]
 
 
 def card_rules(book: Book, ws: Worksheet, ref: str) -> None:
@@ -427,6 +429,8 @@ def project_sheet(book: Book) -> Worksheet:
                  f"{info.end} (the period the workbook was built for: rebuild to change it)")])
     scalar("部局 / Department", "Department", info.department)
     scalar("企業 / Company", "Company", info.company)
+    if card.model.floor is not None:  # the price floor's IP terms (tax.py)
+        r = ip_terms_row(book, ws, r)
     ref = scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
                  float(info.escalation) if info.escalation is not None else None,
                  "xlp_input_pct", rules=[rule(not_number("Escalation", 0, 5),

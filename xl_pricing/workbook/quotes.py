@@ -19,6 +19,7 @@ from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from .checks import guarded
 from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
+from . import tax
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -173,16 +174,8 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
 
 
 def _consumption_tax_cells(book: Book, q: QuoteSheet, per_year: bool) -> list[str]:
-    applies = 'INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1'
-    out = []
-    spans = range(len(q.years)) if per_year else [None]
-    for k in spans:
-        base = (f"SUM({q.col_range(k)})" if k is not None else
-                f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})")
-        amount = (book.rnd(f"{base}*CTBp", 10000) if book.native else
-                  book.fn("XLP_APPLY_RATE", base, "CTBp/10000", "CardRef"))
-        out.append(f"IF({applies},{amount},0)")
-    return out
+    # by component, included in the prices before a date ...: workbook/tax.py
+    return tax.consumption_tax_cells(book, q, per_year)
 
 
 # -- the Calc sheet: subtotals by fiscal year and the researchers' prices and hours -------
@@ -239,6 +232,8 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
     formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
     book.define("EscBpUsed", ws, "C6")
+    if book.card.model.floor is not None:  # the multiple of the typed IP terms (tax.py)
+        tax.floor_bp_cell(book, ws, "Z2")
     r0 = c.first_researcher_row
     heads = ["#", "price", "unit", "Q×10^4", "", *[f"Q4 FY{y}" for y in years],
              *[f"price FY{y}" for y in years]]
@@ -408,6 +403,8 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
+    if tax.has_floor_line(book.card):  # the price floor by IP terms (tax.py)
+        _line(book, q, "floor", "", "floor", tax.floor_cells(book, q))
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
@@ -447,6 +444,10 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         tc = _sum_rows(q, k, tc_rows)
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
                 "mtdc": calc.fabase(k)}[base_kind]
+        base += tax.fa_base_tax(book, {"direct": calc.fabase(k) if base_kind == "mtdc"
+                                       else calc.d(k),
+                                       **({"time_charge": tc} if base_kind == "direct_plus_tc"
+                                          else {})})
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              book.cell("FY_RateDate", k + 1)))
@@ -489,6 +490,8 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     disc = (f'IF(AND(Contrib_Hours="",Contrib_Equipment=""),0,'
             f'-{book.rnd(f"MIN({credit4},{sub}*ContribMaxBp)", 10000)})')
     _line(book, q, "discount", "", "discount", [disc] + ["0"] * (y - 1))
+    if tax.has_floor_line(book.card):  # the price floor by IP terms (tax.py)
+        _line(book, q, "floor", "", "floor", tax.floor_cells(book, q))
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
@@ -506,18 +509,20 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     _line(book, q, "indirect", "総額−直接経費 / agreed total − direct", "indirect", None, plain)
     for src, sheet in (("A", a), ("X", x)):
         for comp, name, _ref in sheet.lines:
-            if comp in ("direct", "consumption_tax"):
-                continue
+            if comp in ("direct", "consumption_tax") or (src, comp) == ("X", "floor"):
+                continue  # (booked as X: X's cost lines; its floor only warns, as in C)
             _line(book, q, comp, f"booked as {src}", f"{src.lower()}_{name}", None,
                   f'IF(B_BookAs="{src}",{src}_{name},0)')
     build = f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})"
     _line(book, q, "value_added", "総額−積算 / agreed total − build-up", "value_added", None,
           f'IF(OR(B_Agreed="",B_BookAs=""),0,B_Agreed-{build})')
-    ct = _consumption_tax_cells(book, q, False)[0]
+    ct = tax.b_consumption_tax(book, _consumption_tax_cells(book, q, False)[0],
+                               [calc.d(k) for k in range(len(calc.years))])
     _line(book, q, "consumption_tax", "", "consumption_tax", None,
           f'IF(B_Agreed="",0,{ct})')
     _total(book, q, False)
     ws, r = q.ws, q.last_row + 10
+    tax.floor_warning(book, q, r + 8)   # below B_Check (a card with a floor only)
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
             ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
@@ -545,7 +550,7 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     q = _sheet(book, "Quote C", "方式C 成果連動 / Approach C: outcome-linked", [], "C")
     _line(book, q, "floor", "合意した最低価格 / agreed floor", "floor", None, "N(C_AgreedFloor)")
     for comp, name, _ref in x.lines:
-        if comp == "consumption_tax":
+        if comp in ("consumption_tax", "floor"):  # (X's floor: only a warning in C)
             continue
         _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
               f'IF(C_AgreedFloor="",X_{name},0)')
@@ -587,4 +592,5 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     ct = _consumption_tax_cells(book, q, False)[0]
     _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
     _total(book, q, False)
+    tax.floor_warning(book, q, q.last_row + 17)   # below the scenarios (a card with a floor)
     return q

@@ -316,7 +316,9 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     put(ws, "B7", "金額 / Amount", "xlp_header")
     for c in "CDEFG":
         ws.column_dimensions[c].hidden = True
-    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
+    # (a floor line outside C lifts a build-up: folded in like overhead, pricing.industrial)
+    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED and (c != "floor" or ap == "C")]
+             for ap, q in quotes.items()}
     n_rows = max(len(v) for v in by_ap.values())
     first, last = 8, 7 + n_rows
     amounts = f"$D${first}:$D${last}"
