@@ -34,7 +34,8 @@ from openpyxl.workbook.workbook import Workbook
 from .cells import cell_value, project_from_pairs, split_ref
 from .errors import InputError
 from .project import Project
-from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
+from .vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES, APPROACHES, CONTRACTS, DAY_RATE_BOUNDS,
+                         LOCATIONS, RATE_SOURCES, TAX_PARTNERS, code_for)
 from .xlsx import check_workbook
 
 # Single inputs: defined name → project key.
@@ -70,8 +71,12 @@ OUTCOME: dict[str, str] = {"C_AgreedFloor": "outcome.floor",
                            "C_WeightBase": "outcome.scenario_weights.base",
                            "C_WeightHigh": "outcome.scenario_weights.high"}
 # Codes a drop-down may show as words.
+# (A rank or an option shown as "教授 / Professor" is the card's to read: RateCard.rank_code,
+# option_code.)
 WORDS = {"contract": CONTRACTS, "activity": ACTIVITIES, "location": LOCATIONS,
-         "approach": APPROACHES, "rate_source": RATE_SOURCES}
+         "approach": APPROACHES, "rate_source": RATE_SOURCES,
+         "achievement_basis": ACHIEVEMENT_BASES, "day_rate_bound": DAY_RATE_BOUNDS,
+         "partner": TAX_PARTNERS}
 
 
 Row = Mapping[str, str]  # column (a project field) -> cell ("'Sheet'!A1")
@@ -211,7 +216,7 @@ def names_layout(wb: Workbook) -> Layout:
 def _entry(prefix: str, entry: dict[str, Any]) -> dict[str, Any]:
     """A standard workbook's row as the project has it: the count of an achievement basis
     under the basis's name, a day-rate bound only with the day-rate source."""
-    entry = dict(entry)
+    entry = {k: _code(k, v) for k, v in entry.items()}  # "論文数 / publications" → code
     count = entry.pop("~count", None)
     if count is not None and isinstance(entry.get("achievement_basis"), str):
         entry[entry["achievement_basis"]] = count
