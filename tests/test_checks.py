@@ -145,6 +145,31 @@ def test_pasted_values_are_caught_by_the_checks(jp, a_book, tmp_path):
         assert v[name] == v["Input_Check"], name             # no #N/A, no #VALUE!, no number
 
 
+def test_ranks_in_words_price_and_an_unknown_rank_is_refused(jp, a_book, tmp_path):
+    """The A example's first researcher (professor, 200 h at 30,000 yen/h) typed as
+    "教授 / Professor" or PROF: the same total, 15,287,828 (test_agreement); pasted as 学長
+    (a rank no card has, no alias): refused, the check naming researchers[0].rank as the
+    engine does for the workbook read back."""
+    from xl_pricing.readback import workbook_project
+
+    path, rc = a_book
+    ranks = rc.values(names=["R_Rank"])["R_Rank"]
+    for typed in ("教授 / Professor", "PROF"):
+        v = rc.values({"R_Rank": [[typed]] + ranks[1:]}, names=["Total", "Input_OK"])
+        assert (v["Input_OK"], v["Total"]) == (True, 15_287_828), typed
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = wb.defined_names["R_Rank"].attr_text.split("!")
+    wb[sheet.strip("'")][ref.replace("$", "").split(":")[0]].value = "学長"
+    wb.save(tmp_path / "pasted.xlsx")
+    v = Recalculator(tmp_path / "pasted.xlsx").values(names=["Total", "Check_R_1"])
+    assert v["Total"] == v["Check_R_1"] == f"{PREFIX}researchers[0].rank: a rank of card " \
+        "'jp-default': professor, associate_professor, lecturer, assistant_professor, " \
+        "postdoc, doctoral_student"
+    with pytest.raises(InputError) as exc:
+        quote(workbook_project(tmp_path / "pasted.xlsx"), jp)
+    assert exc.value.field == "researchers[0].rank" and exc.value.value == "学長"
+
+
 def test_one_truth_approach_b_with_an_agreed_total(jp, a_book):
     _, rc = a_book
     # Approach B, agreed 20,000,000 (direct 2,000,000 of the example: indirect 18,000,000).

@@ -259,12 +259,16 @@ def edit(state: dict[str, Any], draw, card) -> str:
             put("R_Source", "rank", i)        # the rank of a consulting row; the check not)
     elif kind == "source":
         src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "day_rate",
-                                    "bogus"]))
+                                    "monthly", "bogus"]))
         put("R_Source", src if src == "bogus" else words(draw, src, RATE_SOURCES), i)
         if src == "negotiated" and draw(st.booleans()):
             put("R_Hourly", draw(st.sampled_from([12_000, 0, "x"])), i)
         if src == "salary" and draw(st.booleans()):
             put("R_Salary", draw(st.sampled_from([9_000_000, -1])), i)
+        if src == "monthly" and draw(st.booleans()):   # months only (the shipped cards'
+            for n in ("R_Hours", "R_Days"):                # ranks have no monthly rate:
+                put(n, None, i)                            # refused, as the engine does)
+            put("R_Months", draw(st.sampled_from([2, 6])), i)
         if src == "day_rate":   # a reference of the card (or none), its bound, and days
             put("R_DayRate", draw(st.sampled_from(day_rates(card) + ["nowhere", None])), i)
             bound = draw(st.sampled_from(["min", "max", None, "middle"]))

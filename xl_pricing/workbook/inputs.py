@@ -26,7 +26,8 @@ from .styles import print_setup, protect
 # Every price component, in the order sheets list them.
 COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
               "discount", "value_added", "lump_sum", "milestone", "kpi", "royalty")
-SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated"]
+SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated",
+           "monthly"]
 CONTRACTS = ["joint", "sponsored", "consulting"]
 
 
@@ -204,10 +205,12 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
         Column("English", "Rank_LabelEN"), Column("時間単価 / Hourly (yen)", "Rank_Hourly",
                                                   "xlp_yen"),
         Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen"),
+        Column("月額 / Monthly (yen)", "Rank_Monthly", "xlp_yen"),
         # the Researchers drop-down's entries ("教授 / Professor": RateCard.rank_code)
         Column("選択肢 / Entry", "Rank_Entry", width=34)],
         [[k, v.label_ja, v.label_en, int(v.hourly) if v.hourly else None,
-          int(v.salary) if v.salary else None, both((v.label_ja, v.label_en))]
+          int(v.salary) if v.salary else None, int(v.monthly) if v.monthly else None,
+          both((v.label_ja, v.label_en))]
          for k, v in tc.ranks.items()])
     r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", "Ach_Basis"),
                                Column("下限 / From", "Ach_Min", "xlp_int"),
@@ -907,6 +910,7 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
     rank_row = f"MATCH({RK},Rank_Names,0)"
     sources = ", ".join(f"'{s}'" for s in SOURCES)
     by_rank = f'OR({SC}="rank",{C}="")'  # blank: the engine's default source
+    not_monthly = f'{SC}<>"monthly"'
     return [
         # each value
         rule(f'AND({used},{C}<>"",{SC}="")', f"{f}.rate_source",
@@ -921,13 +925,20 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
         rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
         rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
         rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
-        # the row as a whole
-        rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
+        # the row as a whole: a monthly rate prices months (effort optional) …
+        rule(f'AND({SC}="monthly",OR({L}="",{J}<>"",{K}<>""))', f"{f}.months",
+             "months of involvement for rate_source 'monthly' (price = monthly rate × "
+             "months; not hours or days)"),
+        rule(f'AND({SC}="monthly",{N}="",{B}="")', f"{f}.monthly_rate",
+             "a monthly rate, or a rank whose monthly rate the card holds, for "
+             "rate_source 'monthly'"),
+        # … every other source hours, days, or months with effort
+        rule(f'AND({not_monthly},{L}<>"",{M}="")', f"{f}.effort",
              "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({M}<>"",{L}="")', f"{f}.months",
+        rule(f'AND({not_monthly},{M}<>"",{L}="")', f"{f}.months",
              "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({used},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)', f"{f}.hours",
-             "exactly one of hours, days, or months with effort"),
+        rule(f'AND({used},{not_monthly},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)',
+             f"{f}.hours", "exactly one of hours, days, or months with effort"),
         rule(f'AND({used},{by_rank},{B}="")', f"{f}.rank", "a value for rate_source 'rank'"),
         rule(f'AND({SC}="negotiated",{D}="")', f"{f}.hourly",
              "a value for rate_source 'negotiated'"),
@@ -952,6 +963,9 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
              "a basis and count with a tier in the card (Rates sheet)"),
         rule(f'AND({SC}="laureate",{N}="",LaureateHourly="")', f"{f}.rate_source",
              "a source the card has (the card has no laureate tier)"),
+        rule(f'AND({SC}="monthly",{N}="",{RK}<>"",NOT(ISNUMBER(INDEX(Rank_Monthly,'
+             f'{rank_row}))))', f"{f}.monthly_rate",
+             "a monthly rate (the rank has none in the card: Rates sheet)"),
         # (EXACT, as the card's day_rate looks the id up)
         rule(f'AND({SC}="day_rate",{H}<>"",SUMPRODUCT(EXACT(DR_Id,{H}&"")*1)=0)',
              f"{f}.day_rate", day_rates[:200]),

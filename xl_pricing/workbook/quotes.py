@@ -287,7 +287,8 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     day = (f'IF({x("R_Days")}<>"",{per_day},'
            f'{book.rnd_rate(f"{per_day}*100", "ROUND(HoursPerDay*100,0)")})')
     live = (f'IF({x("R_RefPrice")}<>"",{x("R_RefPrice")},IF({src}="achievement",{ach},'
-            f'IF({src}="laureate",N(LaureateHourly),IF({src}="day_rate",{day},0))))')
+            f'IF({src}="laureate",N(LaureateHourly),IF({src}="day_rate",{day},'
+            f'IF({src}="monthly",INDEX(Rank_Monthly,MATCH({rank},Rank_Names,0)),0)))))')
     formula(ws, f"B{r}", f'IF({src}="",0,IF({src}="rank",{by_rank},IF({src}="salary",'
                          f'{by_salary},IF({src}="consulting",ConsultingRate,'
                          f'IF({src}="negotiated",{x("R_Hourly")},{live})))))', "xlp_yen")
