@@ -142,8 +142,8 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
     column of ``rows[kind]`` values per table column (blank rows as ``None``).
 
     ``rows`` are the template's table sizes (``workbook.inputs.CAPACITY``).  Only what a
-    template can take is typed: a researcher's reference price (achievement, laureate, day
-    rate) is worked out at build time, so such a row stays without it.
+    template can take is typed: a researcher's own monthly rate (no column holds it) is
+    not.
     """
     info, t, o = project.project, project.total, project.outcome
 

@@ -588,8 +588,8 @@ def project_sheet(book: Book) -> Worksheet:
     number_validation(ws, f"L{top + 1}:L{top + nr}", 0, above=True)
     number_validation(ws, f"M{top + 1}:M{top + nr}", 0, maximum=1)
     number_validation(ws, f"D{top + 1}:E{top + nr}", 0, whole=True, above=True)
-    put(ws, f"N{top}", "参照単価 / Reference price (achievement, laureate, day rate: from the "
-                       "card at build time)", "xlp_header")
+    put(ws, f"N{top}", "参照単価 / Reference price (a monthly rate given in the project, "
+                       "at build time)", "xlp_header")
     ranks = ", ".join(card.model.time_charge.ranks)
     rank_expected = f"a rank of card {card.id!r}: {ranks}"
     if len(rank_expected) > 150:
@@ -984,14 +984,14 @@ def _fa_base_formula(book: Book, row: int) -> str:
 
 
 def researcher_row(book: Book, r: Any) -> list[Any]:
-    """A researcher's inputs, and for sources the sheet does not price live (achievement,
-    laureate, monthly) the engine's price at build time; the words a drop-down shows for
-    the rate source, basis and bound."""
+    """A researcher's inputs as the Project sheet shows them — the words a drop-down shows
+    for the rank, rate source, basis and bound — and, for a monthly rate given in the
+    project (no column holds it), the engine's price at build time."""
     from ..pricing.timecharge import resolve_rate
 
     ref = None
-    if r.rate_source in ("achievement", "laureate", "monthly"):
-        ref = int(resolve_rate(r, book.card).price)
+    if r.rate_source == "monthly" and r.monthly_rate is not None:
+        ref = int(resolve_rate(r, book.card).price)  # the sheet has no monthly_rate column
     count = {"publications": r.publications, "citations": r.citations,
              "years": r.years}.get(r.achievement_basis or "")
     rank = book.card.rank_code(r.rank) if r.rank is not None else None
