@@ -225,11 +225,31 @@ def _entry(prefix: str, entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _card_codes(wb: Workbook, rows: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A rank or an option shown as its drop-down entry ("教授 / Professor") as the card's
+    code, by the workbook's own Rates sheet (``Rank_Entry`` → ``Rank_Names``, ``Opt_Entry``
+    → ``Opt_Id``); any other name is left for the card to resolve (``RateCard.rank_code``)."""
+    codes = {}
+    for key, entries, names in (("rank", "Rank_Entry", "Rank_Names"),
+                                ("name", "Opt_Entry", "Opt_Id")):
+        shown, code = _cells(wb, entries), _cells(wb, names)
+        codes[key] = {e: c for e, c in zip(shown or [], code or [])
+                      if isinstance(e, str) and isinstance(c, str)}
+    out = []
+    for k, v in rows:
+        parts = k.split(".")
+        table = codes["rank"] if parts[0] == "researchers" and parts[-1] == "rank" else \
+            codes["name"] if parts[0] == "options" and parts[-1] == "name" else {}
+        out.append((k, table.get(v.strip(), v) if isinstance(v, str) else v))
+    return out
+
+
 def workbook_pairs(wb: Workbook) -> list[tuple[str, Any]]:
     """The workbook's inputs as ``project_from_pairs`` rows (1-based list positions)."""
     rows, _ = read_layout(names_layout(wb), lambda c: _value(wb, c), blanks=False,
                           entry=_entry)
     rows = [(k, _code(k, v)) for k, v in rows]  # words a drop-down shows → codes
+    rows = _card_codes(wb, rows)
     # Company contributions are kept as two totals in the workbook.
     for name, kind, key in (("Contrib_Hours", "researcher_hours", "hours"),
                             ("Contrib_Equipment", "equipment", "value")):
