@@ -207,6 +207,17 @@ def project_data(draw, card) -> dict[str, Any]:
     return data
 
 
+def in_words(state: dict[str, Any], draw, card) -> dict[str, Any]:
+    """The project's researchers as a person types or chooses them: each rank, rate
+    source and bound as its code, a name, an alias or the drop-down's entry."""
+    for name, table in (("R_Rank", None), ("R_Source", RATE_SOURCES),
+                        ("R_Bound", DAY_RATE_BOUNDS)):
+        state[name] = [[v if not isinstance(v, str) else
+                        draw(st.sampled_from(rank_names(card, v))) if table is None else
+                        words(draw, v, table)] for (v,) in state[name]]
+    return state
+
+
 def _column(state: dict[str, Any], name: str) -> list[list[Any]]:
     state[name] = [list(row) for row in state[name]]
     return state[name]
@@ -449,7 +460,7 @@ def assert_truthful(book: Book, values: dict[str, Any], where: str) -> str:
 def run_sequence(book: Book, data, where: str) -> str:
     start = data.draw(project_data(book.card))
     project = parse_project(start, "generated")
-    state = dict(typed_inputs(project, CAPACITY))
+    state = in_words(dict(typed_inputs(project, CAPACITY)), data.draw, book.card)
     done = [edit(state, data.draw, book.card) for _ in range(data.draw(EDITS_PER_SEQUENCE))]
     return assert_truthful(book, book.recalc(state), f"{where} {done}")
 
