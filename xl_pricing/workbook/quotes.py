@@ -275,8 +275,9 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         effort_q4 = (f"ROUND({book.fn('XLP_EFFORT_HOURS', 'AnnualHours', x('R_Effort'), x('R_Months'))}"
                      f"*10000,0)")
     put(ws, f"A{r}", n, "xlp_int")
-    # Achievement and laureate rows a person adds are priced from the card's tables; a
-    # reference price worked out at build time (day rates too) stays as it was.
+    # Achievement, laureate, day-rate and monthly rows (a person's new rows too) are priced
+    # from the card's tables on the Rates sheet; a monthly rate the project gave stays as
+    # it was built (R_RefPrice).
     ach = f'SUMPRODUCT(EXACT(Ach_Basis,{x("R_BasisCode")}&"")*(Ach_Min=E{r})*Ach_Hourly)'
     # A day rate: the reference's yen a day at its bound (Rates sheet: DR_YenMin/Max, the
     # amount × the exchange rate, rounded), per day when the row gives days, else per hour
