@@ -199,6 +199,14 @@ def test_compare_shows_what_the_compare_command_shows(jp, a_book):
         assert v[f"Compare_{ap}"] == total
     for ap, reason in cmp.skipped:               # B and C do not apply: said in words
         assert v[f"Compare_{ap}"] == f"適用なし / does not apply: {reason}"
+    # An agreed total below the direct costs (2,000,000) under approach A: B does not
+    # apply, in the words of the engine's refusal.
+    base = data_of(example("a-stacked-sponsored"))
+    cmp = compare(parse_project({**base, "total": {"agreed": 1_500_000}}, "t"), jp)
+    assert dict(cmp.skipped)["B"] == "total.agreed = 1500000: expected an agreed total >= " \
+        "direct costs (2,000,000 yen)"
+    v = rc.values({"B_Agreed": 1_500_000}, names=["Compare_B"])
+    assert v["Compare_B"] == f"適用なし / does not apply: {dict(cmp.skipped)['B']}"
 
 
 @pytest.mark.parametrize("contract,title", [("joint", "共同研究申込書"),

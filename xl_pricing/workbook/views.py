@@ -58,9 +58,12 @@ def applies(ap: str) -> str:
     ``pricing.compare.applicable`` and ``compare`` decide: B needs an agreed total (not
     below the costs), C outcome terms."""
     if ap == "B":
+        # (the words of pricing.total's refusal, as compare gives them)
         return (f'IF(B_Agreed="","{NOT_APPLICABLE}no agreed total ([total] table)",'
-                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed: '
-                f'an agreed total >= the costs",""))')
+                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed'
+                f' = "&B_Agreed&": expected "&IF(B_BookAs="","an agreed total >= direct costs'
+                f' ("&TEXT(B_Direct,"#,##0")&" yen)","an agreed total >= the approach-"&'
+                f'B_BookAs&" build-up ("&TEXT(B_Build,"#,##0")&" yen) it is booked with"),""))')
     if ap == "A":
         return (f'IF(ISERROR(A_Sum),"{NOT_APPLICABLE}activity/location: no F&A rate in force '
                 f'for the activity, location and period","")')
