@@ -143,8 +143,8 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
     column of ``rows[kind]`` values per table column (blank rows as ``None``).
 
     ``rows`` are the template's table sizes (``workbook.inputs.CAPACITY``).  Only what a
-    template can take is typed: a researcher's reference price (achievement, laureate, day
-    rate) is worked out at build time, so such a row stays without it.
+    template can take is typed: a researcher's own monthly rate (no column holds it) is
+    not.
     """
     info, t, o = project.project, project.total, project.outcome
 
@@ -187,6 +187,8 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
             "R_Basis": column("researchers", [r.achievement_basis for r in rs]),
             "R_Count": column("researchers", count),
             "R_DayRate": column("researchers", [r.day_rate for r in rs]),
+            "R_Bound": column("researchers", [r.day_rate_bound if r.rate_source == "day_rate"
+                                              else None for r in rs]),
             "R_Hours": column("researchers", [num(r.hours) for r in rs]),
             "R_Days": column("researchers", [num(r.days) for r in rs]),
             "R_Months": column("researchers", [num(r.months) for r in rs]),

@@ -147,6 +147,31 @@ def test_pasted_values_are_caught_by_the_checks(jp, a_book, tmp_path):
         assert v[name] == v["Input_Check"], name             # no #N/A, no #VALUE!, no number
 
 
+def test_ranks_in_words_price_and_an_unknown_rank_is_refused(jp, a_book, tmp_path):
+    """The A example's first researcher (professor, 200 h at 30,000 yen/h) typed as
+    "教授 / Professor" or PROF: the same total, 15,287,828 (test_agreement); pasted as 学長
+    (a rank no card has, no alias): refused, the check naming researchers[0].rank as the
+    engine does for the workbook read back."""
+    from xl_pricing.readback import workbook_project
+
+    path, rc = a_book
+    ranks = rc.values(names=["R_Rank"])["R_Rank"]
+    for typed in ("教授 / Professor", "PROF"):
+        v = rc.values({"R_Rank": [[typed]] + ranks[1:]}, names=["Total", "Input_OK"])
+        assert (v["Input_OK"], v["Total"]) == (True, 15_287_828), typed
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = wb.defined_names["R_Rank"].attr_text.split("!")
+    wb[sheet.strip("'")][ref.replace("$", "").split(":")[0]].value = "学長"
+    wb.save(tmp_path / "pasted.xlsx")
+    v = Recalculator(tmp_path / "pasted.xlsx").values(names=["Total", "Check_R_1"])
+    assert v["Total"] == v["Check_R_1"] == f"{PREFIX}researchers[0].rank: a rank of card " \
+        "'jp-default': professor, associate_professor, lecturer, assistant_professor, " \
+        "postdoc, doctoral_student"
+    with pytest.raises(InputError) as exc:
+        quote(workbook_project(tmp_path / "pasted.xlsx"), jp)
+    assert exc.value.field == "researchers[0].rank" and exc.value.value == "学長"
+
+
 def test_one_truth_approach_b_with_an_agreed_total(jp, a_book):
     _, rc = a_book
     # Approach B, agreed 20,000,000 (direct 2,000,000 of the example: indirect 18,000,000).
@@ -176,6 +201,14 @@ def test_compare_shows_what_the_compare_command_shows(jp, a_book):
         assert v[f"Compare_{ap}"] == total
     for ap, reason in cmp.skipped:               # B and C do not apply: said in words
         assert v[f"Compare_{ap}"] == f"適用なし / does not apply: {reason}"
+    # An agreed total below the direct costs (2,000,000) under approach A: B does not
+    # apply, in the words of the engine's refusal.
+    base = data_of(example("a-stacked-sponsored"))
+    cmp = compare(parse_project({**base, "total": {"agreed": 1_500_000}}, "t"), jp)
+    assert dict(cmp.skipped)["B"] == "total.agreed = 1500000: expected an agreed total >= " \
+        "direct costs (2,000,000 yen)"
+    v = rc.values({"B_Agreed": 1_500_000}, names=["Compare_B"])
+    assert v["Compare_B"] == f"適用なし / does not apply: {dict(cmp.skipped)['B']}"
 
 
 @pytest.mark.parametrize("contract,title", [("joint", "共同研究申込書"),
@@ -223,9 +256,8 @@ def test_blank_templates_price_the_examples_typed_in(card_id, tmp_path):
             assert exc.field.split(".")[-1].split("[")[0] in v["Input_Check"] or \
                 "rate_source" in v["Input_Check"], (path.stem, exc.field, v["Input_Check"])
             continue
-        if not v["Input_OK"]:   # a row priced at build time (achievement, day rate ...)
-            assert "rebuild" in v["Input_Check"], (path.stem, v["Input_Check"])
-            continue
+        # every example prices typed in (day-rate and achievement rows included)
+        assert v["Input_OK"] is True, (path.stem, v["Input_Check"])
         priced += 1
         assert v["Total"] == int(engine.total), path.stem
         for name in ("Form_Total", "NewForm_Total", "Industrial_Total"):

@@ -276,7 +276,8 @@ SETS_REFUSED = [
      "other sponsored activity"),
     ("Location=moon", "expected one of 学内 / on campus, 学外 / off campus"),
     ("UseTaxCredit=maybe", "expected one of TRUE, FALSE"),
-    ("TaxPartner=friend", "expected one of university, national_institute"),
+    ("TaxPartner=friend", "expected one of 大学等 / university, 国立研究開発法人等 / national "
+     "research institute"),
     ("Total=5", "Total is a formula cell"),
     ("A_Total=0", "is a formula cell"),
     ("Industrial_Total=1", "is a formula cell"),
@@ -293,7 +294,7 @@ SETS_REFUSED = [
     ("Approach", "expected NAME=VALUE or Sheet!Cell=VALUE"),
     ("=5", "expected NAME=VALUE"),
     ("Project!B50=nobody", "expected one of"),
-    ("Project!C50=guess", "expected one of rank, salary"),
+    ("Project!C50=guess", "expected one of 職位別単価 / rank rate, 平均基準単価"),
 ]
 
 

@@ -30,6 +30,8 @@ def test_location_names():
     ("ポスドク", "postdoc"), ("博士研究員", "postdoc"),      # an alias and the label
     ("博士課程", "doctoral_student"),            # alias; the card's label is 博士課程学生
     ("博士課程学生", "doctoral_student"),
+    ("教授 / Professor", "professor"),           # the workbooks' drop-down entry
+    ("博士研究員 / Postdoctoral researcher", "postdoc"), ("教授 / Prof", None),
     ("助手", None),            # an alias of a rank jp-default does not have: not guessed
     ("学長", None), ("professor\x00", None), ("professor\x0b", None)])
 def test_rank_names_resolve_against_the_card(typed, code):
@@ -41,6 +43,36 @@ def test_an_unknown_rank_is_refused_listing_the_codes():
     with pytest.raises(InputError, match="a rank of card 'jp-default': professor, "):
         load_card("jp-default").rank("学長")
     assert load_card("jp-default").rank("教授").hourly == 30000
+
+
+@pytest.mark.parametrize("typed, code", [
+    ("data_provision", "data_provision"), ("データ提供", "data_provision"),
+    ("DATA PROVISION", "data_provision"), ("データ提供 / Data provision", "data_provision"),
+    ("知的財産の共有 / IP co-ownership", "ip_co_ownership"), ("data*", None), ("", None)])
+def test_option_names_resolve_against_the_card(typed, code):
+    assert load_card("jp-default").option_code(typed) == code
+
+
+def test_an_option_chosen_by_its_entry_prices_as_its_id():
+    # jp-default's data_provision: a fixed 500,000 yen
+    from conftest import make
+    from xl_pricing import quote
+    jp = load_card("jp-default")
+    p = make(project={"approach": "A"}, options=[{"name": "データ提供 / Data provision"}])
+    assert [int(ln.amount) for ln in quote(p, jp).lines if ln.component == "option"] == \
+        [500_000]
+
+
+def test_words_of_bases_bounds_and_partners_are_read_as_codes():
+    from xl_pricing.project import Researcher, TaxIntent
+    r = Researcher(rate_source="日額単価 / day rate", day_rate="cambridge-postdoc",
+                   day_rate_bound="上限 / maximum", days=1)
+    assert (r.rate_source, r.day_rate_bound) == ("day_rate", "max")
+    r = Researcher(rate_source="achievement", achievement_basis="論文数 / publications",
+                   publications=60, hours=1)
+    assert r.achievement_basis == "publications"
+    assert TaxIntent(partner="研究開発型ベンチャー / R&D startup").partner == "startup"
+    assert TaxIntent(partner="friend").partner == "friend"   # left for the card to refuse
 
 
 def test_every_alias_names_a_code_not_a_label():

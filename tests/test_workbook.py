@@ -4,6 +4,7 @@ recalculated native workbook with the engine on every line and the total."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -56,7 +57,8 @@ def test_sheets_names_and_office_setup(jp, a_project):
     validations = project.data_validations.dataValidation
     assert any('"共同研究 / joint research,受託研究 / sponsored research,学術指導 / '
                'academic consulting"' == v.formula1 for v in validations)
-    assert any(v.formula1 == "Rank_Names" for v in validations)
+    # ranks and options over the Rates sheet's entries ("教授 / Professor")
+    assert {"Rank_Entry", "Opt_Entry"} <= {v.formula1 for v in validations}
     for ws in wb.worksheets:
         if ws.title != "Calc":
             assert int(ws.page_setup.paperSize) == 9 and int(ws.page_setup.fitToWidth) == 1  # A4
@@ -334,3 +336,117 @@ def test_native_allocation_splits_by_tiers_and_multiples(tmp_path, allocation, r
     for party, amount in parts.by_party.items():
         assert values[f"Alloc_{party}"] == int(amount), party
     assert values["Alloc_Total"] == values["Total"] == 1_300_000
+
+
+@pytest.fixture(scope="module")
+def jp_template(jp, tmp_path_factory):
+    """jp-default's blank native template, loaded once (``values`` does not stick)."""
+    from xl_pricing.recalc import Recalculator
+
+    path = build(jp, None, "native", tmp_path_factory.mktemp("template"))
+    return path, Recalculator(path)
+
+
+def _template_values(rc, sets: dict, names: list[str]) -> dict:
+    """A blank native template with researcher/option rows typed (the first row of each
+    column given), recalculated (validations apply: the entries are the drop-downs')."""
+    rows = {"R_": 10, "Opt": 5}
+    inputs = {"ProjectId": "P-1", "Approach": "A", "Start": date(2026, 4, 1),
+              "End": date(2027, 3, 31)}
+    for name, value in sets.items():
+        n = next((k for p, k in rows.items() if name.startswith(p)), None)
+        inputs[name] = [[value]] + [[None]] * (n - 1) if n else value
+    return rc.values(inputs, names=names + ["Input_Check", "Input_OK"], strict=False)
+
+
+def test_researcher_drop_downs_in_words_price_as_the_codes(jp_template, jp):
+    """Issue 14: the rank, rate source and bound drop-downs show "日本語 / English"; a row
+    typed with the entry, the code, the Japanese name or an alias prices as the code.
+    jp-default: professor 30,000 yen/h × 10 h = 300,000; 3 days at Cambridge's professor
+    day rate £1,250 × 160 JPY = 200,000 yen/day → 600,000, shown "3 日/day"; 10 h at the
+    postdoc maximum £800 × 160 = 128,000 yen/day ÷ 7.75 h = 16,516 yen/h (down) → 165,160."""
+    path, rc = jp_template
+    wb = openpyxl.load_workbook(path)
+    entries = [c.value for c in wb["Rates"][wb.defined_names["Rank_Entry"].attr_text
+                                           .split("!")[1].replace("$", "")] for c in c]
+    assert entries[0] == "教授 / Professor" and "博士研究員 / Postdoctoral researcher" in entries
+    assert wb["Project"].column_dimensions["C"].width >= 30  # 平均基準単価（給与÷年間時間） / …
+    for k, rank in enumerate(("教授 / Professor", "PROF", "教授", "professor")):
+        v = _template_values(rc, {"R_Name": "Sato", "R_Rank": rank,
+                                  "R_Source": "職位別単価 / rank rate", "R_Hours": 10},
+                             ["A_time_charge_1", "R_RankCode"])
+        assert (v["Input_OK"], v["A_time_charge_1"], v["R_RankCode"][0][0]) == \
+            (True, 300_000, "professor"), rank
+    v = _template_values(rc, {"R_Name": "Sato", "R_Source": "日額単価 / day rate",
+                              "R_DayRate": "cambridge-professor", "R_Days": 3},
+                         ["A_time_charge_1"])
+    assert (v["Input_OK"], v["A_time_charge_1"]) == (True, 600_000), v["Input_Check"]
+    v = _template_values(rc, {"R_Name": "Ito", "R_Source": "day_rate",
+                              "R_DayRate": "cambridge-postdoc", "R_Bound": "上限 / maximum",
+                              "R_Hours": 10}, ["A_time_charge_1"])
+    assert (v["Input_OK"], v["A_time_charge_1"]) == (True, 165_160), v["Input_Check"]
+    # the engine: the same figures from the same words
+    from xl_pricing.pricing import quote
+    p = make(project={"approach": "A"}, researchers=[
+        {"name": "Sato", "rank": "教授 / Professor", "rate_source": "職位別単価 / rank rate",
+         "hours": 10},
+        {"name": "Sato", "rate_source": "day_rate", "day_rate": "cambridge-professor",
+         "days": 3},
+        {"name": "Ito", "rate_source": "日額単価 / day rate", "day_rate": "cambridge-postdoc",
+         "day_rate_bound": "上限 / maximum", "hours": 10}])
+    assert [int(ln.amount) for ln in quote(p, jp).lines if ln.component == "time_charge"] \
+        == [300_000, 600_000, 165_160]
+
+
+def test_a_day_rate_row_typed_in_a_template_shows_days(jp_template):
+    out, rc = jp_template
+    inputs = {"ProjectId": "P-1", "Approach": "A", "Start": date(2026, 4, 1),
+              "End": date(2027, 3, 31), "R_Name": [["Sato"]] + [[None]] * 9,
+              "R_Source": [["day_rate"]] + [[None]] * 9,
+              "R_DayRate": [["cambridge-professor"]] + [[None]] * 9,
+              "R_Days": [[3]] + [[None]] * 9}
+    v = rc.values(inputs, names=["A_time_charge_1", "Input_OK"])
+    rc.calculate(inputs, names=())
+    dest = openpyxl.load_workbook(out).defined_names["A_time_charge_1"].attr_text
+    row = int(re.sub(r"\D", "", dest.split("!")[1].split(":")[0]))
+    assert v["A_time_charge_1"] == 600_000 and v["Input_OK"] is True
+    assert rc.cells(f"'Quote A'!B{row}")[0][0] == "Sato  3 日/day"
+
+
+def test_a_monthly_row_typed_in_a_template_prices_at_the_ranks_monthly_rate(tmp_path):
+    """A card whose professor has a monthly rate of 400,000 yen: a row typed "月額単価 /
+    monthly rate" for 6 months is 400,000 × 6 = 2,400,000, as the engine prices it; a rank
+    without a monthly rate is refused naming monthly_rate, as the engine does."""
+    from xl_pricing.pricing import quote
+
+    text = (ROOT / "templates" / "rates" / "jp-default.toml").read_text(encoding="utf-8")
+    text = text.replace('hourly = 30000\n', 'hourly = 30000\nmonthly = 400000\n', 1)
+    path = tmp_path / "monthly.toml"
+    path.write_text(text.replace('id = "jp-default"', 'id = "monthly-test"'), encoding="utf-8")
+    card = load_card(str(path))
+    from xl_pricing.recalc import Recalculator
+    rc = Recalculator(build(card, None, "native", tmp_path))
+    v = _template_values(rc, {"R_Name": "Mori", "R_Rank": "教授 / Professor",
+                                "R_Source": "月額単価 / monthly rate", "R_Months": 6},
+                         ["A_time_charge_1"])
+    assert (v["Input_OK"], v["A_time_charge_1"]) == (True, 2_400_000), v["Input_Check"]
+    p = make(project={"approach": "A"}, researchers=[
+        {"name": "Mori", "rank": "教授", "rate_source": "monthly", "months": 6}])
+    assert [int(ln.amount) for ln in quote(p, card).lines if ln.component == "time_charge"] \
+        == [2_400_000]
+    v = _template_values(rc, {"R_Name": "Mori", "R_Rank": "准教授 / Associate professor",
+                                "R_Source": "monthly", "R_Months": 6}, ["A_time_charge_1"])
+    assert v["Input_Check"].startswith("入力エラー / input error: researchers[0].monthly_rate:")
+
+
+def test_option_and_partner_drop_downs_in_words(jp_template, jp):
+    """An option chosen as "データ提供 / Data provision" is the card's data_provision
+    (fixed 500,000 yen); the credit partner "研究開発型ベンチャー / R&D startup" takes
+    jp-default's startup rate 25%: 500,000 × 0.25 = 125,000."""
+    v = _template_values(jp_template[1], {"Opt_Choice": "データ提供 / Data provision",
+                              "UseTaxCredit": True,
+                              "TaxPartner": "研究開発型ベンチャー / R&D startup"},
+                         ["A_option_1", "TaxCredit", "Opt_ChoiceCode", "TaxPartner_Code"])
+    assert (v["Input_OK"], v["A_option_1"], v["TaxCredit"]) == (True, 500_000, 125_000)
+    assert (v["Opt_ChoiceCode"][0][0], v["TaxPartner_Code"]) == ("data_provision", "startup")
+    assert jp.option_code("データ提供 / Data provision") == "data_provision"

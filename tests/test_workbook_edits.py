@@ -39,6 +39,7 @@ from xl_pricing.pricing.compare import compare
 from xl_pricing.rates import shipped_cards
 from xl_pricing.readback import OUTCOME, SCALARS, TABLES, workbook_pairs
 from xl_pricing.recalc import Recalculator
+from xl_pricing.vocabulary import DAY_RATE_BOUNDS, RANK_ALIASES, RATE_SOURCES
 from xl_pricing.workbook import build
 from xl_pricing.workbook.checks import PREFIX
 from xl_pricing.workbook.inputs import CAPACITY
@@ -128,10 +129,17 @@ def books(tmp_path_factory):
 # -- generated projects and edits --------------------------------------------------------------
 
 @st.composite
-def researcher(draw, ranks: list[str]) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated"]))
+def researcher(draw, ranks: list[str], day_rates: list[str] = ()) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated"]
+                                + (["day_rate"] if day_rates else [])))
     r: dict[str, Any] = {"name": draw(st.sampled_from(["Sato", "Suzuki", "Tanaka", "Ito"]))}
-    if kind == "rank":
+    if kind == "day_rate":   # days at the reference's yen a day (or hours at it ÷ 7.75)
+        r.update(rate_source="day_rate", day_rate=draw(st.sampled_from(day_rates)),
+                 day_rate_bound=draw(st.sampled_from(["min", "max"])))
+        if draw(st.booleans()):
+            r["days"] = draw(st.sampled_from([1, 3, 12.5, 40]))
+            return r
+    elif kind == "rank":
         r.update(rank=draw(st.sampled_from(ranks)), rate_source="rank")
     elif kind == "salary":
         r.update(rank=draw(st.sampled_from(ranks)), rate_source="salary",
@@ -146,6 +154,27 @@ def researcher(draw, ranks: list[str]) -> dict[str, Any]:
         r.update(months=draw(st.integers(1, 6)),   # within the shortest period
                  effort=str(draw(st.sampled_from(["0.05", "0.25", "0.5", "1"]))))
     return r
+
+
+def day_rates(card) -> list[str]:
+    return [d.id for d in card.model.time_charge.day_rates]
+
+
+def words(draw, code: str, table: dict[str, tuple[str, str]]) -> str:
+    """``code`` as a person may type or choose it: the code, the Japanese, the English
+    (any case) or the drop-down's "日本語 / English" entry."""
+    ja, en = table[code]
+    return draw(st.sampled_from([code, ja, en, en.upper(), f"{ja} / {en}"]))
+
+
+def rank_names(card, code: str) -> list[str]:
+    """What a person may type for the rank ``code``: its code, label, entry or a common
+    name (vocabulary.RANK_ALIASES) the card resolves to it (RateCard.rank_code)."""
+    r = card.model.time_charge.ranks[code]
+    names = [code, r.label_ja, r.label_en, r.label_en.upper(), f"{r.label_ja} / {r.label_en}"]
+    names += [a for a, c in RANK_ALIASES.items() if c == code] + \
+        [a.upper() for a, c in RANK_ALIASES.items() if c == code and a.isascii()]
+    return [n for n in names if card.rank_code(n) == code]
 
 
 def ranks_with_hourly(card) -> list[str]:
@@ -171,7 +200,8 @@ def project_data(draw, card) -> dict[str, Any]:
                         "activity": "research", "location": "on",
                         "start": f"{fy}-{start}-01", "end": f"{fy + years}-03-31"},
             "direct": direct,
-            "researchers": draw(st.lists(researcher(ranks_with_hourly(card)), max_size=3))}
+            "researchers": draw(st.lists(researcher(ranks_with_hourly(card), day_rates(card)),
+                                         max_size=3))}
     if card.model.floor is not None:   # the IP terms a floor is chosen by (blank: default)
         terms = draw(st.sampled_from([None, *card.model.floor.multiples]))
         if terms is not None:
@@ -201,6 +231,17 @@ def project_data(draw, card) -> dict[str, Any]:
     return data
 
 
+def in_words(state: dict[str, Any], draw, card) -> dict[str, Any]:
+    """The project's researchers as a person types or chooses them: each rank, rate
+    source and bound as its code, a name, an alias or the drop-down's entry."""
+    for name, table in (("R_Rank", None), ("R_Source", RATE_SOURCES),
+                        ("R_Bound", DAY_RATE_BOUNDS)):
+        state[name] = [[v if not isinstance(v, str) else
+                        draw(st.sampled_from(rank_names(card, v))) if table is None else
+                        words(draw, v, table)] for (v,) in state[name]]
+    return state
+
+
 def _column(state: dict[str, Any], name: str) -> list[list[Any]]:
     state[name] = [list(row) for row in state[name]]
     return state[name]
@@ -212,7 +253,7 @@ def _used_rows(state: dict[str, Any], prefix: str, names: list[str]) -> list[int
 
 
 R_COLUMNS = ["R_Name", "R_Rank", "R_Source", "R_Hourly", "R_Salary", "R_Basis", "R_Count",
-             "R_DayRate", "R_Hours", "R_Days", "R_Months", "R_Effort"]
+             "R_DayRate", "R_Bound", "R_Hours", "R_Days", "R_Months", "R_Effort"]
 D_COLUMNS = ["Direct_Category", "Direct_Description", "Direct_FY", "Direct_Amount"]
 
 
@@ -247,20 +288,35 @@ def edit(state: dict[str, Any], draw, card) -> str:
     elif kind == "months":
         put("R_Months", draw(st.sampled_from([3, 12, 13, 24, 60, -1])), i)
     elif kind == "rank":
-        # (no label or alias: the engine takes "Professor", "PROF", 教授 for professor, the
-        # workbook's check only the card's codes — stricter, never a wrong number)
-        rank = draw(st.sampled_from(list(card.model.time_charge.ranks)
-                                    + ["dean", "Dean", None]))
+        # a code, label, "JA / EN" entry or common name (教授, PROF) as the engine takes it;
+        # or a rank no card has (学長, Dean: no alias resolves them)
+        code = draw(st.sampled_from(list(card.model.time_charge.ranks) + [None]))
+        rank = draw(st.sampled_from(rank_names(card, code))) if code else \
+            draw(st.sampled_from(["dean", "Dean", "学長", None]))
         put("R_Rank", rank, i)
-        if rank in ("dean", "Dean"):   # on a row priced by rank (the engine ignores the
-            put("R_Source", "rank", i)  # rank of a consulting row; the check does not)
+        if rank in ("dean", "Dean", "学長"):   # on a row priced by rank (the engine ignores
+            put("R_Source", "rank", i)        # the rank of a consulting row; the check not)
     elif kind == "source":
-        src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "bogus"]))
-        put("R_Source", src, i)
+        src = draw(st.sampled_from(["rank", "salary", "consulting", "negotiated", "day_rate",
+                                    "monthly", "bogus"]))
+        put("R_Source", src if src == "bogus" else words(draw, src, RATE_SOURCES), i)
         if src == "negotiated" and draw(st.booleans()):
             put("R_Hourly", draw(st.sampled_from([12_000, 0, "x"])), i)
         if src == "salary" and draw(st.booleans()):
             put("R_Salary", draw(st.sampled_from([9_000_000, -1])), i)
+        if src == "monthly" and draw(st.booleans()):   # months only (the shipped cards'
+            for n in ("R_Hours", "R_Days"):                # ranks have no monthly rate:
+                put(n, None, i)                            # refused, as the engine does)
+            put("R_Months", draw(st.sampled_from([2, 6])), i)
+        if src == "day_rate":   # a reference of the card (or none), its bound, and days
+            put("R_DayRate", draw(st.sampled_from(day_rates(card) + ["nowhere", None])), i)
+            bound = draw(st.sampled_from(["min", "max", None, "middle"]))
+            put("R_Bound", bound if bound in (None, "middle") else
+                words(draw, bound, DAY_RATE_BOUNDS), i)
+            if draw(st.booleans()):
+                for n in ("R_Hours", "R_Months", "R_Effort"):
+                    put(n, None, i)
+                put("R_Days", draw(st.sampled_from([2, 3, 0.5, -1])), i)
     elif kind == "approach":
         put("Approach", draw(st.sampled_from(["X", "A", "B", "C", "Z", "a"])))
     elif kind == "agreed":
@@ -443,7 +499,7 @@ def assert_truthful(book: Book, values: dict[str, Any], where: str) -> str:
 def run_sequence(book: Book, data, where: str) -> str:
     start = data.draw(project_data(book.card))
     project = parse_project(start, "generated")
-    state = dict(typed_inputs(project, CAPACITY))
+    state = in_words(dict(typed_inputs(project, CAPACITY)), data.draw, book.card)
     done = [edit(state, data.draw, book.card) for _ in range(data.draw(EDITS_PER_SEQUENCE))]
     return assert_truthful(book, book.recalc(state), f"{where} {done}")
 

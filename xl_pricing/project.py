@@ -22,7 +22,8 @@ from .rates import (Activity, Contract, Fraction, IPTerms, Location, PositiveYen
                     _Model, places)
 from .tomlio import read_document
 from .validation import from_pydantic
-from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
+from .vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES, APPROACHES, CONTRACTS, DAY_RATE_BOUNDS,
+                         LOCATIONS, RATE_SOURCES, TAX_PARTNERS, code_for)
 
 Approach = Literal["X", "A", "B", "C"]
 APPROACH_NAMES = {"X": "input-cost accumulation", "A": "Western-standard stacking",
@@ -151,12 +152,13 @@ class Researcher(_Model):
     rate_source: Annotated[RateSource, _named(RATE_SOURCES)] = "rank"
     hourly: PositiveYen | None = None
     salary: PositiveYen | None = None
-    achievement_basis: Literal["publications", "citations", "years"] | None = None
+    achievement_basis: Annotated[Literal["publications", "citations", "years"] | None,
+                                 _named(ACHIEVEMENT_BASES)] = None
     publications: Annotated[int, Field(ge=0)] | None = None
     citations: Annotated[int, Field(ge=0)] | None = None
     years: Annotated[int, Field(ge=0)] | None = None
     day_rate: str | None = None
-    day_rate_bound: Literal["min", "max"] = "min"
+    day_rate_bound: Annotated[Literal["min", "max"], _named(DAY_RATE_BOUNDS)] = "min"
     hours: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False),
                      places(2)] | None = None
     months: Annotated[Decimal, Field(gt=0, le=600, allow_inf_nan=False), places(2)] | None = None
@@ -300,7 +302,7 @@ class ProceedsTerms(_Model):
 
 class TaxIntent(_Model):
     use_credit: bool = False
-    partner: str = "university"
+    partner: Annotated[str, _named(TAX_PARTNERS)] = "university"
     corporate_tax: Yen | None = None
 
 

@@ -34,7 +34,8 @@ from openpyxl.workbook.workbook import Workbook
 from .cells import cell_value, project_from_pairs, split_ref
 from .errors import InputError
 from .project import Project
-from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
+from .vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES, APPROACHES, CONTRACTS, DAY_RATE_BOUNDS,
+                         LOCATIONS, RATE_SOURCES, TAX_PARTNERS, code_for)
 from .vocabulary import IP_TERMS
 from .xlsx import check_workbook
 
@@ -76,8 +77,12 @@ OUTCOME: dict[str, str] = {"C_AgreedFloor": "outcome.floor",
                            "C_WeightBase": "outcome.scenario_weights.base",
                            "C_WeightHigh": "outcome.scenario_weights.high"}
 # Codes a drop-down may show as words.
+# (A rank or an option shown as "教授 / Professor" is the card's to read: RateCard.rank_code,
+# option_code.)
 WORDS = {"contract": CONTRACTS, "activity": ACTIVITIES, "location": LOCATIONS,
-         "approach": APPROACHES, "rate_source": RATE_SOURCES}
+         "approach": APPROACHES, "rate_source": RATE_SOURCES,
+         "achievement_basis": ACHIEVEMENT_BASES, "day_rate_bound": DAY_RATE_BOUNDS,
+         "partner": TAX_PARTNERS}
 WORDS["ip_terms"] = IP_TERMS
 
 
@@ -221,7 +226,7 @@ def names_layout(wb: Workbook) -> Layout:
 def _entry(prefix: str, entry: dict[str, Any]) -> dict[str, Any]:
     """A standard workbook's row as the project has it: the count of an achievement basis
     under the basis's name, a day-rate bound only with the day-rate source."""
-    entry = dict(entry)
+    entry = {k: _code(k, v) for k, v in entry.items()}  # "論文数 / publications" → code
     count = entry.pop("~count", None)
     if count is not None and isinstance(entry.get("achievement_basis"), str):
         entry[entry["achievement_basis"]] = count
@@ -230,11 +235,31 @@ def _entry(prefix: str, entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _card_codes(wb: Workbook, rows: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A rank or an option shown as its drop-down entry ("教授 / Professor") as the card's
+    code, by the workbook's own Rates sheet (``Rank_Entry`` → ``Rank_Names``, ``Opt_Entry``
+    → ``Opt_Id``); any other name is left for the card to resolve (``RateCard.rank_code``)."""
+    codes = {}
+    for key, entries, names in (("rank", "Rank_Entry", "Rank_Names"),
+                                ("name", "Opt_Entry", "Opt_Id")):
+        shown, code = _cells(wb, entries), _cells(wb, names)
+        codes[key] = {e: c for e, c in zip(shown or [], code or [])
+                      if isinstance(e, str) and isinstance(c, str)}
+    out = []
+    for k, v in rows:
+        parts = k.split(".")
+        table = codes["rank"] if parts[0] == "researchers" and parts[-1] == "rank" else \
+            codes["name"] if parts[0] == "options" and parts[-1] == "name" else {}
+        out.append((k, table.get(v.strip(), v) if isinstance(v, str) else v))
+    return out
+
+
 def workbook_pairs(wb: Workbook) -> list[tuple[str, Any]]:
     """The workbook's inputs as ``project_from_pairs`` rows (1-based list positions)."""
     rows, _ = read_layout(names_layout(wb), lambda c: _value(wb, c), blanks=False,
                           entry=_entry)
     rows = [(k, _code(k, v)) for k, v in rows]  # words a drop-down shows → codes
+    rows = _card_codes(wb, rows)
     # Company contributions are kept as two totals in the workbook.
     for name, kind, key in (("Contrib_Hours", "researcher_hours", "hours"),
                             ("Contrib_Equipment", "equipment", "value")):

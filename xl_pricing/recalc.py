@@ -1596,6 +1596,8 @@ class Recalculator:
             shown = [_show(a) for a in allowed]
             if any(_same_choice(value, a) or _same_code(value, a) for a in allowed):
                 return None
+            if any(_names_row(value, row) for row in self._choice_rows(dv.formula1 or "")):
+                return None
             return "one of " + ", ".join(shown)
         if dv.type in ("whole", "decimal"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -1617,6 +1619,19 @@ class Recalculator:
         if not isinstance(target, _Area):
             return None
         return [v for row in self._engine.read(target) for v in row if v not in (None, "")]
+
+    def _choice_rows(self, formula: str) -> list[list[Any]]:
+        """For a list over a table's column (the standard workbooks' ``Rank_Entry``,
+        ``Opt_Entry``), each entry's row up to it: the code, the Japanese and English
+        names the entry "教授 / Professor" shows — what the workbook's code cell maps."""
+        text = formula.strip().lstrip("=")
+        target = None
+        with contextlib.suppress(_Missing):
+            target = self._target(text) if text.upper() in self._upper else None
+        if not isinstance(target, _Area) or target.min_col != target.max_col:
+            return []
+        return self._engine.read(_Area(target.sheet, target.min_row, 1, target.max_row,
+                                       target.max_col))
 
     def _bound(self, formula: str | None) -> float | None:
         if formula in (None, ""):
@@ -1641,17 +1656,39 @@ def _same_code(value: Any, allowed: Any) -> bool:
     >>> _same_code("sponsored", "受託研究 / sponsored research"), _same_code("B", "A 欧米型積み上げ方式 / A Western-standard stacking")
     (True, False)
     """
-    from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, code_for
+    from .vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES, APPROACHES, CONTRACTS,
+                             DAY_RATE_BOUNDS, LOCATIONS, RATE_SOURCES, TAX_PARTNERS, code_for)
 
     if not isinstance(value, str) or not isinstance(allowed, str):
         return False
-    for table in (CONTRACTS, APPROACHES, ACTIVITIES, LOCATIONS):
+    for table in (CONTRACTS, APPROACHES, ACTIVITIES, LOCATIONS, RATE_SOURCES,
+                  ACHIEVEMENT_BASES, DAY_RATE_BOUNDS, TAX_PARTNERS):
         code = code_for(allowed, table)
         given = code_for(value, table) or (value.strip().upper() if table is APPROACHES
                                            else None)  # "x" as project.approach takes it
         if code is not None and given == code:
             return True
     return False
+
+
+def _names_row(value: Any, row: list[Any]) -> bool:
+    """A typed text names a table row of the Rates sheet: one of its texts (the code,
+    the Japanese, the English name; any case), or a common rank name
+    (``vocabulary.RANK_ALIASES``: PROF, 教授) of the code it holds.  The workbook's code
+    cell and check decide what is priced; this only lets the input in.
+
+    >>> _names_row("PROF", ["professor", "教授", "Professor"]), _names_row("dean", ["professor"])
+    (True, False)
+    """
+    from .vocabulary import RANK_ALIASES
+
+    if not isinstance(value, str) or not value.strip():
+        return False
+    t = value.strip()
+    texts = [x.strip() for x in row if isinstance(x, str) and x.strip()]
+    if any(t.casefold() == x.casefold() for x in texts):
+        return True
+    return RANK_ALIASES.get(t, RANK_ALIASES.get(t.casefold())) in texts
 
 
 def _same_choice(value: Any, allowed: Any) -> bool:

@@ -52,6 +52,25 @@ RATE_SOURCES: dict[str, Words] = {
     "monthly": ("月額単価", "monthly rate"),
     "negotiated": ("交渉単価", "negotiated rate"),
 }
+# What an achievement-based rate counts (time_charge.achievement tiers' ``basis``).
+ACHIEVEMENT_BASES: dict[str, Words] = {
+    "publications": ("論文数", "publications"),
+    "citations": ("被引用数", "citations"),
+    "years": ("研究年数", "years in the field"),
+}
+# Which end of a day-rate reference's range a researcher is priced at.
+DAY_RATE_BOUNDS: dict[str, Words] = {
+    "min": ("下限", "minimum"),
+    "max": ("上限", "maximum"),
+}
+# The R&D tax credit's partner kinds (``tax.partner``; a card's ``tax_credit.partner_rates``
+# keys): the open-innovation type's rate depends on whom the company works with.
+TAX_PARTNERS: dict[str, Words] = {
+    "university": ("大学等", "university"),
+    "national_institute": ("国立研究開発法人等", "national research institute"),
+    "startup": ("研究開発型ベンチャー", "R&D startup"),
+    "company": ("他の企業", "other company"),
+}
 # The unit a time charge is counted in, as printed beside a quantity and a rate.
 UNITS: dict[str, Words] = {
     "h": ("時間", "h"),

@@ -80,8 +80,9 @@ def quote(project: Project, card: RateCard) -> Quote:
 
 
 def with_card_names(project: Project, card: RateCard) -> Project:
-    """``project`` with every rank as the card's code: a rank typed as the card's label or
-    a common name (``教授``, ``Professor``, ``ポスドク``) prices exactly as its code, and
+    """``project`` with every rank and option as the card's code: a rank typed as the
+    card's label or a common name (``教授``, ``Professor``, ``ポスドク``), an option as its
+    label (``データ提供``), prices exactly as its code, and
     lines, JSON and workbooks show the code.  A name the card does not know is kept, for
     :func:`check_names` to refuse.
 
@@ -96,7 +97,15 @@ def with_card_names(project: Project, card: RateCard) -> Project:
             r = r.model_copy(update={"rank": code})
             changed = True
         researchers.append(r)
-    return project.model_copy(update={"researchers": researchers}) if changed else project
+    options = []
+    for o in project.options:  # an option typed as its label: the card's id
+        code = card.option_code(o.name)
+        if code is not None and code != o.name:
+            o = o.model_copy(update={"name": code})
+            changed = True
+        options.append(o)
+    return project.model_copy(update={"researchers": researchers, "options": options}) \
+        if changed else project
 
 
 def check_names(project: Project, card: RateCard) -> None:

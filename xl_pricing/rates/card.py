@@ -137,8 +137,9 @@ class RateCard:
 
     # -- lookups ----------------------------------------------------------------------
     def rank_code(self, name: str) -> str | None:
-        """The card's rank code for ``name``: the code itself, the rank's ``label_ja`` or
-        ``label_en`` (case-insensitive), or a common name people type
+        """The card's rank code for ``name``: the code itself, the rank's ``label_ja``,
+        ``label_en`` (case-insensitive) or both as the workbooks' drop-down shows them
+        (``教授 / Professor``), or a common name people type
         (:data:`xl_pricing.vocabulary.RANK_ALIASES`: 教授, ポスドク, 博士課程 …) when the
         card has that rank; ``None`` when nothing matches.
 
@@ -155,8 +156,9 @@ class RateCard:
         if t in ranks:
             return t
         for code, r in ranks.items():
-            if t == r.label_ja or t.casefold() == r.label_en.casefold():
-                return code
+            if t in (r.label_ja, f"{r.label_ja} / {r.label_en}") or \
+                    t.casefold() == r.label_en.casefold():
+                return code  # (the workbooks' drop-down shows "教授 / Professor")
         alias = RANK_ALIASES.get(t, RANK_ALIASES.get(t.casefold()))
         return alias if alias in ranks else None
 
@@ -418,12 +420,33 @@ class RateCard:
             return Decimal(1)
         return self.model.time_charge.exchange_rates[currency]
 
+    def option_code(self, name: str) -> str | None:
+        """The card's option id for ``name``: the id itself, the option's ``label_ja``,
+        ``label_en`` (case-insensitive) or both as the workbooks' drop-down shows them
+        (``知的財産の共有 / IP co-ownership``); ``None`` when nothing matches.
+
+        Example: ``load_card("jp-default").option_code("データ提供") == "data_provision"``.
+        """
+        options = self.model.options
+        if name in options:
+            return name
+        if not isinstance(name, str) or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            return None
+        t = name.strip()
+        if t in options:
+            return t
+        for code, o in options.items():
+            if t in (o.label_ja, f"{o.label_ja} / {o.label_en}") or \
+                    t.casefold() == o.label_en.casefold():
+                return code
+        return None
+
     def option(self, name: str) -> Option:
-        try:
-            return self.model.options[name]
-        except KeyError:
+        code = self.option_code(name)
+        if code is None:
             known = ", ".join(self.model.options) or "none"
-            raise InputError("option", name, f"an option of card {self.id!r}: {known}") from None
+            raise InputError("option", name, f"an option of card {self.id!r}: {known}")
+        return self.model.options[code]
 
     def tax_rate(self, partner: str = "university") -> Decimal:
         tc = self.model.tax_credit

@@ -17,9 +17,11 @@ from ..rates import PARTIES, RateCard
 from ..cells import excel_serial
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
 from .checks import not_number, one_of, put_check, rule, summary, text_literal
+from ..vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES as ACTIVITY_WORDS,
+                          APPROACHES as APPROACH_WORDS, CONTRACTS as CONTRACT_WORDS,
+                          DAY_RATE_BOUNDS, LOCATIONS as LOCATION_WORDS, RANK_ALIASES,
+                          RATE_SOURCES as SOURCE_WORDS, TAX_PARTNERS, Words, both)
 from .fees import project_inputs, rules_table
-from ..vocabulary import (ACTIVITIES as ACTIVITY_WORDS, APPROACHES as APPROACH_WORDS,
-                          CONTRACTS as CONTRACT_WORDS, LOCATIONS as LOCATION_WORDS, Words, both)
 from .styles import print_setup, protect
 from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
@@ -27,7 +29,8 @@ from .tax import consulting_rate_row, ip_terms_row, priced_rules
 COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
               "discount", "value_added", "lump_sum", "milestone", "kpi", "royalty",
               "research_fee", "unit_fee")
-SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated"]
+SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated",
+           "monthly"]
 CONTRACTS = ["joint", "sponsored", "consulting"]
 
 
@@ -203,20 +206,19 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
         Column("職階 / Rank", "Rank_Names"), Column("日本語", "Rank_LabelJA"),
         Column("English", "Rank_LabelEN"), Column("時間単価 / Hourly (yen)", "Rank_Hourly",
                                                   "xlp_yen"),
-        Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen")],
+        Column("年俸 / Salary (yen)", "Rank_Salary", "xlp_yen"),
+        Column("月額 / Monthly (yen)", "Rank_Monthly", "xlp_yen"),
+        # the Researchers drop-down's entries ("教授 / Professor": RateCard.rank_code)
+        Column("選択肢 / Entry", "Rank_Entry", width=34)],
         [[k, v.label_ja, v.label_en, int(v.hourly) if v.hourly else None,
-          int(v.salary) if v.salary else None] for k, v in tc.ranks.items()])
+          int(v.salary) if v.salary else None, int(v.monthly) if v.monthly else None,
+          both((v.label_ja, v.label_en))]
+         for k, v in tc.ranks.items()])
     r = table(book, ws, r, 1, [Column("実績区分 / Achievement basis", "Ach_Basis"),
                                Column("下限 / From", "Ach_Min", "xlp_int"),
                                Column("時間単価 / Hourly", "Ach_Hourly", "xlp_yen")],
               [[t.basis, t.min, int(t.hourly)] for t in tc.achievement])
-    r = table(book, ws, r, 1, [Column("日額の参照 / Day-rate reference", None),
-                               Column("通貨 / Currency", None),
-                               Column("下限 / Min", None, "xlp_num"),
-                               Column("上限 / Max", None, "xlp_num"),
-                               Column("為替 / JPY per unit", None, "xlp_num")],
-              [[d.id, d.currency, float(d.min), float(d.max),
-                float(card.exchange_rate(d.currency))] for d in tc.day_rates])
+    r = table(book, ws, r, 1, day_rate_columns(), day_rate_rows(card))
     r = table(book, ws, r, 1, [Column("F&A 活動 / Activity", None),
                                Column("場所 / Location", None),
                                Column("分野 / Field", None),
@@ -235,9 +237,11 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
         Column("オプション / Option", "Opt_Id"), Column("日本語", "Opt_LabelJA"),
         Column("English", "Opt_LabelEN"), Column("方式 / Method", "Opt_Method"),
         Column("金額 / Amount", "Opt_Amount", "xlp_yen"),
-        Column("率 bp / Rate bp", "Opt_Bp", "xlp_int"), Column("基礎 / Base", "Opt_Base")],
+        Column("率 bp / Rate bp", "Opt_Bp", "xlp_int"), Column("基礎 / Base", "Opt_Base"),
+        Column("選択肢 / Entry", "Opt_Entry", width=40)],
         [[k, o.label_ja, o.label_en, o.method, int(o.amount) if o.amount is not None else None,
-          bp(o.rate) if o.rate is not None else None, o.base] for k, o in m.options.items()])
+          bp(o.rate) if o.rate is not None else None, o.base, both((o.label_ja, o.label_en))]
+         for k, o in m.options.items()])
     r = table(book, ws, r, 1, [Column("配分 / Share of", "Share_Component"),
                                *[Column(p, f"Share_{p}", "xlp_int") for p in PARTIES]],
               [[comp, *[bp(card.shares_for(comp).get(p, Decimal(0))) for p in PARTIES]]
@@ -246,6 +250,33 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
     print_setup(ws)
     protect(ws)
     return ws
+
+
+def day_rate_columns() -> list[Column]:
+    """The day-rate references' table: the id a researcher row names (``DR_Id``), the
+    range in its currency, and the yen a day at each end (``DR_YenMin``, ``DR_YenMax``)."""
+    return [Column("日額の参照 / Day-rate reference", "DR_Id", width=44),
+            Column("通貨 / Currency", None),
+            Column("下限 / Min", None, "xlp_num"),
+            Column("上限 / Max", None, "xlp_num"),
+            Column("為替 / JPY per unit", None, "xlp_num"),
+            Column("円/日 下限 / Yen a day (min)", "DR_YenMin", "xlp_yen", width=18),
+            Column("円/日 上限 / Yen a day (max)", "DR_YenMax", "xlp_yen", width=18)]
+
+
+def day_rate_rows(card: RateCard) -> list[list[Any]]:
+    """Each reference of the card with its yen a day at min and max: amount × the card's
+    exchange rate, rounded to the yen by the card's rule (``timecharge.resolve_rate``).
+    Example: Cambridge professor £1,250 × 160 = 200,000 yen a day."""
+    from ..pricing.timecharge import day_rate_in_yen
+
+    out = []
+    for d in card.model.time_charge.day_rates:
+        fx = card.exchange_rate(d.currency)
+        out.append([d.id, d.currency, float(d.min), float(d.max), float(fx),
+                    *(int(card.rate_rounding.apply(day_rate_in_yen(a, fx)))
+                      for a in (d.min, d.max))])
+    return out
 
 
 TEMPLATE_YEARS = 5   # fiscal-year columns of a blank template (they follow Start and End)
@@ -333,6 +364,10 @@ def project_sheet(book: Book) -> Worksheet:
     ws.column_dimensions["A"].width = 58  # the longest label, JA + EN, shows whole
     for c in "BCDEFGHIJKLMNOP":
         ws.column_dimensions[c].width = 15
+    # Drop-down entries ("教授 / Professor") show whole: B holds the scalars' and the ranks'
+    # entries, C the rate sources', I the bounds'.
+    for c, words in entry_widths(card).items():
+        ws.column_dimensions[c].width = words
     put(ws, "A1", "案件 / Project inputs", "xlp_title")
     period = ("開始・終了を入力すると年度が決まります / Type Start and End: the fiscal years "
               "follow them." if book.is_template else
@@ -441,10 +476,8 @@ def project_sheet(book: Book) -> Worksheet:
                      'AND(UseTaxCredit<>"",NOT(ISLOGICAL(UseTaxCredit)))', "tax.use_credit",
                      "true or false")])
     list_validation(ws, ref, ["TRUE", "FALSE"])
-    partners = list(dict.fromkeys(["university", *card.model.tax_credit.partner_rates]))
-    list_validation(ws, scalar("控除の相手 / Credit partner", "TaxPartner", p.tax.partner,
-                               rules=choice("tax.partner", "TaxPartner", partners, False)),
-                    partners)
+    worded("控除の相手 / Credit partner", "TaxPartner", p.tax.partner, partner_words(card),
+           "tax.partner")
     ref = scalar("法人税額（上限計算）/ Corporate tax (for the cap)", "CorporateTax",
                  int(p.tax.corporate_tax) if p.tax.corporate_tax is not None else None,
                  "xlp_input_yen", rules=[rule(not_number("CorporateTax", 0, whole=True),
@@ -549,30 +582,42 @@ def project_sheet(book: Book) -> Worksheet:
         Column("参照単価 / Reference price", "R_RefPrice", "xlp_yen"),
         Column("確認 / Check", None, "xlp_warn", width=30)],
         rrows, min_rows=nr)
-    list_validation(ws, f"B{top + 1}:B{top + nr}", "Rank_Names")
-    list_validation(ws, f"C{top + 1}:C{top + nr}", SOURCES)
-    list_validation(ws, f"F{top + 1}:F{top + nr}", ["publications", "citations", "years"])
-    list_validation(ws, f"I{top + 1}:I{top + nr}", ["min", "max"])
+    list_validation(ws, f"B{top + 1}:B{top + nr}", "Rank_Entry")
+    list_validation(ws, f"C{top + 1}:C{top + nr}", [both(SOURCE_WORDS[s]) for s in SOURCES])
+    list_validation(ws, f"F{top + 1}:F{top + nr}",
+                    [both(w) for w in ACHIEVEMENT_BASES.values()])
+    list_validation(ws, f"I{top + 1}:I{top + nr}", [both(w) for w in DAY_RATE_BOUNDS.values()])
+    if card.model.time_charge.day_rates:
+        list_validation(ws, f"H{top + 1}:H{top + nr}", "DR_Id")
+    researcher_codes(book, ws, top, nr)
     number_validation(ws, f"J{top + 1}:J{top + nr}", 0, maximum=100_000)
     number_validation(ws, f"K{top + 1}:K{top + nr}", 0, maximum=20_000)
     number_validation(ws, f"L{top + 1}:L{top + nr}", 0, above=True)
     number_validation(ws, f"M{top + 1}:M{top + nr}", 0, maximum=1)
     number_validation(ws, f"D{top + 1}:E{top + nr}", 0, whole=True, above=True)
-    put(ws, f"N{top}", "参照単価 / Reference price (achievement, laureate, day rate: from the "
-                       "card at build time)", "xlp_header")
+    put(ws, f"N{top}", "参照単価 / Reference price (a monthly rate given in the project, "
+                       "at build time)", "xlp_header")
     ranks = ", ".join(card.model.time_charge.ranks)
     rank_expected = f"a rank of card {card.id!r}: {ranks}"
     if len(rank_expected) > 150:
         rank_expected = rank_expected[:147] + "..."
+    day_rates = (f"a day-rate reference of card {card.id!r}: "
+                 + (", ".join(d.id for d in card.model.time_charge.day_rates) or "none"))
     for i in range(nr):
         put_check(book, ws, f"O{top + 1 + i}", f"R_{i + 1}",
                   _researcher_rules(top + 1 + i, _item("researchers", i), rank_expected,
-                                    f"Calc!$E${CALC_FIRST_RESEARCHER + i}"))
+                                    f"Calc!$E${CALC_FIRST_RESEARCHER + i}", day_rates))
     # Options and contributions.
     put(ws, f"A{r}", "オプション / Options", "xlp_label")
     r += 1
     top = r
-    orows = [[o.name, int(o.amount) if o.amount is not None else None] for o in p.options]
+    def option_entry(name: str) -> str:
+        code = card.option_code(name)
+        o = card.model.options[code] if code else None
+        return both((o.label_ja, o.label_en)) if o else name
+
+    orows = [[option_entry(o.name), int(o.amount) if o.amount is not None else None]
+             for o in p.options]
     no = rows_for("options", len(orows))
     book.rows["options"] = no
     r = table(book, ws, r, 1, [Column("オプション / Option", "Opt_Choice", "xlp_input"),
@@ -580,16 +625,25 @@ def project_sheet(book: Book) -> Worksheet:
                                       "xlp_input_yen"),
                                Column("確認 / Check", None, "xlp_warn")], orows, min_rows=no)
     if card.model.options:
-        list_validation(ws, f"A{top + 1}:A{top + no}", "Opt_Id")
+        list_validation(ws, f"A{top + 1}:A{top + no}", "Opt_Entry")
     number_validation(ws, f"B{top + 1}:B{top + no}", 0, whole=True)
     known = ", ".join(card.model.options) or "(none)"
+    options = {k: (o.label_ja, o.label_en) for k, o in card.model.options.items()}
+    for i in range(no):
+        row, f = top + 1 + i, _item("options", i)
+        # the option's id (RateCard.option_code: its id, label or entry), hidden
+        formula(ws, f"{CODE_COLUMNS[0]}{row}", named_code_formula(f"A{row}", options),
+                "xlp_text")
+    book.define("Opt_ChoiceCode", ws, f"{CODE_COLUMNS[0]}{top + 1}:{CODE_COLUMNS[0]}{top + no}")
     for i in range(no):
         row, f = top + 1 + i, _item("options", i)
         put_check(book, ws, f"C{row}", f"Opt_{i + 1}", [
             rule(f'AND(B{row}<>"",LEN(A{row})=0)', f"{f}.name", "non-empty text"),
-            rule(f'AND(A{row}<>"",SUMPRODUCT(EXACT(Opt_Id,A{row})*1)=0)', f,
+            rule(f'AND(A{row}<>"",{CODE_COLUMNS[0]}{row}="")', f,
                  f"an option of card {card.id!r}: {known}"[:200]),
             rule(not_number(f"B{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0")])
+    for c in CODE_COLUMNS:
+        ws.column_dimensions[c].hidden = True
     hours = sum((c.hours or 0 for c in p.contributions if c.kind == "researcher_hours"),
                 Decimal(0))
     equip = sum((c.value or 0 for c in p.contributions if c.kind == "equipment"), Decimal(0))
@@ -733,6 +787,101 @@ def project_sheet(book: Book) -> Worksheet:
 
 CALC_FIRST_RESEARCHER = 8  # quotes.Calc.first_researcher_row
 
+# Hidden columns of the Project sheet holding a table row's codes (after the check
+# column T): the researchers' rank, rate source, achievement basis and day-rate bound; the
+# options' id.
+CODE_COLUMNS = ("U", "V", "W", "X")
+R_CODES = (("R_RankCode", "B"), ("R_SourceCode", "C"), ("R_BasisCode", "F"),
+           ("R_BoundCode", "I"))
+
+
+def match_formula(ref: str, tests: list[tuple[str, list[str], list[str]]]) -> str:
+    """The code of the first test the trimmed text in ``ref`` passes — ``(code, texts it
+    equals exactly, texts it equals in any case)`` — else "".  No MATCH: it would take
+    * ? ~ in a typed text as patterns.
+
+    >>> match_formula("B9", [("professor", ["professor"], ["prof"])])
+    'IF(OR(EXACT(TRIM(B9),"professor"),TRIM(B9)="prof"),"professor","")'
+    """
+    out = '""'
+    t = f"TRIM({ref})"
+    for code, exact, any_case in reversed(tests):
+        parts = [f"EXACT({t},{text_literal(x)})" for x in exact] + \
+            [f"{t}={text_literal(x)}" for x in any_case]
+        test = parts[0] if len(parts) == 1 else f"OR({','.join(parts)})"
+        out = f"IF({test},{text_literal(code)},{out})"
+    return out
+
+
+def named_code_formula(ref: str, table: Mapping[str, Words]) -> str:
+    """The code ``ref`` names as the card's lookups take it (``RateCard.option_code``):
+    a code exactly, then a Japanese name or the "日本語 / English" entry exactly, or the
+    English name in any case."""
+    return match_formula(ref, [(k, [k], []) for k in table] + [
+        (k, [ja, both((ja, en))], [en]) for k, (ja, en) in table.items()])
+
+
+def rank_code_formula(ref: str, card: RateCard) -> str:
+    """The card's rank code for the text in ``ref``, as ``RateCard.rank_code`` finds it: a
+    code, a rank's label (Japanese exactly, English in any case) or its "教授 / Professor"
+    entry, else a common name (``vocabulary.RANK_ALIASES``: 教授, PROF …) of a rank the
+    card has; "" for anything else."""
+    ranks = card.model.time_charge.ranks
+    aliases: dict[str, list[str]] = {}
+    for alias, code in RANK_ALIASES.items():
+        if code in ranks:
+            aliases.setdefault(code, []).append(alias)
+    labels = {k: (r.label_ja, r.label_en) for k, r in ranks.items()}
+    return match_formula(ref, [(k, [k], []) for k in labels] + [
+        (k, [ja, both((ja, en))], [en]) for k, (ja, en) in labels.items()] + [
+        (k, [], v) for k, v in aliases.items()])
+
+
+def researcher_codes(book: Book, ws: Worksheet, top: int, n: int) -> None:
+    """Each researcher row's codes in hidden cells (``R_RankCode`` …, :data:`R_CODES`):
+    the rank as the card resolves it, the rate source, basis and bound as
+    ``vocabulary.code_for`` reads their words — "" when the text names none.  Every
+    formula compares these, never the typed text."""
+    tables = {"C": {k: SOURCE_WORDS[k] for k in SOURCES}, "F": ACHIEVEMENT_BASES,
+              "I": DAY_RATE_BOUNDS}
+    for (name, typed), column in zip(R_CODES, CODE_COLUMNS):
+        for i in range(n):
+            ref = f"{typed}{top + 1 + i}"
+            formula(ws, f"{column}{top + 1 + i}",
+                    rank_code_formula(ref, book.card) if typed == "B" else
+                    code_formula(ref, tables[typed]), "xlp_text")
+        book.define(name, ws, f"{column}{top + 1}:{column}{top + n}")
+
+
+def partner_words(card: RateCard) -> dict[str, Words]:
+    """The card's R&D tax-credit partners with their words (``vocabulary.TAX_PARTNERS``;
+    a partner the vocabulary lacks is shown by its code)."""
+    partners = dict.fromkeys(["university", *card.model.tax_credit.partner_rates])
+    return {p: TAX_PARTNERS.get(p, (p, p)) for p in partners}
+
+
+def shown_width(text: str) -> float:
+    """Excel column width that shows ``text`` whole: East Asian wide characters take two
+    widths (Calibri 11), plus a margin.
+
+    >>> shown_width("教授 / Professor")
+    18
+    """
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text) + 2
+
+
+def entry_widths(card: RateCard) -> dict[str, float]:
+    """Project-sheet column widths that show every drop-down entry whole."""
+    tc = card.model.time_charge
+    b = [both(w) for t in (CONTRACT_WORDS, APPROACH_WORDS, ACTIVITY_WORDS, LOCATION_WORDS,
+                           partner_words(card)) for w in t.values()]
+    b += [both((r.label_ja, r.label_en)) for r in tc.ranks.values()]
+    return {"B": max(map(shown_width, b)),
+            "C": max(shown_width(both(SOURCE_WORDS[k])) for k in SOURCES),
+            "I": max(shown_width(both(w)) for w in DAY_RATE_BOUNDS.values())}
+
 
 def code_formula(ref: str, table: Mapping[str, Words], any_case: bool = False) -> str:
     """The code ``ref`` names in ``table`` — its code or Japanese (EXACT), its English
@@ -752,61 +901,81 @@ def code_formula(ref: str, table: Mapping[str, Words], any_case: bool = False) -
     return out
 
 
-def _researcher_rules(row: int, f: str, rank_expected: str, tier: str
+def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
+                      day_rates: str = "a day-rate reference of the card"
                       ) -> list[tuple[str, str]]:
     """The engine's rules for one researcher row, first failing first in the engine's
     order: each value on its own (``project.Researcher``'s fields), then the row as a
     whole (``Researcher._complete``), then the period (``Project``), then the card
-    (``RateCard.rank`` / ``rank_hourly``)."""
+    (``RateCard.rank`` / ``rank_hourly`` / ``day_rate``).  The rank, rate source, basis
+    and bound are compared by their code cells (:func:`researcher_codes`): a row typed
+    "教授 / Professor" is the professor's."""
     A, B, C, D, E = (f"{c}{row}" for c in "ABCDE")
-    J, K, L, M, N = (f"{c}{row}" for c in "JKLMN")
+    H, I, J, K, L, M, N = (f"{c}{row}" for c in "HIJKLMN")
+    RK, SC, BS, BD = (f"{c}{row}" for c in CODE_COLUMNS)
     used = f"COUNTA(A{row}:M{row})>0"
-    rank_row = f"MATCH({B},Rank_Names,0)"
+    rank_row = f"MATCH({RK},Rank_Names,0)"
     sources = ", ".join(f"'{s}'" for s in SOURCES)
-    by_rank = f'OR(EXACT({C},"rank"),{C}="")'  # blank: the engine's default source
+    by_rank = f'OR({SC}="rank",{C}="")'  # blank: the engine's default source
+    not_monthly = f'{SC}<>"monthly"'
     return [
         # each value
-        rule(f'AND({used},{C}<>"",NOT({one_of(C, SOURCES)}))', f"{f}.rate_source",
-             f"one of {sources}"),
+        rule(f'AND({used},{C}<>"",{SC}="")', f"{f}.rate_source",
+             f"one of {sources} (or its name in the list)"),
         rule(not_number(D, 0, strict=True, whole=True), f"{f}.hourly", "whole yen > 0"),
         rule(not_number(E, 0, strict=True, whole=True), f"{f}.salary", "whole yen > 0"),
+        rule(f'AND(F{row}<>"",{BS}="")', f"{f}.achievement_basis",
+             "one of 'publications', 'citations', 'years' (or its name in the list)"),
+        rule(f'AND({SC}="day_rate",{I}<>"",{BD}="")', f"{f}.day_rate_bound",
+             "one of 'min', 'max' (or its name in the list)"),
         rule(not_number(J, 0, 100_000), f"{f}.hours", "a number from 0 to 100,000"),
         rule(not_number(L, 0, 600, strict=True), f"{f}.months", "a number > 0 (at most 600)"),
         rule(not_number(M, 0, 1, strict=True), f"{f}.effort", "a number > 0 and <= 1"),
         rule(not_number(K, 0, 20_000), f"{f}.days", "a number from 0 to 20,000"),
-        # the row as a whole
-        rule(f'AND({L}<>"",{M}="")', f"{f}.effort",
+        # the row as a whole: a monthly rate prices months (effort optional) …
+        rule(f'AND({SC}="monthly",OR({L}="",{J}<>"",{K}<>""))', f"{f}.months",
+             "months of involvement for rate_source 'monthly' (price = monthly rate × "
+             "months; not hours or days)"),
+        rule(f'AND({SC}="monthly",{N}="",{B}="")', f"{f}.monthly_rate",
+             "a monthly rate, or a rank whose monthly rate the card holds, for "
+             "rate_source 'monthly'"),
+        # … every other source hours, days, or months with effort
+        rule(f'AND({not_monthly},{L}<>"",{M}="")', f"{f}.effort",
              "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({M}<>"",{L}="")', f"{f}.months",
+        rule(f'AND({not_monthly},{M}<>"",{L}="")', f"{f}.months",
              "both months and effort (hours = annual hours × effort × months ÷ 12)"),
-        rule(f'AND({used},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)', f"{f}.hours",
-             "exactly one of hours, days, or months with effort"),
+        rule(f'AND({used},{not_monthly},({J}<>"")+({K}<>"")+OR({L}<>"",{M}<>"")<>1)',
+             f"{f}.hours", "exactly one of hours, days, or months with effort"),
         rule(f'AND({used},{by_rank},{B}="")', f"{f}.rank", "a value for rate_source 'rank'"),
-        rule(f'AND(EXACT({C},"negotiated"),{D}="")', f"{f}.hourly",
+        rule(f'AND({SC}="negotiated",{D}="")', f"{f}.hourly",
              "a value for rate_source 'negotiated'"),
-        rule(f'AND(EXACT({C},"achievement"),{N}="",F{row}="")', f"{f}.achievement_basis",
+        rule(f'AND({SC}="day_rate",{H}="")', f"{f}.day_rate",
+             "a value for rate_source 'day_rate'"),
+        rule(f'AND({SC}="achievement",{N}="",F{row}="")', f"{f}.achievement_basis",
              "a value for rate_source 'achievement'"),
-        rule(f'AND(EXACT({C},"salary"),{B}="",{E}="")', f"{f}.salary",
+        rule(f'AND({SC}="salary",{B}="",{E}="")', f"{f}.salary",
              "a salary, or a rank whose salary the card holds, for rate_source 'salary'"),
-        rule(f'AND(EXACT({C},"achievement"),{N}="",NOT(ISNUMBER(G{row})))',
+        rule(f'AND({SC}="achievement",{N}="",NOT(ISNUMBER(G{row})))',
              f"{f}.publications/citations/years", "a count >= 0 for achievement_basis"),
         # the period: months × effort beyond it price time the project does not have
         rule(f'AND(ISNUMBER({L}),{L}>FY_TotalMonths)', f"{f}.months",
              "months within the project period (FY_TotalMonths: the months of Start – End)"),
         # the card
-        rule(f'AND({B}<>"",SUMPRODUCT(EXACT(Rank_Names,{B})*1)=0)', f"{f}.rank",
-             rank_expected),
+        rule(f'AND({B}<>"",{RK}="")', f"{f}.rank", rank_expected),
         rule(f'AND({used},{by_rank},NOT(ISNUMBER(INDEX(Rank_Hourly,{rank_row}))))',
              f"{f}.rate_source", "'salary' (the rank has only a salary in the card)"),
-        rule(f'AND(EXACT({C},"salary"),{E}="",NOT(ISNUMBER(INDEX(Rank_Salary,{rank_row}))))',
+        rule(f'AND({SC}="salary",{E}="",NOT(ISNUMBER(INDEX(Rank_Salary,{rank_row}))))',
              f"{f}.salary", "a salary, or a rank whose salary the card holds"),
-        rule(f'AND(EXACT({C},"achievement"),{N}="",{tier}<0)', f"{f}.achievement_basis",
+        rule(f'AND({SC}="achievement",{N}="",{tier}<0)', f"{f}.achievement_basis",
              "a basis and count with a tier in the card (Rates sheet)"),
-        rule(f'AND(EXACT({C},"laureate"),{N}="",LaureateHourly="")', f"{f}.rate_source",
+        rule(f'AND({SC}="laureate",{N}="",LaureateHourly="")', f"{f}.rate_source",
              "a source the card has (the card has no laureate tier)"),
-        rule(f'AND(EXACT({C},"day_rate"),{N}="")', f"{f}.rate_source",
-             "rank, salary, consulting, achievement, laureate or negotiated in a new row "
-             "(day_rate rows are priced at build time: rebuild)"),
+        rule(f'AND({SC}="monthly",{N}="",{RK}<>"",NOT(ISNUMBER(INDEX(Rank_Monthly,'
+             f'{rank_row}))))', f"{f}.monthly_rate",
+             "a monthly rate (the rank has none in the card: Rates sheet)"),
+        # (EXACT, as the card's day_rate looks the id up)
+        rule(f'AND({SC}="day_rate",{H}<>"",SUMPRODUCT(EXACT(DR_Id,{H}&"")*1)=0)',
+             f"{f}.day_rate", day_rates[:200]),
     ]
 
 
@@ -822,18 +991,25 @@ def _fa_base_formula(book: Book, row: int) -> str:
 
 
 def researcher_row(book: Book, r: Any) -> list[Any]:
-    """A researcher's inputs, and for sources the sheet does not price live (achievement,
-    laureate, day rate) the engine's price at build time."""
+    """A researcher's inputs as the Project sheet shows them — the words a drop-down shows
+    for the rank, rate source, basis and bound — and, for a monthly rate given in the
+    project (no column holds it), the engine's price at build time."""
     from ..pricing.timecharge import resolve_rate
 
     ref = None
-    if r.rate_source in ("achievement", "laureate", "day_rate", "monthly"):
-        ref = int(resolve_rate(r, book.card).price)
+    if r.rate_source == "monthly" and r.monthly_rate is not None:
+        ref = int(resolve_rate(r, book.card).price)  # the sheet has no monthly_rate column
     count = {"publications": r.publications, "citations": r.citations,
              "years": r.years}.get(r.achievement_basis or "")
-    return [r.name, r.rank, r.rate_source, int(r.hourly) if r.hourly is not None else None,
-            int(r.salary) if r.salary is not None else None, r.achievement_basis, count,
-            r.day_rate, r.day_rate_bound if r.rate_source == "day_rate" else None,
+    rank = book.card.rank_code(r.rank) if r.rank is not None else None
+    ranks = book.card.model.time_charge.ranks
+    basis = r.achievement_basis
+    return [r.name, both((ranks[rank].label_ja, ranks[rank].label_en)) if rank else r.rank,
+            both(SOURCE_WORDS[r.rate_source]) if r.rate_source in SOURCES else r.rate_source,
+            int(r.hourly) if r.hourly is not None else None,
+            int(r.salary) if r.salary is not None else None,
+            both(ACHIEVEMENT_BASES[basis]) if basis else None, count, r.day_rate,
+            both(DAY_RATE_BOUNDS[r.day_rate_bound]) if r.rate_source == "day_rate" else None,
             float(r.hours) if r.hours is not None else None,
             float(r.days) if r.days is not None else None,
             float(r.months) if r.months is not None else None,

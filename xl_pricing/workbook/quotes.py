@@ -254,10 +254,12 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
     def x(name: str) -> str:
         return book.cell(name, n)
 
-    rank = x("R_Rank")
-    # A row with a rank and no rate source is priced by rank, as the engine's default
-    # (Researcher.rate_source = "rank"); without a rank either, its check asks for one.
-    src = f'IF({x("R_Source")}<>"",{x("R_Source")},IF({rank}<>"","rank",""))'
+    # The codes of the typed words (inputs.researcher_codes: "教授 / Professor" is the
+    # professor's row).  A row with a rank and no rate source is priced by rank, as the
+    # engine's default (Researcher.rate_source = "rank"); without a rank either, its check
+    # asks for one.
+    rank = x("R_RankCode")
+    src = f'IF({x("R_Source")}<>"",{x("R_SourceCode")},IF({x("R_Rank")}<>"","rank",""))'
     salary = f'IF({x("R_Salary")}="",INDEX(Rank_Salary,MATCH({rank},Rank_Names,0)),' \
              f'{x("R_Salary")})'
     if book.native:
@@ -271,18 +273,28 @@ def _researcher_calc(book: Book, c: Calc, i: int) -> None:
         effort_q4 = (f"ROUND({book.fn('XLP_EFFORT_HOURS', 'AnnualHours', x('R_Effort'), x('R_Months'))}"
                      f"*10000,0)")
     put(ws, f"A{r}", n, "xlp_int")
-    # Achievement and laureate rows a person adds are priced from the card's tables; a
-    # reference price worked out at build time (day rates too) stays as it was.
-    ach = f'SUMPRODUCT(EXACT(Ach_Basis,{x("R_Basis")}&"")*(Ach_Min=E{r})*Ach_Hourly)'
+    # Achievement, laureate, day-rate and monthly rows (a person's new rows too) are priced
+    # from the card's tables on the Rates sheet; a monthly rate the project gave stays as
+    # it was built (R_RefPrice).
+    ach = f'SUMPRODUCT(EXACT(Ach_Basis,{x("R_BasisCode")}&"")*(Ach_Min=E{r})*Ach_Hourly)'
+    # A day rate: the reference's yen a day at its bound (Rates sheet: DR_YenMin/Max, the
+    # amount × the exchange rate, rounded), per day when the row gives days, else per hour
+    # (÷ hours a day, rounded to the yen: timecharge.resolve_rate).
+    dr = f'{x("R_DayRate")}&""'
+    per_day = (f'IF({x("R_BoundCode")}="max",SUMPRODUCT(EXACT(DR_Id,{dr})*DR_YenMax),'
+               f'SUMPRODUCT(EXACT(DR_Id,{dr})*DR_YenMin))')
+    day = (f'IF({x("R_Days")}<>"",{per_day},'
+           f'{book.rnd_rate(f"{per_day}*100", "ROUND(HoursPerDay*100,0)")})')
     live = (f'IF({x("R_RefPrice")}<>"",{x("R_RefPrice")},IF({src}="achievement",{ach},'
-            f'IF({src}="laureate",N(LaureateHourly),0)))')
+            f'IF({src}="laureate",N(LaureateHourly),IF({src}="day_rate",{day},'
+            f'IF({src}="monthly",INDEX(Rank_Monthly,MATCH({rank},Rank_Names,0)),0)))))')
     formula(ws, f"B{r}", f'IF({src}="",0,IF({src}="rank",{by_rank},IF({src}="salary",'
                          f'{by_salary},IF({src}="consulting",ConsultingRate,'
                          f'IF({src}="negotiated",{x("R_Hourly")},{live})))))', "xlp_yen")
     # The achievement tier of the row: the largest "from" of its basis at or below its
     # count (RateCard.achievement_rate), -1 when none; its hourly rate is the price.
     formula(ws, f"E{r}", f'IF({src}<>"achievement",-1,SUMPRODUCT(MAX(EXACT(Ach_Basis,'
-                         f'{x("R_Basis")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
+                         f'{x("R_BasisCode")}&"")*(Ach_Min<=N({x("R_Count")}))*(Ach_Min+1)))-1)',
             "xlp_int")
     # The unit the engine counts the line in (timecharge.involvement): days for a day rate
     # given days, months for a monthly rate, else hours.
@@ -465,7 +477,8 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         _line(book, q, "strategic", "", "strategic", cells)
     for j in range(book.rows["options"]):
         n = j + 1
-        name, over = book.cell("Opt_Choice", n), book.cell("Opt_Override", n)
+        # the option's id (its code cell: the drop-down shows "データ提供 / Data provision")
+        name, over = book.cell("Opt_ChoiceCode", n), book.cell("Opt_Override", n)
 
         def opt(field_: str) -> str:
             return f"INDEX({field_},MATCH({name},Opt_Id,0))"
@@ -481,7 +494,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                          f'{fixed},{rated}))')
         _line(book, q, "option", "", f"option_{n}", cells)
         formula(q.ws, f"B{q.last_row}",
-                f'IF({name}="","",IFERROR({opt("Opt_LabelEN")},{name}))', "xlp_text")
+                f'IF({name}="","",IFERROR({opt("Opt_Entry")},{name}))', "xlp_text")
     # Company-contribution discount, in the first fiscal year, capped at a share of the
     # price before it (all in 1/10000 yen so the comparison and the rounding are exact).
     sub = f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})"

@@ -162,11 +162,11 @@ def form_new_sheet(book: Book) -> Worksheet:
 
 def _tax_credit(book: Book, base: str) -> str:
     """The company's credit: rate of the partner, the institution's minimum, the cap."""
-    rate = "INDEX(Tax_Bp,MATCH(TaxPartner,Tax_Partner,0))"
+    rate = "INDEX(Tax_Bp,MATCH(TaxPartner_Code,Tax_Partner,0))"
     credit = f"IF(({base})<TaxMinTotal,0,ROUNDDOWN(({base})*{rate}/10000,0))"
     if not book.native:
         # XLP_TAX_CREDIT prices the university partner; other partners and the cap natively.
-        credit = (f'IF(TaxPartner="university",'
+        credit = (f'IF(TaxPartner_Code="university",'
                   f'{book.fn("XLP_TAX_CREDIT", f"({base})", "CardRef")},{credit})')
     cap = 'ROUNDDOWN(CorporateTax*TaxCapBp/10000,0)'
     return f'IF(OR(CorporateTax="",TaxCapBp=0),{credit},MIN({credit},{cap}))'
