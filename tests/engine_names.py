@@ -16,6 +16,7 @@ from xl_pricing.pricing.forms import current_form, new_form
 from xl_pricing.pricing.industrial import fully_loaded
 from xl_pricing.project import Project
 from xl_pricing.rates import RateCard
+from xl_pricing.vocabulary import IP_TERMS, both
 from xl_pricing.workbook.quotes import category_slugs
 
 
@@ -162,6 +163,13 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
         "Field": info.field, "Start": info.start, "End": info.end,
         "Escalation": num(info.escalation), "UseTaxCredit": bool(project.tax.use_credit),
         "TaxPartner": project.tax.partner, "CorporateTax": num(project.tax.corporate_tax)}
+    # a card's project kind and 研究料 quantities (only what the project gives: templates
+    # of cards without kinds or fees have no such cells)
+    if info.kind is not None:
+        out["Kind"] = info.kind
+    out |= {f"Qty_{name}": num(q) for name, q in project.quantities.items()}
+    if info.ip_terms is not None:   # the drop-down's entry of a card with a price floor
+        out["IPTerms"] = both(IP_TERMS[info.ip_terms])
     first = min(project.fiscal_years)
     d = project.direct
     out |= {"Direct_Category": column("direct", [x.category for x in d]),

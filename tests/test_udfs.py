@@ -116,6 +116,50 @@ CASES: list[tuple[str, str, list[Any], Any]] = [
      Err("ip_terms = 'exclusive': expected IP terms with a price floor in card "
          "'jp-default' (none)")),
     ("under-recovery", "XLP_UNDER_RECOVERY", [1_000_000, 0.547, 0.15], 397_000),
+    # the card's fees, consumption tax and MTDC (issue 16: each rule in a function)
+    # KEK: 432,000 a year per company researcher × 2 = 864,000
+    ("research-fee-kek", "XLP_RESEARCH_FEE",
+     ["research_fee", serial("2027-04-01"), serial("2028-03-31"), 2, "kek"], 864_000),
+    # Kyoto, 18 months from 2027-10-01: 440,000 for the first year + 220,000 for the six
+    # months left (≤ 6 months: the short amount) = 660,000
+    ("research-fee-kyoto-short-period", "XLP_RESEARCH_FEE",
+     ["research_fee", "2027-10-01", "2029-03-31", None, "kyoto"], 660_000),
+    ("err-research-fee-name", "XLP_RESEARCH_FEE",
+     ["nope", "2027-04-01", "2028-03-31", 1, "kek"],
+     Err("name = 'nope': expected a fees name of card 'kek': research_fee")),
+    ("err-research-fee-period", "XLP_RESEARCH_FEE",
+     ["research_fee", "2028-04-01", "2027-03-31", 1, "kek"], Err("end = 2027-03-31")),
+    # NITech: 300,000 (2 faculty) + 500,000 (200 m²) + 100,000 (1 extra staff) = 900,000 a
+    # month × 12 = 10,800,000
+    ("unit-fee-nitech", "XLP_UNIT_FEE",
+     ["endowed_lab", "2027-04-01", "2028-03-31",
+      [["faculty", 2], ["space_m2", 200], ["extra_staff", 1]], "nitech"], 10_800_000),
+    # 230 m²: 3 started steps of 10 m² above 200 → 500,000 + 60,000; 6 months:
+    # (300,000 + 560,000) × 6 = 5,160,000
+    ("unit-fee-nitech-space-steps", "XLP_UNIT_FEE",
+     ["endowed_lab", "2027-04-01", "2027-09-30", [["space_m2", 230]], "nitech"], 5_160_000),
+    ("consumption-tax-nagasaki", "XLP_CONSUMPTION_TAX",
+     [7_000_000, "joint", None, None, "nagasaki"], 700_000),                    # 10%
+    # Yamaguchi taxes the consulting fee only (components = time_charge)
+    ("consumption-tax-yamaguchi-fee", "XLP_CONSUMPTION_TAX",
+     [100_000, "consulting", None, "time_charge", "yamaguchi"], 10_000),
+    ("consumption-tax-yamaguchi-expenses", "XLP_CONSUMPTION_TAX",
+     [100_000, "consulting", None, "direct", "yamaguchi"], 0),
+    # Otaru: 10,000 yen/h including tax before 2025-10-01: 110,000 contains 10,000
+    ("tax-included-otaru-before", "XLP_TAX_INCLUDED",
+     [110_000, "consulting", "2025-04-01", "otaru"], 10_000),
+    ("tax-included-otaru-after", "XLP_TAX_INCLUDED",
+     [110_000, "consulting", "2025-10-01", "otaru"], 0),
+    # Harvard, award 2025-04 (50,000 USD = 7,500,000 yen of each subaward): subaward S1
+    # 5,000,000 + 5,000,000 counts 5,000,000 + 2,500,000; equipment excluded; consumables
+    # 100,000 → 7,600,000
+    ("mtdc-harvard-subaward-once", "XLP_MTDC",
+     [[["subaward", 5_000_000, 2025, "S1"], ["subaward", 5_000_000, 2026, "S1"],
+       ["equipment", 900_000, None, None], ["consumables", 100_000, None, None]],
+      "2025-04-01", "2027-03-31", "harvard"], 7_600_000),
+    ("err-mtdc-amount", "XLP_MTDC",
+     [[["consumables", -5, None, None]], "2025-04-01", "2026-03-31", "harvard"],
+     Err("items row 1 (amount) = -5")),
     ("card", "XLP_CARD", [], [["id", "jp-default"], ["version", "2026.1"], ["sha256", JP_SHA]]),
     ("quote-x", "XLP_QUOTE",
      [{"id": "Q", "contract": "joint", "approach": "X", "start": serial("2027-04-01"),

@@ -299,3 +299,38 @@ def test_drop_downs_show_japanese_and_english_and_formulas_use_the_code(tmp_path
     assert v["Contract_Code"] == "joint" and v["Input_OK"] is True
     res = CliRunner().invoke(app, ["recalc", str(out), "--set", "Contract=bogus"])
     assert res.exit_code == 2 and "Contract = bogus" in res.output
+
+
+# -- split of proceeds by tiers and multiples (issue 16: the workbook splits as the engine) --
+
+@pytest.mark.parametrize("allocation, researcher, university", [
+    # tiers on the royalty: researcher 50% of the first 100,000 and 25% above (department /
+    # university take the rest): royalty 3% × 10,000,001 = 300,000 (rounded down) →
+    # researcher 50,000 + 50,000 = 100,000; university 25,000 + 75,000 = 100,000
+    ({"tiers": {"royalty": [
+        {"up_to": 100_000, "shares": {"researcher": 0.5, "department": 0.25,
+                                      "university": 0.25}},
+        {"shares": {"researcher": 0.25, "department": 0.375, "university": 0.375}}]}},
+     100_000, 100_000),
+    # the university paid k = 2.5 times the researcher's royalty: 300,000 ÷ 3.5 =
+    # 85,714.28… → 85,714; 300,000 × 2.5 ÷ 3.5 = 214,285.71… → 214,285 + the 1 yen left
+    ({"multiples": {"royalty": {"party": "university", "of": "researcher", "k": 2.5}}},
+     85_714, 214_286),
+])
+def test_native_allocation_splits_by_tiers_and_multiples(tmp_path, allocation, researcher,
+                                                         university):
+    from test_costing import card_with
+    from xl_pricing.pricing import allocate, quote
+    card = card_with("jp-default", allocation=allocation)
+    p = make(project={"approach": "C"}, direct=[], researchers=[],
+             outcome={"floor": 1_000_000, "royalty_rate": "0.03",
+                      "sales": [{"fiscal_year": 2027, "low": 10_000_001,
+                                 "base": 10_000_001, "high": 10_000_001}]})
+    parts = allocate(quote(p, card), card)
+    royalty = {c: dict(v) for c, _, v in parts.rows}["royalty"]
+    assert (royalty["researcher"], royalty["university"]) == (researcher, university)
+    values = recalculate(build(card, p, "native", tmp_path))
+    assert "Check_CardRules" not in values or not values["Check_CardRules"]
+    for party, amount in parts.by_party.items():
+        assert values[f"Alloc_{party}"] == int(amount), party
+    assert values["Alloc_Total"] == values["Total"] == 1_300_000

@@ -35,6 +35,7 @@ from .cells import cell_value, project_from_pairs, split_ref
 from .errors import InputError
 from .project import Project
 from .vocabulary import ACTIVITIES, APPROACHES, CONTRACTS, LOCATIONS, RATE_SOURCES, code_for
+from .vocabulary import IP_TERMS
 from .xlsx import check_workbook
 
 # Single inputs: defined name → project key.
@@ -45,7 +46,12 @@ SCALARS: dict[str, str] = {
     "Escalation": "escalation", "UseTaxCredit": "tax.use_credit",
     "TaxPartner": "tax.partner", "CorporateTax": "tax.corporate_tax",
     "B_Agreed": "total.agreed", "B_BookAs": "total.book_as",
+    "Kind": "kind",
 }
+# Quantities a card's 研究料 are priced by: defined name Qty_<name> → quantities.<name>.
+QUANTITY_PREFIX = "Qty_"
+# The IP terms of a card's price floor (a Project-sheet drop-down of such cards only).
+SCALARS["IPTerms"] = "ip_terms"
 # Tables: list key → {defined name of a column: key inside an entry}.
 TABLES: dict[str, dict[str, str]] = {
     "direct": {"Direct_Category": "category", "Direct_Description": "description",
@@ -72,6 +78,7 @@ OUTCOME: dict[str, str] = {"C_AgreedFloor": "outcome.floor",
 # Codes a drop-down may show as words.
 WORDS = {"contract": CONTRACTS, "activity": ACTIVITIES, "location": LOCATIONS,
          "approach": APPROACHES, "rate_source": RATE_SOURCES}
+WORDS["ip_terms"] = IP_TERMS
 
 
 Row = Mapping[str, str]  # column (a project field) -> cell ("'Sheet'!A1")
@@ -199,6 +206,9 @@ def names_layout(wb: Workbook) -> Layout:
     (:data:`SCALARS`, the columns of :data:`TABLES`)."""
     cells = tuple((key, refs[0]) for name, key in SCALARS.items()
                   if (refs := _refs(wb, name)))
+    cells += tuple((f"quantities.{name[len(QUANTITY_PREFIX):]}", refs[0])
+                   for name in wb.defined_names if name.startswith(QUANTITY_PREFIX)
+                   and (refs := _refs(wb, name)))
     tables = []
     for prefix, columns in TABLES.items():
         cols = {k: (_refs(wb, n) or []) for n, k in columns.items()}

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
+import re
 from decimal import Decimal
 from functools import wraps
 from typing import Any, Callable
@@ -43,6 +44,7 @@ import xlwings as xw
 
 from .cells import excel_date, is_missing, nonnegative, number, project_from_pairs
 from .errors import InputError
+from .money import total as _total
 from .pricing import quote as _quote
 from .pricing.quote import LABELS as _LABELS
 from .pricing.allocation import allocate_components as _allocate_components
@@ -50,20 +52,26 @@ from .pricing.cost import apply_rate as _apply_rate
 from .pricing.cost import blended as _blended
 from .pricing.cost import indirect as _indirect
 from .pricing.fees import facts_of as _facts_of
+from .pricing.fees import research_fee_line as _research_fee_line
+from .pricing.fees import unit_fee_line as _unit_fee_line
 from .pricing.outcome import milestones as _milestones
 from .pricing.outcome import royalty as _royalty
 from .pricing.outcome import success_fee as _success_fee
+from .pricing.quote import Line as _Line
 from .pricing.stacked import fa as _fa
+from .pricing.stacked import mtdc as _mtdc
 from .pricing.stacked import floor_minimum as _floor_minimum
 from .pricing.stacked import under_recovery_amount as _under_recovery_amount
+from .pricing.tax import consumption_tax_line as _consumption_tax_line
 from .pricing.tax import tax_credit as _tax_credit
+from .pricing.tax import tax_included as _tax_included
 from .pricing.timecharge import effort_hours as _effort_hours
 from .pricing.timecharge import fte as _fte
 from .pricing.timecharge import standard_rate as _standard_rate
 from .pricing.timecharge import time_charges as _time_charges
 from .pricing.total import total_indirect as _total_indirect
 from .pricing.total import total_ratio as _total_ratio
-from .project import Researcher
+from .project import Project, Researcher, parse_project
 from .rates import (PARTIES, Fraction, Hours2, RateCard, load_card, load_card_id,
                     validate_value)
 from .rates.card import Facts
@@ -87,6 +95,8 @@ CONVERTERS: dict[str, dict[str, dict[str, Any]]] = {
     # A table, not xlwings' dict converter: that one silently keeps the last of a key
     # given twice and fails (an assertion, HTTP 500) on a one-column range.
     "XLP_QUOTE": {"inputs": {"ndim": 2}},
+    "XLP_UNIT_FEE": {"quantities": {"ndim": 2}},
+    "XLP_MTDC": {"items": {"ndim": 2}},
 }
 
 
@@ -584,6 +594,147 @@ def XLP_UNDER_RECOVERY(base, institute_rate, applied_rate, card=None):
              for v, n in ((institute_rate, "institute_rate"), (applied_rate, "applied_rate"))]
     return _yen(_under_recovery_amount(nonnegative(base, "base", "a cost base in yen >= 0"),
                                        rates[0], rates[1], _card(card).rounding))
+
+
+# -- the card's fees, consumption tax and MTDC ---------------------------------------------
+
+CONTRACT = "Contract type: joint, sponsored or consulting (default joint)."
+
+
+def _period_project(start: Any, end: Any, contract: Any = None,
+                    quantities: dict[str, Decimal] | None = None,
+                    direct: list[dict[str, Any]] | None = None) -> Project:
+    """The project an Excel function's period arguments describe (the engine prices fees,
+    tax and MTDC on a project), its errors named after the arguments."""
+    first = _date(start, "start")
+    if first is None:
+        raise InputError("start", InputError.MISSING, "a date such as 2027-04-01")
+    last = _date(end, "end")
+    if last is None:
+        raise InputError("end", InputError.MISSING, "a date such as 2028-03-31")
+    kind = "joint" if is_missing(contract) else str(_text(
+        contract, "contract", "joint, sponsored or consulting")).lower()
+    try:
+        return parse_project({"project": {"id": "xlp", "contract": kind, "approach": "X",
+                                          "start": first, "end": last},
+                              "quantities": quantities or {}, "direct": direct or []},
+                             "arguments")
+    except InputError as exc:
+        # project.start -> start, direct[2].amount -> items row 3 (amount): the argument
+        field = re.sub(r"^direct\[(\d+)\]\.(\w+)$",
+                       lambda m: f"items row {int(m.group(1)) + 1} ({m.group(2)})",
+                       exc.field.removeprefix("project."))
+        raise InputError(field, exc.value, exc.expected) from None
+
+
+def _fee(c: RateCard, group: str, name: Any) -> Any:
+    fees = c.model.fees if group == "fees" else c.model.unit_fees
+    key = _required(name, "name", f"a {group} name of card {c.id!r}: "
+                                  f"{', '.join(fees) or '(none)'}")
+    if key not in fees:
+        raise InputError("name", key, f"a {group} name of card {c.id!r}: "
+                                      f"{', '.join(fees) or '(none)'}")
+    return key, fees[key]
+
+
+@xlp(name="The fee's name in the card, e.g. research_fee (研究料).",
+     start="Start date of the project.", end="End date of the project.",
+     quantity="Optional number of what the fee is charged per (company researchers …); "
+              "default 1.",
+     card=CARD)
+def XLP_RESEARCH_FEE(name, start, end, quantity=None, card=None):
+    """研究料 of the card for the period: Σ periods of N months counted from the start
+    (the short amount or proration as the card says) × quantity, each fiscal year rounded
+    by the card's rule (KEK: 432,000 a year × 2 researchers = 864,000)."""
+    c = _card(card)
+    key, fee = _fee(c, "fees", name)
+    q = _optional(quantity, "quantity", "a quantity >= 0", Decimal(1))
+    if q < 0:
+        raise InputError("quantity", q, "a quantity >= 0")
+    project = _period_project(start, end, quantities={} if fee.per == "project"
+                              else {fee.per: q})
+    return _yen(_research_fee_line(project, c, key, fee).amount)
+
+
+@xlp(name="The unit fee's name in the card, e.g. endowed_lab.",
+     start="Start date.", end="End date.",
+     quantities="Optional two-column range of (quantity, value): faculty, space_m2, "
+                "extra_staff … (one not given: the schedule's included amount).",
+     card=CARD)
+def XLP_UNIT_FEE(name, start, end, quantities=None, card=None):
+    """A monthly unit fee of the card: Σ items' monthly amounts for these quantities × the
+    months of the period, each fiscal year rounded (NITech: 2 faculty, 200 m², 1 extra
+    staff = 900,000 a month; 12 months = 10,800,000)."""
+    c = _card(card)
+    key, fee = _fee(c, "unit_fees", name)
+    given: dict[str, Decimal] = {}
+    for i, row in enumerate([] if is_missing(quantities) else quantities):
+        label, value = (list(row) + [None, None])[:2]
+        if is_missing(label) and is_missing(value):
+            continue
+        what = _required(label, f"quantities row {i + 1}", "a quantity name such as faculty")
+        given[what] = number(value, f"quantities row {i + 1}", "a number >= 0")
+    project = _period_project(start, end, quantities=given)
+    return _yen(_unit_fee_line(project, c, key, fee).amount)
+
+
+@xlp(amount="The amount the card taxes, in yen (e.g. the fee, or the whole price).",
+     contract=CONTRACT, start="Optional start date (for a card whose prices include tax "
+                              "before a date); default the card's effective date.",
+     component="Optional component of the amount (time_charge, direct …) for a card that "
+               "taxes some components only; default: a taxed one.",
+     card=CARD)
+def XLP_CONSUMPTION_TAX(amount, contract=None, start=None, component=None, card=None):
+    """Consumption tax added on an amount = amount × the card's rate, rounded by the
+    card's rule; 0 when the contract carries none, the component is not taxed, or the
+    card's prices include the tax (see XLP_TAX_INCLUDED).  10% of 7,000,000 = 700,000."""
+    c = _card(card)
+    a = nonnegative(amount, "amount", "an amount in yen >= 0")
+    ct = c.model.consumption_tax
+    comp = _text(component, "component", "a component such as time_charge") or         (ct.components[0] if ct.components else "direct")
+    first = _date(start, "start") or c.model.card.effective_from
+    project = _period_project(first, first, contract)
+    line = _consumption_tax_line([_Line(comp, a)], c, project.project.contract, first)
+    return 0 if line is None else _yen(line.amount)
+
+
+@xlp(price="A price quoted including tax, in yen.", contract=CONTRACT,
+     start="Optional start date (default the card's effective date).", card=CARD)
+def XLP_TAX_INCLUDED(price, contract=None, start=None, card=None):
+    """The consumption tax a price contains when the card quotes prices including it:
+    price × rate ÷ (1 + rate), rounded down; 0 when prices exclude tax or the contract
+    carries none (jp-default: 11,000,000 contains 1,000,000)."""
+    c = _card(card)
+    p = nonnegative(price, "price", "a price in yen >= 0")
+    first = _date(start, "start") or c.model.card.effective_from
+    project = _period_project(first, first, contract)
+    got = _tax_included(p, c, project.project.contract, first)
+    return 0 if got is None else _yen(got)
+
+
+@xlp(items="Range of direct items, one a row: category, amount[, fiscal year[, subaward "
+           "id]] (a blank row is skipped).",
+     start="Start date of the award (its date chooses the subaward threshold).",
+     end="End date of the award.", card=CARD)
+def XLP_MTDC(items, start, end, card=None):
+    """Modified total direct costs (2 CFR 200.1): the direct items less the card's
+    excluded categories, each subaward counted up to the card's threshold once over the
+    whole award (50,000 USD for awards from 2024-10-01)."""
+    c = _card(card)
+    rows = []
+    for i, row in enumerate(items if isinstance(items, list) else [[items]]):
+        cells = ((list(row) if isinstance(row, list) else [row]) + [None, None, None])[:4]
+        category, amount, fy, sub = cells
+        if all(is_missing(v) for v in cells):
+            continue
+        item: dict[str, Any] = {"category": category, "amount": amount}
+        if not is_missing(fy):
+            item["fiscal_year"] = fy
+        if not is_missing(sub):
+            item["subaward"] = sub
+        rows.append(item)
+    project = _period_project(start, end, direct=rows)
+    return _yen(_total(_mtdc(project, c).values()))
 
 
 # -- whole quotes and provenance ------------------------------------------------------------

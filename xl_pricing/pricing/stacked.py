@@ -547,9 +547,9 @@ def costing_features(project: Project, card: RateCard) -> list[str]:
         if info.award_date is not None and (subaward_threshold(card, info.award_date)
                                             != subaward_threshold(card, info.start)):
             out.append("project.award_date")
-    al = card.model.allocation
-    if al.tiers or al.multiples or (project.proceeds is not None and project.proceeds.costs):
-        out.append("allocation")
+    # (tiers and multiples the workbooks split natively; costs repaid first they do not)
+    if project.proceeds is not None and project.proceeds.costs:
+        out.append("proceeds.costs")
     return out
 
 

@@ -257,8 +257,9 @@ class RateCard:
         return out
 
     def kind(self, name: str | None) -> str | None:
-        """A project kind as the card's code: the code itself or its Japanese or English
-        label (``"支援型"``); ``None`` stays ``None``.  A kind the card does not list is
+        """A project kind as the card's code: the code itself, its Japanese or English
+        label (``"支援型"``) or both as a workbook drop-down shows them (``"支援型 /
+        support-type joint research"``); ``None`` stays ``None``.  A kind the card does not list is
         refused, naming the kinds it has."""
         if name is None:
             return None
@@ -266,7 +267,8 @@ class RateCard:
         if name in kinds:
             return name
         for code, k in kinds.items():
-            if name.strip() in (k.label_ja, k.label_en):
+            # (or the workbook drop-down's "日本語 / English" entry)
+            if name.strip() in (k.label_ja, k.label_en, f"{k.label_ja} / {k.label_en}"):
                 return code
         known = ", ".join(f"{c} ({k.label_ja} / {k.label_en})" for c, k in kinds.items())
         raise InputError("project.kind", name, f"a project kind of card {self.id!r}: "

@@ -17,13 +17,16 @@ from ..rates import PARTIES, RateCard
 from ..cells import excel_serial
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
 from .checks import not_number, one_of, put_check, rule, summary, text_literal
+from .fees import project_inputs, rules_table
 from ..vocabulary import (ACTIVITIES as ACTIVITY_WORDS, APPROACHES as APPROACH_WORDS,
                           CONTRACTS as CONTRACT_WORDS, LOCATIONS as LOCATION_WORDS, Words, both)
 from .styles import print_setup, protect
+from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
 # Every price component, in the order sheets list them.
 COMPONENTS = ("direct", "floor", "time_charge", "indirect", "fa", "strategic", "option",
-              "discount", "value_added", "lump_sum", "milestone", "kpi", "royalty")
+              "discount", "value_added", "lump_sum", "milestone", "kpi", "royalty",
+              "research_fee", "unit_fee")
 SOURCES = ["rank", "salary", "consulting", "achievement", "laureate", "day_rate", "negotiated"]
 CONTRACTS = ["joint", "sponsored", "consulting"]
 
@@ -173,8 +176,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                 float(tc.annual_hours), "xlp_num")
     r = _scalar(book, ws, r, "1日の時間 / Hours per day", "HoursPerDay",
                 float(tc.hours_per_day), "xlp_num")
-    r = _scalar(book, ws, r, "学術指導単価 / Consulting rate (yen/h)", "ConsultingRate",
-                int(tc.consulting_rate), "xlp_yen")
+    r = consulting_rate_row(book, ws, r)  # by Start when the card has cases (tax.py)
     r = _scalar(book, ws, r, "受賞者単価 / Laureate rate (yen/h; blank = none)",
                 "LaureateHourly", int(tc.laureate.hourly) if tc.laureate else None, "xlp_yen")
     r = _scalar(book, ws, r, "企業研究者1時間の控除 / Credit per company researcher hour",
@@ -240,6 +242,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                                *[Column(p, f"Share_{p}", "xlp_int") for p in PARTIES]],
               [[comp, *[bp(card.shares_for(comp).get(p, Decimal(0))) for p in PARTIES]]
                for comp in COMPONENTS])
+    r = rules_table(book, ws, r)
     print_setup(ws)
     protect(ws)
     return ws
@@ -293,14 +296,15 @@ CHECK_COLUMN = 20  # T: the hidden column that carries the first failing check d
 
 def unpriced_rules(book: Book) -> list[str]:
     """The card's (and the project's) rules this workbook's formulas do not price yet —
-    conditional rates, 研究料, unit fees, extra base parts, consumption tax by component,
+    unit fees, extra base parts beyond 研究料, consumption tax by component,
     rate changes by days, floors, sponsor caps, monthly rates … (``RateCard.rules_in_use``,
     ``pricing.stacked.costing_features``).  Its totals then show a check text, never a
     number other than the engine's."""
-    from ..pricing.stacked import costing_features
+    from .fees import unpriced
 
-    found = book.card.rules_in_use() + costing_features(book.project, book.card)
-    return list(dict.fromkeys(found))
+    # the card's and project's rules less what workbook/fees.py and workbook/tax.py price
+    priced = priced_rules(book.card)
+    return [k for k in unpriced(book.card, book.project) if k not in priced]
 
 
 def card_rules(book: Book, ws: Worksheet, ref: str) -> None:
@@ -425,6 +429,8 @@ def project_sheet(book: Book) -> Worksheet:
                  f"{info.end} (the period the workbook was built for: rebuild to change it)")])
     scalar("部局 / Department", "Department", info.department)
     scalar("企業 / Company", "Company", info.company)
+    if card.model.floor is not None:  # the price floor's IP terms (tax.py)
+        r = ip_terms_row(book, ws, r)
     ref = scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
                  float(info.escalation) if info.escalation is not None else None,
                  "xlp_input_pct", rules=[rule(not_number("Escalation", 0, 5),
@@ -448,6 +454,7 @@ def project_sheet(book: Book) -> Worksheet:
                                "Form_Choice", "A", rules=choice("Form_Choice", "Form_Choice",
                                                                 ["A", "B"], False)),
                     ["A", "B"])
+    project_inputs(book, ws, r, scalar)  # the card's project kinds, 研究料 quantities
     r += 1
     # Fiscal years of the period (locked: they follow Start and End).
     months = p.fiscal_years

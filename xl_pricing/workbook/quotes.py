@@ -18,6 +18,8 @@ from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from .checks import guarded
+from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
+from . import tax
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -172,16 +174,8 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
 
 
 def _consumption_tax_cells(book: Book, q: QuoteSheet, per_year: bool) -> list[str]:
-    applies = 'INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1'
-    out = []
-    spans = range(len(q.years)) if per_year else [None]
-    for k in spans:
-        base = (f"SUM({q.col_range(k)})" if k is not None else
-                f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})")
-        amount = (book.rnd(f"{base}*CTBp", 10000) if book.native else
-                  book.fn("XLP_APPLY_RATE", base, "CTBp/10000", "CardRef"))
-        out.append(f"IF({applies},{amount},0)")
-    return out
+    # by component, included in the prices before a date ...: workbook/tax.py
+    return tax.consumption_tax_cells(book, q, per_year)
 
 
 # -- the Calc sheet: subtotals by fiscal year and the researchers' prices and hours -------
@@ -195,6 +189,7 @@ class Calc:
     fabp_row: int = 5
     first_researcher_row: int = 8
     researchers: int = 0
+    rules: FeeCells | None = None  # conditional indirect rate, 研究料 (workbook/fees.py)
 
     def d(self, k: int) -> str:
         return f"Calc!{a1(self.direct_row, 3 + k)}"
@@ -237,6 +232,8 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
     formula(ws, "C6", 'IF(Escalation="",EscalationBp,ROUND(Escalation*10000,0))', "xlp_int")
     book.define("EscBpUsed", ws, "C6")
+    if book.card.model.floor is not None:  # the multiple of the typed IP terms (tax.py)
+        tax.floor_bp_cell(book, ws, "Z2")
     r0 = c.first_researcher_row
     heads = ["#", "price", "unit", "Q×10^4", "", *[f"Q4 FY{y}" for y in years],
              *[f"price FY{y}" for y in years]]
@@ -246,6 +243,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
     c.researchers = n
     for i in range(n):
         _researcher_calc(book, c, i)
+    c.rules = calc_rows(book, ws, c.first_researcher_row + n + 1, len(years))
     return c
 
 
@@ -360,6 +358,17 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
     return refs
 
 
+def _fee_line(book: Book, q: QuoteSheet, calc: Calc) -> None:
+    """The card's 研究料 by fiscal year (Calc, workbook/fees.py), after the direct costs
+    as the engine's lines are; none for a card without one."""
+    cells = fee_line_cells(calc.rules) if calc.rules else None
+    if cells is not None:
+        _line(book, q, "research_fee", fee_detail(calc.rules), "research_fee", cells)
+    cells = unit_line_cells(calc.rules) if calc.rules else None
+    if cells is not None:  # the monthly unit fee, after the 研究料 as in the engine
+        _line(book, q, "unit_fee", calc.rules.unit.label_ja, "unit_fee", cells)
+
+
 def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
     return f"SUM({a1(rows[0], FIRST + k)}:{a1(rows[1], FIRST + k)})"
 
@@ -369,12 +378,20 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
                                 "accumulation", years, "X")
     _direct_lines(book, q, calc, True)
+    _fee_line(book, q, calc)
     ind_bp = "INDEX(Ind_Bp,MATCH(Contract_Code,Ind_Contract,0))"
+    rules = calc.rules or FeeCells(len(years))
     cells = []
     for k in range(len(years)):
         d = calc.d(k)
-        cells.append(book.rnd(f"{d}*{ind_bp}", 10000) if book.native else
-                     book.fn("XLP_INDIRECT", d, f"{ind_bp}/10000", "CardRef"))
+        # (the card's conditional rate and 研究料 in the base: workbook/fees.py)
+        bp_k = rules.indirect_bp(k) or ind_bp
+        if rules.base_has_fee:
+            d = f"({d}+{rules.fee_cell(k)})"
+        if rules.base_has_unit:
+            d = f"({d}+{rules.unit_cell(k)})"
+        cells.append(book.rnd(f"{d}*{bp_k}", 10000) if book.native else
+                     book.fn("XLP_INDIRECT", d, f"{bp_k}/10000", "CardRef"))
     ind_row = q.last_row + 1
     _line(book, q, "indirect", "", "indirect", cells)
     st = book.card.model.strategic
@@ -386,6 +403,8 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
+    if tax.has_floor_line(book.card):  # the price floor by IP terms (tax.py)
+        _line(book, q, "floor", "", "floor", tax.floor_cells(book, q))
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
@@ -400,6 +419,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     q = _sheet(book, "Quote A", "方式A 欧米型の積み上げ / Approach A: Western-standard stacking",
                years, "A")
     _direct_lines(book, q, calc, True)
+    _fee_line(book, q, calc)
     tc_first = q.last_row + 1
     for i in range(calc.researchers):
         cells = []
@@ -424,6 +444,10 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         tc = _sum_rows(q, k, tc_rows)
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
                 "mtdc": calc.fabase(k)}[base_kind]
+        base += tax.fa_base_tax(book, {"direct": calc.fabase(k) if base_kind == "mtdc"
+                                       else calc.d(k),
+                                       **({"time_charge": tc} if base_kind == "direct_plus_tc"
+                                          else {})})
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              book.cell("FY_RateDate", k + 1)))
@@ -466,6 +490,8 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     disc = (f'IF(AND(Contrib_Hours="",Contrib_Equipment=""),0,'
             f'-{book.rnd(f"MIN({credit4},{sub}*ContribMaxBp)", 10000)})')
     _line(book, q, "discount", "", "discount", [disc] + ["0"] * (y - 1))
+    if tax.has_floor_line(book.card):  # the price floor by IP terms (tax.py)
+        _line(book, q, "floor", "", "floor", tax.floor_cells(book, q))
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
@@ -483,18 +509,20 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     _line(book, q, "indirect", "総額−直接経費 / agreed total − direct", "indirect", None, plain)
     for src, sheet in (("A", a), ("X", x)):
         for comp, name, _ref in sheet.lines:
-            if comp in ("direct", "consumption_tax"):
-                continue
+            if comp in ("direct", "consumption_tax") or (src, comp) == ("X", "floor"):
+                continue  # (booked as X: X's cost lines; its floor only warns, as in C)
             _line(book, q, comp, f"booked as {src}", f"{src.lower()}_{name}", None,
                   f'IF(B_BookAs="{src}",{src}_{name},0)')
     build = f"SUM({a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)})"
     _line(book, q, "value_added", "総額−積算 / agreed total − build-up", "value_added", None,
           f'IF(OR(B_Agreed="",B_BookAs=""),0,B_Agreed-{build})')
-    ct = _consumption_tax_cells(book, q, False)[0]
+    ct = tax.b_consumption_tax(book, _consumption_tax_cells(book, q, False)[0],
+                               [calc.d(k) for k in range(len(calc.years))])
     _line(book, q, "consumption_tax", "", "consumption_tax", None,
           f'IF(B_Agreed="",0,{ct})')
     _total(book, q, False)
     ws, r = q.ws, q.last_row + 10
+    tax.floor_warning(book, q, r + 8)   # below B_Check (a card with a floor only)
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
             ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
@@ -522,7 +550,7 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     q = _sheet(book, "Quote C", "方式C 成果連動 / Approach C: outcome-linked", [], "C")
     _line(book, q, "floor", "合意した最低価格 / agreed floor", "floor", None, "N(C_AgreedFloor)")
     for comp, name, _ref in x.lines:
-        if comp == "consumption_tax":
+        if comp in ("consumption_tax", "floor"):  # (X's floor: only a warning in C)
             continue
         _line(book, q, comp, "floor (approach X)", f"x_{name}", None,
               f'IF(C_AgreedFloor="",X_{name},0)')
@@ -564,4 +592,5 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     ct = _consumption_tax_cells(book, q, False)[0]
     _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
     _total(book, q, False)
+    tax.floor_warning(book, q, q.last_row + 17)   # below the scenarios (a card with a floor)
     return q

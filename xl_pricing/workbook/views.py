@@ -3,6 +3,9 @@ application form, the split of proceeds (with a chart) and the industrial view."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
+
 from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
@@ -11,8 +14,8 @@ from ..pricing.forms import BOX_LABELS
 from ..pricing.industrial import LOADED
 from ..pricing.quote import LABELS
 from ..vocabulary import APPROACHES, CONTRACTS, PARTIES as PARTY_WORDS, both
-from ..rates import PARTIES
-from .book import Book, a1, col, formula, put
+from ..rates import PARTIES, Multiple, Tier
+from .book import Book, a1, bp, col, formula, put
 from .checks import guarded
 from .inputs import COMPONENTS
 from .quotes import QuoteSheet
@@ -58,9 +61,13 @@ def applies(ap: str) -> str:
     ``pricing.compare.applicable`` and ``compare`` decide: B needs an agreed total (not
     below the costs), C outcome terms."""
     if ap == "B":
+        # (the engine's words: pricing.total.total_lines's InputError message)
+        said = (f'"{NOT_APPLICABLE}total.agreed = "&B_Agreed&": expected an agreed total >= '
+                f'"&IF(B_BookAs="","direct costs ("&TEXT(B_Direct,"#,##0")&" yen)",'
+                f'"the approach-"&B_BookAs&" build-up ("&TEXT(B_Build,"#,##0")&" yen) it is '
+                f'booked with")')
         return (f'IF(B_Agreed="","{NOT_APPLICABLE}no agreed total ([total] table)",'
-                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),"{NOT_APPLICABLE}total.agreed: '
-                f'an agreed total >= the costs",""))')
+                f'IF(B_Agreed<IF(B_BookAs="",B_Direct,B_Build),{said},""))')
     if ap == "A":
         return (f'IF(ISERROR(A_Sum),"{NOT_APPLICABLE}activity/location: no F&A rate in force '
                 f'for the activity, location and period","")')
@@ -165,6 +172,49 @@ def _tax_credit(book: Book, base: str) -> str:
     return f'IF(OR(CorporateTax="",TaxCapBp=0),{credit},MIN({credit},{cap}))'
 
 
+def tier_part(amount: str, tiers: Sequence[Tier], party: str) -> str:
+    """A party's part of ``amount`` split band by band (``pricing.allocation.split_tiers``):
+    TRUNC(Σ band × share), bands MAX(MIN(amount, up_to) − low, 0), shares in basis points
+    so the sums stay whole numbers; a negative amount by the first band's shares.  The card's
+    tiers are written into the formula (they are fixed when the workbook is built).
+
+    >>> from xl_pricing.rates import Tier
+    >>> tier_part("B6", [Tier(up_to=100_000, shares={"researcher": "0.5", "university": "0.5"}),
+    ...                  Tier(shares={"researcher": "0.25", "university": "0.75"})], "researcher")
+    'IF(B6<0,TRUNC(B6*5000/10000),TRUNC((MAX(MIN(B6,100000)-0,0)*5000+MAX(B6-100000,0)*2500)/10000))'
+    """
+    terms, low = [], 0
+    for t in tiers:
+        share = bp(t.shares.get(party, Decimal(0)))  # type: ignore[call-overload]
+        high = amount if t.up_to is None else f"MIN({amount},{int(t.up_to)})"
+        if share:
+            terms.append(f"MAX({high}-{low},0)*{share}" if t.up_to is not None
+                         else f"MAX({amount}-{low},0)*{share}")
+        if t.up_to is None:
+            break
+        low = int(t.up_to)
+    first = bp(tiers[0].shares.get(party, Decimal(0)))  # type: ignore[call-overload]
+    banded = f"TRUNC(({'+'.join(terms)})/10000)" if terms else "0"
+    return f"IF({amount}<0,TRUNC({amount}*{first}/10000),{banded})"
+
+
+def multiple_part(amount: str, rule: Multiple, party: str) -> str:
+    """A party's part when ``rule.party`` gets k times ``rule.of``
+    (``pricing.allocation.split_multiple``): of = TRUNC(amount ÷ (1 + k)), party =
+    TRUNC(amount × k ÷ (1 + k)), k in basis points; any other party 0.
+
+    >>> from xl_pricing.rates import Multiple
+    >>> multiple_part("B6", Multiple(party="university", of="researcher", k=2), "researcher")
+    'TRUNC(B6*10000/30000)'
+    """
+    k = bp(rule.k)
+    if party == rule.of:
+        return f"TRUNC({amount}*10000/{10000 + k})"
+    if party == rule.party:
+        return f"TRUNC({amount}*{k}/{10000 + k})"
+    return "0"
+
+
 def allocation_sheet(book: Book) -> Worksheet:
     """The split of the chosen approach's components among the parties (the card's
     shares; the residual party takes what truncation leaves)."""
@@ -185,13 +235,17 @@ def allocation_sheet(book: Book) -> Worksheet:
     total_row = last + 1
     put(ws, f"A{total_row}", "合計 / Total", "xlp_total")
     if book.native:
-        residual = book.card.model.allocation.residual_to
-        for i in range(len(COMPONENTS)):
+        al = book.card.model.allocation
+        residual = al.residual_to
+        for i, comp in enumerate(COMPONENTS):
             r = first + i
             for j, party in enumerate(PARTIES):
                 if party != residual:
-                    share = book.cell(f"Share_{party}", i + 1)
-                    formula(ws, a1(r, 3 + j), guarded(f"TRUNC(B{r}*{share}/10000)"), "xlp_yen")
+                    part = (tier_part(f"B{r}", al.tiers[comp], party) if comp in al.tiers
+                            else multiple_part(f"B{r}", al.multiples[comp], party)
+                            if comp in al.multiples else
+                            f"TRUNC(B{r}*{book.cell(f'Share_{party}', i + 1)}/10000)")
+                    formula(ws, a1(r, 3 + j), guarded(part), "xlp_yen")
             rc = 3 + PARTIES.index(residual)
             rest = "-".join(a1(r, 3 + j) for j, p in enumerate(PARTIES) if p != residual)
             formula(ws, a1(r, rc), guarded(f"B{r}-{rest}"), "xlp_yen")
@@ -262,7 +316,9 @@ def industrial_sheet(book: Book, quotes: dict[str, QuoteSheet]) -> Worksheet:
     put(ws, "B7", "金額 / Amount", "xlp_header")
     for c in "CDEFG":
         ws.column_dimensions[c].hidden = True
-    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED] for ap, q in quotes.items()}
+    # (a floor line outside C lifts a build-up: folded in like overhead, pricing.industrial)
+    by_ap = {ap: [(c, n) for c, n, _ in q.lines if c in LOADED and (c != "floor" or ap == "C")]
+             for ap, q in quotes.items()}
     n_rows = max(len(v) for v in by_ap.values())
     first, last = 8, 7 + n_rows
     amounts = f"$D${first}:$D${last}"
