@@ -93,6 +93,9 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
            for name, lines in expected_lines(project, card).items()}
     total = quote(project, card).total
     out[f"{project.project.approach}_Total"] = total
+    included = quote(project, card).extras.get("consumption_tax_included")
+    if included:   # the tax a price quoted including it contains (under the total)
+        out[f"{project.project.approach}_TaxIncluded"] = Decimal(included)
     out["Total"] = total
     return out
 
@@ -122,6 +125,8 @@ def expected_views(project: Project, card: RateCard) -> dict[str, Any]:
     out: dict[str, Any] = {f"Form_{box.capitalize()}": amount
                            for box, amount in cf.boxes.items()}
     out["Form_Total"] = cf.total
+    # the tax a price quoted including it contains (the card says; 0 otherwise)
+    out["TaxIncluded"] = Decimal(q.extras.get("consumption_tax_included", 0))
     out["NewForm_Remuneration"] = nf.remuneration
     out["NewForm_Tax"] = nf.tax
     out["NewForm_Total"] = nf.total

@@ -15,6 +15,9 @@ from xl_pricing.rates import deep_merge, parse_card, read_card_document
 
 def card(**over: Any):
     """jp-default with the given tables laid over it (as a card that extends it would)."""
+    if "consumption_tax" in over:  # a card stating its tax rule: prices exclude it unless
+        over = {**over, "consumption_tax": {"prices_include_tax": False,  # it says so
+                                            **over["consumption_tax"]}}
     data = deep_merge(read_card_document(RATES / "jp-default.toml"), over)
     data["card"] = {**data["card"], "id": over.get("card", {}).get("id", "test-card")}
     return parse_card(data, "test-card.toml")
@@ -377,7 +380,9 @@ def test_rates_show_lists_the_rules():
     assert nitech["unit fee endowed_lab (寄附研究部門経費)"] == (
         "faculty ¥300,000 for 2 faculty; space ¥500,000 for 200 space_m2, ±¥20,000 per 10; "
         "extra staff ¥0 for 0 extra_staff, +¥100,000 per 1 a month")
-    assert not card().rule_rows()                       # jp-default: no rules, no rows
+    # jp-default: no rules but its consumption tax, included in the prices
+    assert card().rule_rows() == [("consumption tax",
+                                   "10% on joint, sponsored, consulting, prices include it")]
 
 
 def test_xlp_indirect_uses_the_conditional_rate(tmp_path):
@@ -454,10 +459,13 @@ proration = "monthly"
 
 
 def test_rules_in_use_name_what_native_workbooks_would_need():
-    assert card(**KYOTO).rules_in_use() == ["indirect.base_includes", "fees.research_fee"]
-    assert card(**JAIST).rules_in_use() == ["indirect.cases[0]", "kinds.support"]
+    assert card(**KYOTO).rules_in_use() == ["indirect.base_includes",
+                                            "consumption_tax.prices_include_tax",
+                                            "fees.research_fee"]
+    assert card(**JAIST).rules_in_use() == ["indirect.cases[0]", "kinds.support",
+                                            "consumption_tax.prices_include_tax"]
     assert card(**STEP, rate_change={"method": "blend_by_days"}).rules_in_use() == [
-        "indirect.cases[0]", "rate_change.method"]
+        "indirect.cases[0]", "consumption_tax.prices_include_tax", "rate_change.method"]
 
 
 def test_json_schemas_carry_the_new_keys():

@@ -54,7 +54,7 @@ PRICED = ("jp-default", "full-features", "uk-fec", "mit", "harvard", "stanford",
           "cambridge", "yamaguchi", "otaru")
 TOTALS = ("Total", "X_Total", "A_Total", "B_Total", "C_Total", "Compare_X", "Compare_A",
           "Form_Total", "NewForm_Total", "NewForm_Remuneration", "Industrial_Total",
-          "TaxCredit", "Alloc_Total")
+          "TaxCredit", "TaxIncluded", "Alloc_Total")
 INPUT_NAMES = (list(SCALARS) + [n for cols in TABLES.values() for n in cols] + list(OUTCOME)
                + ["Contrib_Hours", "Contrib_Equipment", "Qty_company_researcher",
                   "Qty_space_m2", "Qty_extra_staff"])
@@ -82,7 +82,7 @@ class Book:
         self.sheet = openpyxl.load_workbook(self.path)   # where the read-back values go
         self.rc = Recalculator(self.path, engine=engine)
         outputs = [n for n in self.rc.names if re.match(
-            r"(Check_|Input_|Compare_|Form_|NewForm_|Industrial_|Alloc_|TaxCredit|"
+            r"(Check_|Input_|Compare_|Form_|NewForm_|Industrial_|Alloc_|TaxCredit|TaxIncluded|"
             r"[XABC]_)", n)]
         self.wanted = list(dict.fromkeys([n for n in INPUT_NAMES if n in self.rc.names]
                                          + outputs + ["Total"]))

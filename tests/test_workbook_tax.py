@@ -275,3 +275,16 @@ def test_libreoffice_confirms_the_floor(template):
     p = project("cambridge", approach="X", contract="joint", direct=1_000_000,
                 researchers=[], ip_terms="exclusive")
     assert typed(rc, p)["X_floor"] == 520_000
+
+
+def test_the_tax_a_price_includes_is_shown_under_the_total(tmp_path):
+    # jp-default quotes prices including tax: the A example's 15,287,828 contains
+    # 15,287,828 × 1,000 ÷ 11,000 = 1,389,802 (rounded down), on Quote A and beside Total.
+    from conftest import PROJECTS
+    from xl_pricing import load_project
+    p = load_project(PROJECTS / "a-stacked-sponsored.toml")
+    values = Recalculator(build(load_card("jp-default"), p, "native", tmp_path)).values(
+        names=["Total", "TaxIncluded", "A_TaxIncluded", "X_TaxIncluded"])
+    assert values["Total"] == 15_287_828
+    assert values["TaxIncluded"] == values["A_TaxIncluded"] == 1_389_802
+    assert values["X_TaxIncluded"] > 0   # every approach's sheet says its own

@@ -252,6 +252,10 @@ def quote_cmd(project_file: Path = typer.Argument(..., metavar="PROJECT",
         con.print(say("年度別", "by fiscal year") + ": "
                   + ", ".join(f"FY{y} {fmt_yen(a)}" for y, a in years.items()), soft_wrap=True)
     extras = q.extras
+    if "consumption_tax_included" in extras:  # prices quoted including tax (the card says)
+        con.print(f"{say('うち消費税', 'of which consumption tax')} "
+                  f"{fmt_rate(card.model.consumption_tax.rate)}: "
+                  f"{fmt_yen(Decimal(extras['consumption_tax_included']))}", soft_wrap=True)
     if "implied_indirect_ratio_text" in extras and extras["implied_indirect_ratio_text"]:
         con.print(f"{say('間接経費の実質比率', 'implied indirect ratio')}: "
                   f"{extras['implied_indirect_ratio_text']}", soft_wrap=True)

@@ -500,11 +500,11 @@ class RateCard:
         """Key paths of the card's rules beyond flat rates that it uses (conditional cases,
         kinds, 研究料, unit fees, bases, consumption tax by component or included, a rate
         change method other than the default) — what a native-formula workbook would have
-        to express to agree with the engine.  Empty for the cards shipped before them.
+        to express to agree with the engine.
 
         >>> from xl_pricing import load_card
-        >>> load_card("jp-default").rules_in_use()
-        []
+        >>> load_card("jp-default").rules_in_use(), load_card("harvard").rules_in_use()
+        (['consumption_tax.prices_include_tax'], [])
         """
         m = self.model
         out = [path.rsplit(".when", 1)[0] for path, _ in m.conditions()]

@@ -157,6 +157,12 @@ def _total(book: Book, q: QuoteSheet, per_year: bool) -> None:
     book.define(f"{q.approach}_Comp", q.ws, f"C{q.first_row}:C{q.last_row}")
     book.define(f"{q.approach}_Tot", q.ws,
                 f"{a1(q.first_row, q.total_col)}:{a1(q.last_row, q.total_col)}")
+    # The tax a price quoted including it contains (the card says): shown under the total.
+    r += 1
+    put(q.ws, f"A{r}", "うち消費税 / of which consumption tax", "xlp_label")
+    formula(q.ws, a1(r, q.total_col), guarded(tax.tax_included(book.card, f"C{r - 1}")),
+            "xlp_yen")
+    book.define(f"{q.approach}_TaxIncluded", q.ws, a1(r, q.total_col))
     # Boxes of the current application form, and the pre-tax total.
     r += 2
     put(q.ws, f"A{r}", "申込書の区分 / Application-form boxes", "xlp_header")

@@ -87,6 +87,25 @@ def tax_applies(card: RateCard) -> str:
     return applies
 
 
+def tax_included(card: RateCard, price: str) -> str:
+    """The consumption tax a price quoted including it contains (``pricing.tax.tax_included``):
+    price × rate ÷ (1 + rate), rounded down, while the contract carries tax and the card's
+    prices include it (``prices_include_tax``, or a ``Start`` before ``included_before``);
+    else 0.  Basis points keep the product whole: 15,287,828 × 1,000 ÷ 11,000 → 1,389,802.
+
+    >>> from xl_pricing import load_card
+    >>> tax_included(load_card("otaru"), "C9")
+    'IF(AND(INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1,Start<DATE(2025,10,1)),ROUNDDOWN(C9*CTBp/(10000+CTBp),0),0)'
+    """
+    ct = card.model.consumption_tax
+    applies = "INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1"
+    if not ct.prices_include_tax and ct.included_before is None:
+        return "0"
+    when = applies if ct.prices_include_tax else \
+        f"AND({applies},Start<{_date(ct.included_before)})"
+    return f"IF({when},ROUNDDOWN({price}*CTBp/(10000+CTBp),0),0)"
+
+
 def taxed_base(card: RateCard, comps: str, amounts: str) -> str:
     """The amount tax is charged on: the lines of ``amounts`` whose component (in the same
     rows of ``comps``) the card taxes (``consumption_tax.components``; all when it lists

@@ -92,6 +92,9 @@ def compare_sheet(book: Book) -> Worksheet:
     put(ws, "A10", "選んだ方式の合計 / Total of the chosen approach", "xlp_total")
     formula(ws, "B10", guarded(chosen("{ap}_Sum")), "xlp_total")
     book.define("Total", ws, "B10")
+    put(ws, "A11", "うち消費税 / of which consumption tax", "xlp_label")
+    formula(ws, "B11", guarded(chosen("{ap}_TaxIncluded")), "xlp_yen")
+    book.define("TaxIncluded", ws, "B11")
     chart = BarChart()
     chart.type = "col"
     chart.title = "Total by approach / 方式別の合計"
