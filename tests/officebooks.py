@@ -435,6 +435,7 @@ rate = 0.15
 [consumption_tax]
 rate = 0.10
 applies_to = ["consulting"]
+prices_include_tax = false   # this office adds the tax on top of the fee
 """,
     "us_budget": """\
 # A US-style budget's card (test): MIT's 54.7% on MTDC, no strategic expense.

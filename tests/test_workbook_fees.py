@@ -14,6 +14,7 @@ from xl_pricing import load_card, parse_project, quote
 from xl_pricing.recalc import Recalculator
 from xl_pricing.workbook import build, template_project
 from xl_pricing.workbook.checks import PREFIX
+from xl_pricing.workbook.inputs import unpriced_for
 from xl_pricing.workbook.fees import (add_months, priced_rules, unpriced, when_formula)
 from xl_pricing.rates.schema import When
 
@@ -141,10 +142,11 @@ def test_which_rules_the_formulas_price():
         "indirect.cases[0]", "indirect.cases[1]", "indirect.cases[2]", "fees.research_fee"}
     for card_id in ("fukushima", "jaist", "kek", "kyoto", "nagasaki", "nara-k", "nitech"):
         card = load_card(card_id)
-        assert unpriced(card, template_project(card)) == [], card_id
-    # Cambridge's price floors are not: its template still says so.
+        assert unpriced_for(card, template_project(card)) == [], card_id
+    # Cambridge's price floors are workbook/tax.py's (fees.py leaves them unpriced).
     cambridge = load_card("cambridge")
     assert unpriced(cambridge, template_project(cambridge)) == ["floor"]
+    assert unpriced_for(cambridge, template_project(cambridge)) == []
 
 
 def test_monthly_unit_fee_by_quantities(template):

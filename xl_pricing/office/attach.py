@@ -330,6 +330,8 @@ def card_rules(card: RateCard, inputs: Inputs, method: str | None) -> list[str]:
             continue
         if rule.startswith("kinds.") and "kind" not in inputs.scalars:
             continue
+        if rule == "consumption_tax.prices_include_tax":
+            continue  # no tax line is added: the attached total is the price, as the engine's
         out.append(rule)
     if m.floor is not None:
         out.append("floor")
@@ -629,7 +631,7 @@ class Formulas:
         f["fa"] = f["lines.fa"]
         ct = card.consumption_tax
         tax = "0"
-        if self.contract in ct.applies_to and ct.rate > 0:
+        if self.contract in ct.applies_to and ct.rate > 0 and not ct.prices_include_tax:
             tax = use("lines.consumption_tax", self.rated(f"({pre})", "CTBp"))
         pre_ref = use("pre_tax_total", pre)
         total = use("total", f"{pre_ref}+{tax}")

@@ -327,15 +327,26 @@ CHECK_COLUMN = 20  # T: the hidden column that carries the first failing check d
 
 def unpriced_rules(book: Book) -> list[str]:
     """The card's (and the project's) rules this workbook's formulas do not price yet —
-    unit fees, extra base parts beyond 研究料, consumption tax by component,
-    rate changes by days, floors, sponsor caps, monthly rates … (``RateCard.rules_in_use``,
+    rate changes by days, strategic or option cases, sponsor caps, monthly rates of a
+    project file, costs repaid first … (``RateCard.rules_in_use``,
     ``pricing.stacked.costing_features``).  Its totals then show a check text, never a
     number other than the engine's."""
-    from .fees import unpriced
+    return unpriced_for(book.card, book.project)
 
-    # the card's and project's rules less what workbook/fees.py and workbook/tax.py price
-    priced = priced_rules(book.card)
-    return [k for k in unpriced(book.card, book.project) if k not in priced]
+
+def unpriced_for(card: RateCard, project: Project) -> list[str]:
+    """:func:`unpriced_rules` of a workbook of ``card`` for ``project``: the card's and the
+    project's rules less what workbook/fees.py and workbook/tax.py price.
+
+    >>> from xl_pricing import load_card
+    >>> from xl_pricing.workbook import template_project
+    >>> unpriced_for(load_card("kyoto"), template_project(load_card("kyoto")))
+    []
+    """
+    from .fees import unpriced   # (fees.py builds on this module)
+
+    priced = priced_rules(card)
+    return [k for k in unpriced(card, project) if k not in priced]
 
 
 def card_rules(book: Book, ws: Worksheet, ref: str) -> None:
