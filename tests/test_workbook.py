@@ -450,3 +450,16 @@ def test_option_and_partner_drop_downs_in_words(jp_template, jp):
     assert (v["Input_OK"], v["A_option_1"], v["TaxCredit"]) == (True, 500_000, 125_000)
     assert (v["Opt_ChoiceCode"][0][0], v["TaxPartner_Code"]) == ("data_provision", "startup")
     assert jp.option_code("データ提供 / Data provision") == "data_provision"
+
+
+def test_direct_cost_lines_are_named_in_words():
+    # issue 14: a template's category lines read "消耗品費 / consumables", not a code; a
+    # project's own category is shown as typed; the engine's label says it in Japanese.
+    wb = openpyxl.load_workbook(ROOT / "workbooks" / "jp-default-native.xlsx")
+    details = [wb["Quote X"].cell(r, 2).value for r in range(5, 11)]
+    assert details == ["消耗品費 / consumables", "設備備品費 / equipment", "旅費 / travel",
+                       "謝金・人件費 / part-time staff", "その他 / other",
+                       "その他の区分 / other categories"]
+    from xl_pricing.pricing.quote import Line
+    assert Line("direct", 1, detail="consumables").label_ja == "直接経費（消耗品費）"
+    assert Line("direct", 1, detail="試薬").label_ja == "直接経費（試薬）"

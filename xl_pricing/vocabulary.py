@@ -102,6 +102,30 @@ MTDC_CATEGORIES: dict[str, Words] = {
     "participant_support": ("参加者支援費", "participant support costs"),
     "subaward": ("再委託費", "subaward"),
 }
+# Direct-cost categories by their codes (a template's own lines, MTDC's exclusions), for
+# the words a quote shows beside them: "消耗品費 / consumables".  A project's own category
+# text is shown as typed.
+DIRECT_CATEGORIES: dict[str, Words] = {
+    "consumables": ("消耗品費", "consumables"),
+    "travel": ("旅費", "travel"),
+    "part_time_staff": ("謝金・人件費", "part-time staff"),
+    "other": ("その他", "other"),
+    **MTDC_CATEGORIES,
+}
+OTHER_CATEGORIES: Words = ("その他の区分", "other categories")
+
+
+def category_words(category: str) -> str:
+    """How a quote names a direct-cost category: its Japanese and English words for a known
+    code, else the category as typed.
+
+    >>> category_words("consumables"), category_words("試薬")
+    ('消耗品費 / consumables', '試薬')
+    """
+    words = DIRECT_CATEGORIES.get(category)
+    return both(words) if words else category
+
+
 # IP terms a price floor is chosen by (costing rules; Cambridge's three levels).
 IP_TERMS: dict[str, Words] = {
     "keeps_ip": ("大学が知財を保有（オプション権のみ）", "university keeps the IP (option)"),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from ..money import ZERO, yen_int
+from ..vocabulary import DIRECT_CATEGORIES
 
 # Component → (Japanese label, English label).  Labels say "price" terms (料金), not budget
 # or accounting terms.
@@ -72,6 +73,8 @@ class Line:
     def label_ja(self) -> str:
         ja = LABELS[self.component][0]
         detail = self.detail_ja or self.detail
+        if self.component == "direct" and detail in DIRECT_CATEGORIES:
+            detail = DIRECT_CATEGORIES[detail][0]   # 直接経費（消耗品費）
         return f"{ja}（{detail}）" if detail else ja
 
     @property

@@ -17,7 +17,8 @@ from ..pricing.fiscal import direct_by_year
 from ..pricing.forms import BOX_LABELS, CURRENT_FORM_BOX
 from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
-from .checks import guarded
+from ..vocabulary import DIRECT_CATEGORIES, OTHER_CATEGORIES, both, category_words
+from .checks import guarded, text_literal
 from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
 from . import tax
 from .styles import print_setup, protect
@@ -353,13 +354,18 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
     cats = categories(book)
     names = category_slugs(cats)
     for cat in cats:
-        same = f"EXACT(Direct_Category,$B{q.last_row + 1})"
+        # A known code is shown in words and matched as its code; a project's own category
+        # is shown as typed and matched through its cell (no input text inside a formula).
+        same = (f"EXACT(Direct_Category,{text_literal(cat)})" if cat in DIRECT_CATEGORIES
+                else f"EXACT(Direct_Category,$B{q.last_row + 1})")
         if per_year:
             cells = [f"SUMPRODUCT({same}*(Direct_FY={a1(4, FIRST + k)}),Direct_Amount)"
                      for k in range(len(q.years))]
-            refs.append(_line(book, q, "direct", cat, f"direct_{names[cat]}", cells))
+            refs.append(_line(book, q, "direct", category_words(cat), f"direct_{names[cat]}",
+                              cells))
         else:
-            refs.append(_line(book, q, "direct", cat, f"direct_{names[cat]}", None,
+            refs.append(_line(book, q, "direct", category_words(cat), f"direct_{names[cat]}",
+                              None,
                               f"SUMPRODUCT({same}*1,Direct_Amount)"))
     # Items of categories added on the Project sheet after the build.
     listed = bool(cats)  # with no category lines yet there is nothing to subtract
@@ -367,9 +373,9 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
         cells = [f"{calc.d(k)}" + (f"-SUM({a1(q.first_row, FIRST + k)}:"
                                    f"{a1(q.last_row, FIRST + k)})" if listed else "")
                  for k in range(len(q.years))]
-        refs.append(_line(book, q, "direct", "other categories", "direct__other", cells))
+        refs.append(_line(book, q, "direct", both(OTHER_CATEGORIES), "direct__other", cells))
     else:
-        refs.append(_line(book, q, "direct", "other categories", "direct__other", None,
+        refs.append(_line(book, q, "direct", both(OTHER_CATEGORIES), "direct__other", None,
                           "SUM(Direct_Amount)" + (
                               f"-SUM({a1(q.first_row, q.total_col)}:"
                               f"{a1(q.last_row, q.total_col)})" if listed else "")))
