@@ -136,7 +136,7 @@ text = st.one_of(
                           whitelist_characters="\t\n"), max_size=30))
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(texts=st.fixed_dictionaries({f: text for f in FIELDS}),
        approach=st.sampled_from("XABC"))
