@@ -81,10 +81,9 @@ def test_libreoffice_confirms_native_workbooks(path, tmp_path, jp):
     assert values["Form_Total"] == values["Total"] == int(quote(project, jp).total)
     by_formulon = Recalculator(book)
     assert_same_names(by_formulon.values(), values, "formulon", "LibreOffice")
-    engines = [(by_formulon, "formulon"), (by_lo, "LibreOffice")]
-    if len(project.fiscal_years) > 1:  # (formulas = formulon on every name: test_recalc)
-        engines.append((Recalculator(book, engine="formulas"), "formulas"))
-    for engine, where in engines:
+    # (formulas = formulon on every name and on the year cells of the multi-year example:
+    # test_recalc)
+    for engine, where in ((by_formulon, "formulon"), (by_lo, "LibreOffice")):
         assert_years_agree(engine, book, project, jp, where)
 
 
@@ -121,7 +120,7 @@ def _b_and_c(project, data):
 
 
 @needs_lo
-@settings(max_examples=5, deadline=None,
+@settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(projects(), st.data())
 def test_generated_projects_agree_everywhere(tmp_path_factory, pc, data):

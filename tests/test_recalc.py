@@ -474,7 +474,9 @@ def cross_checked_natives(tmp_path_factory) -> list[Path]:
     return books
 
 
-CROSS_CHECKED = ("full-features", "mit")
+# (full-features: every setting; the cards' own rules are held to the engine by formulon in
+# the agreement and random-edit tests, and `formulas` runs them in the udf templates)
+CROSS_CHECKED = ("full-features",)
 
 
 @pytest.fixture(scope="module")
@@ -492,8 +494,8 @@ def loaded():
 
 
 def test_formulon_and_formulas_agree_on_every_defined_name(cross_checked_natives, loaded):
-    # The two templates and the multi-year example (escalation, several fiscal years); the
-    # other examples are compared with LibreOffice in test_agreement.
+    # The full-features template and the multi-year example (escalation, several fiscal
+    # years); the other examples are compared with LibreOffice in test_agreement.
     compared = 0
     for path in cross_checked_natives[:len(CROSS_CHECKED) + 1]:
         a = loaded(path, "formulon").values()
@@ -503,7 +505,7 @@ def test_formulon_and_formulas_agree_on_every_defined_name(cross_checked_natives
             assert a[name] == b[name], f"{path.name}: {name}: formulon {a[name]!r}, " \
                                        f"formulas {b[name]!r}"
             compared += 1
-    assert compared > 500  # 2,137 names over 12 books when these were written
+    assert compared > 400  # every defined name of the two books
 
 
 def test_formulon_evaluates_what_formulas_cannot(tmp_path):
