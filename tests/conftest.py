@@ -60,9 +60,12 @@ def full():
 
 def pytest_sessionstart(session) -> None:
     """Install headless LibreOffice (for the independent check of native workbooks) when it
-    is missing, as the test setup promises; the script is idempotent and quiet."""
+    is missing, as the test setup promises; the script is idempotent and quiet.  Under
+    pytest-xdist only the controlling process installs it, before the workers start."""
     from xl_pricing.libreoffice import find_soffice
 
+    if hasattr(session.config, "workerinput"):
+        return
     if find_soffice() is None:
         script = ROOT / ".ci" / "setup-libreoffice"
         result = subprocess.run(["bash", str(script)], capture_output=True, text=True,

@@ -504,25 +504,31 @@ def run_sequence(book: Book, data, where: str) -> str:
     return assert_truthful(book, book.recalc(state), f"{where} {done}")
 
 
-COUNTS: dict[str, int] = {}
 SETTINGS = dict(derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow,
                                        HealthCheck.function_scoped_fixture])
 
 
-@settings(max_examples=int(__import__('os').environ.get('LIAR_N', 210)), **SETTINGS)
-@given(st.sampled_from(PRICED), st.data())
-def test_native_workbooks_cannot_lie(books, card_id, data):
-    outcome = run_sequence(books(card_id), data, f"native {card_id}")
-    COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
+NATIVE_SEQUENCES = int(__import__('os').environ.get('LIAR_N', 210))  # (fewer: development)
 
 
-def test_native_sequences_priced_and_refused():
-    # The sequences above were not all refused (nor all priced): both branches ran, and
-    # every approach was priced.
-    assert all(COUNTS.get(f"priced {ap}", 0) >= 3 for ap in "XABC"), COUNTS
-    assert sum(n for k, n in COUNTS.items() if k.startswith("priced")) >= 30, COUNTS
-    assert COUNTS.get("refused", 0) >= 30, COUNTS
+def test_native_workbooks_cannot_lie(books):
+    """The random sequences on every card's native template — and they were not all refused
+    (nor all priced): both branches ran, and every approach was priced.  (One test, so the
+    counts are asserted in the process that ran the sequences, wherever xdist puts it.)"""
+    counts: dict[str, int] = {}
+
+    @settings(max_examples=NATIVE_SEQUENCES, **SETTINGS)
+    @given(st.sampled_from(PRICED), st.data())
+    def sequences(card_id, data):
+        outcome = run_sequence(books(card_id), data, f"native {card_id}")
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+    sequences()
+    if NATIVE_SEQUENCES >= 200:
+        assert all(counts.get(f"priced {ap}", 0) >= 3 for ap in "XABC"), counts
+        assert sum(n for k, n in counts.items() if k.startswith("priced")) >= 30, counts
+        assert counts.get("refused", 0) >= 30, counts
 
 
 @settings(max_examples=30, **SETTINGS)
