@@ -234,7 +234,7 @@ def _date(value: Any, name: str) -> dt.date | None:
             raise InputError(name, value, "a date such as 2027-04-01") from None
     if not isinstance(d, dt.date):
         raise InputError(name, value, "a date such as 2027-04-01")
-    return d
+    return d.date() if isinstance(d, dt.datetime) else d
 
 
 def _cells(value: Any) -> list[Any]:
@@ -414,21 +414,8 @@ def _facts(c: RateCard, direct: Decimal, contract: Any, location: Any, kind: Any
             raise InputError(name, value, "one of " + ", ".join(allowed))
         return text
 
-    def day(value: Any, name: str, default: dt.date) -> dt.date:
-        if is_missing(value):
-            return default
-        got = excel_date(value, name)
-        if isinstance(got, dt.datetime):
-            return got.date()
-        if isinstance(got, dt.date):
-            return got
-        try:
-            return dt.date.fromisoformat(str(got).strip())
-        except ValueError:
-            raise InputError(name, value, "a date such as 2027-04-01") from None
-
-    first = day(start, "start", c.model.card.effective_from)
-    last = day(end, "end", first)
+    first = _date(start, "start") or c.model.card.effective_from
+    last = _date(end, "end") or first
     if last < first:
         raise InputError("end", end, f"a date on or after start ({first})")
     try:

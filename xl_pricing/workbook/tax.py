@@ -79,12 +79,15 @@ def tax_applies(card: RateCard) -> str:
     'AND(INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1,Start>=DATE(2025,10,1))'
     """
     ct = card.model.consumption_tax
-    applies = "INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1"
     if ct.prices_include_tax:
         return "FALSE"
     if ct.included_before is not None:
-        return f"AND({applies},Start>={_date(ct.included_before)})"
-    return applies
+        return f"AND({CONTRACT_TAXED},Start>={_date(ct.included_before)})"
+    return CONTRACT_TAXED
+
+
+# The contract typed carries consumption tax (CT_Applies: 0 when the card's rate is 0).
+CONTRACT_TAXED = "INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1"
 
 
 def tax_included(card: RateCard, price: str) -> str:
@@ -98,11 +101,10 @@ def tax_included(card: RateCard, price: str) -> str:
     'IF(AND(INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1,Start<DATE(2025,10,1)),ROUNDDOWN(C9*CTBp/(10000+CTBp),0),0)'
     """
     ct = card.model.consumption_tax
-    applies = "INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1"
     if not ct.prices_include_tax and ct.included_before is None:
         return "0"
-    when = applies if ct.prices_include_tax else \
-        f"AND({applies},Start<{_date(ct.included_before)})"
+    when = CONTRACT_TAXED if ct.prices_include_tax else \
+        f"AND({CONTRACT_TAXED},Start<{_date(ct.included_before)})"
     return f"IF({when},ROUNDDOWN({price}*CTBp/(10000+CTBp),0),0)"
 
 
