@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any, Iterator
 
 SERVER_DIR = Path(__file__).parent.parent / "xl_pricing" / "server"
@@ -19,43 +19,70 @@ _RELOADED = ("xlwings", "xlwings_server", "custom_functions", "custom_scripts", 
              "xl_pricing.udfs", "xl_pricing.server")
 
 
+def _reloaded(name: str) -> bool:
+    return name.split(".")[0] in _RELOADED or name.startswith(_RELOADED)
+
+
+# The server-mode modules (and sys.path) once imported for an environment: entering
+# server mode again swaps them in instead of importing xlwings afresh, so a fixture can be
+# per test — a module-scoped one left XLWINGS_ON_SERVER set for the plain-Python tests a
+# pytest-xdist worker stole from the same file.
+_IMPORTED: dict[tuple[tuple[str, str], ...], tuple[dict[str, ModuleType], list[str]]] = {}
+
+
 @contextlib.contextmanager
 def server_modules(extra_env: dict[str, str] | None = None) -> Iterator[SimpleNamespace]:
     """xlwings imported in server mode (its decorators are then the Office.js ones).
 
     xlwings reads XLWINGS_ON_SERVER when it is imported, so the variables are set only
-    here, the already imported modules dropped and imported afresh, and everything put
-    back afterwards.
+    here, the already imported xlwings / xl_pricing.udfs modules set aside and the server
+    ones put in their place (imported once per environment), and everything put back
+    afterwards.
     """
     env = {**SERVER_ENV, **(extra_env or {})}
     saved_env = {k: os.environ.get(k) for k in env}
-    saved_modules = dict(sys.modules)
+    before = set(sys.modules)
+    saved = {n: m for n, m in sys.modules.items() if _reloaded(n)}
     saved_path = list(sys.path)
     import xl_pricing
     saved_attr = getattr(xl_pricing, "udfs", None)
     saved_server = getattr(xl_pricing, "server", None)
     os.environ.update(env)
-    for name in list(sys.modules):
-        if name.split(".")[0] in _RELOADED or name.startswith(_RELOADED):
-            del sys.modules[name]
+    # (PYTEST_CURRENT_TEST changes with every test; xlwings does not read it)
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"))
+    for name in saved:
+        del sys.modules[name]
+    if key in _IMPORTED:
+        modules, path = _IMPORTED[key]
+        sys.modules.update(modules)
+        sys.path[:] = path
+        for attr in ("udfs", "server"):
+            if f"xl_pricing.{attr}" in modules:
+                setattr(xl_pricing, attr, modules[f"xl_pricing.{attr}"])
     try:
         xw = importlib.import_module("xlwings")
         server = importlib.import_module("xlwings.server")
         udfs = importlib.import_module("xl_pricing.udfs")
         yield SimpleNamespace(xw=xw, server=server, udfs=udfs)
     finally:
+        _IMPORTED[key] = ({n: m for n, m in sys.modules.items() if _reloaded(n)},
+                          list(sys.path))
+        for name in list(sys.modules):
+            # server-mode modules out; so are our own modules first imported here (they
+            # may hold the server xlwings); other libraries (fastapi …) may stay
+            if _reloaded(name) or (name not in before and name.startswith("xl_pricing")):
+                del sys.modules[name]
+        sys.modules.update(saved)
         for k, v in saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        sys.modules.clear()
-        sys.modules.update(saved_modules)
         sys.path[:] = saved_path
         # ``import xl_pricing.udfs`` also set attributes on the package: put them back too
-        for attr, saved in (("udfs", saved_attr), ("server", saved_server)):
-            if saved is not None:
-                setattr(xl_pricing, attr, saved)
+        for attr, value in (("udfs", saved_attr), ("server", saved_server)):
+            if value is not None:
+                setattr(xl_pricing, attr, value)
             elif hasattr(xl_pricing, attr):
                 delattr(xl_pricing, attr)
 

@@ -41,10 +41,24 @@ def client(env: dict[str, str] | None = None):
             yield c
 
 
-@pytest.fixture(scope="module")
-def anonymous():
-    with client() as c:
-        yield c
+@pytest.fixture(scope="session")
+def anonymous_app():
+    """The app without auth, started once per process; each test using it runs in server
+    mode (``anonymous``)."""
+    from fastapi.testclient import TestClient
+    with server_modules() as mods:
+        c = TestClient(importlib.import_module("xl_pricing.server.app").app)
+        c.__enter__()
+        c.mods = mods
+    yield c
+    with server_modules():
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def anonymous(anonymous_app):
+    with server_modules():
+        yield anonymous_app
 
 
 # -- the guard: what xlwings Server would crash on is a 400 with a message -------------------

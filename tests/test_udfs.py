@@ -18,6 +18,7 @@ import asyncio
 import importlib
 import importlib.util
 import json
+import os
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +29,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, RATES
 from serverkit import payload, post, server_modules, serving, unwrap
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
@@ -390,7 +391,7 @@ def test_desktop_functions_keep_card_paths(tmp_path):
 
 # -- layer 2: xlwings' server code paths ------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server_mode():
     with server_modules() as mods:
         yield mods
@@ -469,15 +470,45 @@ def test_omitted_optionals_are_null(server_mode):
     assert result == [[0.3]]
 
 
+def test_server_mode_is_put_back_after_each_use(xlwings_server_app):
+    """Server mode lasts as long as its block (a per-test fixture): afterwards plain calls
+    are desktop ones again, whichever test a pytest-xdist worker runs next.  (A
+    module-scoped fixture once left XLWINGS_ON_SERVER set for plain tests stolen from this
+    file: InputError came back as XlwingsError.)  xlwings Server's app, started once, is
+    running meanwhile."""
+    import xlwings as desktop_xw
+
+    before = os.environ.get("XLWINGS_ON_SERVER")
+    for _ in range(2):                    # the second time from the imported modules
+        with server_modules() as mods:
+            assert mods.udfs.on_server() and mods.xw is not desktop_xw
+            with pytest.raises(mods.xw.XlwingsError, match="expected a card id"):
+                mods.udfs.XLP_CARD(str(RATES / "mit.toml"))
+        from xl_pricing import udfs
+        assert os.environ.get("XLWINGS_ON_SERVER") == before and not udfs.on_server()
+        assert udfs.XLP_CARD(str(RATES / "mit.toml")) == udfs.XLP_CARD("mit")
+
+
 # -- layer 3: xlwings Server ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def server_client(server_mode):
-    pytest.importorskip("xlwings_server", reason="the optional [server] extra")
+@pytest.fixture(scope="session")
+def xlwings_server_app():
+    """xlwings Server's app, started once per process (its startup is most of a call's
+    time); each test still runs it in server mode (``server_mode``)."""
+    if importlib.util.find_spec("xlwings_server") is None:
+        pytest.skip("the optional [server] extra")
     from fastapi.testclient import TestClient
-    main = importlib.import_module("xlwings_server.main")
-    with TestClient(main.main_app) as client:
-        yield client
+    with server_modules():    # (importing xlwings Server sets XLWINGS_ON_SERVER: only here)
+        client = TestClient(importlib.import_module("xlwings_server.main").main_app)
+        client.__enter__()
+    yield client
+    with server_modules():
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def server_client(server_mode, xlwings_server_app):
+    return xlwings_server_app
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
