@@ -195,6 +195,10 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
             "Direct_Description": column("direct", [x.description or None for x in d]),
             "Direct_FY": column("direct", [x.fiscal_year or first for x in d]),
             "Direct_Amount": column("direct", [int(x.amount) for x in d])}
+    if any(x.subaward is not None for x in d):   # (an MTDC card's subaward-id column)
+        out["Direct_Subaward"] = column("direct", [x.subaward for x in d])
+    if info.award_date is not None:   # (an MTDC card's award date)
+        out["AwardDate"] = info.award_date
     rs = project.researchers
     count = [{"publications": r.publications, "citations": r.citations,
               "years": r.years}.get(r.achievement_basis or "") for r in rs]

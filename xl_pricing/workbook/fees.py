@@ -44,6 +44,7 @@ from ..rates import RateCard
 from ..rates.schema import Indirect, ResearchFee, Strategic, UnitFee, When
 from .book import Book, a1, bp, formula, list_validation, number_validation, put
 from .checks import rule, text_literal
+from . import mtdc
 
 
 # -- which rules these formulas price ----------------------------------------------------------
@@ -70,7 +71,7 @@ def priced_rules(card: RateCard) -> set[str]:
     out |= {f"fees.{n}" for n in m.fees} | {f"unit_fees.{n}" for n in m.unit_fees}
     for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
         out |= {f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)}
-    return out
+    return out | mtdc.priced_rules(card)   # subaward ids and the award date (mtdc.py)
 
 
 def unpriced(card: RateCard, project: Project) -> list[str]:
@@ -139,10 +140,10 @@ def kind_code_formula(card: RateCard, ref: str = "Kind") -> str:
 def project_inputs(book: Book, ws: Worksheet, row: int,
                    scalar: Callable[..., str]) -> None:
     """The Project-sheet inputs the card's rules need: ``Kind`` (a drop-down of the card's
-    kinds in Japanese and English; its code in the hidden ``Kind_Code``, column S) and one
-    ``Qty_<name>`` per quantity a 研究料 is priced by.  ``scalar`` is the sheet's writer of
+    kinds in Japanese and English; its code in the hidden ``Kind_Code``, column S), one
+    ``Qty_<name>`` per quantity a 研究料 is priced by, and an MTDC card's ``AwardDate``.  ``scalar`` is the sheet's writer of
     one labelled input (it advances the sheet's row); ``row`` is the row it writes next.
-    Nothing for a card without kinds or fees."""
+    Nothing for a card without kinds, fees or MTDC."""
     from ..vocabulary import both
 
     card, info = book.card, book.project.project
@@ -169,6 +170,7 @@ def project_inputs(book: Book, ws: Worksheet, row: int,
                             rule(f'AND({qn}<>"",ABS({qn}*100-ROUND({qn}*100,0))>1E-9)',
                                  f"quantities.{name}", "a number with at most 2 decimal places")])
         number_validation(ws, ref, 0, maximum=1_000_000)
+    mtdc.award_date_input(book, scalar)   # an MTDC card's award date (workbook/mtdc.py)
 
 
 # -- the Rates sheet: the card's rules, readable ----------------------------------------------
