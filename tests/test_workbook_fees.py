@@ -316,6 +316,19 @@ def as_project(inputs: dict, contract: str = "joint", approach: str = "X"):
                           "quantities": qty}, "test")
 
 
+FEE_NAMES = ["research_fee", "research_fee_2", "research_fee_3", "unit_fee", "unit_fee_2",
+             "indirect", "strategic", "consumption_tax", "Total"]
+
+
+def checked(rc, inputs: dict, project, card) -> dict:
+    """The named cells these tests read (recalculating only what they need: suite time)."""
+    names = {"Input_OK", "Input_Check", "Form_Academic", *expected_names(project, card)}
+    names |= {f"{ap}_{n}" for ap in "XA" for n in FEE_NAMES}
+    v = rc.values(inputs, names=[n for n in names if n in rc.names])
+    agrees(v, project, card)
+    return v
+
+
 def test_several_fees_each_their_own_line(tmp_path_factory):
     # 2026-10-01 – 2028-03-31: 18 months from the start, 6 in FY2026, 12 in FY2027.
     # 2 company researchers, 35 m² (15 above 20: two started 10 m² steps → 50,000 a month).
@@ -342,15 +355,14 @@ def test_several_fees_each_their_own_line(tmp_path_factory):
               "Qty_company_researcher": 2, "Qty_space_m2": 35,
               **items(("consumables", 2026, 1_000_000), ("equipment", 2027, 400_000),
                       ("travel", 2027, 200_000))}
-    v = rc.values(inputs)
+    project = as_project(inputs)
+    v = checked(rc, inputs, project, card)
     assert v["Input_OK"] is True, v["Input_Check"]
     assert [v[f"X_{n}"] for n in ("research_fee", "research_fee_2", "research_fee_3",
                                   "unit_fee", "unit_fee_2", "indirect", "strategic",
                                   "Total")] == \
         [1_320_000, 360_000, 150_000, 1_800_000, 900_000, 1_719_000, 323_000, 8_172_000]
-    project = as_project(inputs)
     assert quote(project, card).total == 8_172_000
-    agrees(v, project, card)
     assert v["Form_Academic"] == 1_830_000   # box ②: every 研究料
     # Sponsored, direct 2,000,001 (consumables 1,400,001): no 研究料 (joint only), no space
     # charge, no facility fee (direct > 2,000,000); the bench fee and the room stay.
@@ -361,18 +373,16 @@ def test_several_fees_each_their_own_line(tmp_path_factory):
     other = {**inputs, "Contract": "sponsored",
              **items(("consumables", 2026, 1_400_001), ("equipment", 2027, 400_000),
                      ("travel", 2027, 200_000))}
-    v = rc.values(other)
+    project = as_project(other, "sponsored")
+    v = checked(rc, other, project, card)
     assert [v[f"X_{n}"] for n in ("research_fee", "research_fee_2", "research_fee_3",
                                   "unit_fee", "unit_fee_2", "indirect", "strategic",
                                   "Total")] == \
         [0, 360_000, 0, 1_800_000, 0, 1_128_000, 216_000, 5_504_001]
-    project = as_project(other, "sponsored")
     assert quote(project, card).total == 5_504_001
-    agrees(v, project, card)
     # Approach A: the same fee lines, strategic on direct less travel + 研究料 per year.
-    v = rc.values({**inputs, "Approach": "A"})
     project = as_project(inputs, approach="A")
-    agrees(v, project, card)
+    v = checked(rc, {**inputs, "Approach": "A"}, project, card)
     assert v["A_Total"] == quote(project, card).total
 
 
@@ -388,22 +398,21 @@ def test_strategic_on_the_subtotal_with_fees_and_tax_in_the_base(tmp_path_factor
     rc = Recalculator(build(card, None, "native", folder))
     inputs = {"Approach": "X", "Start": date(2027, 4, 1), "End": date(2028, 3, 31),
               "Qty_company_researcher": 1, **items(("consumables", 2027, 1_000_000))}
-    v = rc.values(inputs)
+    project = as_project(inputs)
+    v = checked(rc, inputs, project, card)
     assert v["Input_OK"] is True, v["Input_Check"]
     assert [v[f"X_{n}"] for n in ("research_fee", "unit_fee", "indirect", "strategic",
                                   "consumption_tax", "Total")] == \
         [432_000, 1_200_000, 472_560, 310_456, 341_501, 3_756_517]
-    project = as_project(inputs)
     assert quote(project, card).total == 3_756_517
-    agrees(v, project, card)
     # Sponsored research carries no tax here: indirect 30% × 1,432,000 = 429,600,
     # strategic 10% × 3,061,600 = 306,160; total 3,367,760.
-    v = rc.values({**inputs, "Contract": "sponsored"})
+    project = as_project(inputs, "sponsored")
+    v = checked(rc, {**inputs, "Contract": "sponsored"}, project, card)
     assert (v["X_indirect"], v["X_strategic"], v["X_Total"]) == (429_600, 306_160,
                                                                  3_367_760)
-    assert quote(as_project(inputs, "sponsored"), card).total == 3_367_760
+    assert quote(project, card).total == 3_367_760
     # Approach A: strategic on direct + time charge + F&A + the fees.
-    v = rc.values({**inputs, "Approach": "A"})
     project = as_project(inputs, approach="A")
-    agrees(v, project, card)
+    v = checked(rc, {**inputs, "Approach": "A"}, project, card)
     assert v["A_Total"] == quote(project, card).total

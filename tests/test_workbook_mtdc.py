@@ -104,3 +104,16 @@ def test_formula_piece_and_other_cards():
     assert priced_rules(load_card("kyoto")) == set()
     kyoto = load_card("kyoto")
     assert unpriced_for(kyoto, template_project(kyoto)) == []
+
+
+def test_a_workbook_built_for_a_project_keeps_its_ids_and_award_date(tmp_path):
+    # Built for the project, read back as the engine reads a project file (rates diff
+    # --scan): the same ids, award date and so the same price.
+    from xl_pricing.readback import workbook_project
+
+    card = load_card("harvard")
+    project = engine_project(ITEMS, date(2024, 9, 30))
+    back = workbook_project(build(card, project, "native", tmp_path))
+    assert [d.subaward for d in back.direct] == [r[3] for r in ITEMS]
+    assert back.project.award_date == date(2024, 9, 30)
+    assert quote(back, card).total == quote(project, card).total
