@@ -9,7 +9,9 @@ from datetime import date
 
 import pytest
 
-from engine_names import expected_names
+from engine_names import expected_names, typed_inputs
+from xl_pricing.project import Researcher
+from xl_pricing.workbook.inputs import CAPACITY
 from xl_pricing import load_card, parse_project, quote
 from xl_pricing.recalc import Recalculator
 from xl_pricing.workbook import build, template_project
@@ -267,6 +269,7 @@ base_includes = ["research_fee", "consumption_tax"]
 [strategic]
 rate = 0.10
 base = "subtotal"
+base_includes = ["consumption_tax"]
 
 [consumption_tax]
 rate = 0.10
@@ -391,8 +394,9 @@ def test_strategic_on_the_subtotal_with_fees_and_tax_in_the_base(tmp_path_factor
     # 研究料 432,000; room 100,000 × 12 = 1,200,000.
     # Indirect 30% of (direct + 研究料 + 10% tax on them): 1,432,000 + 143,200 = 1,575,200
     #   → 472,560.
-    # Strategic 10% of the subtotal (direct + 研究料 + unit fee + indirect) = 3,104,560 →
-    #   310,456.  Consumption tax 10% of 3,415,016 = 341,501 (down); total 3,756,517.
+    # Strategic 10% of the subtotal (direct + 研究料 + unit fee + indirect) = 3,104,560 +
+    #   the 10% tax on it 310,456 = 3,415,016 → 341,501 (down).
+    # Consumption tax 10% of 3,446,061 = 344,606 (down); total 3,790,667.
     card, folder = card_file(tmp_path_factory, SUBTOTAL)
     assert unpriced_for(card, template_project(card)) == []
     rc = Recalculator(build(card, None, "native", folder))
@@ -403,8 +407,8 @@ def test_strategic_on_the_subtotal_with_fees_and_tax_in_the_base(tmp_path_factor
     assert v["Input_OK"] is True, v["Input_Check"]
     assert [v[f"X_{n}"] for n in ("research_fee", "unit_fee", "indirect", "strategic",
                                   "consumption_tax", "Total")] == \
-        [432_000, 1_200_000, 472_560, 310_456, 341_501, 3_756_517]
-    assert quote(project, card).total == 3_756_517
+        [432_000, 1_200_000, 472_560, 341_501, 344_606, 3_790_667]
+    assert quote(project, card).total == 3_790_667
     # Sponsored research carries no tax here: indirect 30% × 1,432,000 = 429,600,
     # strategic 10% × 3,061,600 = 306,160; total 3,367,760.
     project = as_project(inputs, "sponsored")
@@ -412,7 +416,28 @@ def test_strategic_on_the_subtotal_with_fees_and_tax_in_the_base(tmp_path_factor
     assert (v["X_indirect"], v["X_strategic"], v["X_Total"]) == (429_600, 306_160,
                                                                  3_367_760)
     assert quote(project, card).total == 3_367_760
-    # Approach A: strategic on direct + time charge + F&A + the fees.
-    project = as_project(inputs, approach="A")
-    v = checked(rc, {**inputs, "Approach": "A"}, project, card)
+    # Approach A with a professor's 100 h (30,000 yen/h: 3,000,000): strategic on direct +
+    # time charge + F&A + the fees + the tax on them, as the engine.
+    project = as_project(inputs, approach="A").model_copy(update={"researchers": [
+        Researcher(rank="professor", hours=100)]})
+    v = checked(rc, typed_inputs(project, CAPACITY), project, card)
+    assert v["A_time_charge_1"] == 3_000_000
     assert v["A_Total"] == quote(project, card).total
+
+
+def test_every_base_part_the_schema_allows_is_priced(tmp_path_factory):
+    # Each part of BASE_PARTS in the indirect and the strategic base, categories left out
+    # of both, two 研究料 and two unit fees: nothing left for the engine alone.  (The F&A
+    # base takes only consumption_tax — the schema — priced by workbook/tax.py.)
+    from xl_pricing.rates.schema import BASE_PARTS
+
+    parts = ", ".join(f'"{p}"' for p in BASE_PARTS)
+    text = TWO_FEES.replace('base_includes = ["research_fee", "unit_fee"]',
+                            f"base_includes = [{parts}]") \
+        .replace('base_includes = ["research_fee"]', f"base_includes = [{parts}]") \
+        .replace('base = "direct"', 'base = "subtotal"')
+    card, _ = card_file(tmp_path_factory, text)
+    used = card.rules_in_use()
+    assert {"indirect.base_includes", "indirect.base_excludes", "strategic.base_includes",
+            "strategic.base_excludes", "fees.bench", "unit_fees.room"} <= set(used)
+    assert unpriced_for(card, template_project(card)) == []
