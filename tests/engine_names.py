@@ -41,6 +41,8 @@ def expected_lines(project: Project, card: RateCard) -> dict[str, list[Any]]:
         for ln in lines:
             if ln.component == "direct":
                 names.append(f"direct_{direct_names[ln.detail]}")
+            elif ln.component in ("research_fee", "unit_fee"):
+                names.append(fee_name(ln, card))
             elif ln.component in ("time_charge", "option"):
                 counters[ln.component] = counters.get(ln.component, 0) + 1
                 names.append(f"{ln.component}_{counters[ln.component]}")
@@ -80,6 +82,18 @@ def expected_lines(project: Project, card: RateCard) -> dict[str, list[Any]]:
             else:
                 add(f"C_{ln.component}", ln)
     return named
+
+
+def fee_name(line: Any, card: RateCard) -> str:
+    """A 研究料 or unit-fee line's name in the workbooks (workbook.fees.fee_quote_lines):
+    the card's first fee of the kind ``research_fee`` / ``unit_fee``, the next ones
+    ``research_fee_2`` … by their place on the card (the line's source names the fee:
+    "kek: fees.research_fee: …")."""
+    group = "fees" if line.component == "research_fee" else "unit_fees"
+    # (a C floor's line source is prefixed "floor (approach X): ")
+    name = line.source.split(f": {group}.", 1)[1].split(":", 1)[0]
+    place = list(getattr(card.model, group)).index(name)
+    return line.component if place == 0 else f"{line.component}_{place + 1}"
 
 
 def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
@@ -181,6 +195,10 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
             "Direct_Description": column("direct", [x.description or None for x in d]),
             "Direct_FY": column("direct", [x.fiscal_year or first for x in d]),
             "Direct_Amount": column("direct", [int(x.amount) for x in d])}
+    if any(x.subaward is not None for x in d):   # (an MTDC card's subaward-id column)
+        out["Direct_Subaward"] = column("direct", [x.subaward for x in d])
+    if info.award_date is not None:   # (an MTDC card's award date)
+        out["AwardDate"] = info.award_date
     rs = project.researchers
     count = [{"publications": r.publications, "citations": r.citations,
               "years": r.years}.get(r.achievement_basis or "") for r in rs]

@@ -48,6 +48,7 @@ SCALARS: dict[str, str] = {
     "TaxPartner": "tax.partner", "CorporateTax": "tax.corporate_tax",
     "B_Agreed": "total.agreed", "B_BookAs": "total.book_as",
     "Kind": "kind",
+    "AwardDate": "award_date",   # an MTDC card's (workbook/mtdc.py)
 }
 # Quantities a card's 研究料 are priced by: defined name Qty_<name> → quantities.<name>.
 QUANTITY_PREFIX = "Qty_"
@@ -56,7 +57,8 @@ SCALARS["IPTerms"] = "ip_terms"
 # Tables: list key → {defined name of a column: key inside an entry}.
 TABLES: dict[str, dict[str, str]] = {
     "direct": {"Direct_Category": "category", "Direct_Description": "description",
-               "Direct_FY": "fiscal_year", "Direct_Amount": "amount"},
+               "Direct_FY": "fiscal_year", "Direct_Amount": "amount",
+               "Direct_Subaward": "subaward"},
     "researchers": {"R_Name": "name", "R_Rank": "rank", "R_Source": "rate_source",
                     "R_Hourly": "hourly", "R_Salary": "salary", "R_Basis": "achievement_basis",
                     "R_Count": "~count", "R_DayRate": "day_rate", "R_Bound": "day_rate_bound",

@@ -540,8 +540,8 @@ def costing_features(project: Project, card: RateCard) -> list[str]:
                                                    and card.model.floor.warn_below):
         out.append("floor")
     if card.model.fa.base == "mtdc" and any(i.category == "subaward" for i in project.direct):
-        # The workbooks cap each subaward item at the threshold in force at the start (the
-        # award date by default); ids shared across items, or another award date, they lack.
+        # Subaward ids shared across items and an award date other than the start (the
+        # standard workbooks price both on MTDC cards: workbook/mtdc.py; office maps not).
         if any(i.subaward is not None for i in project.direct):
             out.append("direct.subaward")
         if info.award_date is not None and (subaward_threshold(card, info.award_date)

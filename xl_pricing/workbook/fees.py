@@ -41,9 +41,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..project import Project
 from ..rates import RateCard
-from ..rates.schema import ResearchFee, UnitFee, When
+from ..rates.schema import Indirect, ResearchFee, Strategic, UnitFee, When
 from .book import Book, a1, bp, formula, list_validation, number_validation, put
 from .checks import rule, text_literal
+from . import mtdc
 
 
 # -- which rules these formulas price ----------------------------------------------------------
@@ -53,22 +54,11 @@ def research_fees(card: RateCard) -> dict[str, ResearchFee]:
     return dict(card.model.fees)
 
 
-def _fees_priced(card: RateCard, part: str = "research_fee") -> bool:
-    """The workbook prices the card's 研究料 (``part = "research_fee"``) or monthly unit fees
-    (``"unit_fee"``): one of them at most (one line, as the engine's line names pool
-    them), and no base beyond the indirect one counts it (a strategic base with fees, an
-    F&A base with fees stay the engine's)."""
-    m = card.model
-    if len(m.fees if part == "research_fee" else m.unit_fees) > 1:
-        return False
-    st = m.strategic
-    strategic_counts = (st.rate > 0 or st.cases) and (
-        st.base == "subtotal" or part in st.base_includes)
-    return not strategic_counts and part not in m.fa.base_includes
-
-
 def priced_rules(card: RateCard) -> set[str]:
-    """The keys of ``RateCard.rules_in_use`` these formulas price for ``card``.
+    """The keys of ``RateCard.rules_in_use`` these formulas price for ``card``: kinds, the
+    indirect cases (by fiscal year or at the award), every 研究料 and unit fee (one line
+    each), and the indirect and strategic bases' ``base_includes`` / ``base_excludes``
+    (every part the schema allows: :func:`rule_base_formula`).
 
     >>> from xl_pricing import load_card
     >>> sorted(priced_rules(load_card("kyoto")))
@@ -78,17 +68,10 @@ def priced_rules(card: RateCard) -> set[str]:
     out = {f"kinds.{k}" for k in m.kinds}
     if m.rate_change.method in ("fiscal_year", "at_award"):
         out |= {f"indirect.cases[{i}]" for i in range(len(m.indirect.cases))}
-    fees_ok, units_ok = _fees_priced(card), _fees_priced(card, "unit_fee")
-    if fees_ok:
-        out |= {f"fees.{n}" for n in m.fees}
-    if units_ok:
-        out |= {f"unit_fees.{n}" for n in m.unit_fees}
-    parts = set(m.indirect.base_includes)
-    if parts and parts <= {"research_fee", "unit_fee"} \
-            and ("research_fee" not in parts or fees_ok or not m.fees) \
-            and ("unit_fee" not in parts or units_ok or not m.unit_fees):
-        out.add("indirect.base_includes")
-    return out
+    out |= {f"fees.{n}" for n in m.fees} | {f"unit_fees.{n}" for n in m.unit_fees}
+    for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
+        out |= {f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)}
+    return out | mtdc.priced_rules(card)   # subaward ids and the award date (mtdc.py)
 
 
 def unpriced(card: RateCard, project: Project) -> list[str]:
@@ -157,10 +140,10 @@ def kind_code_formula(card: RateCard, ref: str = "Kind") -> str:
 def project_inputs(book: Book, ws: Worksheet, row: int,
                    scalar: Callable[..., str]) -> None:
     """The Project-sheet inputs the card's rules need: ``Kind`` (a drop-down of the card's
-    kinds in Japanese and English; its code in the hidden ``Kind_Code``, column S) and one
-    ``Qty_<name>`` per quantity a 研究料 is priced by.  ``scalar`` is the sheet's writer of
+    kinds in Japanese and English; its code in the hidden ``Kind_Code``, column S), one
+    ``Qty_<name>`` per quantity a 研究料 is priced by, and an MTDC card's ``AwardDate``.  ``scalar`` is the sheet's writer of
     one labelled input (it advances the sheet's row); ``row`` is the row it writes next.
-    Nothing for a card without kinds or fees."""
+    Nothing for a card without kinds, fees or MTDC."""
     from ..vocabulary import both
 
     card, info = book.card, book.project.project
@@ -187,6 +170,7 @@ def project_inputs(book: Book, ws: Worksheet, row: int,
                             rule(f'AND({qn}<>"",ABS({qn}*100-ROUND({qn}*100,0))>1E-9)',
                                  f"quantities.{name}", "a number with at most 2 decimal places")])
         number_validation(ws, ref, 0, maximum=1_000_000)
+    mtdc.award_date_input(book, scalar)   # an MTDC card's award date (workbook/mtdc.py)
 
 
 # -- the Rates sheet: the card's rules, readable ----------------------------------------------
@@ -254,26 +238,25 @@ def when_formula(when: When, on: str, direct: str, months: str, has_kinds: bool)
 @dataclass
 class FeeCells:
     """Where the Calc sheet holds the rules' figures: per fiscal year column k, the
-    indirect rate in bp (when the card has priced cases) and the 研究料 (rounded)."""
+    indirect rate in bp (when the card has priced cases) and each 研究料 and unit fee
+    (rounded), in the card's order: ``fees`` / ``units`` are (name, fee, Calc row)."""
 
     years: int
     indirect_row: int | None = None
-    fee_row: int | None = None
-    fee: ResearchFee | None = None
-    base_has_fee: bool = False
-    unit_row: int | None = None
-    unit: UnitFee | None = None
-    base_has_unit: bool = False
+    fees: list[tuple[str, ResearchFee, int]] = field(default_factory=list)
+    units: list[tuple[str, UnitFee, int]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
 
     def indirect_bp(self, k: int) -> str | None:
         return None if self.indirect_row is None else f"Calc!{a1(self.indirect_row, 3 + k)}"
 
-    def fee_cell(self, k: int) -> str | None:
-        return None if self.fee_row is None else f"Calc!{a1(self.fee_row, 3 + k)}"
+    def fee_cells(self, k: int) -> list[str]:
+        """Year k's 研究料 cells, one per fee."""
+        return [f"Calc!{a1(r, 3 + k)}" for _n, _f, r in self.fees]
 
-    def unit_cell(self, k: int) -> str | None:
-        return None if self.unit_row is None else f"Calc!{a1(self.unit_row, 3 + k)}"
+    def unit_cells(self, k: int) -> list[str]:
+        """Year k's unit-fee cells, one per fee."""
+        return [f"Calc!{a1(r, 3 + k)}" for _n, _f, r in self.units]
 
 
 def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
@@ -316,8 +299,7 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
         formula(ws, f"E{row}", "YEAR(Start)*12+MONTH(Start)-1", "xlp_int")
         first = f"Calc!$E${row}"
         row += 1
-    if fee_items:
-        name, fee = fee_items[0]
+    for name, fee in fee_items:   # each 研究料 its own rows (fees.fee_lines: card order)
         n = fee.period_months
         put(ws, f"A{row}", f"研究料の条件 / Fee applies ({name})", "xlp_label")
         applies = "TRUE" if fee.when is None else when_formula(fee.when, "Start", direct,
@@ -346,11 +328,9 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
             formula(ws, a1(row, 3 + k),
                     f'IF(OR({fy[k]}="",NOT({holds})),0,{book.rnd(exact, n * 100)})',
                     "xlp_yen")
-        out.fee_row, out.fee = row, fee
-        out.base_has_fee = "research_fee" in m.indirect.base_includes
+        out.fees.append((name, fee, row))
         row += 1
-    if unit_items:
-        name, unit = unit_items[0]
+    for name, unit in unit_items:   # each unit fee its own rows, after the 研究料
         put(ws, f"A{row}", f"月額 / Monthly charge ({name})", "xlp_label")
         applies = "TRUE" if unit.when is None else when_formula(unit.when, "Start", direct,
                                                                  months, has_kinds)
@@ -364,8 +344,7 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
             count = f"MAX(0,MIN({started}-1,{hi})-MAX(0,{lo})+1)"
             formula(ws, a1(row, 3 + k), f'IF({fy[k]}="",0,{book.rnd(f"{monthly}*{count}", 1)})',
                     "xlp_yen")
-        out.unit_row, out.unit = row, unit
-        out.base_has_unit = "unit_fee" in m.indirect.base_includes
+        out.units.append((name, unit, row))
         row += 1
     return out
 
@@ -391,21 +370,81 @@ def unit_item_formula(item: Any) -> str:
     return f"({int(item.amount)}+{int(item.step_amount)}*{steps})"
 
 
-def fee_line_cells(cells: FeeCells) -> list[str] | None:
-    """The 研究料 line's per-year cells on a quote sheet, or ``None`` without a fee."""
-    if cells.fee_row is None:
-        return None
-    return [cells.fee_cell(k) for k in range(cells.years)]  # type: ignore[misc]
+def fee_quote_lines(cells: FeeCells) -> list[tuple[str, str, str, list[str]]]:
+    """The quote sheets' fee lines, in the engine's order (``pricing.fees.fee_lines``: the
+    card's 研究料, then its unit fees): (component, detail, line name, per-year cells).
+
+    The detail is the engine's: a 研究料's label when it is not 研究料, a unit fee's label.
+    The first fee of each kind is named ``research_fee`` / ``unit_fee`` (``X_research_fee``
+    …), the next ones by their place on the card: ``research_fee_2`` …
+    """
+    out = []
+    for comp, items in (("research_fee", cells.fees), ("unit_fee", cells.units)):
+        for i, (_name, fee, r) in enumerate(items):
+            detail = ("" if fee.label_ja == "研究料" else fee.label_ja) \
+                if comp == "research_fee" else fee.label_ja
+            out.append((comp, detail, comp if i == 0 else f"{comp}_{i + 1}",
+                        [f"Calc!{a1(r, 3 + k)}" for k in range(cells.years)]))
+    return out
 
 
-def unit_line_cells(cells: FeeCells) -> list[str] | None:
-    """The unit fee line's per-year cells on a quote sheet, or ``None`` without one."""
-    if cells.unit_row is None:
-        return None
-    return [cells.unit_cell(k) for k in range(cells.years)]  # type: ignore[misc]
+# -- the indirect and strategic bases ----------------------------------------------------------
+
+def direct_less(spec: Indirect | Strategic, direct: str, k: int) -> str:
+    """Excel: fiscal year k's direct costs ``direct`` less the spec's ``base_excludes``
+    categories (``pricing.cost.rule_base``: each item's category compared exactly, EXACT as
+    the quote's direct lines; the year in Calc row 2).
+
+    >>> from xl_pricing.rates.schema import Indirect
+    >>> direct_less(Indirect(rate=0.3, base_excludes=["equipment"]), "D", 0)
+    '(D-SUMPRODUCT(EXACT(Direct_Category,"equipment")*(Direct_FY=Calc!$C$2),Direct_Amount))'
+    """
+    if not spec.base_excludes:
+        return direct
+    fy = f"Calc!{a1(2, 3 + k, True)}"
+    out = "".join(f"-SUMPRODUCT(EXACT(Direct_Category,{text_literal(c)})*(Direct_FY={fy}),"
+                  "Direct_Amount)" for c in dict.fromkeys(spec.base_excludes))
+    return f"({direct}{out})"
 
 
-def fee_detail(cells: FeeCells) -> str:
-    """The line's detail as the engine's: the card's label when it is not 研究料."""
-    fee = cells.fee
-    return "" if fee is None or fee.label_ja == "研究料" else fee.label_ja
+def rule_base_formula(book: Book, key: str, direct: str, k: int, parts: dict[str, str],
+                      paren: bool = True) -> str:
+    """Excel: fiscal year k's indirect (``key = "indirect"``) or strategic base as
+    ``pricing.cost.rule_base``: direct less ``base_excludes`` + each part of
+    ``base_includes`` (and, for strategic, of its ``base``: ``STRATEGIC_PARTS``) the
+    approach has (``parts``: time_charge, indirect, research_fee, unit_fee → the year's
+    cells; a part the approach lacks adds nothing) + with ``consumption_tax`` the tax on
+    those parts the card taxes, rounded by its rule, for a taxed contract.  In parentheses
+    (``paren``) when it is more than ``direct``.
+
+    Example (a card with strategic 10% of the subtotal on approach X): direct 1,000,000 +
+    研究料 440,000 + indirect 432,000 → base 1,872,000.
+    """
+    from ..pricing.cost import STRATEGIC_PARTS
+
+    from . import tax
+
+    m = book.card.model
+    spec = m.indirect if key == "indirect" else m.strategic
+    wanted = set(spec.base_includes) | (STRATEGIC_PARTS[m.strategic.base]
+                                        if key == "strategic" else set())
+    used = {"direct": direct_less(spec, direct, k)}
+    for part in ("time_charge", "indirect", "research_fee", "unit_fee"):
+        if part in wanted and parts.get(part):
+            used[part] = parts[part]
+    out = "+".join(used.values())
+    if "consumption_tax" in wanted:
+        ct = m.consumption_tax.components
+        chosen = [v for c, v in used.items() if not ct or c in ct]
+        if chosen:
+            out += (f"+IF({tax.tax_applies(book.card)},"
+                    f"{tax._tax_of(book, '(' + '+'.join(chosen) + ')')},0)")
+    return out if out == direct or not paren else f"({out})"
+
+
+def fee_parts(cells: FeeCells | None, k: int) -> dict[str, str]:
+    """Year k's research_fee and unit_fee parts of a base (Σ the fees' cells; "" without)."""
+    if cells is None:
+        return {}
+    return {"research_fee": "+".join(cells.fee_cells(k)),
+            "unit_fee": "+".join(cells.unit_cells(k))}

@@ -22,6 +22,7 @@ from ..vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES as ACTIVITY_WORDS,
                           DAY_RATE_BOUNDS, LOCATIONS as LOCATION_WORDS, RANK_ALIASES,
                           RATE_SOURCES as SOURCE_WORDS, TAX_PARTNERS, Words, both)
 from .fees import project_inputs, rules_table
+from . import mtdc
 from .styles import print_setup, protect
 from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
@@ -89,11 +90,12 @@ def _subaward_cap(book: Book, ws: Worksheet, row: int) -> int:
         return _scalar(book, ws, row, "再委託の算入上限 / Subaward included up to",
                        "SubawardCap", base, "xlp_yen")
     expr = '""' if base is None else str(base)
+    on = mtdc.award_on() if mtdc.has_subawards(book.card) else "Start"   # (workbook/mtdc.py)
     for t in sorted(f.subaward_thresholds, key=lambda t: t.effective_from):
         d = t.effective_from
-        expr = f"IF(Start>=DATE({d.year},{d.month},{d.day}),{int(t.amount)},{expr})"
-    put(ws, f"A{row}", "再委託の算入上限（開始日時点） / Subaward included up to (at the start)",
-        "xlp_label")
+        expr = f"IF({on}>=DATE({d.year},{d.month},{d.day}),{int(t.amount)},{expr})"
+    put(ws, f"A{row}", "再委託の算入上限（交付決定日時点）/ Subaward included up to (at the "
+        "award date)", "xlp_label")
     formula(ws, f"B{row}", expr, "xlp_yen")
     book.define("SubawardCap", ws, f"B{row}")
     return row + 1
@@ -539,8 +541,9 @@ def project_sheet(book: Book) -> Worksheet:
     # Direct cost items (one row each); the hidden last column is the item's F&A base.
     put(ws, f"A{r}", "直接経費 / Direct cost items", "xlp_label")
     r += 1
-    rows = [[it.category, it.description, it.fiscal_year or first_fy, int(it.amount)]
-            for it in p.direct]
+    subawards = mtdc.has_subawards(card)   # (an MTDC card: a subaward-id column G)
+    rows = [[it.category, it.description, it.fiscal_year or first_fy, int(it.amount), None,
+             None, *([it.subaward] if subawards else [])] for it in p.direct]
     n = rows_for("direct", len(rows))
     book.rows["direct"] = n
     top = r
@@ -549,7 +552,9 @@ def project_sheet(book: Book) -> Worksheet:
                                Column("年度 / FY", "Direct_FY", "xlp_input"),
                                Column("金額 / Amount", "Direct_Amount", "xlp_input_yen"),
                                Column("F&A 基礎 / F&A base", "Direct_FABase", "xlp_yen"),
-                               Column("確認 / Check", None, "xlp_warn", width=30)],
+                               Column("確認 / Check", None, "xlp_warn", width=30),
+                               *([Column("再委託ID / Subaward id", "Direct_Subaward",
+                                         "xlp_input")] if subawards else [])],
               rows, min_rows=n)
     if book.is_template:  # the years follow Start and End: the check cell says which
         number_validation(ws, f"C{top + 1}:C{top + n}", 1900, whole=True, maximum=2200)
@@ -560,15 +565,16 @@ def project_sheet(book: Book) -> Worksheet:
     number_validation(ws, f"D{top + 1}:D{top + n}", 0, whole=True)
     for i in range(n):
         row = top + 1 + i
-        formula(ws, f"E{row}", _fa_base_formula(book, row), "xlp_yen")
+        formula(ws, f"E{row}", _fa_base_formula(book, row, top + 1, top + n), "xlp_yen")
         f = _item("direct", i)
-        used = f'COUNTA(A{row}:D{row})>0'
+        used = f'COUNTA(A{row}:D{row}{f",G{row}" if subawards else ""})>0'
         put_check(book, ws, f"F{row}", f"Direct_{i + 1}", [
             rule(f'AND({used},LEN(A{row})=0)', f"{f}.category", "non-empty text"),
             rule(f'AND({used},D{row}="")', f"{f}.amount", "a value (this key is required)"),
             rule(not_number(f"D{row}", 0, whole=True), f"{f}.amount", "whole yen >= 0"),
             rule(f'AND({used},OR(C{row}="",ISNA(MATCH(C{row},FY_Year,0))))',
-                 f"{f}.fiscal_year", f"a fiscal year of {period}")])
+                 f"{f}.fiscal_year", f"a fiscal year of {period}")]
+            + (mtdc.subaward_rules(row, f) if subawards else []))
     # Researchers.
     put(ws, f"A{r}", "研究者 / Researchers", "xlp_label")
     r += 1
@@ -990,12 +996,12 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
     ]
 
 
-def _fa_base_formula(book: Book, row: int) -> str:
+def _fa_base_formula(book: Book, row: int, top: int, last: int) -> str:
     """An item's part of the F&A base: 0 when its category is left out of MTDC; a subaward
-    counts up to the card's limit."""
+    counts up to what its id has left of the card's limit (workbook/mtdc.py)."""
     if book.card.model.fa.base != "mtdc":
         return f"D{row}"
-    cap = 'IF(SubawardCap="",D{r},MIN(D{r},SubawardCap))'.format(r=row)
+    cap = mtdc.counted(row, top, last)
     # EXACT, as the engine compares categories: MATCH would take * ? ~ as wildcards.
     return (f'IF(SUMPRODUCT(EXACT(Mtdc_Excluded,A{row})*1)>0,0,'
             f'IF(EXACT(A{row},"subaward"),{cap},D{row}))')

@@ -19,7 +19,7 @@ from ..pricing.quote import LABELS
 from .book import Book, a1, col, formula, put
 from ..vocabulary import DIRECT_CATEGORIES, OTHER_CATEGORIES, both, category_words
 from .checks import guarded, text_literal
-from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
+from .fees import FeeCells, calc_rows, fee_parts, fee_quote_lines, rule_base_formula
 from . import tax
 from .styles import print_setup, protect
 
@@ -383,14 +383,10 @@ def _direct_lines(book: Book, q: QuoteSheet, calc: Calc, per_year: bool) -> list
 
 
 def _fee_line(book: Book, q: QuoteSheet, calc: Calc) -> None:
-    """The card's 研究料 by fiscal year (Calc, workbook/fees.py), after the direct costs
-    as the engine's lines are; none for a card without one."""
-    cells = fee_line_cells(calc.rules) if calc.rules else None
-    if cells is not None:
-        _line(book, q, "research_fee", fee_detail(calc.rules), "research_fee", cells)
-    cells = unit_line_cells(calc.rules) if calc.rules else None
-    if cells is not None:  # the monthly unit fee, after the 研究料 as in the engine
-        _line(book, q, "unit_fee", calc.rules.unit.label_ja, "unit_fee", cells)
+    """The card's 研究料 and unit fees by fiscal year (Calc, workbook/fees.py), one line
+    each after the direct costs as the engine's lines are; none for a card without."""
+    for comp, detail, name, cells in fee_quote_lines(calc.rules) if calc.rules else []:
+        _line(book, q, comp, detail, name, cells)
 
 
 def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
@@ -407,13 +403,9 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     rules = calc.rules or FeeCells(len(years))
     cells = []
     for k in range(len(years)):
-        d = calc.d(k)
-        # (the card's conditional rate and 研究料 in the base: workbook/fees.py)
+        # (the card's conditional rate, its base with fees or less categories: fees.py)
         bp_k = rules.indirect_bp(k) or ind_bp
-        if rules.base_has_fee:
-            d = f"({d}+{rules.fee_cell(k)})"
-        if rules.base_has_unit:
-            d = f"({d}+{rules.unit_cell(k)})"
+        d = rule_base_formula(book, "indirect", calc.d(k), k, fee_parts(calc.rules, k))
         cells.append(book.rnd(f"{d}*{bp_k}", 10000) if book.native else
                      book.fn("XLP_INDIRECT", d, f"{bp_k}/10000", "CardRef"))
     ind_row = q.last_row + 1
@@ -422,8 +414,8 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     if st.rate > 0:
         cells = []
         for k in range(len(years)):
-            base = calc.d(k) + (f"+{a1(ind_row, FIRST + k)}"
-                                if st.base in ("direct_plus_indirect", "subtotal") else "")
+            base = rule_base_formula(book, "strategic", calc.d(k), k, {
+                "indirect": a1(ind_row, FIRST + k), **fee_parts(calc.rules, k)}, paren=False)
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
@@ -482,8 +474,8 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
         for k in range(y):
             tc = _sum_rows(q, k, tc_rows)
             fa = a1(fa_row, FIRST + k)
-            base = calc.d(k) + (f"+{tc}" if st.base in ("direct_plus_tc", "subtotal") else "") \
-                + (f"+{fa}" if st.base in ("direct_plus_indirect", "subtotal") else "")
+            base = rule_base_formula(book, "strategic", calc.d(k), k, {
+                "time_charge": tc, "indirect": fa, **fee_parts(calc.rules, k)}, paren=False)
             cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
                          book.fn("XLP_STRATEGIC", base, "CardRef"))
         _line(book, q, "strategic", "", "strategic", cells)
