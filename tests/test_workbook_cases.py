@@ -101,14 +101,21 @@ def project(approach: str, direct: int, start: str = "2027-04-01", end: str = "2
 def shown(book, p) -> dict[str, Any]:
     """The template after typing ``p``, recalculated; every engine figure it names equal."""
     card, rc = book
-    v = rc.values(typed_inputs(p, CAPACITY), strict=False)
+    expected = expected_names(p, card)
+    # (only the names read: a recalculation of every name costs several times more)
+    names = [n for n in [*SHOWN, *expected] if n in rc.names]
+    v = rc.values(typed_inputs(p, CAPACITY), names=list(dict.fromkeys(names)), strict=False)
     assert v["Input_OK"] is True, v["Input_Check"]
     q = quote(p, card)
     assert v["Total"] == int(q.total)
-    for name, amount in expected_names(p, card).items():
+    for name, amount in expected.items():
         if name in v:
             assert v[name] == int(amount), name
     return v
+
+
+SHOWN = ["Input_OK", "Input_Check", "Total", "ConsultingRate", "X_indirect", "X_strategic",
+         "X_Total", "A_time_charge_1", "A_fa", "A_strategic", "A_option_1"]
 
 
 def test_the_card_is_priced_by_the_formulas(book):
@@ -158,6 +165,45 @@ def test_fa_option_and_consulting_cases_in_approach_a(book):
     # No kind, direct 800,000: neither case, 50,000 JPY/h → 500,000.
     v = shown(book, project("A", 800_000))
     assert (v["ConsultingRate"], v["A_time_charge_1"]) == (50_000, 500_000)
+
+
+def variant(folder: Path, method: str) -> tuple[Any, Recalculator]:
+    """The test card with another ``rate_change.method``, and its template."""
+    card = load_card(write_card(folder, method))
+    return card, Recalculator(build(card, None, "native", folder), engine="formulon")
+
+
+def test_fiscal_year_rates_on_each_years_rate_date(tmp_path):
+    # fiscal_year: each year at the rates in force on its first day in the project
+    # (FY_RateDate = max(Start, 1 April)).  A from 2027-10-01 to 2028-09-30, direct
+    # 1,000,000 in FY2027, 10 h at 50,000 = 500,000 (250,000 a year): F&A 32% (the row from
+    # 2027-07-01 — a template's keys by year, read on 1 April, would say 30%) of 1,250,000
+    # and 250,000 = 400,000 + 80,000; strategic 12% (the dated case) = 120,000; the option
+    # 20% of 1,500,000 = 300,000; total 2,400,000.
+    fy = variant(tmp_path, "fiscal_year")
+    v = shown(fy, project("A", 1_000_000, "2027-10-01", "2028-09-30"))
+    assert (v["A_fa"], v["A_strategic"], v["A_option_1"], v["Total"]) == (
+        480_000, 120_000, 300_000, 2_400_000)
+    # X from 2027-04-01 over two years: FY2027 at 30% (its rate date is before the change),
+    # FY2028 at 35% — 1,000,000 in FY2027 → 300,000; strategic 10% → 100,000.
+    v = shown(fy, project("X", 1_000_000, "2027-04-01", "2029-03-31"))
+    assert (v["X_indirect"], v["X_strategic"]) == (300_000, 100_000)
+
+
+def test_rates_at_the_award(tmp_path):
+    # at_award: the rates in force at Start for the whole project.  From 2027-06-01 to
+    # 2029-03-31, direct 1,000,000 in FY2028: indirect 30% (not 35%) = 300,000, strategic
+    # 10% = 100,000; approach A: F&A 30% of direct + time charge.
+    aw = variant(tmp_path, "at_award")
+    v = shown(aw, project("X", 1_000_000, "2027-06-01", "2029-03-31", fy=2028))
+    assert (v["X_indirect"], v["X_strategic"]) == (300_000, 100_000)
+    # 10 h at 50,000 over 22 months: 227,270 (4.5454 h, FY2027) + 272,730; F&A 30% of
+    # 227,270 and 1,272,730 = 68,181 + 381,819 = 450,000.
+    v = shown(aw, project("A", 1_000_000, "2027-06-01", "2029-03-31", fy=2028))
+    assert (v["A_fa"], v["A_strategic"]) == (450_000, 100_000)
+    # From 2027-07-01: 35%, 12%.
+    v = shown(aw, project("X", 1_000_000, "2027-07-01", "2029-03-31", fy=2028))
+    assert (v["X_indirect"], v["X_strategic"]) == (350_000, 120_000)
 
 
 def test_udf_target_shares_the_blended_cells(tmp_path):

@@ -86,11 +86,11 @@ def test_cards_with_these_rules_show_no_card_rules_check():
     for card_id in ("yamaguchi", "otaru", "cambridge"):
         wb = build_workbook(load_card(card_id), None, "native")
         assert "Check_CardRules" not in wb.defined_names, card_id
-    # A rule the formulas do not price yet (F&A rates at the award) stays refused.
+    # A rule the formulas do not price yet (an indirect base less a category) stays refused.
     from xl_pricing.rates import parse_card, read_card_document
     from conftest import RATES
     data = read_card_document(RATES / "jp-default.toml")
-    data["rate_change"] = {"method": "at_award"}
+    data["indirect"]["base_excludes"] = ["equipment"]
     wb = build_workbook(parse_card(data, "blend.toml"), None, "native")
     assert "Check_CardRules" in wb.defined_names
 

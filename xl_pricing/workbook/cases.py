@@ -108,9 +108,9 @@ def first_case(cases: Sequence[Any], default: str | int, on: str, has_kinds: boo
 
 def priced_rules(card: RateCard) -> set[str]:
     """The keys of ``RateCard.rules_in_use`` this module's formulas price: every indirect,
-    strategic and rate-option case, and ``rate_change.method = "blend_by_days"`` (indirect,
-    strategic and F&A blended by days).  ``at_award`` stays the engine's for F&A rates
-    (the method is left unpriced; its indirect and strategic cases are judged on Start).
+    strategic and rate-option case, and ``rate_change.method`` — ``blend_by_days``
+    (indirect, strategic and F&A blended by days) and ``at_award`` (each rate as in force
+    at ``Start``).
 
     >>> from xl_pricing import load_card
     >>> sorted(priced_rules(load_card("fukushima")))
@@ -121,7 +121,7 @@ def priced_rules(card: RateCard) -> set[str]:
     out |= {f"strategic.cases[{i}]" for i in range(len(m.strategic.cases))}
     for name, o in m.options.items():
         out |= {f"options.{name}.cases[{i}]" for i in range(len(o.cases))}
-    if m.rate_change.method == "blend_by_days":
+    if m.rate_change.method in ("at_award", "blend_by_days"):
         out.add("rate_change.method")
     return out
 
@@ -172,6 +172,18 @@ def year_end(fy: str) -> str:
 
 def case_dates(cases: Sequence[Any]) -> list[date]:
     return [d for c in cases for d in c.when.dates()]
+
+
+def fa_by_segment(card: RateCard) -> bool:
+    """The F&A bp of a fiscal year is looked up by segment (keys ``…/@j``, Calc row 5):
+    blending by days, at the award (the row in force at ``Start``), or a card with an F&A
+    row starting on another day than 1 April (the row in force on ``FY_RateDate`` =
+    max(Start, 1 April), which a template's keys by fiscal year — looked up on 1 April —
+    cannot know)."""
+    m = card.model
+    return m.rate_change.method != "fiscal_year" or any(
+        r.effective_from is not None and (r.effective_from.month, r.effective_from.day)
+        != (4, 1) for r in m.fa.rates)
 
 
 def fa_dates(card: RateCard) -> list[date]:
@@ -285,6 +297,13 @@ def rate_rows(book: Book, ws: Worksheet, row: int, years: int, direct: str,
         for k in range(years):  # Calc row 5: Σ F&A bp × days (its check reads errors)
             body = _blended(segs, refs, start[k], year_end(fy[k]), guard=True)
             formula(ws, a1(5, 3 + k), f'IF({fy[k]}="",0,{body})', "xlp_int")
+    elif fa_by_segment(card):
+        dates = sorted(set(fa_dates(card)))
+        for k in range(years):  # Calc row 5: the bp of the segment the rate date is in
+            on = "Start" if m.rate_change.method == "at_award" else start[k]
+            j = "+".join(f"({on}>={_date(d)})" for d in dates)
+            formula(ws, a1(5, 3 + k), f'IF({fy[k]}="",0,{fa_bp(f"{chr(34)}@{chr(34)}&(0+{j})")})',
+                    "xlp_int")
     return out, row
 
 
@@ -303,8 +322,9 @@ def fa_bp(suffix: str) -> str:
 def fa_segment_keys(card: RateCard) -> list[list[Any]]:
     """The F&A table's keys ``act/loc/field/@j`` of segment j (from the j-th of
     :func:`fa_dates`, sorted; segment 0, before the card's first date, has none: the
-    engine refuses a period there) — only for a card that blends by days."""
-    if not blends(card):
+    engine refuses a period there) — only for a card whose F&A rate is looked up by
+    segment (:func:`fa_by_segment`)."""
+    if not fa_by_segment(card):
         return []
     fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
     out = []

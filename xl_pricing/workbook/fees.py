@@ -43,7 +43,7 @@ from ..project import Project
 from ..rates import RateCard
 from ..rates.schema import ResearchFee, UnitFee
 from .book import Book, a1, formula, list_validation, number_validation, put
-from .cases import RateRows, blends, rate_rows, when_formula
+from .cases import RateRows, blends, fa_by_segment, rate_rows, when_formula
 from .cases import priced_rules as case_rules
 from .checks import rule, text_literal
 
@@ -250,7 +250,7 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     fee_items = [(n, f) for n, f in m.fees.items() if f"fees.{n}" in priced]
     unit_items = [(n, f) for n, f in m.unit_fees.items() if f"unit_fees.{n}" in priced]
     if not cases and not fee_items and not unit_items and not m.strategic.cases \
-            and not blends(card):
+            and not blends(card) and not fa_by_segment(card):
         return out
     has_kinds = bool(m.kinds)
     put(ws, f"A{row}", "直接経費の合計 / Direct, all years", "xlp_label")

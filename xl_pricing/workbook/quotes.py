@@ -483,7 +483,8 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
             continue
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
-                             book.cell("FY_RateDate", k + 1)))
+                             "Start" if book.card.model.rate_change.method == "at_award"
+                             else book.cell("FY_RateDate", k + 1)))
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic
     if st.rate > 0 or st.cases:
