@@ -69,9 +69,10 @@ SUPPORT = "支援型 / support-type"
 def write_card(folder: Path, method: str = "blend_by_days") -> Path:
     """jp-default with the rules above, as a card file (the udf target names it)."""
     text = (RATES / "jp-default.toml").read_text(encoding="utf-8")
-    text = text.replace('id = "jp-default"', 'id = "cases-test"') + \
+    name = f"cases-{method.replace('_', '-')}"
+    text = text.replace('id = "jp-default"', f'id = "{name}"') + \
         CASES.replace('"blend_by_days"', f'"{method}"')
-    path = folder / "cases-test.toml"
+    path = folder / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
