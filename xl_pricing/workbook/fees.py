@@ -7,8 +7,9 @@ Mirrors the engine exactly:
 * **conditional indirect rate** (``indirect.cases``, ``pricing.cost.conditional_line`` and
   ``RateCard.rates_over``): each fiscal year's rate is the first case whose ``when`` holds
   on the year's rate date (``FY_RateDate`` = max(Start, 1 April); the project's Start with
-  ``rate_change.method = "at_award"``), else the contract's rate (``Ind_Bp``).  Fukushima,
-  a project starting 2019-10-01 with 900,000 direct: 8% (direct ≤ 1,000,000 before
+  ``rate_change.method = "at_award"``; blended by days: workbook/cases.py, whose
+  ``first_case`` writes every conditional rate), else the contract's rate (``Ind_Bp``).
+  Fukushima, a project starting 2019-10-01 with 900,000 direct: 8% (direct ≤ 1,000,000 before
   2020-04-01).
 * **project kind** (``[kinds]``, ``RateCard.kind``): the ``Kind`` input (a drop-down of
   "支援型 / support-type joint research"), its code in the hidden ``Kind_Code``.

@@ -234,7 +234,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
                                       "FA_Key", width=44),
                                Column("bp", "FA_Bp", "xlp_int")],
               (fa_resolution(book.card, book.project) if fa_keys is None else fa_keys)
-              + fa_segment_keys(card))  # blending by days: each segment's rate (cases.py)
+              + fa_segment_keys(card))  # each segment's rate, when looked up so (cases.py)
     r = table(book, ws, r, 1, [
         Column("オプション / Option", "Opt_Id"), Column("日本語", "Opt_LabelJA"),
         Column("English", "Opt_LabelEN"), Column("方式 / Method", "Opt_Method"),

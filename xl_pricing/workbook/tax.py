@@ -9,7 +9,8 @@ Each builder returns an Excel formula (or writes a few cells) mirroring one engi
 * the consumption tax in the F&A base (``fa.base_includes = ["consumption_tax"]``) —
   ``pricing.stacked.fa_bases`` / ``pricing.cost.tax_on_parts``;
 * the academic-consulting rate chosen by the project's start (and contract, location,
-  direct costs, kind) among ``time_charge.consulting_cases`` — ``RateCard.for_project`` / ``rates.card.pick``;
+  direct costs, kind) among ``time_charge.consulting_cases`` — ``RateCard.for_project`` /
+  ``rates.card.pick``;
 * the price floor by IP terms (``floor``) of approaches X and A —
   ``pricing.stacked.floor_line``, the ``IPTerms`` input and its check.
 
