@@ -86,36 +86,29 @@ def test_cards_with_these_rules_show_no_card_rules_check():
     for card_id in ("yamaguchi", "otaru", "cambridge"):
         wb = build_workbook(load_card(card_id), None, "native")
         assert "Check_CardRules" not in wb.defined_names, card_id
-    # A rule the formulas do not price yet (rate changes blended by days) stays refused.
-    from xl_pricing.rates import parse_card, read_card_document
-    from conftest import RATES
-    data = read_card_document(RATES / "jp-default.toml")
-    data["rate_change"] = {"method": "blend_by_days"}
-    wb = build_workbook(parse_card(data, "blend.toml"), None, "native")
-    assert "Check_CardRules" in wb.defined_names
 
 
-def test_priced_rules_leave_what_formulas_cannot_judge():
-    # A consulting case on direct costs is not judged by the workbook: it stays unpriced
-    # (Check_CardRules); one on the start date is priced.
+def test_priced_rules_judge_every_consulting_case():
+    # A consulting case on direct costs (or a kind) is judged by the workbook too
+    # (workbook/cases.py: direct = SUM(Direct_Amount)), as one on the start date.
     jp = load_card("jp-default")
     cases = [YenCase(rate=30000, when=When(direct_at_most=5)),
              YenCase(rate=20000, when=When(start_from=date(2027, 4, 1)))]
     card = replace(jp, model=jp.model.model_copy(update={
         "time_charge": jp.model.time_charge.model_copy(update={"consulting_cases": cases})}))
     got = priced_rules(card)
-    assert "time_charge.consulting_cases[1]" in got
-    assert "time_charge.consulting_cases[0]" not in got
-    # The first case that holds wins (rates.card.pick); one the formulas cannot judge is
-    # never chosen by them (the totals show Check_CardRules instead).
-    assert consulting_rate(card) == "IF(FALSE,30000,IF(Start>=DATE(2027,4,1),20000,50000))"
+    assert {"time_charge.consulting_cases[0]", "time_charge.consulting_cases[1]"} <= got
+    # The first case that holds wins (rates.card.pick).
+    assert consulting_rate(card) == ("IF(AND(SUM(Direct_Amount)<=5),30000,"
+                                     "IF(AND(Start>=DATE(2027,4,1)),20000,50000))")
 
 
 def test_conditions_in_formulas():
     assert tax_applies(load_card("yamaguchi")) == \
         "INDEX(CT_Applies,MATCH(Contract_Code,Ind_Contract,0))=1"
     # otaru: 10,000 JPY/h before 2025-10-01 (tax included), 20,000 from then (excluded)
-    assert consulting_rate(load_card("otaru")) == "IF(Start>=DATE(2025,10,1),20000,10000)"
+    assert consulting_rate(load_card("otaru")) == \
+        "IF(AND(Start>=DATE(2025,10,1)),20000,10000)"
     assert consulting_rate(load_card("otaru"), live=False) == 10000
     assert consulting_rate(load_card("yamaguchi")) == 10000
 

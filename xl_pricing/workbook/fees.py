@@ -7,8 +7,9 @@ Mirrors the engine exactly:
 * **conditional indirect rate** (``indirect.cases``, ``pricing.cost.conditional_line`` and
   ``RateCard.rates_over``): each fiscal year's rate is the first case whose ``when`` holds
   on the year's rate date (``FY_RateDate`` = max(Start, 1 April); the project's Start with
-  ``rate_change.method = "at_award"``), else the contract's rate (``Ind_Bp``).  Fukushima,
-  a project starting 2019-10-01 with 900,000 direct: 8% (direct ≤ 1,000,000 before
+  ``rate_change.method = "at_award"``; blended by days: workbook/cases.py, whose
+  ``first_case`` writes every conditional rate), else the contract's rate (``Ind_Bp``).
+  Fukushima, a project starting 2019-10-01 with 900,000 direct: 8% (direct ≤ 1,000,000 before
   2020-04-01).
 * **project kind** (``[kinds]``, ``RateCard.kind``): the ``Kind`` input (a drop-down of
   "支援型 / support-type joint research"), its code in the hidden ``Kind_Code``.
@@ -41,8 +42,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..project import Project
 from ..rates import RateCard
-from ..rates.schema import Indirect, ResearchFee, Strategic, UnitFee, When
-from .book import Book, a1, bp, formula, list_validation, number_validation, put
+from ..rates.schema import Indirect, ResearchFee, Strategic, UnitFee
+from .book import Book, a1, formula, list_validation, number_validation, put
+from .cases import RateRows, blends, fa_by_segment, rate_rows, when_formula
+from .cases import priced_rules as case_rules
 from .checks import rule, text_literal
 from . import mtdc
 
@@ -65,9 +68,7 @@ def priced_rules(card: RateCard) -> set[str]:
     ['fees.research_fee', 'indirect.base_includes']
     """
     m = card.model
-    out = {f"kinds.{k}" for k in m.kinds}
-    if m.rate_change.method in ("fiscal_year", "at_award"):
-        out |= {f"indirect.cases[{i}]" for i in range(len(m.indirect.cases))}
+    out = {f"kinds.{k}" for k in m.kinds} | case_rules(card)  # conditional rates: cases.py
     out |= {f"fees.{n}" for n in m.fees} | {f"unit_fees.{n}" for n in m.unit_fees}
     for key, spec in (("indirect", m.indirect), ("strategic", m.strategic)):
         out |= {f"{key}.{k}" for k in ("base_includes", "base_excludes") if getattr(spec, k)}
@@ -198,43 +199,6 @@ def add_months(d: str, n: str) -> str:
             f"DAY(DATE(YEAR({d}),MONTH({d})+{n}+1,0))))")
 
 
-def _date(d: Any) -> str:
-    return f"DATE({d.year},{d.month},{d.day})"
-
-
-def _listed(code: str, values: list[str]) -> str:
-    return "OR(" + ",".join(f"EXACT({code},{text_literal(v)})" for v in values) + ")"
-
-
-def when_formula(when: When, on: str, direct: str, months: str, has_kinds: bool) -> str:
-    """TRUE when every condition of ``when`` holds (``rates.card.holds``): ``direct`` the
-    project's direct costs, ``months`` its calendar months, dates judged on ``on``.
-    Direct per year ≥ X is direct × 12 ≥ X × months beyond 12 months (exact).
-
-    >>> from xl_pricing.rates.schema import When
-    >>> when_formula(When(direct_at_most=1_000_000, location="off"), "S", "D", "M", False)
-    'AND(D<=1000000,OR(EXACT(Location_Code,"off")))'
-    """
-    parts = []
-    if when.direct_at_most is not None:
-        parts.append(f"{direct}<={int(when.direct_at_most)}")
-    if when.direct_above is not None:
-        parts.append(f"{direct}>{int(when.direct_above)}")
-    if when.direct_per_year_at_least is not None:
-        v = int(when.direct_per_year_at_least)
-        parts.append(f"IF({months}<=12,{direct}>={v},{direct}*12>={v}*{months})")
-    for key, code in (("location", "Location_Code"), ("contract", "Contract_Code"),
-                      ("kind", "Kind_Code")):
-        values = getattr(when, key)
-        if values is not None:
-            parts.append(_listed(code, values) if key != "kind" or has_kinds else "FALSE")
-    if when.start_from is not None:
-        parts.append(f"{on}>={_date(when.start_from)}")
-    if when.start_before is not None:
-        parts.append(f"{on}<{_date(when.start_before)}")
-    return "AND(" + ",".join(parts) + ")" if parts else "TRUE"
-
-
 @dataclass
 class FeeCells:
     """Where the Calc sheet holds the rules' figures: per fiscal year column k, the
@@ -246,6 +210,7 @@ class FeeCells:
     fees: list[tuple[str, ResearchFee, int]] = field(default_factory=list)
     units: list[tuple[str, UnitFee, int]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    rates: RateRows = field(default_factory=RateRows)  # strategic, days (cases.py)
 
     def indirect_bp(self, k: int) -> str | None:
         return None if self.indirect_row is None else f"Calc!{a1(self.indirect_row, 3 + k)}"
@@ -268,7 +233,8 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     cases = [c for i, c in enumerate(m.indirect.cases) if f"indirect.cases[{i}]" in priced]
     fee_items = [(n, f) for n, f in m.fees.items() if f"fees.{n}" in priced]
     unit_items = [(n, f) for n, f in m.unit_fees.items() if f"unit_fees.{n}" in priced]
-    if not cases and not fee_items and not unit_items:
+    if not cases and not fee_items and not unit_items and not m.strategic.cases \
+            and not blends(card) and not fa_by_segment(card):
         return out
     has_kinds = bool(m.kinds)
     put(ws, f"A{row}", "直接経費の合計 / Direct, all years", "xlp_label")
@@ -277,19 +243,9 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     months = "FY_TotalMonths"
     row += 1
     fy = [f"Calc!{a1(2, 3 + k, True)}" for k in range(years)]
-    if cases:
-        put(ws, f"A{row}", "間接経費率 bp（条件）/ Indirect bp (cases)", "xlp_label")
-        default = "INDEX(Ind_Bp,MATCH(Contract_Code,Ind_Contract,0))"
-        at_award = m.rate_change.method == "at_award"
-        for k in range(years):
-            on = "Start" if at_award else book.cell("FY_RateDate", k + 1)
-            expr = default
-            for c in reversed(cases):
-                expr = (f"IF({when_formula(c.when, on, direct, months, has_kinds)},"
-                        f"{bp(c.rate)},{expr})")
-            formula(ws, a1(row, 3 + k), f'IF({fy[k]}="",0,{expr})', "xlp_int")
-        out.indirect_row = row
-        row += 1
+    # the conditional indirect and strategic rates, blending by days (cases.py)
+    out.rates, row = rate_rows(book, ws, row, years, direct, cases)
+    out.indirect_row = out.rates.indirect
     if fee_items or unit_items:
         put(ws, f"A{row}", "経過月数（開始日から）/ Months from the start date", "xlp_label")
         m0 = "MAX(0,(YEAR(End)-YEAR(Start))*12+MONTH(End)-MONTH(Start))"

@@ -24,6 +24,7 @@ from ..vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES as ACTIVITY_WORDS,
 from .fees import project_inputs, rules_table
 from . import mtdc
 from .styles import print_setup, protect
+from .cases import fa_segment_keys, option_bp
 from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
 # Every price component, in the order sheets list them.
@@ -234,7 +235,8 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
     r = table(book, ws, r, 1, [Column("F&A 年度別キー / Key activity/location/field/FY",
                                       "FA_Key", width=44),
                                Column("bp", "FA_Bp", "xlp_int")],
-              fa_resolution(book.card, book.project) if fa_keys is None else fa_keys)
+              (fa_resolution(book.card, book.project) if fa_keys is None else fa_keys)
+              + fa_segment_keys(card))  # each segment's rate, when looked up so (cases.py)
     r = table(book, ws, r, 1, [
         Column("オプション / Option", "Opt_Id"), Column("日本語", "Opt_LabelJA"),
         Column("English", "Opt_LabelEN"), Column("方式 / Method", "Opt_Method"),
@@ -242,7 +244,7 @@ def rates_sheet(book: Book, fa_keys: list[list[Any]] | None = None,
         Column("率 bp / Rate bp", "Opt_Bp", "xlp_int"), Column("基礎 / Base", "Opt_Base"),
         Column("選択肢 / Entry", "Opt_Entry", width=40)],
         [[k, o.label_ja, o.label_en, o.method, int(o.amount) if o.amount is not None else None,
-          bp(o.rate) if o.rate is not None else None, o.base, both((o.label_ja, o.label_en))]
+          option_bp(book, o), o.base, both((o.label_ja, o.label_en))]  # (cases at Start)
          for k, o in m.options.items()])
     r = table(book, ws, r, 1, [Column("配分 / Share of", "Share_Component"),
                                *[Column(p, f"Share_{p}", "xlp_int") for p in PARTIES]],

@@ -20,7 +20,7 @@ from .book import Book, a1, col, formula, put
 from ..vocabulary import DIRECT_CATEGORIES, OTHER_CATEGORIES, both, category_words
 from .checks import guarded, text_literal
 from .fees import FeeCells, calc_rows, fee_parts, fee_quote_lines, rule_base_formula
-from . import tax
+from . import cases, tax
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -228,12 +228,7 @@ def calc_sheet(book: Book, years: list[int]) -> Calc:
         formula(ws, a1(2, cc), book.cell("FY_Year", k + 1), "xlp_fy")
         formula(ws, a1(3, cc), f"SUMIFS(Direct_Amount,Direct_FY,{a1(2, cc)})", "xlp_yen")
         formula(ws, a1(4, cc), f"SUMIFS(Direct_FABase,Direct_FY,{a1(2, cc)})", "xlp_yen")
-        # The field is typed text: compared with EXACT (MATCH would take * ? ~ as
-        # wildcards); keys are unique, so the SUMPRODUCT is the key's bp.
-        key = f'EXACT(FA_Key,Activity_Code&"/"&Location_Code&"/"&Field&"/"&{a1(2, cc)})'
-        generic = f'Activity_Code&"/"&Location_Code&"//"&{a1(2, cc)}'
-        bp_ = (f"IF(SUMPRODUCT({key}*1)>0,SUMPRODUCT({key}*1,FA_Bp),"
-               f"INDEX(FA_Bp,MATCH({generic},FA_Key,0)))")
+        bp_ = cases.fa_bp(a1(2, cc))  # (blending by days rewrites it: cases.rate_rows)
         formula(ws, a1(5, cc), f'IF({a1(2, cc)}="",0,{bp_})' if book.is_template else bp_,
                 "xlp_int")
     put(ws, "A6", "上昇率 bp / Escalation bp", "xlp_label")
@@ -393,6 +388,16 @@ def _sum_rows(q: QuoteSheet, k: int, rows: tuple[int, int]) -> str:
     return f"SUM({a1(rows[0], FIRST + k)}:{a1(rows[1], FIRST + k)})"
 
 
+def _strategic_cell(book: Book, rules: FeeCells, k: int, base: str) -> str:
+    """Strategic expense of fiscal year k: base × StrategicBp, or × the year's
+    conditional (or blended) rate on the Calc sheet (cases.py)."""
+    bp_k = rules.rates.strategic_bp(k)
+    if bp_k is None:
+        return (book.rnd(f"({base})*StrategicBp", 10000) if book.native else
+                book.fn("XLP_STRATEGIC", base, "CardRef"))
+    return cases.apply_rate(book, f"({base})", bp_k, rules.rates.days_of(k))
+
+
 def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     years = calc.years
     q = _sheet(book, "Quote X", "方式X インプットの積み上げ / Approach X: input-cost "
@@ -406,18 +411,17 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
         # (the card's conditional rate, its base with fees or less categories: fees.py)
         bp_k = rules.indirect_bp(k) or ind_bp
         d = rule_base_formula(book, "indirect", calc.d(k), k, fee_parts(calc.rules, k))
-        cells.append(book.rnd(f"{d}*{bp_k}", 10000) if book.native else
-                     book.fn("XLP_INDIRECT", d, f"{bp_k}/10000", "CardRef"))
+        # (blended by days: Σ bp × days over the year's days, cases.py)
+        cells.append(cases.apply_rate(book, d, bp_k, rules.rates.days_of(k), "XLP_INDIRECT"))
     ind_row = q.last_row + 1
     _line(book, q, "indirect", "", "indirect", cells)
     st = book.card.model.strategic
-    if st.rate > 0:
+    if st.rate > 0 or st.cases:
         cells = []
         for k in range(len(years)):
             base = rule_base_formula(book, "strategic", calc.d(k), k, {
                 "indirect": a1(ind_row, FIRST + k), **fee_parts(calc.rules, k)}, paren=False)
-            cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
-                         book.fn("XLP_STRATEGIC", base, "CardRef"))
+            cells.append(_strategic_cell(book, rules, k, base))
         _line(book, q, "strategic", "", "strategic", cells)
     if tax.has_floor_line(book.card):  # the price floor by IP terms (tax.py)
         _line(book, q, "floor", "", "floor", tax.floor_cells(book, q))
@@ -453,6 +457,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                 f'IF(Calc!$C${row}="day"," 日/day",IF(Calc!$C${row}="month"," 月/month",'
                 f'" h")))', "xlp_text")
     tc_rows = (tc_first, q.last_row)
+    rules = calc.rules or FeeCells(y)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
     cells = []
@@ -464,20 +469,24 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                                        else calc.d(k),
                                        **({"time_charge": tc} if base_kind == "direct_plus_tc"
                                           else {})})
+        days = rules.rates.days_of(k)  # blended by days: Σ bp × days in Calc row 5
+        if days is not None:
+            cells.append(cases.apply_rate(book, f"({base})", calc.fabp(k), days))
+            continue
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
-                             book.cell("FY_RateDate", k + 1)))
+                             "Start" if book.card.model.rate_change.method == "at_award"
+                             else book.cell("FY_RateDate", k + 1)))
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic
-    if st.rate > 0:
+    if st.rate > 0 or st.cases:
         cells = []
         for k in range(y):
             tc = _sum_rows(q, k, tc_rows)
             fa = a1(fa_row, FIRST + k)
             base = rule_base_formula(book, "strategic", calc.d(k), k, {
                 "time_charge": tc, "indirect": fa, **fee_parts(calc.rules, k)}, paren=False)
-            cells.append(book.rnd(f"({base})*StrategicBp", 10000) if book.native else
-                         book.fn("XLP_STRATEGIC", base, "CardRef"))
+            cells.append(_strategic_cell(book, rules, k, base))
         _line(book, q, "strategic", "", "strategic", cells)
     for j in range(book.rows["options"]):
         n = j + 1

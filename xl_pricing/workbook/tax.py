@@ -8,8 +8,9 @@ Each builder returns an Excel formula (or writes a few cells) mirroring one engi
   :func:`xl_pricing.pricing.tax.consumption_tax_line`, ``pricing.cost.taxed``;
 * the consumption tax in the F&A base (``fa.base_includes = ["consumption_tax"]``) —
   ``pricing.stacked.fa_bases`` / ``pricing.cost.tax_on_parts``;
-* the academic-consulting rate chosen by the project's start (and contract, location)
-  among ``time_charge.consulting_cases`` — ``RateCard.for_project`` / ``rates.card.pick``;
+* the academic-consulting rate chosen by the project's start (and contract, location,
+  direct costs, kind) among ``time_charge.consulting_cases`` — ``RateCard.for_project`` /
+  ``rates.card.pick``;
 * the price floor by IP terms (``floor``) of approaches X and A —
   ``pricing.stacked.floor_line``, the ``IPTerms`` input and its check.
 
@@ -26,15 +27,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..rates import RateCard
 from ..vocabulary import IP_TERMS, Words, both
 from .book import Book, a1, bp, col, formula, list_validation, put
+from .cases import first_case
 from .checks import put_check, rule, text_literal
 
 if TYPE_CHECKING:  # (quotes imports this module)
     from .quotes import QuoteSheet
-
-# When-conditions a workbook formula judges (the others — direct-cost bands, kinds — stay
-# with the engine: see :func:`priced_rules`).
-CONSULTING_CONDITIONS = ("start_from", "start_before", "contract", "location")
-
 
 # -- which card rules these formulas price ----------------------------------------------------
 
@@ -42,8 +39,9 @@ def priced_rules(card: RateCard) -> set[str]:
     """The keys of ``RateCard.rules_in_use`` (and ``floor`` of ``costing_features``) the
     formulas of this module price for ``card``.
 
-    Not priced, and so still refused by ``Check_CardRules``: a consulting case with a
-    condition on direct costs or a kind; consumption tax on direct costs but not on the
+    Every consulting case is priced (its condition on direct costs, months, kind,
+    contract, location or the start: ``cases.first_case``).  Not priced, and so still
+    refused by ``Check_CardRules``: consumption tax on direct costs but not on the
     indirect cost (approach B without a booking then taxes each fiscal year of the direct
     costs, its sheet has no years) — unless neither applies.
 
@@ -56,10 +54,8 @@ def priced_rules(card: RateCard) -> set[str]:
            "consumption_tax.components", "floor"}
     if m.fa.base_includes == ["consumption_tax"]:
         out.add("fa.base_includes")
-    for i, case in enumerate(m.time_charge.consulting_cases):
-        used = {k for k in type(case.when).model_fields if getattr(case.when, k) is not None}
-        if used <= set(CONSULTING_CONDITIONS):
-            out.add(f"time_charge.consulting_cases[{i}]")
+    out |= {f"time_charge.consulting_cases[{i}]"
+            for i in range(len(m.time_charge.consulting_cases))}
     return out
 
 
@@ -175,25 +171,6 @@ def fa_base_tax(book: Book, parts: dict[str, str]) -> str:
 
 # -- the consulting rate ------------------------------------------------------------------------
 
-def _holds(when) -> str:
-    """A consulting case's condition on the Project sheet's inputs (``rates.card.holds``);
-    ``FALSE`` for a condition the formulas do not judge (direct costs, kinds: the card's
-    rules check then guards every total, see :func:`priced_rules`)."""
-    if any(getattr(when, k) is not None for k in type(when).model_fields
-           if k not in CONSULTING_CONDITIONS):
-        return "FALSE"
-    parts = []
-    if when.start_from is not None:
-        parts.append(f"Start>={_date(when.start_from)}")
-    if when.start_before is not None:
-        parts.append(f"Start<{_date(when.start_before)}")
-    for key, name in (("contract", "Contract_Code"), ("location", "Location_Code")):
-        values = getattr(when, key)
-        if values is not None:
-            parts.append("OR(" + ",".join(f'{name}="{v}"' for v in values) + ")")
-    return parts[0] if len(parts) == 1 else "AND(" + ",".join(parts) + ")"
-
-
 def consulting_rate(card: RateCard, live: bool = True) -> str | int:
     """The academic-consulting rate (yen/h) a researcher priced by ``consulting`` gets: the
     first of ``time_charge.consulting_cases`` whose condition holds at ``Start``, else
@@ -202,15 +179,15 @@ def consulting_rate(card: RateCard, live: bool = True) -> str | int:
 
     >>> from xl_pricing import load_card
     >>> consulting_rate(load_card("otaru"))
-    'IF(Start>=DATE(2025,10,1),20000,10000)'
+    'IF(AND(Start>=DATE(2025,10,1)),20000,10000)'
     """
     tc = card.model.time_charge
     out: str | int = int(tc.consulting_rate)
     if not live or not tc.consulting_cases:
         return out
-    for case in reversed(tc.consulting_cases):
-        out = f"IF({_holds(case.when)},{int(case.rate)},{out})"
-    return out
+    # the first case holding at Start (direct costs, kind … too: cases.first_case)
+    return first_case(tc.consulting_cases, out, "Start", bool(card.model.kinds),
+                      value=lambda c: str(int(c.rate)))
 
 
 def consulting_rate_row(book: Book, ws: Worksheet, row: int) -> int:
