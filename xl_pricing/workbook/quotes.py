@@ -20,7 +20,7 @@ from .book import Book, a1, col, formula, put
 from ..vocabulary import DIRECT_CATEGORIES, OTHER_CATEGORIES, both, category_words
 from .checks import guarded, text_literal
 from .fees import FeeCells, calc_rows, fee_detail, fee_line_cells, unit_line_cells
-from . import tax
+from . import internal, tax
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -437,6 +437,27 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
 
 # -- approach A -------------------------------------------------------------------------
 
+_CELL_RANGE = re.compile(r"\$?[A-Z]{1,3}\$?[0-9]+(:\$?[A-Z]{1,3}\$?[0-9]+)?")
+
+
+def _qualified(q: QuoteSheet, expr: str) -> str:
+    """``expr`` of quote sheet ``q`` with its own (unqualified) cell ranges qualified by the
+    sheet, for a formula on another sheet (the Internal sheet's F&A base).
+
+    >>> from types import SimpleNamespace as NS
+    >>> _qualified(NS(ws=NS(title="Quote A")), "Calc!C3+SUM(D8:D9)+Start")
+    "Calc!C3+SUM('Quote A'!D8:D9)+Start"
+    """
+    from openpyxl.formula import Tokenizer  # (public API)
+
+    sheet = "'" + q.ws.title.replace("'", "''") + "'!"
+    tok = Tokenizer("=" + expr)
+    for t in tok.items:
+        if t.type == "OPERAND" and t.subtype == "RANGE" and _CELL_RANGE.fullmatch(t.value):
+            t.value = sheet + t.value
+    return tok.render()[1:]
+
+
 def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     years = calc.years
     y = len(years)
@@ -463,7 +484,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     tc_rows = (tc_first, q.last_row)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
-    cells = []
+    cells, bases = [], []
     for k in range(y):
         tc = _sum_rows(q, k, tc_rows)
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
@@ -472,9 +493,15 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                                        else calc.d(k),
                                        **({"time_charge": tc} if base_kind == "direct_plus_tc"
                                           else {})})
+        bases.append(base)
         cells.append(book.rnd(f"({base})*{calc.fabp(k)}", 10000) if book.native else
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              book.cell("FY_RateDate", k + 1)))
+    if internal.has_sponsor_inputs(book.card, book.project):
+        # A sponsor cap: the line is the applied F&A; the institute F&A and the
+        # under-recovery go to the Internal sheet only (internal.py).
+        cells = internal.fa_cells(book, calc, [_qualified(q, c) for c in bases],
+                                  [_qualified(q, c) for c in cells])
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic
     if st.rate > 0:
