@@ -43,7 +43,7 @@ from .checks import guarded, not_number, put_check, rule, text_literal
 from .styles import print_setup, protect
 
 if TYPE_CHECKING:
-    from .quotes import Calc
+    from .quotes import Calc, QuoteSheet
 
 SPONSOR_KEYS = ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base", "applied_fa_rate")
 INTERNAL = "Internal"   # the sheet's name (学内用: the university's, not the company's)
@@ -310,3 +310,79 @@ def allocation_notes(book: Book, ws: Worksheet, row: int, recovered: str | None)
             "xlp_label")
         formula(ws, f"B{row}", "Internal_UnderRecovery", "xlp_yen")
         book.define("Alloc_UnderRecovery", ws, f"B{row}")
+
+
+# -- price floors that only warn --------------------------------------------------------------------
+
+def _full_cost(book: Book, comp: str, tot: str) -> str:
+    fl = book.card.model.floor
+    assert fl is not None
+    return "(" + "+".join(f"SUMIF({comp},{text_literal(c)},{tot})" for c in fl.full_cost) + ")"
+
+
+def floor_checks(book: Book, q: "QuoteSheet", row: int) -> None:
+    """The engine's price-floor warnings (``pricing.stacked.floor_line``) on quote X or A
+    from ``row``, word for word, else "": ``<X|A>_FloorCheck`` — ``floor.action = "warn"``:
+    the price (before tax) below the minimum = full cost × the multiple of the IP terms,
+    rounded up (no floor line is added) — and ``<X|A>_FloorShare`` — ``floor.warn_below``:
+    the price (after a lift) below that share of full cost, naming the ``approval``.
+
+    Example (a card warning below 75%, Head of School): price 700,000 on full cost
+    1,000,000 → "フルコストの 75% 未満 / below 75% of full cost: 700,000 yen < 0.75 ×
+    1,000,000 yen; Head of School required (…: floor.warn_below)"."""
+    fl = book.card.model.floor
+    if fl is None:
+        return
+    ap = q.approach
+    tc = col(q.total_col)
+    cost = _full_cost(book, f"$C${q.first_row}:$C${q.last_row}",
+                      f"${tc}${q.first_row}:${tc}${q.last_row}")
+    price = f"({ap}_Sum-{ap}_consumption_tax)"
+    if fl.action == "warn":
+        unit = book.card.model.rounding.unit
+        minimum = f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
+        terms = f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
+        what = (f'" ({book.card.id}: floor.multiples."&{terms}&" = "&FloorBp/100&"% of full '
+                f'cost "&TEXT({cost},"#,##0")&")"')
+        text = (f'"最低価格を下回っています / below the price floor: "&TEXT({price},"#,##0")&'
+                f'" yen < "&TEXT({minimum},"#,##0")&" yen"&{what}')
+        put(q.ws, f"A{row}", "最低価格 / Price floor", "xlp_label")
+        formula(q.ws, f"B{row}", f'IF(AND(Input_OK,FloorBp>0,{cost}>0,{price}<{minimum}),'
+                                 f'{text},"")', "xlp_warn")
+        book.define(f"{ap}_FloorCheck", q.ws, f"B{row}")
+    floor_share(book, q, row + 1, cost, price)
+
+
+def floor_share(book: Book, q: "QuoteSheet", row: int, cost: str, price: str,
+                why: str = "", when: str = "Input_OK") -> None:
+    """``<approach>_FloorShare`` at ``row``: the engine's ``floor.warn_below`` warning
+    (price × 10,000 < full cost × the share in bp: exact in whole numbers), else ""."""
+    fl = book.card.model.floor
+    if fl is None or fl.warn_below is None:
+        return
+    from ..money import fmt_rate
+
+    share = fmt_rate(fl.warn_below)
+    who = f"; {fl.approval} required" if fl.approval else ""
+    text = (f'"フルコストの {share} 未満 / below {share} of full cost: "&TEXT({price},"#,##0")'
+            f'&" yen < {fl.warn_below} × "&TEXT({cost},"#,##0")&" yen{who} '
+            f'({book.card.id}: floor.warn_below){why}"')
+    put(q.ws, f"A{row}", "フルコスト比の下限 / Share of full cost", "xlp_label")
+    formula(q.ws, f"B{row}", f'IF(AND({when},{cost}>0,{price}*10000<{cost}*{bp(fl.warn_below)}),'
+                             f'{text},"")', "xlp_warn")
+    book.define(f"{q.approach}_FloorShare", q.ws, f"B{row}")
+
+
+def floor_share_bc(book: Book, q: "QuoteSheet", row: int) -> None:
+    """Approach B's or C's ``floor.warn_below`` warning (``floor_by_approach``: on the
+    approach-X full cost, the price never lifted; B booked as A has A's)."""
+    fl = book.card.model.floor
+    if fl is None or fl.warn_below is None:
+        return
+    ap = q.approach
+    why = (" — 合意総額は変更しません / approach B: the agreed total is not lifted" if ap == "B"
+           else " — 成果連動の価格は変更しません / approach C: the outcome-linked price is not "
+                "lifted")
+    when = 'AND(Input_OK,B_Agreed<>"",B_BookAs<>"A")' if ap == "B" else "Input_OK"
+    floor_share(book, q, row, _full_cost(book, "X_Comp", "X_Tot"),
+                f"({ap}_Sum-{ap}_consumption_tax)", why, when)

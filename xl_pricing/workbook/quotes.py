@@ -432,6 +432,7 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
+    internal.floor_checks(book, q, q.last_row + 11)   # a floor that warns (internal.py)
     return q
 
 
@@ -547,6 +548,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
+    internal.floor_checks(book, q, q.last_row + 11)   # a floor that warns (internal.py)
     return q
 
 
@@ -575,6 +577,7 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     _total(book, q, False)
     ws, r = q.ws, q.last_row + 10
     tax.floor_warning(book, q, r + 8)   # below B_Check (a card with a floor only)
+    internal.floor_share_bc(book, q, r + 9)   # floor.warn_below (internal.py)
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
             ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
@@ -645,4 +648,5 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
     _total(book, q, False)
     tax.floor_warning(book, q, q.last_row + 17)   # below the scenarios (a card with a floor)
+    internal.floor_share_bc(book, q, q.last_row + 18)   # floor.warn_below (internal.py)
     return q
