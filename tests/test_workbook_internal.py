@@ -172,6 +172,23 @@ def test_no_internal_figures_without_a_cap_or_off_approach_a(books):
         same_as_engine(v, p, card)
 
 
+def test_a_total_booked_as_a_holds_the_applied_fa(books):
+    # Approach B, 6,000,000 agreed and booked as A: A's applied F&A 600,000 (foundation),
+    # value added 6,000,000 − (4,000,000 + 600,000 + 400,000) = 1,000,000; the Internal
+    # sheet has the under-recovery (the engine's internal.fa is there for B booked as A).
+    card, rc = books()
+    p = parse_project({**sponsored(sponsor_type="foundation").model_dump(
+        mode="json", exclude_none=True), "total": {"agreed": 6_000_000, "book_as": "A"}},
+        "test")
+    p = parse_project({**p.model_dump(mode="json", exclude_none=True),
+                       "project": {**p.model_dump(mode="json", exclude_none=True)["project"],
+                                   "approach": "B"}}, "test")
+    v = typed(rc, p, ["B_a_fa", "B_value_added", "Total", *INTERNAL])
+    assert (v["B_a_fa"], v["B_value_added"], v["Total"]) == (600_000, 1_000_000, 6_000_000)
+    assert v["Internal_UnderRecovery"] == 1_588_000
+    same_as_engine(v, p, card)
+
+
 def test_sponsor_inputs_refused_as_the_engine_does(books):
     # What gets past Excel's validation (a list ignores case; numbers in range) is refused
     # by the check beside the input, in the engine's words; every total says so.
@@ -222,7 +239,7 @@ def test_sponsor_caps_built_for_a_project_and_read_back(books, tmp_path):
     # Quote A's F&A line is the Internal sheet's applied F&A in every target.
     card, _ = books()
     p = sponsored(costs=500_000, sponsor_type="foundation")
-    for target in ("native", "udf"):
+    for target in ("native", "udf", "officejs"):
         path = build(card, p, target, tmp_path)
         back = workbook_project(path)
         assert back.project.sponsor_type == "財団 / private foundation"
@@ -233,7 +250,7 @@ def test_sponsor_caps_built_for_a_project_and_read_back(books, tmp_path):
         fa_row = [r for r in wb["Quote A"].iter_rows() if r[2].value == "fa"][0]
         assert all(str(c.value).startswith("=Internal!") for c in fa_row[3:5])
         applied = wb["Internal"]["B13"].value
-        assert ("XLP_APPLY_RATE(" in applied) == (target == "udf"), applied
+        assert ("XLP_APPLY_RATE(" in applied) == (target != "native"), applied
     assert set(INTERNAL) <= set(wb.defined_names)
 
 
