@@ -198,8 +198,12 @@ def test_sponsor_inputs_refused_as_the_engine_does(books):
                                            "'caps-test': foundation, state"),
              ({"SponsorCapRate": 0.2, "AppliedFaRate": 0.3}, "project.applied_fa_rate: either "
               "applied_fa_rate"),
-             ({"SponsorCapRate": 0.12345}, "project.sponsor_cap_rate: a number from 0 to 5 "
-                                           "with at most 4 decimals")]
+             ({"SponsorCapRate": 0.12345}, "project.sponsor_cap_rate: a number with at most "
+                                           "4 decimal places"),
+             ({"AppliedFaRate": 7}, "project.applied_fa_rate: a number <= 5 (rates are "
+                                    "fractions: 0.30 means 30%)"),
+             ({"SponsorCapBase": 10.5}, "project.sponsor_cap_base: a whole number of yen"),
+             ({"SponsorCapBase": "abc"}, "project.sponsor_cap_base: a number >= 0")]
     base = typed_inputs(sponsored(), CAPACITY)
     for extra, text in cases:
         v = rc.values({**base, **extra},
@@ -212,6 +216,11 @@ def test_sponsor_inputs_refused_as_the_engine_does(books):
     assert "a sponsor type of card 'caps-test': foundation, state" in e.value.message
     with pytest.raises(InputErrors, match="applied_fa_rate"):
         sponsored(sponsor_cap_rate="0.2", applied_fa_rate="0.3")
+    for key, value, words in (("sponsor_cap_rate", "0.12345", "a number with at most 4 decimal places"),
+                              ("applied_fa_rate", "7", "a number <= 5"),
+                              ("sponsor_cap_base", "10.5", "a whole number of yen")):
+        with pytest.raises(InputErrors, match=f"project.{key} = '{value}': expected {words}"):
+            sponsored(**{key: value})
 
 
 def test_company_sheets_never_show_the_internal_figures(books):
@@ -296,9 +305,13 @@ def test_costs_repaid_first(books, costs, recovered, unrecovered):
 
 def test_costs_refused_as_the_engine_does(books):
     _, rc = books("caps-test")
-    inputs = {**typed_inputs(sponsored(), CAPACITY), "Proceeds_Costs": -1}
-    v = rc.values(inputs, names=["Alloc_Total", "Input_Check"])
-    assert v["Input_Check"] == v["Alloc_Total"] == f"{PREFIX}proceeds.costs: costs in yen >= 0"
+    for value, words in ((-1, "a number >= 0"), (0.5, "a whole number of yen")):
+        inputs = {**typed_inputs(sponsored(), CAPACITY), "Proceeds_Costs": value}
+        v = rc.values(inputs, names=["Alloc_Total", "Input_Check"])
+        assert v["Input_Check"] == v["Alloc_Total"] == f"{PREFIX}proceeds.costs: {words}"
+        with pytest.raises(InputErrors, match=f"proceeds.costs = '?{value}'?: expected {words}"):
+            parse_project({**sponsored().model_dump(mode="json", exclude_none=True),
+                           "proceeds": {"costs": value}}, "test")
 
 
 # -- price floors that only warn --------------------------------------------------------
@@ -388,3 +401,26 @@ def test_own_monthly_rate_priced_natively(books, tmp_path):
          "proceeds": None, "project": {**p.model_dump(mode="json")["project"],
                                        "contract": "joint"}}, "test"), "native", tmp_path))
     assert back.researchers[0].monthly_rate == 400_000
+
+
+def test_a_cap_on_an_fa_base_with_time_charge(tmp_path):
+    # jp-default's F&A base is direct + time charge (the Internal sheet reads Quote A's
+    # time-charge lines): direct 1,000,000 + professor 100 h × 30,000 = 4,000,000; the
+    # institute's 30% = 1,200,000, a foundation's 10% = 400,000, under-recovery 800,000;
+    # strategic 10% of direct 100,000 → total 4,500,000 (prices include the tax).
+    path = tmp_path / "tc-caps.toml"
+    path.write_text('[card]\nid = "tc-caps"\ninstitution = "test"\nversion = "1"\n'
+                    'effective_from = 2026-04-01\nextends = "jp-default"\n'
+                    '[fa.sponsor_caps.foundation]\nrate = 0.10\n', encoding="utf-8")
+    card = load_card(str(path))
+    p = parse_project({"project": {"id": "T", "contract": "sponsored", "approach": "A",
+                                   "start": "2027-04-01", "end": "2028-03-31",
+                                   "sponsor_type": "foundation"},
+                       "direct": [{"category": "consumables", "amount": 1_000_000}],
+                       "researchers": [{"rank": "professor", "hours": 100}]}, "test")
+    v = Recalculator(build(card, p, "native", tmp_path)).values(
+        {}, names=["A_fa", "Total", "Input_Check", *INTERNAL[:4]])   # (no cost recovery)
+    assert v["Input_Check"] == ""
+    assert (v["A_fa"], v["Internal_InstituteFA"], v["Internal_UnderRecovery"],
+            v["Total"]) == (400_000, 1_200_000, 800_000, 4_500_000)
+    same_as_engine(v, p, card)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..money import fmt_rate
 from ..project import Project
 from ..rates import PARTIES, RateCard
 from ..vocabulary import Words, both
@@ -91,12 +92,19 @@ def sponsor_table(card: RateCard) -> dict[str, Words]:
             for code, c in card.model.fa.sponsor_caps.items()}
 
 
-RATE_EXPECTED = "a number from 0 to 5 with at most 4 decimals (0.15 = 15%)"
-
-
 def _rate_rules(ref: str, field: str) -> list[tuple[str, str]]:
-    return [rule(f'OR({not_number(ref, 0, 5)},AND(ISNUMBER({ref}),'
-                 f'ROUND({ref}*10000,0)<>{ref}*10000))', field, RATE_EXPECTED)]
+    """A fraction's checks, in the engine's words (``rates.schema.Fraction``)."""
+    return [rule(not_number(ref, 0), field, "a number >= 0"),
+            rule(f"AND(ISNUMBER({ref}),{ref}>5)", field,
+                 "a number <= 5 (rates are fractions: 0.30 means 30%)"),
+            rule(f"AND(ISNUMBER({ref}),ROUND({ref}*10000,0)<>{ref}*10000)", field,
+                 "a number with at most 4 decimal places")]
+
+
+def _yen_rules(ref: str, field: str) -> list[tuple[str, str]]:
+    """Whole yen >= 0, in the engine's words (``rates.schema.Yen``)."""
+    return [rule(not_number(ref, 0), field, "a number >= 0"),
+            rule(f"AND(ISNUMBER({ref}),{ref}<>INT({ref}))", field, "a whole number of yen")]
 
 
 def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
@@ -112,7 +120,12 @@ def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
         return row
     table = sponsor_table(card)
     have = ", ".join(table) or "none"
-    put(ws, f"A{row}", "スポンサー区分（間接経費の上限）/ Sponsor type (F&A cap)", "xlp_label")
+    caps = "; ".join(f"{c}: " + ", ".join(
+        ([f"{fmt_rate(cap.rate)}"] if cap.rate is not None else [])
+        + ([f"base ¥{cap.base:,}"] if cap.base is not None else []))
+        for c, cap in card.model.fa.sponsor_caps.items())
+    put(ws, f"A{row}", "スポンサー区分（間接経費の上限）/ Sponsor type (F&A cap)"
+        + (f" — {caps}" if caps else ""), "xlp_label")
     code = info.sponsor_type
     put(ws, f"B{row}", both(table[code]) if code in table else code, "xlp_input")
     book.define("SponsorType", ws, f"B{row}")
@@ -146,9 +159,8 @@ def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
     base = info.sponsor_cap_base
     put(ws, f"B{row}", int(base) if base is not None else None, "xlp_input_yen")
     book.define("SponsorCapBase", ws, f"B{row}")
-    put_check(book, ws, f"C{row}", "SponsorCapBase", [rule(
-        not_number("SponsorCapBase", 0, whole=True), "project.sponsor_cap_base",
-        "whole yen >= 0")])
+    put_check(book, ws, f"C{row}", "SponsorCapBase",
+              _yen_rules("SponsorCapBase", "project.sponsor_cap_base"))
     number_validation(ws, f"B{row}", 0, whole=True)
     return row + 1
 
@@ -163,8 +175,8 @@ def costs_row(book: Book, ws: Worksheet, row: int) -> int:
     put(ws, f"B{row}", int(pr.costs) if pr is not None and pr.costs else None,
         "xlp_input_yen")
     book.define("Proceeds_Costs", ws, f"B{row}")
-    put_check(book, ws, f"C{row}", "Proceeds_Costs", [rule(
-        not_number("Proceeds_Costs", 0, whole=True), "proceeds.costs", "costs in yen >= 0")])
+    put_check(book, ws, f"C{row}", "Proceeds_Costs",
+              _yen_rules("Proceeds_Costs", "proceeds.costs"))
     number_validation(ws, f"B{row}", 0, whole=True)
     return row + 1
 
@@ -360,8 +372,6 @@ def floor_share(book: Book, q: "QuoteSheet", row: int, cost: str, price: str,
     fl = book.card.model.floor
     if fl is None or fl.warn_below is None:
         return
-    from ..money import fmt_rate
-
     share = fmt_rate(fl.warn_below)
     who = f"; {fl.approval} required" if fl.approval else ""
     text = (f'"フルコストの {share} 未満 / below {share} of full cost: "&TEXT({price},"#,##0")'
