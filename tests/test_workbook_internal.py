@@ -124,6 +124,10 @@ def test_these_rules_leave_the_card_rules_check(books):
     blend = replace(card, model=card.model.model_copy(update={
         "rate_change": card.model.rate_change.model_copy(update={"method": "blend_by_days"})}))
     assert "project.sponsor_type" in unpriced_for(blend, sponsored(sponsor_type="foundation"))
+    # … and a sponsor typed into such a card's template is refused by its check.
+    wb = build_workbook(blend, None, "native")
+    ref = wb.defined_names["Check_SponsorType"].attr_text.split("!")[1].replace("$", "")
+    assert "blend_by_days" in wb["Project"][ref].value
 
 
 # -- sponsor caps: the applied F&A on Quote A, the rest on the Internal sheet ------------

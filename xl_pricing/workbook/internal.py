@@ -129,9 +129,15 @@ def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
     code = info.sponsor_type
     put(ws, f"B{row}", both(table[code]) if code in table else code, "xlp_input")
     book.define("SponsorType", ws, f"B{row}")
-    put_check(book, ws, f"C{row}", "SponsorType", [rule(
-        'AND(TRIM(SponsorType)<>"",SponsorType_Code="")', "project.sponsor_type",
-        f"a sponsor type of card {card.id!r}: {have}")])
+    rules = [rule('AND(TRIM(SponsorType)<>"",SponsorType_Code="")', "project.sponsor_type",
+                  f"a sponsor type of card {card.id!r}: {have}")]
+    if card.model.rate_change.method == "blend_by_days":
+        # the engine caps each day-weighted rate before blending: not these formulas'
+        rules.append(rule('COUNTA(SponsorType,SponsorCapRate,AppliedFaRate,SponsorCapBase)>0',
+                          "card.rules", "project.sponsor_*: このブックの式では未対応 / not "
+                          "priced by this workbook's formulas with rate_change.method = "
+                          "blend_by_days — use xl-pricing quote or XLP_QUOTE"))
+    put_check(book, ws, f"C{row}", "SponsorType", rules)
     if table:
         list_validation(ws, f"B{row}", [both(w) for w in table.values()])
     formula(ws, f"S{row}", code_formula("SponsorType", table), "xlp_text")
