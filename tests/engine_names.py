@@ -156,6 +156,27 @@ def expected_views(project: Project, card: RateCard) -> dict[str, Any]:
     return out
 
 
+def expected_internal(project: Project, card: RateCard) -> dict[str, Any]:
+    """The engine's university-only figures (quote JSON ``internal`` and the allocation's
+    internal keys) by the names of the sheets that show them (workbook/internal.py): the
+    Internal sheet's ``Internal_InstituteFA``, ``Internal_AppliedFA``,
+    ``Internal_UnderRecovery`` ("" without a sponsor cap on approach A, as the engine has
+    no ``internal.fa``), the Allocation sheet's ``Alloc_UnderRecovery`` and
+    ``Alloc_Unrecovered`` (0 when everything is repaid: the JSON then omits it)."""
+    from xl_pricing.pricing.allocation import allocate
+
+    q = quote(project, card)
+    fa = q.extras.get("internal", {}).get("fa")
+    out: dict[str, Any] = {
+        "Internal_InstituteFA": fa["institute_fa"] if fa else "",
+        "Internal_AppliedFA": fa["applied_fa"] if fa else "",
+        "Internal_UnderRecovery": fa["under_recovery"] if fa else ""}
+    al = allocate(q, card).to_dict()
+    out["Alloc_UnderRecovery"] = al.get("under_recovery", "")
+    out["Alloc_Unrecovered"] = al.get("unrecovered_costs", 0)
+    return out
+
+
 def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
     """The Project-sheet inputs a person types for ``project`` into a blank template, as
     ``Recalculator.values`` (or ``recalc --set``) takes them: one value per scalar name, a
@@ -189,6 +210,15 @@ def typed_inputs(project: Project, rows: dict[str, int]) -> dict[str, Any]:
     out |= {f"Qty_{name}": num(q) for name, q in project.quantities.items()}
     if info.ip_terms is not None:   # the drop-down's entry of a card with a price floor
         out["IPTerms"] = both(IP_TERMS[info.ip_terms])
+    # sponsor caps and costs repaid first (workbook/internal.py: cells of cards with them)
+    names = {"sponsor_type": "SponsorType", "sponsor_cap_rate": "SponsorCapRate",
+             "applied_fa_rate": "AppliedFaRate", "sponsor_cap_base": "SponsorCapBase"}
+    for key, name in names.items():
+        v = getattr(info, key)
+        if v is not None:
+            out[name] = v if key == "sponsor_type" else num(v)
+    if project.proceeds is not None and project.proceeds.costs:
+        out["Proceeds_Costs"] = num(project.proceeds.costs)
     first = min(project.fiscal_years)
     d = project.direct
     out |= {"Direct_Category": column("direct", [x.category for x in d]),

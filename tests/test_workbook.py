@@ -229,8 +229,8 @@ def test_industrial_rows_close_up_over_a_zero_line(tmp_path, jp, a_project):
 def test_a_monthly_line_shows_its_unit_in_months(tmp_path, jp):
     """Issue 14: units always shown (h, 日/day, 月/month).  A researcher at a monthly rate
     of ¥500,000 for 6 months: Quote A's line reads "… 6 月/month" and is 500,000 × 6 =
-    ¥3,000,000, the engine's line (the card's monthly-rate rule is still flagged by
-    Check_CardRules: the totals show its text)."""
+    ¥3,000,000, the engine's line (priced natively: workbook/internal.py; the total is
+    the engine's too)."""
     from xl_pricing.pricing import quote
     from xl_pricing.recalc import Recalculator
 
@@ -245,6 +245,7 @@ def test_a_monthly_line_shows_its_unit_in_months(tmp_path, jp):
     rc = Recalculator(out)
     values = rc.calculate().values
     assert values["A_time_charge_1"] == 3_000_000
+    assert values["Total"] == int(quote(p, jp).total)
     assert rc.cells(f"'Quote A'!B{row}")[0][0] == "Dr. Mori  6 月/month"
 
 

@@ -54,6 +54,10 @@ SCALARS: dict[str, str] = {
 QUANTITY_PREFIX = "Qty_"
 # The IP terms of a card's price floor (a Project-sheet drop-down of such cards only).
 SCALARS["IPTerms"] = "ip_terms"
+# Sponsor caps and costs repaid first (workbook/internal.py: cards or projects with them).
+SCALARS.update({"SponsorType": "sponsor_type", "SponsorCapRate": "sponsor_cap_rate",
+                "AppliedFaRate": "applied_fa_rate", "SponsorCapBase": "sponsor_cap_base",
+                "Proceeds_Costs": "proceeds.costs"})
 # Tables: list key → {defined name of a column: key inside an entry}.
 TABLES: dict[str, dict[str, str]] = {
     "direct": {"Direct_Category": "category", "Direct_Description": "description",
@@ -63,7 +67,7 @@ TABLES: dict[str, dict[str, str]] = {
                     "R_Hourly": "hourly", "R_Salary": "salary", "R_Basis": "achievement_basis",
                     "R_Count": "~count", "R_DayRate": "day_rate", "R_Bound": "day_rate_bound",
                     "R_Hours": "hours", "R_Days": "days", "R_Months": "months",
-                    "R_Effort": "effort"},
+                    "R_Effort": "effort", "R_RefPrice": "monthly_rate"},
     "options": {"Opt_Choice": "name", "Opt_Override": "amount"},
     "total.allocations": {"Pkg_Name": "name", "Pkg_Amount": "amount", "Pkg_Date": "date"},
     "outcome.sales": {"Sales_FY": "fiscal_year", "Sales_Low": "low", "Sales_Base": "base",

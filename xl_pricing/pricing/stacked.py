@@ -206,13 +206,16 @@ def sponsor_terms(project: Project, card: RateCard) -> tuple[Decimal | None, Dec
     source = ""
     if info.sponsor_type is not None:
         caps = card.model.fa.sponsor_caps
-        if info.sponsor_type not in caps:
+        # the code, or its words as a workbook's drop-down shows them ("財団 / foundation")
+        code = info.sponsor_type if info.sponsor_type in caps else code_for(
+            info.sponsor_type, {k: (c.label_ja or k, c.label_en or k) for k, c in caps.items()})
+        if code is None:
             raise InputError("project.sponsor_type", info.sponsor_type,
                              f"a sponsor type of card {card.id!r}: "
                              f"{', '.join(caps) or 'none'}")
-        cap = caps[info.sponsor_type]
+        cap = caps[code]
         rate, base = cap.rate, cap.base
-        source = f"{card.id}: fa.sponsor_caps.{info.sponsor_type}"
+        source = f"{card.id}: fa.sponsor_caps.{code}"
     if info.applied_fa_rate is not None:
         return (info.applied_fa_rate,
                 info.sponsor_cap_base if info.sponsor_cap_base is not None else base, True,

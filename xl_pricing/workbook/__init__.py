@@ -159,7 +159,9 @@ def build_workbook(card: RateCard, project: Project | None = None,
     allocation_sheet(book)
     industrial_sheet(book, {"X": x, "A": a, "B": b, "C": c})
     # Sheet order: inputs first, then the quotes and views, the card, the hidden Calc last.
-    for name in ("Rates", "Calc"):
+    for name in ("Internal", "Rates", "Calc"):  # (Internal: a sponsor cap, internal.py)
+        if name not in wb.sheetnames:
+            continue
         wb.move_sheet(name, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(name))
     wb.active = 0
     return wb

@@ -21,6 +21,7 @@ from ..vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES as ACTIVITY_WORDS,
                           APPROACHES as APPROACH_WORDS, CONTRACTS as CONTRACT_WORDS,
                           DAY_RATE_BOUNDS, LOCATIONS as LOCATION_WORDS, RANK_ALIASES,
                           RATE_SOURCES as SOURCE_WORDS, TAX_PARTNERS, Words, both)
+from . import internal
 from .fees import project_inputs, rules_table
 from . import mtdc
 from .styles import print_setup, protect
@@ -348,8 +349,9 @@ def unpriced_for(card: RateCard, project: Project) -> list[str]:
     []
     """
     from .fees import unpriced   # (fees.py builds on this module)
+    from .internal import priced_features
 
-    priced = priced_rules(card)
+    priced = priced_rules(card) | priced_features(card, project)
     return [k for k in unpriced(card, project) if k not in priced]
 
 
@@ -481,6 +483,7 @@ def project_sheet(book: Book) -> Worksheet:
     scalar("企業 / Company", "Company", info.company)
     if card.model.floor is not None:  # the price floor's IP terms (tax.py)
         r = ip_terms_row(book, ws, r)
+    r = internal.costs_row(book, ws, internal.sponsor_rows(book, ws, r))  # (internal.py)
     ref = scalar("年次上昇（空欄=料金表）/ Escalation (blank = card)", "Escalation",
                  float(info.escalation) if info.escalation is not None else None,
                  "xlp_input_pct", rules=[rule(not_number("Escalation", 0, 5),
@@ -955,6 +958,8 @@ def _researcher_rules(row: int, f: str, rank_expected: str, tier: str,
         rule(f'AND({SC}="monthly",OR({L}="",{J}<>"",{K}<>""))', f"{f}.months",
              "months of involvement for rate_source 'monthly' (price = monthly rate × "
              "months; not hours or days)"),
+        rule(f'AND({N}<>"",{SC}<>"monthly")', f"{f}.monthly_rate",
+             "only with rate_source 'monthly'"),   # (R_RefPrice: the project's own rate)
         rule(f'AND({SC}="monthly",{N}="",{B}="")', f"{f}.monthly_rate",
              "a monthly rate, or a rank whose monthly rate the card holds, for "
              "rate_source 'monthly'"),

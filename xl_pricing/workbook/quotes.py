@@ -20,7 +20,7 @@ from .book import Book, a1, col, formula, put
 from ..vocabulary import DIRECT_CATEGORIES, OTHER_CATEGORIES, both, category_words
 from .checks import guarded, text_literal
 from .fees import FeeCells, calc_rows, fee_parts, fee_quote_lines, rule_base_formula
-from . import cases, tax
+from . import cases, internal, tax
 from .styles import print_setup, protect
 
 FIRST = 4  # first fiscal-year column (D)
@@ -428,10 +428,32 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
+    internal.floor_checks(book, q, q.last_row + 11)   # a floor that warns (internal.py)
     return q
 
 
 # -- approach A -------------------------------------------------------------------------
+
+_CELL_RANGE = re.compile(r"\$?[A-Z]{1,3}\$?[0-9]+(:\$?[A-Z]{1,3}\$?[0-9]+)?")
+
+
+def _qualified(q: QuoteSheet, expr: str) -> str:
+    """``expr`` of quote sheet ``q`` with its own (unqualified) cell ranges qualified by the
+    sheet, for a formula on another sheet (the Internal sheet's F&A base).
+
+    >>> from types import SimpleNamespace as NS
+    >>> _qualified(NS(ws=NS(title="Quote A")), "Calc!C3+SUM(D8:D9)+Start")
+    "Calc!C3+SUM('Quote A'!D8:D9)+Start"
+    """
+    from openpyxl.formula import Tokenizer  # (public API)
+
+    sheet = "'" + q.ws.title.replace("'", "''") + "'!"
+    tok = Tokenizer("=" + expr)
+    for t in tok.items:
+        if t.type == "OPERAND" and t.subtype == "RANGE" and _CELL_RANGE.fullmatch(t.value):
+            t.value = sheet + t.value
+    return tok.render()[1:]
+
 
 def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     years = calc.years
@@ -460,7 +482,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     rules = calc.rules or FeeCells(y)
     base_kind = book.card.model.fa.base
     fa_row = q.last_row + 1
-    cells = []
+    cells, bases = [], []
     for k in range(y):
         tc = _sum_rows(q, k, tc_rows)
         base = {"direct": calc.d(k), "direct_plus_tc": f"{calc.d(k)}+{tc}",
@@ -469,6 +491,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                                        else calc.d(k),
                                        **({"time_charge": tc} if base_kind == "direct_plus_tc"
                                           else {})})
+        bases.append(base)
         days = rules.rates.days_of(k)  # blended by days: Σ bp × days in Calc row 5
         if days is not None:
             cells.append(cases.apply_rate(book, f"({base})", calc.fabp(k), days))
@@ -477,6 +500,11 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
                      book.fn("XLP_FA", base, "Activity_Code", "Location_Code", "Field", "CardRef",
                              "Start" if book.card.model.rate_change.method == "at_award"
                              else book.cell("FY_RateDate", k + 1)))
+    if internal.has_sponsor_inputs(book.card, book.project):
+        # A sponsor cap: the line is the applied F&A; the institute F&A and the
+        # under-recovery go to the Internal sheet only (internal.py).
+        cells = internal.fa_cells(book, calc, [_qualified(q, c) for c in bases],
+                                  [_qualified(q, c) for c in cells])
     _line(book, q, "fa", "", "fa", cells)
     st = book.card.model.strategic
     if st.rate > 0 or st.cases:
@@ -521,6 +549,7 @@ def quote_a(book: Book, calc: Calc) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax",
           _consumption_tax_cells(book, q, True))
     _total(book, q, True)
+    internal.floor_checks(book, q, q.last_row + 11)   # a floor that warns (internal.py)
     return q
 
 
@@ -549,6 +578,7 @@ def quote_b(book: Book, calc: Calc, x: QuoteSheet, a: QuoteSheet) -> QuoteSheet:
     _total(book, q, False)
     ws, r = q.ws, q.last_row + 10
     tax.floor_warning(book, q, r + 8)   # below B_Check (a card with a floor only)
+    internal.floor_share_bc(book, q, r + 9)   # floor.warn_below (internal.py)
     rows = [("合意総額 / Agreed total", "B_AgreedShown", "N(B_Agreed)", "xlp_yen"),
             ("直接経費 / Direct", "B_Direct", d, "xlp_yen"),
             ("積算（消費税前）/ Build-up before tax", "B_Build", build, "xlp_yen"),
@@ -619,4 +649,5 @@ def quote_c(book: Book, calc: Calc, x: QuoteSheet) -> QuoteSheet:
     _line(book, q, "consumption_tax", "", "consumption_tax", None, ct)
     _total(book, q, False)
     tax.floor_warning(book, q, q.last_row + 17)   # below the scenarios (a card with a floor)
+    internal.floor_share_bc(book, q, q.last_row + 18)   # floor.warn_below (internal.py)
     return q

@@ -16,6 +16,7 @@ from ..pricing.quote import LABELS
 from ..vocabulary import APPROACHES, CONTRACTS, PARTIES as PARTY_WORDS, both
 from ..rates import PARTIES, Multiple, Tier
 from .book import Book, a1, bp, col, formula, put
+from . import internal
 from .checks import guarded
 from .inputs import COMPONENTS
 from .quotes import QuoteSheet
@@ -228,16 +229,29 @@ def allocation_sheet(book: Book) -> Worksheet:
         put(ws, a1(5, 1 + j), h, "xlp_header")
         if j:
             ws.column_dimensions[col(1 + j)].width = max(len(h) * 1.1, 16)
-    first, last = 6, 5 + len(COMPONENTS)
+    # Costs repaid first (internal.py): a cost-recovery row on top, the components' net
+    # amounts split natively in every target (XLP_ALLOCATE's rows would shift with it).
+    rec = internal.has_cost_recovery(book.card)
+    top = 6
+    first, last = top + rec, top + rec - 1 + len(COMPONENTS)
     code_col = 10 + len(PARTIES)  # hidden: the codes the formulas (and XLP_ALLOCATE) use
     for i, comp in enumerate(COMPONENTS):
         r = first + i
         put(ws, f"A{r}", both(LABELS[comp]), "xlp_label")
         put(ws, a1(r, code_col), comp, "xlp_text")
-        formula(ws, f"B{r}", chosen(f'SUMIF({{ap}}_Comp,"{comp}",{{ap}}_Tot)'), "xlp_yen")
+        if not rec:
+            formula(ws, f"B{r}", chosen(f'SUMIF({{ap}}_Comp,"{comp}",{{ap}}_Tot)'), "xlp_yen")
+    recovered = None
+    if rec:
+        net = internal.cost_recovery_rows(
+            book, ws, top, {c: first + i for i, c in enumerate(COMPONENTS)},
+            {c: chosen(f'SUMIF({{ap}}_Comp,"{c}",{{ap}}_Tot)') for c in COMPONENTS})
+        for i, comp in enumerate(COMPONENTS):
+            formula(ws, f"B{first + i}", net[comp], "xlp_yen")
+        recovered = f"B{top}"
     total_row = last + 1
     put(ws, f"A{total_row}", "合計 / Total", "xlp_total")
-    if book.native:
+    if book.native or rec:
         al = book.card.model.allocation
         residual = al.residual_to
         for i, comp in enumerate(COMPONENTS):
@@ -254,7 +268,7 @@ def allocation_sheet(book: Book) -> Worksheet:
             formula(ws, a1(r, rc), guarded(f"B{r}-{rest}"), "xlp_yen")
         for j in range(len(PARTIES) + 1):
             c = 2 + j
-            formula(ws, a1(total_row, c), guarded(f"SUM({a1(first, c)}:{a1(last, c)})"),
+            formula(ws, a1(total_row, c), guarded(f"SUM({a1(top, c)}:{a1(last, c)})"),
                     "xlp_total")
     else:
         # XLP_ALLOCATE spills header, one row per component and the total row; it reads
@@ -279,6 +293,7 @@ def allocation_sheet(book: Book) -> Worksheet:
     for j, party in enumerate(PARTIES):
         book.define(f"Alloc_{party}", ws, a1(total_row, 3 + j))
     book.define("Alloc_Total", ws, f"B{total_row}")
+    internal.allocation_notes(book, ws, total_row + 1, recovered)
     chart = BarChart()
     chart.type = "col"
     chart.title = "Proceeds by party / 配分先別"
