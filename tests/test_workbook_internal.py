@@ -120,14 +120,14 @@ def test_these_rules_leave_the_card_rules_check(books):
         p = sponsored(costs=10, **info)
         assert unpriced_for(card, p) == []
         assert {f"project.{k}" for k in info} | {"proceeds.costs"} <= priced_features(card, p)
-    # Day-weighted F&A rates with a cap stay the engine's (one applied rate a year here).
+    # Day-weighted F&A rates with a cap are priced too (each segment capped, then blended:
+    # test_a_cap_on_rates_blended_by_days).
     blend = replace(card, model=card.model.model_copy(update={
         "rate_change": card.model.rate_change.model_copy(update={"method": "blend_by_days"})}))
-    assert "project.sponsor_type" in unpriced_for(blend, sponsored(sponsor_type="foundation"))
-    # … and a sponsor typed into such a card's template is refused by its check.
-    wb = build_workbook(blend, None, "native")
-    ref = wb.defined_names["Check_SponsorType"].attr_text.split("!")[1].replace("$", "")
-    assert "blend_by_days" in wb["Project"][ref].value
+    for info in ({"sponsor_type": "foundation"}, {"applied_fa_rate": "0.6"}):
+        p = sponsored(**info)
+        assert unpriced_for(blend, p) == []
+        assert {f"project.{k}" for k in info} <= priced_features(blend, p)
 
 
 # -- sponsor caps: the applied F&A on Quote A, the rest on the Internal sheet ------------
@@ -265,6 +265,109 @@ def test_sponsor_caps_built_for_a_project_and_read_back(books, tmp_path):
         applied = wb["Internal"]["B13"].value
         assert ("XLP_APPLY_RATE(" in applied) == (target != "native"), applied
     assert set(INTERNAL) <= set(wb.defined_names)
+
+
+# -- sponsor caps on rates blended by days --------------------------------------------------
+
+BLEND_CARD = '''[card]
+id = "capblend-test"
+institution = "test"
+version = "1"
+effective_from = 2023-03-29
+extends = "mit"
+[rate_change]
+method = "blend_by_days"
+[[fa.rates]]
+activity = "research"
+location = "on"
+rate = 0.55
+[[fa.rates]]
+activity = "research"
+location = "on"
+rate = 0.57
+effective_from = 2027-07-01
+[fa.sponsor_caps.foundation]
+label_ja = "財団"
+label_en = "private foundation"
+rate = 0.15
+[fa.sponsor_caps.state]
+label_ja = "州政府"
+label_en = "state agency"
+base = 3_000_000
+'''
+
+
+@pytest.fixture(scope="module")
+def blend_book(books):
+    """(the blending TEST card, its blank template's Recalculator): MIT's MTDC with
+    research/on 55% until 2027-06-30 and 57% from 2027-07-01, blended by days."""
+    path = books.folder / "capblend-test.toml"
+    path.write_text(BLEND_CARD, encoding="utf-8")
+    card = load_card(str(path))
+    wb = build_workbook(card, None, "native")
+    for ws in wb.worksheets:
+        ws.data_validations.dataValidation = []
+    book = books.folder / "capblend-test-native.xlsx"
+    book.write_bytes(workbook_bytes(wb))
+    return card, Recalculator(book, engine="formulon")
+
+
+# sponsored(): FY2027 (2027-04-01 – 2028-03-31, 366 days: 91 at 55%, 275 at 57%) and FY2028
+# (365 days at 57%), MTDC 2,000,000 a year.  Institute F&A (rounded down once a year):
+# FY2027 2,000,000 × (5500 × 91 + 5700 × 275) ÷ (10,000 × 366) = 2,000,000 × 2,068,000 ÷
+# 3,660,000 = 1,130,054.6 → 1,130,054; FY2028 1,140,000; together 2,270,054.
+@pytest.mark.parametrize("info,by_year", [
+    # a 56% cap binds on one side of it only: FY2027 5500 × 91 + 5600 × 275 = 2,040,500 →
+    # 2,000,000 × 2,040,500 ÷ 3,660,000 = 1,115,027.3 → 1,115,027 (under 15,027);
+    # FY2028 56% = 1,120,000 (under 20,000)
+    ({"sponsor_cap_rate": "0.56"}, [(1_115_027, 15_027), (1_120_000, 20_000)]),
+    # an applied 60% replaces both segments: 1,200,000 a year; under 1,130,054 − 1,200,000
+    # = −69,946 and 1,140,000 − 1,200,000 = −60,000
+    ({"applied_fa_rate": "0.60"}, [(1_200_000, -69_946), (1_200_000, -60_000)]),
+    # the state's base cap 3,000,000 binds in FY2028 (base 1,000,000) with the 56% cap:
+    # 1,115,027 and 560,000 (under 1,140,000 − 560,000 = 580,000)
+    ({"sponsor_type": "state", "sponsor_cap_rate": "0.56"},
+     [(1_115_027, 15_027), (560_000, 580_000)]),
+    # the foundation's 15% under both segments: 300,000 a year
+    ({"sponsor_type": "foundation"}, [(300_000, 830_054), (300_000, 840_000)]),
+])
+def test_a_cap_on_rates_blended_by_days(blend_book, info, by_year):
+    card, rc = blend_book
+    p = sponsored(**info)
+    assert unpriced_for(card, p) == []
+    v = typed(rc, p, ["A_fa", "Total", *INTERNAL[:4]])
+    assert v["Input_OK"] is True, v["Input_Check"]
+    fa = sum(a for a, _ in by_year)
+    under = sum(u for _, u in by_year)
+    q = quote(p, card)
+    assert [ln.amount for ln in q.lines if ln.component == "fa"] == [fa] == [v["A_fa"]]
+    assert q.extras["internal"]["fa"]["by_year"] == {"2027": by_year[0][1],
+                                                     "2028": by_year[1][1]}
+    assert (v["Internal_AppliedFA"], v["Internal_InstituteFA"],
+            v["Internal_UnderRecovery"]) == (fa, 2_270_054, under)
+    # direct 4,000,000 + F&A + strategic 10% of direct 400,000
+    assert v["Total"] == 4_000_000 + fa + 400_000 == int(q.total)
+    years = rc.cells("'Internal'!B13:C14")
+    assert [tuple(r) for r in zip(*years)] == by_year
+    same_as_engine(v, p, card)
+
+
+def test_a_cap_blended_from_a_start_inside_the_year(blend_book):
+    # 2027-05-15 – 2028-03-31: 47 days at 55%, 275 at 57% (322 days), MTDC 1,000,000.
+    # Institute 1,000,000 × (5500 × 47 + 5700 × 275) ÷ 3,220,000 = 567,080.7 → 567,080;
+    # a 56% cap: (258,500 + 1,540,000) → 558,540.3 → 558,540; under-recovery 8,540.
+    card, rc = blend_book
+    p = parse_project({"project": {"id": "S-2", "contract": "sponsored", "approach": "A",
+                                   "activity": "research", "location": "on",
+                                   "start": "2027-05-15", "end": "2028-03-31",
+                                   "sponsor_cap_rate": "0.56"},
+                       "direct": [{"category": "consumables", "amount": 1_000_000}]}, "test")
+    v = typed(rc, p, ["A_fa", "Total", *INTERNAL[:3]])
+    assert v["Input_OK"] is True, v["Input_Check"]
+    assert (v["A_fa"], v["Internal_InstituteFA"], v["Internal_UnderRecovery"]) == \
+        (558_540, 567_080, 8_540)
+    assert v["Total"] == int(quote(p, card).total) == 1_000_000 + 558_540 + 100_000
+    same_as_engine(v, p, card)
 
 
 # -- costs repaid first: the Allocation sheet ---------------------------------------------

@@ -31,7 +31,7 @@ is exact (DESIGN.md "Rounding, exactly").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
@@ -203,6 +203,10 @@ class RateRows:
     indirect: int | None = None
     strategic: int | None = None
     days: int | None = None
+    # blended: the F&A segments, their bp cells and each year's (first day, last day)
+    fa_segments: list[Segment] = field(default_factory=list)
+    fa_refs: list[str] = field(default_factory=list)
+    spans: list[tuple[str, str]] = field(default_factory=list)
 
     def _at(self, row: int | None, k: int) -> str | None:
         return None if row is None else f"Calc!{a1(row, 3 + k)}"
@@ -215,6 +219,21 @@ class RateRows:
 
     def days_of(self, k: int) -> str | None:
         return self._at(self.days, k)
+
+    def capped_fa(self, k: int, cap: str) -> str:
+        """Excel (blended): Σ MIN(segment F&A bp, ``cap``) × its days in fiscal year k —
+        the engine's ``applied_fa``, which caps each day-weighted rate, then blends; a
+        segment without days is not read.
+
+        Example: 55% for 91 days and 57% for 275 days under a 56% cap:
+        5500 × 91 + 5600 × 275 = 2,040,500.
+        """
+        start, end = self.spans[k]
+        terms = []
+        for seg, ref in zip(self.fa_segments, self.fa_refs):
+            d = days_in(seg, start, end)
+            terms.append(f"IF({d}=0,0,MIN({ref},{cap})*{d})")
+        return "+".join(terms)
 
 
 def _segment_row(ws: Worksheet, row: int, label: str, segs: list[Segment],
@@ -293,6 +312,8 @@ def rate_rows(book: Book, ws: Worksheet, row: int, years: int, direct: str,
         segs = segments(fa_dates(card))
         refs = _segment_row(ws, row, "F&A bp — 区間 / by segment", segs,
                             lambda s: fa_bp(text_literal(f"@{segs.index(s)}")))
+        out.fa_segments, out.fa_refs = segs, refs
+        out.spans = [(start[k], year_end(fy[k])) for k in range(years)]
         row += 1
         for k in range(years):  # Calc row 5: Σ F&A bp × days (its check reads errors)
             body = _blended(segs, refs, start[k], year_end(fy[k]), guard=True)

@@ -40,6 +40,7 @@ from ..project import Project
 from ..rates import PARTIES, RateCard
 from ..vocabulary import Words, both
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
+from .cases import apply_rate
 from .checks import guarded, not_number, put_check, rule, text_literal
 from .styles import print_setup, protect
 
@@ -67,8 +68,8 @@ def has_cost_recovery(card: RateCard) -> bool:
 
 def priced_features(card: RateCard, project: Project) -> set[str]:
     """The keys of ``pricing.stacked.costing_features`` these formulas price: monthly
-    rates (``researchers[i].rate_source``), the sponsor keys (one rate per fiscal year:
-    not with ``rate_change.method = "blend_by_days"``) and ``proceeds.costs``.
+    rates (``researchers[i].rate_source``), the sponsor keys (with rates blended by days
+    too: each segment's rate capped, then blended) and ``proceeds.costs``.
 
     >>> from xl_pricing import load_card
     >>> from xl_pricing.workbook import template_project
@@ -77,8 +78,7 @@ def priced_features(card: RateCard, project: Project) -> set[str]:
     """
     out = {f"researchers[{i}].rate_source" for i, r in enumerate(project.researchers)
            if r.rate_source == "monthly"}
-    if card.model.rate_change.method != "blend_by_days":
-        out |= {f"project.{k}" for k in SPONSOR_KEYS if getattr(project.project, k) is not None}
+    out |= {f"project.{k}" for k in SPONSOR_KEYS if getattr(project.project, k) is not None}
     if has_cost_recovery(card) and project.proceeds is not None and project.proceeds.costs:
         out.add("proceeds.costs")
     return out
@@ -131,12 +131,6 @@ def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
     book.define("SponsorType", ws, f"B{row}")
     rules = [rule('AND(TRIM(SponsorType)<>"",SponsorType_Code="")', "project.sponsor_type",
                   f"a sponsor type of card {card.id!r}: {have}")]
-    if card.model.rate_change.method == "blend_by_days":
-        # the engine caps each day-weighted rate before blending: not these formulas'
-        rules.append(rule('COUNTA(SponsorType,SponsorCapRate,AppliedFaRate,SponsorCapBase)>0',
-                          "card.rules", "project.sponsor_*: このブックの式では未対応 / not "
-                          "priced by this workbook's formulas with rate_change.method = "
-                          "blend_by_days — use xl-pricing quote or XLP_QUOTE"))
     put_check(book, ws, f"C{row}", "SponsorType", rules)
     if table:
         list_validation(ws, f"B{row}", [both(w) for w in table.values()])
@@ -206,7 +200,11 @@ def fa_cells(book: Book, calc: "Calc", bases: list[str], institute: list[str]) -
     ``institute``: each year's institute F&A formula (rounded).
 
     Rows: base, institute bp, applied bp, applied base (capped over the award, earlier
-    years first), institute F&A, applied F&A, under-recovery; totals named
+    years first), institute F&A, applied F&A, under-recovery.  A card blending rates by
+    days (``cases.RateRows``) has Σ bp × days in the bp rows, each segment's rate capped
+    before the blend (``pricing.stacked.applied_fa``), and the applied F&A = applied base ×
+    Σ applied bp × days ÷ (10,000 × the year's days), one division (``cases.apply_rate``).
+    Totals named
     ``Internal_InstituteFA``, ``Internal_AppliedFA``, ``Internal_UnderRecovery`` (blank
     while the project has no cap, or is not priced on approach A — as the engine's
     ``internal.fa``), the years ``Internal_UR_<FY column>``."""
@@ -226,8 +224,11 @@ def fa_cells(book: Book, calc: "Calc", bases: list[str], institute: list[str]) -
                       f'{_by_type(card, "base", int)})', "xlp_yen")
     book.define("Internal_CapBp", ws, "B4")
     book.define("Internal_CapBase", ws, "B5")
-    labels = ["年度 / FY", "F&A 基礎 / F&A base", "機関率 bp / Institute rate bp",
-              "適用率 bp / Applied rate bp", "適用基礎 / Applied base",
+    rows = calc.rules.rates if calc.rules is not None else None
+    blend = rows is not None and rows.days is not None
+    per = " × 日数 / × days" if blend else ""
+    labels = ["年度 / FY", "F&A 基礎 / F&A base", f"機関率 bp / Institute rate bp{per}",
+              f"適用率 bp / Applied rate bp{per}", "適用基礎 / Applied base",
               "機関の間接経費 / Institute F&A", "適用間接経費（見積の行）/ Applied F&A "
               "(the quote's line)", "回収不足（機関 − 適用）/ Under-recovery (institute − "
               "applied)"]
@@ -242,14 +243,22 @@ def fa_cells(book: Book, calc: "Calc", bases: list[str], institute: list[str]) -
         formula(ws, a1(fy, c), f"Calc!{a1(2, 3 + k)}", "xlp_fy")
         formula(ws, a1(base, c), bases[k], "xlp_yen")
         formula(ws, a1(ibp, c), calc.fabp(k), "xlp_int")
-        formula(ws, a1(abp, c), f'IF($B$4="",{a1(ibp, c)},IF(AppliedFaRate<>"",$B$4,'
-                                f'MIN({a1(ibp, c)},$B$4)))', "xlp_int")
+        if blend:
+            # each segment capped, then blended (an applied rate: for every day of the year)
+            assert rows is not None
+            days = rows.days_of(k)
+            formula(ws, a1(abp, c), f'IF($B$4="",{a1(ibp, c)},IF(AppliedFaRate<>"",'
+                                    f'$B$4*{days},IF({a1(fy, c)}="",0,{rows.capped_fa(k, "$B$4")})))',
+                    "xlp_int")
+        else:
+            days = None
+            formula(ws, a1(abp, c), f'IF($B$4="",{a1(ibp, c)},IF(AppliedFaRate<>"",$B$4,'
+                                    f'MIN({a1(ibp, c)},$B$4)))', "xlp_int")
         left = "$B$5" + (f"-SUM({a1(abase, first)}:{a1(abase, c - 1)})" if k else "")
         formula(ws, a1(abase, c), f'IF($B$5="",{a1(base, c)},MIN({a1(base, c)},{left}))',
                 "xlp_yen")
         formula(ws, a1(ifa, c), institute[k], "xlp_yen")
-        applied = (book.rnd(f"{a1(abase, c)}*{a1(abp, c)}", 10000) if book.native else
-                   book.fn("XLP_APPLY_RATE", a1(abase, c), f"{a1(abp, c)}/10000", "CardRef"))
+        applied = apply_rate(book, a1(abase, c), a1(abp, c), days)
         formula(ws, a1(afa, c), applied, "xlp_yen")
         formula(ws, a1(ur, c), f"{a1(ifa, c)}-{a1(afa, c)}", "xlp_yen")
     tc = first + y
