@@ -10,9 +10,10 @@ Mirrors the engine exactly:
   ``fa.sponsor_caps``), ``SponsorCapRate``, ``AppliedFaRate`` and ``SponsorCapBase``; the
   applied rate of each fiscal year = min(institute, cap) (an applied rate as given, above
   the institute rate too), the applied base = the year's base up to what the capped base
-  leaves after the earlier years.  Quote A's F&A line is the applied F&A; the institute
-  F&A and the under-recovery (institute − applied, each rounded once per year; negative
-  when the sponsor pays more) are on the sheet **Internal（学内用）** only — never on a
+  leaves after the earlier years (rates blended by days: each segment's rate capped,
+  then blended — ``cases.RateRows.capped_fa``).  Quote A's F&A line is the applied F&A;
+  the institute F&A and the under-recovery (institute − applied, each rounded once per
+  year; negative when the sponsor pays more) are on the sheet **Internal（学内用）** only — never on a
   quote, a form, Compare or the Industrial sheet, which the company sees.  Example: MTDC
   1,000,000 at 54.7% with a foundation paying 15%: institute 547,000, applied 150,000,
   under-recovery 397,000.
@@ -247,9 +248,9 @@ def fa_cells(book: Book, calc: "Calc", bases: list[str], institute: list[str]) -
             # each segment capped, then blended (an applied rate: for every day of the year)
             assert rows is not None
             days = rows.days_of(k)
+            capped = f'IF({a1(fy, c)}="",0,{rows.capped_fa(k, "$B$4")})'
             formula(ws, a1(abp, c), f'IF($B$4="",{a1(ibp, c)},IF(AppliedFaRate<>"",'
-                                    f'$B$4*{days},IF({a1(fy, c)}="",0,{rows.capped_fa(k, "$B$4")})))',
-                    "xlp_int")
+                                    f'$B$4*{days},{capped}))', "xlp_int")
         else:
             days = None
             formula(ws, a1(abp, c), f'IF($B$4="",{a1(ibp, c)},IF(AppliedFaRate<>"",$B$4,'
