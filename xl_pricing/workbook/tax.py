@@ -40,10 +40,9 @@ def priced_rules(card: RateCard) -> set[str]:
     formulas of this module price for ``card``.
 
     Every consulting case is priced (its condition on direct costs, months, kind,
-    contract, location or the start: ``cases.first_case``).  Not priced, and so still
-    refused by ``Check_CardRules``: consumption tax on direct costs but not on the
-    indirect cost (approach B without a booking then taxes each fiscal year of the direct
-    costs, its sheet has no years) — unless neither applies.
+    contract, location or the start: ``cases.first_case``).  A card taxing direct costs
+    but not the indirect cost taxes an unbooked B total per fiscal year of the direct
+    costs, as the engine does (``b_consumption_tax``).
 
     >>> from xl_pricing import load_card
     >>> sorted(priced_rules(load_card("yamaguchi")))
