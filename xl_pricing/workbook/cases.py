@@ -347,12 +347,17 @@ def fa_segment_keys(card: RateCard) -> list[list[Any]]:
     segment (:func:`fa_by_segment`)."""
     if not fa_by_segment(card):
         return []
+    return fa_keys(card, [(f"@{j}", seg[0]) for j, seg in enumerate(segments(fa_dates(card)))
+                          if seg[0] is not None])
+
+
+def fa_keys(card: RateCard, dated: Sequence[tuple[Any, date]]) -> list[list[Any]]:
+    """Rows ``[act/loc/field/<tag>, bp]`` of the F&A table: for each (tag, date) of
+    ``dated``, the rate the engine resolves (``RateCard.fa_rate``: precedence, effective
+    dates) for every activity × location × field the card has; none where it has no rate."""
     fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
     out = []
-    for j, seg in enumerate(segments(fa_dates(card))):
-        on = seg[0]
-        if on is None:
-            continue
+    for tag, on in dated:
         for act in ("research", "instruction", "other"):
             for loc in ("on", "off"):
                 for fld in fields:
@@ -360,7 +365,7 @@ def fa_segment_keys(card: RateCard) -> list[list[Any]]:
                         rate = card.fa_rate(act, loc, fld or None, on).rate
                     except Exception:  # noqa: BLE001 - the card has no such rate: no key
                         continue
-                    out.append([f"{act}/{loc}/{fld}/@{j}", bp(rate)])
+                    out.append([f"{act}/{loc}/{fld}/{tag}", bp(rate)])
     return out
 
 

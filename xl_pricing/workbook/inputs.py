@@ -25,7 +25,7 @@ from . import internal
 from .fees import project_inputs, rules_table
 from . import mtdc
 from .styles import print_setup, protect
-from .cases import fa_segment_keys, option_bp
+from .cases import fa_keys, fa_segment_keys, option_bp
 from .tax import consulting_rate_row, ip_terms_row, priced_rules
 
 # Every price component, in the order sheets list them.
@@ -294,19 +294,8 @@ def fa_resolution(card: RateCard, project: Project, years: list[int] | None = No
     project (or of ``years``, looked up on each year's 1 April), resolved by the engine
     (precedence and effective dates) — "act/loc/field/FY".
     """
-    fields = sorted({f.field for f in card.model.fa.rates if f.field}) + [""]
-    rows = []
-    for fy in (years or project.fiscal_years):
-        on = rate_date(project, fy) if years is None else date(fy, 4, 1)
-        for act in ("research", "instruction", "other"):
-            for loc in ("on", "off"):
-                for fld in fields:
-                    try:
-                        rate = card.fa_rate(act, loc, fld or None, on).rate
-                    except Exception:  # noqa: BLE001 - the card has no such rate: no key
-                        continue
-                    rows.append([f"{act}/{loc}/{fld}/{fy}", bp(rate)])
-    return rows
+    return fa_keys(card, [(fy, rate_date(project, fy) if years is None else date(fy, 4, 1))
+                          for fy in (years or project.fiscal_years)])
 
 
 # -- the Project sheet ----------------------------------------------------------------------
