@@ -75,6 +75,21 @@ def pytest_sessionstart(session) -> None:
                   "its tests will be skipped")
 
 
+# The tests of a minute or more (each one hypothesis run), run first: pytest-xdist splits
+# the collection between the workers in order, so a worker that reached one of them last
+# would leave the other core idle for that long (longest first: LPT scheduling).
+LONGEST = ("test_workbook_edits.py::test_udf_workbook_cannot_lie",
+           "test_workbook_edits.py::test_native_workbooks_cannot_lie",
+           "test_recalc.py::test_formulon_and_formulas_agree_on_every_defined_name",
+           "test_agreement.py::test_generated_projects_agree_everywhere")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The :data:`LONGEST` tests first, in that order; the rest as collected."""
+    rank = {nodeid: i for i, nodeid in enumerate(LONGEST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.rsplit("/", 1)[-1], len(LONGEST)))
+
+
 def build(path: Path, sheets: dict[str, dict[str, Any]],
           names: dict[str, str] | None = None) -> Path:
     """A workbook with the given sheets ({title: {cell: value or formula}}) and names."""
