@@ -29,13 +29,8 @@ from xl_pricing.workbook.checks import PREFIX
 from xl_pricing.workbook.inputs import CAPACITY, unpriced_for
 from xl_pricing.workbook.internal import priced_features
 
-CAPS_CARD = '''[card]
-id = "caps-test"
-institution = "test"
-version = "1"
-effective_from = 2023-03-29
-extends = "mit"
-[fa.sponsor_caps.foundation]
+# the two sponsor caps of both test cards
+SPONSOR_CAPS = '''[fa.sponsor_caps.foundation]
 label_ja = "財団"
 label_en = "private foundation"
 rate = 0.15
@@ -43,7 +38,15 @@ rate = 0.15
 label_ja = "州政府"
 label_en = "state agency"
 base = 3_000_000
-[allocation]
+'''
+
+CAPS_CARD = '''[card]
+id = "caps-test"
+institution = "test"
+version = "1"
+effective_from = 2023-03-29
+extends = "mit"
+''' + SPONSOR_CAPS + '''[allocation]
 cost_recovery = { components = ["royalty", "fa"], to = "university" }
 [floor]
 multiples = { keeps_ip = 1.00, non_exclusive = 1.20, exclusive = 1.40 }
@@ -286,15 +289,7 @@ activity = "research"
 location = "on"
 rate = 0.57
 effective_from = 2027-07-01
-[fa.sponsor_caps.foundation]
-label_ja = "財団"
-label_en = "private foundation"
-rate = 0.15
-[fa.sponsor_caps.state]
-label_ja = "州政府"
-label_en = "state agency"
-base = 3_000_000
-'''
+''' + SPONSOR_CAPS
 
 
 @pytest.fixture(scope="module")
