@@ -59,6 +59,12 @@ def _cell(ws: Worksheet, ref: str) -> Cell:
     return ws.cell(*coordinate_to_tuple(ref))
 
 
+def date_literal(d: Any) -> str:
+    """Excel: the date ``d`` as a formula, ``DATE(2027,7,1)`` (no serial: readable and
+    independent of the workbook's 1900/1904 date system)."""
+    return f"DATE({d.year},{d.month},{d.day})"
+
+
 def col(n: int) -> str:
     return get_column_letter(n)
 

@@ -39,20 +39,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..rates import RateCard
 from ..rates.schema import Option, When
-from .book import Book, a1, bp, formula, put
-from .checks import text_literal
+from .book import Book, a1, bp, date_literal, formula, put
+from .checks import one_of, text_literal
 
 # What the conditions of the Project sheet's inputs are judged on (``rates.card.Facts``).
 DIRECT = "SUM(Direct_Amount)"
 MONTHS = "FY_TotalMonths"
-
-
-def _date(d: Any) -> str:
-    return f"DATE({d.year},{d.month},{d.day})"
-
-
-def _listed(code: str, values: list[str]) -> str:
-    return "OR(" + ",".join(f"EXACT({code},{text_literal(v)})" for v in values) + ")"
 
 
 def when_formula(when: When, on: str, direct: str, months: str, has_kinds: bool) -> str:
@@ -76,11 +68,11 @@ def when_formula(when: When, on: str, direct: str, months: str, has_kinds: bool)
                       ("kind", "Kind_Code")):
         values = getattr(when, key)
         if values is not None:
-            parts.append(_listed(code, values) if key != "kind" or has_kinds else "FALSE")
+            parts.append(one_of(code, values) if key != "kind" or has_kinds else "FALSE")
     if when.start_from is not None:
-        parts.append(f"{on}>={_date(when.start_from)}")
+        parts.append(f"{on}>={date_literal(when.start_from)}")
     if when.start_before is not None:
-        parts.append(f"{on}<{_date(when.start_before)}")
+        parts.append(f"{on}<{date_literal(when.start_before)}")
     return "AND(" + ",".join(parts) + ")" if parts else "TRUE"
 
 
@@ -160,8 +152,8 @@ def days_in(seg: Segment, start: str, end: str) -> str:
     'MAX(0,MIN(E,DATE(2027,7,1)-1)-S+1)'
     """
     lo, hi = seg
-    a = start if lo is None else f"MAX({start},{_date(lo)})"
-    b = end if hi is None else f"MIN({end},{_date(hi)}-1)"
+    a = start if lo is None else f"MAX({start},{date_literal(lo)})"
+    b = end if hi is None else f"MIN({end},{date_literal(hi)}-1)"
     return f"MAX(0,{b}-{a}+1)"
 
 
@@ -292,7 +284,7 @@ def rate_rows(book: Book, ws: Worksheet, row: int, years: int, direct: str,
             refs = _segment_row(
                 ws, row, f"{label} — 区間 / by segment", segs,
                 lambda s, c=cases, dflt=default: first_case(
-                    c, dflt, _date(judged_on(s)) if judged_on(s) else "Start", has_kinds,
+                    c, dflt, date_literal(judged_on(s)) if judged_on(s) else "Start", has_kinds,
                     direct))
             row += 1
             put(ws, f"A{row}", f"{label} × 日数 / × days", "xlp_label")
@@ -322,7 +314,7 @@ def rate_rows(book: Book, ws: Worksheet, row: int, years: int, direct: str,
         dates = sorted(set(fa_dates(card)))
         for k in range(years):  # Calc row 5: the bp of the segment the rate date is in
             on = "Start" if m.rate_change.method == "at_award" else start[k]
-            j = "+".join(f"({on}>={_date(d)})" for d in dates)
+            j = "+".join(f"({on}>={date_literal(d)})" for d in dates)
             formula(ws, a1(5, 3 + k), f'IF({fy[k]}="",0,{fa_bp(f"{chr(34)}@{chr(34)}&(0+{j})")})',
                     "xlp_int")
     return out, row

@@ -15,7 +15,7 @@ from ..pricing.fiscal import rate_date
 from ..project import Project
 from ..rates import PARTIES, RateCard
 from ..cells import excel_serial
-from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
+from .book import Book, a1, bp, col, date_literal, formula, list_validation, number_validation, put
 from .checks import not_number, one_of, put_check, rule, summary, text_literal
 from ..vocabulary import (ACHIEVEMENT_BASES, ACTIVITIES as ACTIVITY_WORDS,
                           APPROACHES as APPROACH_WORDS, CONTRACTS as CONTRACT_WORDS,
@@ -95,7 +95,7 @@ def _subaward_cap(book: Book, ws: Worksheet, row: int) -> int:
     on = mtdc.award_on() if mtdc.has_subawards(book.card) else "Start"   # (workbook/mtdc.py)
     for t in sorted(f.subaward_thresholds, key=lambda t: t.effective_from):
         d = t.effective_from
-        expr = f"IF({on}>=DATE({d.year},{d.month},{d.day}),{int(t.amount)},{expr})"
+        expr = f"IF({on}>={date_literal(d)},{int(t.amount)},{expr})"
     put(ws, f"A{row}", "再委託の算入上限（交付決定日時点）/ Subaward included up to (at the "
         "award date)", "xlp_label")
     formula(ws, f"B{row}", expr, "xlp_yen")

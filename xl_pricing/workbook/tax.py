@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..rates import RateCard
 from ..vocabulary import IP_TERMS, Words, both
-from .book import Book, a1, bp, col, formula, list_validation, put
+from .book import Book, a1, bp, col, date_literal, formula, list_validation, put
 from .cases import first_case
 from .checks import put_check, rule, text_literal
 
@@ -60,10 +60,6 @@ def priced_rules(card: RateCard) -> set[str]:
 
 # -- consumption tax ----------------------------------------------------------------------------
 
-def _date(d) -> str:
-    return f"DATE({d.year},{d.month},{d.day})"
-
-
 def tax_applies(card: RateCard) -> str:
     """TRUE when consumption tax is added to the price (``pricing.cost.taxed``): the
     contract carries tax (``CT_Applies``, 0 when the rate is 0) and the card's prices do
@@ -77,7 +73,7 @@ def tax_applies(card: RateCard) -> str:
     if ct.prices_include_tax:
         return "FALSE"
     if ct.included_before is not None:
-        return f"AND({CONTRACT_TAXED},Start>={_date(ct.included_before)})"
+        return f"AND({CONTRACT_TAXED},Start>={date_literal(ct.included_before)})"
     return CONTRACT_TAXED
 
 
@@ -99,7 +95,7 @@ def tax_included(card: RateCard, price: str) -> str:
     if not ct.prices_include_tax and ct.included_before is None:
         return "0"
     when = CONTRACT_TAXED if ct.prices_include_tax else \
-        f"AND({CONTRACT_TAXED},Start<{_date(ct.included_before)})"
+        f"AND({CONTRACT_TAXED},Start<{date_literal(ct.included_before)})"
     return f"IF({when},ROUNDDOWN({price}*CTBp/(10000+CTBp),0),0)"
 
 
