@@ -550,7 +550,8 @@ def costing_features(project: Project, card: RateCard) -> list[str]:
         if info.award_date is not None and (subaward_threshold(card, info.award_date)
                                             != subaward_threshold(card, info.start)):
             out.append("project.award_date")
-    # (tiers and multiples the workbooks split natively; costs repaid first they do not)
+    # (the workbooks split tiers and multiples natively, and repay costs first on a card
+    # with allocation.cost_recovery: workbook/internal.py)
     if project.proceeds is not None and project.proceeds.costs:
         out.append("proceeds.costs")
     return out

@@ -220,12 +220,8 @@ class RateRows:
         Example: 55% for 91 days and 57% for 275 days under a 56% cap:
         5500 × 91 + 5600 × 275 = 2,040,500.
         """
-        start, end = self.spans[k]
-        terms = []
-        for seg, ref in zip(self.fa_segments, self.fa_refs):
-            d = days_in(seg, start, end)
-            terms.append(f"IF({d}=0,0,MIN({ref},{cap})*{d})")
-        return "+".join(terms)
+        return _blended(self.fa_segments, [f"MIN({r},{cap})" for r in self.fa_refs],
+                        *self.spans[k], guard=True)
 
 
 def _segment_row(ws: Worksheet, row: int, label: str, segs: list[Segment],

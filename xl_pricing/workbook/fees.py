@@ -44,7 +44,7 @@ from ..project import Project
 from ..rates import RateCard
 from ..rates.schema import Indirect, ResearchFee, Strategic, UnitFee
 from .book import Book, a1, formula, list_validation, number_validation, put
-from .cases import RateRows, blends, fa_by_segment, rate_rows, when_formula
+from .cases import MONTHS, RateRows, blends, fa_by_segment, rate_rows, when_formula
 from .cases import priced_rules as case_rules
 from .checks import rule, text_literal
 from . import mtdc
@@ -76,9 +76,10 @@ def priced_rules(card: RateCard) -> set[str]:
 
 
 def unpriced(card: RateCard, project: Project) -> list[str]:
-    """The card's (and the project's) rules the workbook formulas do not price: the
-    engine's list (``RateCard.rules_in_use`` + ``pricing.stacked.costing_features``) less
-    :func:`priced_rules`.
+    """The card's (and the project's) rules this module's formulas (with cases.py and
+    mtdc.py) do not price: the engine's list (``RateCard.rules_in_use`` +
+    ``pricing.stacked.costing_features``) less :func:`priced_rules` — tax.py and
+    internal.py price the rest (``inputs.unpriced_for``).
 
     >>> from xl_pricing import load_card
     >>> from xl_pricing.workbook import template_project
@@ -206,14 +207,9 @@ class FeeCells:
     (rounded), in the card's order: ``fees`` / ``units`` are (name, fee, Calc row)."""
 
     years: int
-    indirect_row: int | None = None
     fees: list[tuple[str, ResearchFee, int]] = field(default_factory=list)
     units: list[tuple[str, UnitFee, int]] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
-    rates: RateRows = field(default_factory=RateRows)  # strategic, days (cases.py)
-
-    def indirect_bp(self, k: int) -> str | None:
-        return None if self.indirect_row is None else f"Calc!{a1(self.indirect_row, 3 + k)}"
+    rates: RateRows = field(default_factory=RateRows)  # indirect, strategic, days (cases.py)
 
     def fee_cells(self, k: int) -> list[str]:
         """Year k's 研究料 cells, one per fee."""
@@ -229,10 +225,8 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     Calc sheet from ``row`` (columns C… are the fiscal years, their FY in row 2)."""
     card, m = book.card, book.card.model
     out = FeeCells(years)
-    priced = priced_rules(card)
-    cases = [c for i, c in enumerate(m.indirect.cases) if f"indirect.cases[{i}]" in priced]
-    fee_items = [(n, f) for n, f in m.fees.items() if f"fees.{n}" in priced]
-    unit_items = [(n, f) for n, f in m.unit_fees.items() if f"unit_fees.{n}" in priced]
+    cases = list(m.indirect.cases)
+    fee_items, unit_items = list(m.fees.items()), list(m.unit_fees.items())
     if not cases and not fee_items and not unit_items and not m.strategic.cases \
             and not blends(card) and not fa_by_segment(card):
         return out
@@ -240,12 +234,11 @@ def calc_rows(book: Book, ws: Worksheet, row: int, years: int) -> FeeCells:
     put(ws, f"A{row}", "直接経費の合計 / Direct, all years", "xlp_label")
     formula(ws, f"C{row}", "SUM(Direct_Amount)", "xlp_yen")
     direct = f"Calc!$C${row}"
-    months = "FY_TotalMonths"
+    months = MONTHS
     row += 1
     fy = [f"Calc!{a1(2, 3 + k, True)}" for k in range(years)]
     # the conditional indirect and strategic rates, blending by days (cases.py)
     out.rates, row = rate_rows(book, ws, row, years, direct, cases)
-    out.indirect_row = out.rates.indirect
     if fee_items or unit_items:
         put(ws, f"A{row}", "経過月数（開始日から）/ Months from the start date", "xlp_label")
         m0 = "MAX(0,(YEAR(End)-YEAR(Start))*12+MONTH(End)-MONTH(Start))"

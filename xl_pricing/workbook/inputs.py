@@ -320,17 +320,18 @@ CHECK_COLUMN = 20  # T: the hidden column that carries the first failing check d
 
 
 def unpriced_rules(book: Book) -> list[str]:
-    """The card's (and the project's) rules this workbook's formulas do not price yet —
-    rate changes by days, strategic or option cases, sponsor caps, monthly rates of a
-    project file, costs repaid first … (``RateCard.rules_in_use``,
-    ``pricing.stacked.costing_features``).  Its totals then show a check text, never a
-    number other than the engine's."""
+    """The card's (and the project's) rules this workbook's formulas do not price
+    (``RateCard.rules_in_use``, ``pricing.stacked.costing_features``, less what fees.py,
+    cases.py, mtdc.py, tax.py and internal.py price): none for every rule of today's card
+    schema.  Its totals would then show a check text, never a number other than the
+    engine's."""
     return unpriced_for(book.card, book.project)
 
 
 def unpriced_for(card: RateCard, project: Project) -> list[str]:
     """:func:`unpriced_rules` of a workbook of ``card`` for ``project``: the card's and the
-    project's rules less what workbook/fees.py and workbook/tax.py price.
+    project's rules less what workbook/fees.py (with cases.py, mtdc.py), tax.py and
+    internal.py price.
 
     >>> from xl_pricing import load_card
     >>> from xl_pricing.workbook import template_project

@@ -409,7 +409,7 @@ def quote_x(book: Book, calc: Calc) -> QuoteSheet:
     cells = []
     for k in range(len(years)):
         # (the card's conditional rate, its base with fees or less categories: fees.py)
-        bp_k = rules.indirect_bp(k) or ind_bp
+        bp_k = rules.rates.indirect_bp(k) or ind_bp
         d = rule_base_formula(book, "indirect", calc.d(k), k, fee_parts(calc.rules, k))
         # (blended by days: Σ bp × days over the year's days, cases.py)
         cells.append(cases.apply_rate(book, d, bp_k, rules.rates.days_of(k), "XLP_INDIRECT"))
