@@ -105,9 +105,10 @@ def expected_names(project: Project, card: RateCard) -> dict[str, Decimal]:
     """
     out = {name: sum((ln.amount for ln in lines), Decimal(0))
            for name, lines in expected_lines(project, card).items()}
-    total = quote(project, card).total
+    q = quote(project, card)
+    total = q.total
     out[f"{project.project.approach}_Total"] = total
-    included = quote(project, card).extras.get("consumption_tax_included")
+    included = q.extras.get("consumption_tax_included")
     if included:   # the tax a price quoted including it contains (under the total)
         out[f"{project.project.approach}_TaxIncluded"] = Decimal(included)
     out["Total"] = total

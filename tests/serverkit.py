@@ -87,6 +87,22 @@ def server_modules(extra_env: dict[str, str] | None = None) -> Iterator[SimpleNa
                 delattr(xl_pricing, attr)
 
 
+@contextlib.contextmanager
+def started_client(module: str, attr: str) -> Iterator[Any]:
+    """A TestClient of the app ``module.attr`` imported and started in server mode, kept
+    running after the block (for a session fixture: the startup is most of a call's time)
+    and stopped in server mode again."""
+    from fastapi.testclient import TestClient
+    with server_modules():    # (importing xlwings Server sets XLWINGS_ON_SERVER: only here)
+        client = TestClient(getattr(importlib.import_module(module), attr))
+        client.__enter__()
+    try:
+        yield client
+    finally:
+        with server_modules():
+            client.__exit__(None, None, None)
+
+
 def to_payload_arg(value: Any) -> Any:
     """A converted argument back in the form the Office.js add-in posts it."""
     if value is None:

@@ -6,8 +6,6 @@ templates of every shipped card, typed in, give the engine's totals."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import json
 import re
 from datetime import date
@@ -232,16 +230,16 @@ def test_blank_templates_price_the_examples_typed_in(card_id, tmp_path):
     engine's total — or, where the engine refuses the project or the template cannot
     price a row without a rebuild, no number at all and the check text."""
     from xl_pricing.workbook import template_project
-    from xl_pricing.workbook.inputs import unpriced_rules
+    from xl_pricing.workbook.inputs import unpriced_for
 
     card = load_card(card_id)
     rc = Recalculator(build(card, None, "native", tmp_path))
     blank = rc.values()
     assert not [n for n, x in blank.items() if isinstance(x, str) and x.startswith("#")]
     # (the workbook's own list: the card's rules less those its formulas price)
-    unpriced = unpriced_rules(SimpleNamespace(card=card, project=template_project(card)))
+    unpriced = unpriced_for(card, template_project(card))
     if unpriced:
-        # Rules the formulas do not price yet (unit fees, floors …): every
+        # A rule the formulas would not price (none today: every card rule is): every
         # total says so, naming them, instead of showing another number than the engine.
         assert blank["Input_OK"] is False
         assert blank["Input_Check"].startswith("入力エラー / input error: card.rules: "

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RATES
-from serverkit import payload, post, server_modules, serving
+from serverkit import payload, post, server_modules, serving, started_client
 from xl_pricing import InputError
 from xl_pricing.server import auth_environment, is_loopback
 from xl_pricing.server.guard import check_call
@@ -34,10 +34,9 @@ DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
 @contextlib.contextmanager
 def client(env: dict[str, str] | None = None):
     from fastapi.testclient import TestClient
-    with server_modules(env) as mods:
+    with server_modules(env):
         app = importlib.import_module("xl_pricing.server.app")
         with TestClient(app.app) as c:
-            c.mods = mods
             yield c
 
 
@@ -45,14 +44,8 @@ def client(env: dict[str, str] | None = None):
 def anonymous_app():
     """The app without auth, started once per process; each test using it runs in server
     mode (``anonymous``)."""
-    from fastapi.testclient import TestClient
-    with server_modules() as mods:
-        c = TestClient(importlib.import_module("xl_pricing.server.app").app)
-        c.__enter__()
-        c.mods = mods
-    yield c
-    with server_modules():
-        c.__exit__(None, None, None)
+    with started_client("xl_pricing.server.app", "app") as c:
+        yield c
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import EXAMPLES, RATES
-from serverkit import payload, post, server_modules, serving, unwrap
+from serverkit import payload, post, server_modules, serving, started_client, unwrap
 from xl_pricing import InputError, load_card
 from xl_pricing.cli import app
 from xl_pricing.cells import EXCEL_EPOCH, project_to_pairs
@@ -497,13 +497,8 @@ def xlwings_server_app():
     time); each test still runs it in server mode (``server_mode``)."""
     if importlib.util.find_spec("xlwings_server") is None:
         pytest.skip("the optional [server] extra")
-    from fastapi.testclient import TestClient
-    with server_modules():    # (importing xlwings Server sets XLWINGS_ON_SERVER: only here)
-        client = TestClient(importlib.import_module("xlwings_server.main").main_app)
-        client.__enter__()
-    yield client
-    with server_modules():
-        client.__exit__(None, None, None)
+    with started_client("xlwings_server.main", "main_app") as client:
+        yield client
 
 
 @pytest.fixture

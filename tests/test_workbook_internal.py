@@ -58,7 +58,6 @@ approval = "Head of School"
 
 INTERNAL = ["Internal_InstituteFA", "Internal_AppliedFA", "Internal_UnderRecovery",
             "Alloc_UnderRecovery", "Alloc_Unrecovered"]
-_BOOKS: dict[tuple[str, str], Any] = {}
 
 
 @pytest.fixture(scope="module")
