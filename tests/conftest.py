@@ -54,6 +54,30 @@ def jp():
 
 
 @pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """``template(card_id, [target], [engine])``: the shipped card's blank template
+    (native, the auto engine by default),
+    built and loaded once per process — ``Recalculator.values`` does not stick, so tests
+    share it."""
+    from xl_pricing.recalc import Recalculator
+    from xl_pricing.workbook import build as build_book
+
+    folder = tmp_path_factory.mktemp("templates")
+    books: dict[tuple[str, str, str], Recalculator] = {}
+
+    def get(card_id: str, target: str = "native", engine: str = "auto") -> Recalculator:
+        key = (card_id, target, engine)
+        if key not in books:
+            out = folder / "-".join(key)
+            out.mkdir()
+            books[key] = Recalculator(build_book(load_card(card_id), None, target, out),
+                                      engine=engine)
+        return books[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def full():
     return load_card("full-features")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 
 from engine_names import expected_names, typed_inputs
 from xl_pricing.project import Researcher
@@ -19,20 +18,6 @@ from xl_pricing.workbook.checks import PREFIX
 from xl_pricing.workbook.inputs import unpriced_for
 from xl_pricing.workbook.fees import (add_months, priced_rules, unpriced, when_formula)
 from xl_pricing.rates.schema import When
-
-_BOOKS: dict[str, Recalculator] = {}
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    def get(card_id: str) -> Recalculator:
-        if card_id not in _BOOKS:
-            folder = tmp_path_factory.mktemp(card_id)
-            _BOOKS[card_id] = Recalculator(build(load_card(card_id), None, "native", folder))
-        return _BOOKS[card_id]
-    yield get
-    _BOOKS.clear()
-
 
 def one_item(amount: int, fy: int = 2026, category: str = "consumables") -> dict:
     """The Direct table with one item (the template's other rows blank)."""

@@ -47,26 +47,6 @@ def project(card_id: str, approach: str = "A", contract: str = "consulting",
     return parse_project(data, "test")
 
 
-_BOOKS: dict[tuple[str, str, str], Recalculator] = {}
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tax")
-
-    def get(card_id: str, target: str = "native", engine: str = "formulon") -> Recalculator:
-        key = (card_id, target, engine)
-        if key not in _BOOKS:
-            out = folder / f"{target}-{engine}"
-            out.mkdir(exist_ok=True)
-            _BOOKS[key] = Recalculator(build(load_card(card_id), None, target, out),
-                                       engine=engine)
-        return _BOOKS[key]
-
-    yield get
-    _BOOKS.clear()
-
-
 def typed(rc: Recalculator, p, **extra: Any) -> dict[str, Any]:
     """The Project sheet after typing ``p`` (and ``extra`` cells), recalculated."""
     inputs = {**typed_inputs(p, CAPACITY), **extra}
