@@ -234,7 +234,7 @@ def _date(value: Any, name: str) -> dt.date | None:
             raise InputError(name, value, "a date such as 2027-04-01") from None
     if not isinstance(d, dt.date):
         raise InputError(name, value, "a date such as 2027-04-01")
-    return d.date() if isinstance(d, dt.datetime) else d
+    return d
 
 
 def _cells(value: Any) -> list[Any]:
@@ -616,11 +616,10 @@ def _period_project(start: Any, end: Any, contract: Any = None,
 
 def _fee(c: RateCard, group: str, name: Any) -> Any:
     fees = c.model.fees if group == "fees" else c.model.unit_fees
-    key = _required(name, "name", f"a {group} name of card {c.id!r}: "
-                                  f"{', '.join(fees) or '(none)'}")
+    expected = f"a {group} name of card {c.id!r}: {', '.join(fees) or '(none)'}"
+    key = _required(name, "name", expected)
     if key not in fees:
-        raise InputError("name", key, f"a {group} name of card {c.id!r}: "
-                                      f"{', '.join(fees) or '(none)'}")
+        raise InputError("name", key, expected)
     return key, fees[key]
 
 
@@ -678,11 +677,18 @@ def XLP_CONSUMPTION_TAX(amount, contract=None, start=None, component=None, card=
     c = _card(card)
     a = nonnegative(amount, "amount", "an amount in yen >= 0")
     ct = c.model.consumption_tax
-    comp = _text(component, "component", "a component such as time_charge") or         (ct.components[0] if ct.components else "direct")
-    first = _date(start, "start") or c.model.card.effective_from
-    project = _period_project(first, first, contract)
-    line = _consumption_tax_line([_Line(comp, a)], c, project.project.contract, first)
+    comp = (_text(component, "component", "a component such as time_charge")
+            or (ct.components[0] if ct.components else "direct"))
+    taxed, first = _tax_terms(c, contract, start)
+    line = _consumption_tax_line([_Line(comp, a)], c, taxed, first)
     return 0 if line is None else _yen(line.amount)
+
+
+def _tax_terms(c: RateCard, contract: Any, start: Any) -> tuple[str, dt.date]:
+    """The contract (checked, words accepted) and the date a tax function judges the card's
+    consumption tax on (``start``, default the card's effective date)."""
+    first = _date(start, "start") or c.model.card.effective_from
+    return _period_project(first, first, contract).project.contract, first
 
 
 @xlp(price="A price quoted including tax, in yen.", contract=CONTRACT,
@@ -693,9 +699,8 @@ def XLP_TAX_INCLUDED(price, contract=None, start=None, card=None):
     carries none (jp-default: 11,000,000 contains 1,000,000)."""
     c = _card(card)
     p = nonnegative(price, "price", "a price in yen >= 0")
-    first = _date(start, "start") or c.model.card.effective_from
-    project = _period_project(first, first, contract)
-    got = _tax_included(p, c, project.project.contract, first)
+    taxed, first = _tax_terms(c, contract, start)
+    got = _tax_included(p, c, taxed, first)
     return 0 if got is None else _yen(got)
 
 
