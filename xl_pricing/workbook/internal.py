@@ -42,6 +42,7 @@ from ..rates import PARTIES, RateCard
 from ..vocabulary import Words, both
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
 from .cases import apply_rate
+from .tax import NOT_LIFTED, floor_minimum, floor_text, full_cost
 from .checks import guarded, not_number, put_check, rule, text_literal
 from .styles import print_setup, protect
 
@@ -342,12 +343,6 @@ def allocation_notes(book: Book, ws: Worksheet, row: int, recovered: str | None)
 
 # -- price floors that only warn --------------------------------------------------------------------
 
-def _full_cost(book: Book, comp: str, tot: str) -> str:
-    fl = book.card.model.floor
-    assert fl is not None
-    return "(" + "+".join(f"SUMIF({comp},{text_literal(c)},{tot})" for c in fl.full_cost) + ")"
-
-
 def floor_checks(book: Book, q: "QuoteSheet", row: int) -> None:
     """The engine's price-floor warnings (``pricing.stacked.floor_line``) on quote X or A
     from ``row``, word for word, else "": ``<X|A>_FloorCheck`` — ``floor.action = "warn"``:
@@ -363,17 +358,12 @@ def floor_checks(book: Book, q: "QuoteSheet", row: int) -> None:
         return
     ap = q.approach
     tc = col(q.total_col)
-    cost = _full_cost(book, f"$C${q.first_row}:$C${q.last_row}",
-                      f"${tc}${q.first_row}:${tc}${q.last_row}")
+    cost = full_cost(book, f"$C${q.first_row}:$C${q.last_row}",
+                     f"${tc}${q.first_row}:${tc}${q.last_row}")
     price = f"({ap}_Sum-{ap}_consumption_tax)"
     if fl.action == "warn":
-        unit = book.card.model.rounding.unit
-        minimum = f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
-        terms = f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
-        what = (f'" ({book.card.id}: floor.multiples."&{terms}&" = "&FloorBp/100&"% of full '
-                f'cost "&TEXT({cost},"#,##0")&")"')
-        text = (f'"最低価格を下回っています / below the price floor: "&TEXT({price},"#,##0")&'
-                f'" yen < "&TEXT({minimum},"#,##0")&" yen"&{what}')
+        minimum = floor_minimum(book, cost)
+        text = floor_text(book, price, cost, minimum)
         put(q.ws, f"A{row}", "最低価格 / Price floor", "xlp_label")
         formula(q.ws, f"B{row}", f'IF(AND(Input_OK,FloorBp>0,{cost}>0,{price}<{minimum}),'
                                  f'{text},"")', "xlp_warn")
@@ -406,9 +396,6 @@ def floor_share_bc(book: Book, q: "QuoteSheet", row: int) -> None:
     if fl is None or fl.warn_below is None:
         return
     ap = q.approach
-    why = (" — 合意総額は変更しません / approach B: the agreed total is not lifted" if ap == "B"
-           else " — 成果連動の価格は変更しません / approach C: the outcome-linked price is not "
-                "lifted")
     when = 'AND(Input_OK,B_Agreed<>"",B_BookAs<>"A")' if ap == "B" else "Input_OK"
-    floor_share(book, q, row, _full_cost(book, "X_Comp", "X_Tot"),
-                f"({ap}_Sum-{ap}_consumption_tax)", why, when)
+    floor_share(book, q, row, full_cost(book, "X_Comp", "X_Tot"),
+                f"({ap}_Sum-{ap}_consumption_tax)", f" — {NOT_LIFTED[ap]}", when)

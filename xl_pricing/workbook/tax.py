@@ -234,6 +234,45 @@ def ip_terms_row(book: Book, ws: Worksheet, row: int) -> int:
     return row + 1
 
 
+def floor_terms(card: RateCard) -> str:
+    """Excel: the IP terms the floor is judged on (the typed ones, blank: the card's
+    default terms)."""
+    fl = card.model.floor
+    assert fl is not None
+    return f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
+
+
+def full_cost(book: Book, comps: str, totals: str) -> str:
+    """Excel: the full cost the floor is measured on — Σ the quote's totals (``totals``)
+    of the card's ``floor.full_cost`` components (``comps``: the hidden component column)."""
+    fl = book.card.model.floor
+    assert fl is not None
+    return "(" + "+".join(f"SUMIF({comps},{text_literal(c)},{totals})"
+                          for c in fl.full_cost) + ")"
+
+
+def floor_minimum(book: Book, cost: str) -> str:
+    """Excel: the minimum price = ``cost`` × ``FloorBp``, rounded UP to the card's unit
+    (``pricing.stacked.minimum_price``)."""
+    unit = book.card.model.rounding.unit
+    return f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
+
+
+def floor_text(book: Book, price: str, cost: str, minimum: str) -> str:
+    """Excel: the engine's price-floor warning, word for word (最低価格を下回っています /
+    below the price floor: … yen < … yen (card: floor.multiples.TERMS = …% of full cost …))."""
+    what = (f'" ({book.card.id}: floor.multiples."&{floor_terms(book.card)}&" = "&FloorBp/100'
+            f'&"% of full cost "&TEXT({cost},"#,##0")&")"')
+    return (f'"最低価格を下回っています / below the price floor: "&TEXT({price},"#,##0")&" yen < "'
+            f'&TEXT({minimum},"#,##0")&" yen"&{what}')
+
+
+# Why B's and C's prices are never lifted (``pricing.stacked.floor_by_approach``).
+NOT_LIFTED = {"B": "合意総額は変更しません / approach B: the agreed total is not lifted",
+              "C": "成果連動の価格は変更しません / approach C: the outcome-linked price is not "
+                   "lifted"}
+
+
 def floor_bp(card: RateCard) -> str:
     """The floor multiple in basis points for the typed IP terms (blank: the card's
     default terms; 0: no floor).
@@ -244,7 +283,7 @@ def floor_bp(card: RateCard) -> str:
     """
     fl = card.model.floor
     assert fl is not None
-    terms = f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
+    terms = floor_terms(card)
     out = "0"
     for t, multiple in reversed(list(fl.multiples.items())):
         out = f'IF({terms}="{t}",{bp(multiple)},{out})'
@@ -266,16 +305,11 @@ def floor_cells(book: Book, q: "QuoteSheet") -> list[str]:
     Example (Cambridge, exclusive ×1.40, approach X): direct 1,000,000 + indirect 300,000
     → full cost 1,300,000, minimum 1,820,000: a floor line of 520,000.
     """
-    fl = book.card.model.floor
-    assert fl is not None
-    comps = f"$C${q.first_row}:$C${q.last_row}"
     tc = col(q.total_col)
     totals = f"${tc}${q.first_row}:${tc}${q.last_row}"
-    cost = "(" + "+".join(f"SUMIF({comps},{text_literal(c)},{totals})"
-                          for c in fl.full_cost) + ")"
+    cost = full_cost(book, f"$C${q.first_row}:$C${q.last_row}", totals)
     price = f"SUM({totals})"
-    unit = book.card.model.rounding.unit
-    minimum = f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
+    minimum = floor_minimum(book, cost)
     first = f"IF(AND(FloorBp>0,{cost}>0,{price}<{minimum}),{minimum}-{price},0)"
     return [first] + ["0"] * (len(q.years) - 1)
 
@@ -303,21 +337,14 @@ def floor_warning(book: Book, q: "QuoteSheet", row: int) -> None:
     if fl is None:
         return
     ap = q.approach
-    cost = "(" + "+".join(f"SUMIF(X_Comp,{text_literal(c)},X_Tot)" for c in fl.full_cost) + ")"
-    unit = book.card.model.rounding.unit
-    minimum = f"ROUNDUP({cost}*FloorBp/{10000 * unit},0)*{unit}"
+    cost = full_cost(book, "X_Comp", "X_Tot")
+    minimum = floor_minimum(book, cost)
     price = f"({ap}_Sum-{ap}_consumption_tax)"
-    why = ("合意総額は変更しません / approach B: the agreed total is not lifted" if ap == "B"
-           else "成果連動の価格は変更しません / approach C: the outcome-linked price is not "
-                "lifted")
-    terms = f'IF(IPTerms_Code="","{fl.default_terms or ""}",IPTerms_Code)'
-    what = (f'" ({book.card.id}: floor.multiples."&{terms}&" = "&FloorBp/100&"% of full cost "'
-            f'&TEXT({cost},"#,##0")&")"')
-    text = (f'"最低価格を下回っています / below the price floor: "&TEXT({price},"#,##0")&" yen < "'
-            f'&TEXT({minimum},"#,##0")&" yen"&{what}&" — {why}"')
-    when = f"AND(Input_OK,FloorBp>0,{cost}>0,{price}<{minimum})"
+    text = f'{floor_text(book, price, cost, minimum)}&" — {NOT_LIFTED[ap]}"'
+    conditions = ["Input_OK", "FloorBp>0", f"{cost}>0", f"{price}<{minimum}"]
     if ap == "B":
-        when = f'AND(B_Agreed<>"",B_BookAs<>"A",{when[4:-1]})'
+        conditions = ['B_Agreed<>""', 'B_BookAs<>"A"'] + conditions
+    when = f"AND({','.join(conditions)})"
     put(q.ws, f"A{row}", "最低価格 / Price floor", "xlp_label")
     formula(q.ws, f"B{row}", f'IF({when},{text},"")', "xlp_warn")
     book.define(f"{ap}_FloorCheck", q.ws, f"B{row}")
