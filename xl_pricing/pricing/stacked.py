@@ -195,6 +195,16 @@ def institute_rows(project: Project, card: RateCard, years: list[int]
         raise InputError(*_fa_culprit(project, card), exc.expected) from None
 
 
+# The project keys of a sponsor cap (Kuali Coeus: sponsor, cap rate / base, applied rate).
+SPONSOR_KEYS = ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base", "applied_fa_rate")
+
+
+def sponsor_words(card: RateCard) -> dict[str, tuple[str, str]]:
+    """The card's sponsor types with their words (Japanese, English; the code where the
+    card gives none): what a workbook's drop-down shows and ``sponsor_terms`` accepts."""
+    return {k: (c.label_ja or k, c.label_en or k) for k, c in card.model.fa.sponsor_caps.items()}
+
+
 def sponsor_terms(project: Project, card: RateCard) -> tuple[Decimal | None, Decimal | None,
                                                              bool, str]:
     """(capped rate, capped base, the rate replaces the institute rate, source) of the
@@ -208,7 +218,7 @@ def sponsor_terms(project: Project, card: RateCard) -> tuple[Decimal | None, Dec
         caps = card.model.fa.sponsor_caps
         # the code, or its words as a workbook's drop-down shows them ("財団 / foundation")
         code = info.sponsor_type if info.sponsor_type in caps else code_for(
-            info.sponsor_type, {k: (c.label_ja or k, c.label_en or k) for k, c in caps.items()})
+            info.sponsor_type, sponsor_words(card))
         if code is None:
             raise InputError("project.sponsor_type", info.sponsor_type,
                              f"a sponsor type of card {card.id!r}: "
@@ -537,8 +547,7 @@ def costing_features(project: Project, card: RateCard) -> list[str]:
     info = project.project
     out = [f"researchers[{i}].rate_source" for i, r in enumerate(project.researchers)
            if r.rate_source == "monthly"]
-    out += [f"project.{k}" for k in ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base",
-                                     "applied_fa_rate") if getattr(info, k) is not None]
+    out += [f"project.{k}" for k in SPONSOR_KEYS if getattr(info, k) is not None]
     if floor_terms(project, card) is not None or (card.model.floor is not None
                                                    and card.model.floor.warn_below):
         out.append("floor")

@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..money import fmt_rate
+from ..pricing.stacked import SPONSOR_KEYS, sponsor_words
 from ..project import Project
 from ..rates import PARTIES, RateCard
-from ..vocabulary import Words, both
+from ..vocabulary import both
 from .book import Book, a1, bp, col, formula, list_validation, number_validation, put
 from .cases import apply_rate
 from .tax import NOT_LIFTED, floor_minimum, floor_text, full_cost
@@ -49,7 +50,6 @@ from .styles import print_setup, protect
 if TYPE_CHECKING:
     from .quotes import Calc, QuoteSheet
 
-SPONSOR_KEYS = ("sponsor_type", "sponsor_cap_rate", "sponsor_cap_base", "applied_fa_rate")
 INTERNAL = "Internal"   # the sheet's name (学内用: the university's, not the company's)
 
 
@@ -88,12 +88,6 @@ def priced_features(card: RateCard, project: Project) -> set[str]:
 
 # -- the Project sheet's inputs --------------------------------------------------------------------
 
-def sponsor_table(card: RateCard) -> dict[str, Words]:
-    """The card's sponsor types with their words (the code where the card gives none)."""
-    return {code: (c.label_ja or code, c.label_en or code)
-            for code, c in card.model.fa.sponsor_caps.items()}
-
-
 def _rate_rules(ref: str, field: str) -> list[tuple[str, str]]:
     """A fraction's checks, in the engine's words (``rates.schema.Fraction``)."""
     return [rule(not_number(ref, 0), field, "a number >= 0"),
@@ -120,7 +114,7 @@ def sponsor_rows(book: Book, ws: Worksheet, row: int) -> int:
     card, info = book.card, book.project.project
     if not has_sponsor_inputs(card, book.project):
         return row
-    table = sponsor_table(card)
+    table = sponsor_words(card)
     have = ", ".join(table) or "none"
     caps = "; ".join(f"{c}: " + ", ".join(
         ([f"{fmt_rate(cap.rate)}"] if cap.rate is not None else [])
